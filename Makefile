@@ -1,0 +1,38 @@
+# Keyward: `make run` serves the demo console, `make test` runs the whole suite.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+export UV_PYTHON_DOWNLOADS := never
+export PATH := $(HOME)/.local/bin:$(PATH)
+
+RUN_ENV := DEBUG=1
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: setup run test test-sqlite test-postgres lint bench
+
+setup:
+	@scripts/setup.sh
+
+run: setup
+	$(RUN_ENV) uv run python manage.py migrate --noinput
+	$(RUN_ENV) uv run python manage.py seed_demo
+	@echo "Serving Keyward at http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
+	$(RUN_ENV) uv run python manage.py runserver $(HOST):$(PORT)
+
+test: setup
+	@scripts/ensure-chromium.sh
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgres
+
+test-sqlite:
+	@echo "== Test suite on SQLite =="
+	uv run pytest
+
+test-postgres:
+	@echo "== Test suite on PostgreSQL =="
+	scripts/with-postgres.sh uv run pytest
+
+lint:
+	uv run ruff check .
+	uv run python manage.py makemigrations --check --dry-run --settings=config.settings_test

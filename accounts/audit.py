@@ -1,0 +1,49 @@
+"""Record audit events: the one function every state change calls."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from django.db import models
+from django.http import HttpRequest
+
+from accounts.http import client_ip, user_agent
+from accounts.models import AuditEvent, User, Workspace
+
+
+class AuditActor(Protocol):
+    """Anything that acts without being a user (an API token's principal)."""
+
+    def audit_actor_fields(self) -> dict[str, Any]:
+        """Return the AuditEvent actor fields naming this actor."""
+
+
+def audit_record(
+    *,
+    action: str,
+    actor: User | AuditActor | None,
+    workspace: Workspace | None = None,
+    target: models.Model | None = None,
+    request: HttpRequest | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event to the audit log and return it."""
+    fields: dict[str, Any] = {}
+    if isinstance(actor, User):
+        fields = {"actor_user": actor, "actor_label": actor.email}
+    elif actor is not None:
+        fields = actor.audit_actor_fields()
+    if target is not None:
+        fields |= {
+            "target_type": target._meta.model_name,
+            "target_id": str(getattr(target, "public_id", None) or target.pk),
+            "target_label": str(target)[:255],
+        }
+    return AuditEvent.objects.create(
+        action=action,
+        workspace=workspace,
+        ip=client_ip(request),
+        user_agent=user_agent(request),
+        details=details or {},
+        **fields,
+    )

@@ -1,0 +1,47 @@
+"""Answer console requests the same way with and without HTMX."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django_htmx.http import reswap, retarget, trigger_client_event
+
+
+def render_page(
+    request: HttpRequest,
+    template: str,
+    context: dict,
+    *,
+    partial: str | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """Render `template`, or only its `partial` block when HTMX asks."""
+    name = f"{template}#{partial}" if partial and request.htmx else template
+    return render(request, name, context, status=status)
+
+
+def finish_action(
+    request: HttpRequest,
+    *,
+    message: str,
+    redirect_url: str,
+    update: HttpResponse | None = None,
+    target: str | None = None,
+) -> HttpResponse:
+    """Answer a successful action.
+
+    With HTMX: swap `update` into `target` (outerHTML), close the modal and
+    announce `message`. Without: redirect to `redirect_url` with `message`
+    as a flash message.
+    """
+    if not request.htmx:
+        messages.success(request, message)
+        return redirect(redirect_url)
+    response = update if update is not None else HttpResponse(status=204)
+    if update is not None and target:
+        retarget(response, target)
+        reswap(response, "outerHTML")
+    trigger_client_event(response, "modal:close", {})
+    trigger_client_event(response, "toast", {"message": message, "level": "success"})
+    return response

@@ -1,0 +1,25 @@
+"""Read facts about the client from a request."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest
+
+
+def client_ip(request: HttpRequest | None) -> str | None:
+    """Return the client's IP address, trusting X-Forwarded-For only when configured."""
+    if request is None:
+        return None
+    if settings.KEYWARD_TRUST_X_FORWARDED_FOR:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        # The proxy appends the address it saw last; earlier entries are the client's claim.
+        if forwarded:
+            return forwarded.split(",")[-1].strip() or None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def user_agent(request: HttpRequest | None) -> str:
+    """Return the client's User-Agent header, cut to what the audit log stores."""
+    if request is None:
+        return ""
+    return request.META.get("HTTP_USER_AGENT", "")[:255]

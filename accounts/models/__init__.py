@@ -1,0 +1,8 @@
+"""Re-export the accounts models."""
+
+from accounts.models.audit import AuditEvent
+from accounts.models.invitations import Invitation
+from accounts.models.users import User
+from accounts.models.workspaces import Membership, Workspace
+
+__all__ = ["AuditEvent", "Invitation", "Membership", "User", "Workspace"]

@@ -1,0 +1,85 @@
+"""Define the user model: people sign in with their email address."""
+
+from __future__ import annotations
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.utils import timezone
+
+__all__ = ["User", "UserManager", "normalize_email"]
+
+
+def normalize_email(email: str) -> str:
+    """Return `email` trimmed and lower-cased, the one form we store and compare."""
+    return (email or "").strip().lower()
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **fields) -> User:
+        """Create and return a user who signs in with `email`."""
+        if not email:
+            raise ValueError("Users need an email address.")
+        user = self.model(email=normalize_email(email), **fields)
+        user.set_password(password)
+        user.full_clean(exclude=["password"])
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **fields) -> User:
+        """Create and return an operator with every Django admin permission."""
+        fields.setdefault("is_staff", True)
+        fields.setdefault("is_superuser", True)
+        return self.create_user(email, password, **fields)
+
+    def get_by_natural_key(self, username: str | None) -> User:
+        """Return the user with this email, whatever its case."""
+        return self.get(email=normalize_email(username or ""))
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    email = models.EmailField("email address", unique=True)
+    full_name = models.CharField(max_length=150, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(
+        "operator", default=False, help_text="May sign in to the Django admin."
+    )
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    EMAIL_FIELD = "email"
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(email=models.functions.Lower("email")),
+                name="user_email_lowercase",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def clean(self) -> None:
+        """Store the email in its normal form."""
+        super().clean()
+        self.email = normalize_email(self.email)
+
+    @property
+    def display_name(self) -> str:
+        """Return the name to show, falling back to the email."""
+        return self.full_name or self.email
+
+    def get_full_name(self) -> str:
+        """Return the user's full name, or the email where there is none."""
+        return self.display_name
+
+    def get_short_name(self) -> str:
+        """Return the user's short name, the full name or the email."""
+        return self.display_name

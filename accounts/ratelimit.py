@@ -1,0 +1,49 @@
+"""Count failures in Django's cache and refuse callers who fail too often."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+
+from django.core.cache import cache
+
+
+class FailureLimiter:
+    """Allow at most `limit` failures per identity in a fixed window of `window` seconds.
+
+    The window starts at the first failure and ends by itself, so nobody is
+    locked out for longer than `window` seconds after their last chance.
+    """
+
+    def __init__(self, scope: str, *, limit: int, window: int) -> None:
+        self.scope = scope
+        self.limit = limit
+        self.window = window
+
+    def _key(self, identity: str) -> str:
+        digest = hashlib.sha256(identity.encode()).hexdigest()[:32]
+        return f"keyward:fail:{self.scope}:{digest}"
+
+    def retry_after(self, identity: str) -> int:
+        """Return the seconds until `identity` may try again, or 0 if it may now."""
+        key = self._key(identity)
+        if cache.get(key, 0) < self.limit:
+            return 0
+        until = cache.get(f"{key}:until") or time.time() + self.window
+        return max(1, math.ceil(until - time.time()))
+
+    def record_failure(self, identity: str) -> None:
+        """Count one failure for `identity`."""
+        key = self._key(identity)
+        cache.add(f"{key}:until", time.time() + self.window, timeout=self.window)
+        cache.add(key, 0, timeout=self.window)
+        try:
+            cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, timeout=self.window)
+
+    def reset(self, identity: str) -> None:
+        """Forget the failures of `identity`."""
+        key = self._key(identity)
+        cache.delete_many([key, f"{key}:until"])

@@ -1,0 +1,284 @@
+"""Change accounts, workspaces, memberships and invitations: one function per action.
+
+Views, admin and commands call these. Each raises ValidationError (keyed by
+form field where one applies) for bad input and changes nothing then; each
+state change writes an audit event.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.text import slugify
+
+from accounts import signals
+from accounts.audit import audit_record
+from accounts.emails import send_invitation_email
+from accounts.models import Invitation, Membership, User, Workspace
+from accounts.models.invitations import new_invitation_key
+from accounts.models.users import normalize_email
+from accounts.roles import Role
+
+
+def _valid_role(role: str) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        raise ValidationError({"role": f"“{role}” is not a role."}, code="invalid_role") from None
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:40] or "workspace"
+    slug, n = base, 1
+    while Workspace.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+@transaction.atomic
+def workspace_create(*, name: str, creator: User, request: HttpRequest | None = None) -> Workspace:
+    """Create a workspace with `creator` as its first Admin."""
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "Give the workspace a name."}, code="required")
+    workspace = Workspace.objects.create(name=name, slug=_unique_slug(name))
+    membership = Membership.objects.create(user=creator, workspace=workspace, role=Role.ADMIN)
+    audit_record(
+        action="workspace.created",
+        actor=creator,
+        workspace=workspace,
+        target=workspace,
+        request=request,
+    )
+    audit_record(
+        action="member.added",
+        actor=creator,
+        workspace=workspace,
+        target=membership,
+        request=request,
+        details={"email": creator.email, "role": Role.ADMIN},
+    )
+    return workspace
+
+
+@transaction.atomic
+def user_signup(
+    *,
+    email: str,
+    password: str,
+    full_name: str = "",
+    workspace_name: str = "",
+    request: HttpRequest | None = None,
+) -> tuple[User, Workspace | None]:
+    """Create a user, and a first workspace where they are Admin when it is named."""
+    email = normalize_email(email)
+    if User.objects.filter(email=email).exists():
+        raise ValidationError(
+            {"email": "An account with this email already exists. Sign in instead."},
+            code="duplicate",
+        )
+    user = User.objects.create_user(email, password, full_name=full_name.strip())
+    workspace = None
+    if workspace_name:
+        workspace = workspace_create(name=workspace_name, creator=user, request=request)
+    return user, workspace
+
+
+def invitation_create(
+    *,
+    workspace: Workspace,
+    actor: User,
+    email: str,
+    role: str,
+    request: HttpRequest | None = None,
+) -> Invitation:
+    """Invite `email` to `workspace` with `role` and email them a signed link."""
+    email = normalize_email(email)
+    role = _valid_role(role)
+    if Membership.objects.filter(workspace=workspace, user__email=email).exists():
+        raise ValidationError(
+            {"email": f"{email} is already a member of {workspace.name}."}, code="duplicate"
+        )
+    if Invitation.objects.pending().filter(workspace=workspace, email=email).exists():
+        raise ValidationError(
+            {"email": f"{email} has a pending invitation already. Resend it from the list."},
+            code="duplicate",
+        )
+    try:
+        with transaction.atomic():
+            invitation = Invitation.objects.create(
+                workspace=workspace, email=email, role=role, invited_by=actor
+            )
+            audit_record(
+                action="invitation.created",
+                actor=actor,
+                workspace=workspace,
+                target=invitation,
+                request=request,
+                details={"email": email, "role": role},
+            )
+    except IntegrityError:  # a concurrent invitation for the same email won the race
+        raise ValidationError(
+            {"email": f"{email} has a pending invitation already."}, code="duplicate"
+        ) from None
+    send_invitation_email(invitation, request)
+    return invitation
+
+
+def _require_pending(invitation: Invitation) -> None:
+    if not invitation.is_pending:
+        raise ValidationError("This invitation is no longer pending.", code="not_pending")
+
+
+def invitation_resend(
+    *, invitation: Invitation, actor: User, request: HttpRequest | None = None
+) -> Invitation:
+    """Send a fresh link for `invitation`; earlier links stop working."""
+    _require_pending(invitation)
+    with transaction.atomic():
+        invitation.key = new_invitation_key()
+        invitation.sent_at = timezone.now()
+        invitation.save(update_fields=["key", "sent_at"])
+        audit_record(
+            action="invitation.resent",
+            actor=actor,
+            workspace=invitation.workspace,
+            target=invitation,
+            request=request,
+            details={"email": invitation.email},
+        )
+    send_invitation_email(invitation, request)
+    return invitation
+
+
+@transaction.atomic
+def invitation_cancel(
+    *, invitation: Invitation, actor: User, request: HttpRequest | None = None
+) -> None:
+    """Cancel a pending invitation so that its link no longer works."""
+    _require_pending(invitation)
+    invitation.cancelled_at = timezone.now()
+    invitation.save(update_fields=["cancelled_at"])
+    audit_record(
+        action="invitation.cancelled",
+        actor=actor,
+        workspace=invitation.workspace,
+        target=invitation,
+        request=request,
+        details={"email": invitation.email},
+    )
+
+
+@transaction.atomic
+def invitation_accept(
+    *, invitation: Invitation, user: User, request: HttpRequest | None = None
+) -> Membership:
+    """Make `user` a member through `invitation`, which must be theirs and pending."""
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    _require_pending(invitation)
+    if invitation.is_expired:
+        raise ValidationError("This invitation has expired.", code="expired")
+    if normalize_email(user.email) != invitation.email:
+        raise ValidationError(
+            f"This invitation is for {invitation.email}, but you are signed in as "
+            f"{user.email}. Sign out and open the link again.",
+            code="wrong_email",
+        )
+    if Membership.objects.filter(workspace=invitation.workspace, user=user).exists():
+        raise ValidationError(
+            f"You are already a member of {invitation.workspace.name}.", code="duplicate"
+        )
+    membership = Membership.objects.create(
+        user=user, workspace=invitation.workspace, role=invitation.role
+    )
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    audit_record(
+        action="invitation.accepted",
+        actor=user,
+        workspace=invitation.workspace,
+        target=membership,
+        request=request,
+        details={"email": user.email, "role": invitation.role},
+    )
+    return membership
+
+
+def _lock_admins(workspace: Workspace) -> list[int]:
+    """Lock the workspace's Admin memberships and return their ids."""
+    return list(
+        Membership.objects.select_for_update()
+        .filter(workspace=workspace, role=Role.ADMIN)
+        .values_list("pk", flat=True)
+    )
+
+
+def _refuse_last_admin(membership: Membership, admin_ids: list[int], doing: str) -> None:
+    if membership.pk in admin_ids and len(admin_ids) == 1:
+        raise ValidationError(
+            f"You cannot {doing} the last Admin. Make someone else Admin first.",
+            code="last_admin",
+        )
+
+
+def membership_change_role(
+    *, membership: Membership, role: str, actor: User, request: HttpRequest | None = None
+) -> Membership:
+    """Give `membership` a new role; a workspace always keeps one Admin."""
+    new_role = _valid_role(role)
+    with transaction.atomic():
+        admin_ids = _lock_admins(membership.workspace)
+        membership = Membership.objects.select_for_update().select_related("user").get(
+            pk=membership.pk
+        )
+        old_role = membership.role
+        if old_role == new_role:
+            return membership
+        if new_role != Role.ADMIN:
+            _refuse_last_admin(membership, admin_ids, "demote")
+        membership.role = new_role
+        membership.save(update_fields=["role"])
+        audit_record(
+            action="member.role_changed",
+            actor=actor,
+            workspace=membership.workspace,
+            target=membership,
+            request=request,
+            details={"email": membership.user.email, "from": old_role, "to": new_role},
+        )
+        signals.membership_role_changed.send(
+            sender=Membership,
+            membership=membership,
+            old_role=old_role,
+            actor=actor,
+            request=request,
+        )
+    return membership
+
+
+def membership_remove(
+    *, membership: Membership, actor: User, request: HttpRequest | None = None
+) -> None:
+    """Remove `membership` from its workspace; a workspace always keeps one Admin."""
+    with transaction.atomic():
+        admin_ids = _lock_admins(membership.workspace)
+        membership = Membership.objects.select_for_update().select_related("user").get(
+            pk=membership.pk
+        )
+        _refuse_last_admin(membership, admin_ids, "remove")
+        audit_record(
+            action="member.removed",
+            actor=actor,
+            workspace=membership.workspace,
+            target=membership,
+            request=request,
+            details={"email": membership.user.email, "role": membership.role},
+        )
+        membership.delete()
+        signals.membership_removed.send(
+            sender=Membership, membership=membership, actor=actor, request=request
+        )

@@ -1,0 +1,12 @@
+"""Announce membership changes so that other apps (tokens) can react.
+
+accounts never imports tokens; tokens connects to these signals.
+"""
+
+from django.dispatch import Signal
+
+# Sent after a membership is deleted: membership (unsaved copy), actor, request.
+membership_removed = Signal()
+
+# Sent after a role changes: membership, old_role, actor, request.
+membership_role_changed = Signal()

@@ -1,0 +1,105 @@
+"""Routes for signing in, workspaces, members and invitations."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import path, reverse_lazy
+
+from accounts.forms import LoginForm
+from accounts.views import auth, invitations, members, workspaces
+
+app_name = "accounts"
+
+password_urls = [
+    path(
+        "accounts/password/change/",
+        auth_views.PasswordChangeView.as_view(
+            success_url=reverse_lazy("accounts:password_change_done")
+        ),
+        name="password_change",
+    ),
+    path(
+        "accounts/password/change/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+    path(
+        "accounts/password/reset/",
+        auth_views.PasswordResetView.as_view(
+            success_url=reverse_lazy("accounts:password_reset_done"),
+            email_template_name="emails/password_reset.txt",
+            html_email_template_name="emails/password_reset.html",
+            subject_template_name="emails/password_reset_subject.txt",
+        ),
+        name="password_reset",
+    ),
+    path(
+        "accounts/password/reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "accounts/password/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            success_url=reverse_lazy("accounts:password_reset_complete")
+        ),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/password/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+]
+
+urlpatterns = [
+    path("", workspaces.home, name="home"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/signup/", auth.signup, name="signup"),
+    *password_urls,
+    path("invitations/<str:token>/", invitations.invitation_accept, name="invitation_accept"),
+    path("workspaces/new/", workspaces.workspace_create, name="workspace_create"),
+    path("w/<slug:slug>/", workspaces.overview, name="workspace_overview"),
+    path("w/<slug:slug>/settings/", workspaces.settings_index, name="settings"),
+    path("w/<slug:slug>/settings/members/", members.members, name="members"),
+    path("w/<slug:slug>/settings/members/invite/", members.member_invite, name="member_invite"),
+    path("w/<slug:slug>/settings/members/<int:pk>/role/", members.member_role, name="member_role"),
+    path(
+        "w/<slug:slug>/settings/members/<int:pk>/remove/",
+        members.member_remove,
+        name="member_remove",
+    ),
+    path(
+        "w/<slug:slug>/settings/invitations/<int:pk>/resend/",
+        members.invitation_resend,
+        name="invitation_resend",
+    ),
+    path(
+        "w/<slug:slug>/settings/invitations/<int:pk>/cancel/",
+        members.invitation_cancel,
+        name="invitation_cancel",
+    ),
+    path(
+        "w/<slug:slug>/settings/tokens/",
+        workspaces.coming_soon("tokens", "Tokens"),
+        name="settings_tokens",
+    ),
+    path(
+        "w/<slug:slug>/settings/resources/",
+        workspaces.coming_soon("resources", "Resources"),
+        name="settings_resources",
+    ),
+    path(
+        "w/<slug:slug>/settings/policies/",
+        workspaces.coming_soon("policies", "Policies"),
+        name="settings_policies",
+    ),
+    path(
+        "w/<slug:slug>/settings/audit/",
+        workspaces.coming_soon("audit", "Audit log"),
+        name="settings_audit",
+    ),
+]

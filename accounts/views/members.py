@@ -1,0 +1,161 @@
+"""Settings → Members: list members and invitations; Admins invite, change roles and remove."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+from django_htmx.http import trigger_client_event
+
+from accounts import services
+from accounts.forms import InvitationForm, RoleForm
+from accounts.htmx import finish_action, render_page
+from accounts.models import Invitation, Membership
+from accounts.permissions import Perm, workspace_view
+from accounts.roles import Role
+
+TEMPLATE = "accounts/members.html"
+
+
+def _members_url(request: HttpRequest) -> str:
+    return reverse("accounts:members", kwargs={"slug": request.workspace.slug})
+
+
+def _context(request: HttpRequest, **extra) -> dict:
+    workspace = request.workspace
+    return {
+        "memberships": workspace.memberships.select_related("user").order_by("user__email"),
+        "invitations": Invitation.objects.pending()
+        .filter(workspace=workspace)
+        .select_related("invited_by"),
+        "role_choices": Role.choices,
+        **extra,
+    }
+
+
+def _member_list(request: HttpRequest) -> HttpResponse:
+    return render_page(request, TEMPLATE, _context(request), partial="member-list")
+
+
+@workspace_view(Perm.MEMBERS_VIEW)
+def members(request: HttpRequest) -> HttpResponse:
+    """List the workspace's members and pending invitations."""
+    return render_page(request, TEMPLATE, _context(request), partial="member-list")
+
+
+@workspace_view(Perm.MEMBERS_MANAGE)
+def member_invite(request: HttpRequest) -> HttpResponse:
+    """Invite someone by email with a role."""
+    form = InvitationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            invitation = services.invitation_create(
+                workspace=request.workspace,
+                actor=request.user,
+                request=request,
+                **form.cleaned_data,
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            return finish_action(
+                request,
+                message=f"Invitation sent to {invitation.email}.",
+                redirect_url=_members_url(request),
+                update=_member_list(request),
+                target="#member-list",
+            )
+    return render_page(
+        request, TEMPLATE, _context(request, invite_form=form), partial="invite-dialog"
+    )
+
+
+@require_POST
+@workspace_view(Perm.MEMBERS_MANAGE)
+def member_role(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change a member's role."""
+    membership = get_object_or_404(
+        Membership.objects.select_related("user"), pk=pk, workspace=request.workspace
+    )
+    form = RoleForm(request.POST or None, initial={"role": membership.role})
+    if request.method == "POST" and form.is_valid():
+        try:
+            membership = services.membership_change_role(
+                membership=membership,
+                role=form.cleaned_data["role"],
+                actor=request.user,
+                request=request,
+            )
+        except ValidationError as error:
+            form.add_error("role", error)
+        else:
+            return finish_action(
+                request,
+                message=f"{membership.user.email} is now {membership.get_role_display()}.",
+                redirect_url=_members_url(request),
+                update=render_page(
+                    request, TEMPLATE, _context(request, row=membership), partial="member-row"
+                ),
+            )
+    role_error = {"pk": membership.pk, "message": " ".join(form.errors.get("role", []))}
+    context = _context(request, row=membership, role_error=role_error)
+    response = render_page(request, TEMPLATE, context, partial="member-row")
+    if form.errors and request.htmx:
+        trigger_client_event(response, "toast", {"message": role_error["message"], "level": "error"})
+    return response
+
+
+@workspace_view(Perm.MEMBERS_MANAGE)
+def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    """Ask for confirmation, then remove a member from the workspace."""
+    membership = get_object_or_404(
+        Membership.objects.select_related("user"), pk=pk, workspace=request.workspace
+    )
+    error = None
+    if request.method == "POST":
+        try:
+            services.membership_remove(membership=membership, actor=request.user, request=request)
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            return finish_action(
+                request,
+                message=f"{membership.user.email} was removed from {request.workspace.name}.",
+                redirect_url=_members_url(request),
+                update=_member_list(request),
+                target="#member-list",
+            )
+    context = _context(request, removing=membership, remove_error=error)
+    return render_page(request, TEMPLATE, context, partial="remove-dialog")
+
+
+def _invitation_action(request: HttpRequest, pk: int, action, message: str) -> HttpResponse:
+    invitation = get_object_or_404(
+        Invitation.objects.pending(), pk=pk, workspace=request.workspace
+    )
+    action(invitation=invitation, actor=request.user, request=request)
+    return finish_action(
+        request,
+        message=message.format(email=invitation.email),
+        redirect_url=_members_url(request),
+        update=_member_list(request),
+        target="#member-list",
+    )
+
+
+@require_POST
+@workspace_view(Perm.MEMBERS_MANAGE)
+def invitation_resend(request: HttpRequest, pk: int) -> HttpResponse:
+    """Send a pending invitation again with a fresh link."""
+    return _invitation_action(request, pk, services.invitation_resend, "Invitation resent to {email}.")
+
+
+@require_POST
+@workspace_view(Perm.MEMBERS_MANAGE)
+def invitation_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    """Cancel a pending invitation."""
+    return _invitation_action(
+        request, pk, services.invitation_cancel, "Invitation to {email} cancelled."
+    )

@@ -1,0 +1,12 @@
+"""Root routes: the Django admin for operators and the console."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+admin.site.site_header = "Keyward operations"
+admin.site.site_title = "Keyward operations"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", include("accounts.urls")),
+]
