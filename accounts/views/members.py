@@ -31,6 +31,8 @@ def _context(request: HttpRequest, **extra) -> dict:
         .filter(workspace=workspace)
         .select_related("invited_by"),
         "role_choices": Role.choices,
+        "nav": "settings",
+        "tab": "members",
         **extra,
     }
 

@@ -52,7 +52,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/overview.html",
-        {"member_count": request.workspace.memberships.count()},
+        {"member_count": request.workspace.memberships.count(), "nav": "overview"},
     )
 
 
@@ -67,7 +67,7 @@ def coming_soon(tab: str, title: str):
 
     @workspace_view()
     def view(request: HttpRequest) -> HttpResponse:
-        return render(request, "settings/coming_soon.html", {"tab": tab, "title": title})
+        return render(request, "settings/coming_soon.html", {"tab": tab, "title": title, "nav": "settings"})
 
     view.__name__ = f"settings_{tab}"
     return view
