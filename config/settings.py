@@ -63,7 +63,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    "ninja",
     "accounts",
+    "tokens",
 ]
 
 MIDDLEWARE = [
@@ -114,6 +116,12 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "keyward",
     }
+}
+# Failed API authentications are counted per process, in memory: checking them
+# must not cost a database query on every authenticated request.
+CACHES["ratelimit"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "keyward-ratelimit",
 }
 if os.environ.get("CACHE_LOCATION"):
     # A shared cache (for example a database table made by createcachetable) so
@@ -212,3 +220,32 @@ KEYWARD_LOGIN_FAILURES_PER_ACCOUNT = env_int("KEYWARD_LOGIN_FAILURES_PER_ACCOUNT
 KEYWARD_LOGIN_FAILURES_PER_IP = env_int("KEYWARD_LOGIN_FAILURES_PER_IP", 20)
 KEYWARD_LOGIN_FAILURE_WINDOW_SECONDS = env_int("KEYWARD_LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)
 KEYWARD_BASE_URL = os.environ.get("KEYWARD_BASE_URL", "http://127.0.0.1:8000")
+
+# Tokens: base prefix (kw -> kww_ workspace, kwp_ personal tokens), scopes, presets.
+KEYWARD_TOKEN_PREFIX = os.environ.get("KEYWARD_TOKEN_PREFIX", "kw")
+KEYWARD_SCOPES = {
+    "workspace:read": {"description": "Read the workspace's name and settings", "role": "member"},
+    "members:read": {"description": "List the workspace's members and roles", "role": "member"},
+    "tokens:read": {"description": "List tokens and read their metadata", "role": "member"},
+    "tokens:write": {
+        "description": "Create, rename, rotate and revoke tokens",
+        "role": "manager",
+    },
+    "tokens:introspect": {
+        "description": "Check whether other tokens are valid (RFC 7662 introspection)",
+        "role": "manager",
+    },
+}
+KEYWARD_SCOPE_PRESETS = {
+    "read": {"label": "Read only", "scopes": ["workspace:read", "members:read", "tokens:read"]},
+    "read_write": {
+        "label": "Read & write",
+        "scopes": ["workspace:read", "members:read", "tokens:read", "tokens:write"],
+    },
+    "admin": {"label": "Admin", "scopes": list(KEYWARD_SCOPES)},
+}
+# Failed API authentications allowed per client IP per window (then 429).
+KEYWARD_API_AUTH_FAILURES_PER_IP = env_int("KEYWARD_API_AUTH_FAILURES_PER_IP", 50)
+KEYWARD_API_AUTH_FAILURE_WINDOW_SECONDS = env_int("KEYWARD_API_AUTH_FAILURE_WINDOW_SECONDS", 60)
+# last_used_* is written at most once per this many seconds per token.
+KEYWARD_LAST_USED_INTERVAL_SECONDS = env_int("KEYWARD_LAST_USED_INTERVAL_SECONDS", 60)

@@ -8,5 +8,6 @@ admin.site.site_title = "Keyward operations"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("", include("tokens.urls")),
     path("", include("accounts.urls")),
 ]

@@ -1,0 +1,349 @@
+"""The JSON API under /api/v1/: Bearer tokens, RFC 6750 errors, RFC 7662 introspection."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
+from ninja import Form, NinjaAPI
+from ninja.errors import AuthenticationError
+from ninja.errors import ValidationError as SchemaValidationError
+
+from accounts.audit import audit_record
+from accounts.http import client_ip, user_agent
+from accounts.models import Workspace
+from accounts.ratelimit import FailureLimiter
+from tokens import scopes as scope_catalogue
+from tokens import services
+from tokens.actors import Actor
+from tokens.auth import AuthenticationFailed, TokenPrincipal, authenticate_token
+from tokens.models import Token
+from tokens.schemas import (
+    ErrorOut,
+    IntrospectionOut,
+    TokenCreateIn,
+    TokenOut,
+    TokenRotateIn,
+    TokenUpdateIn,
+    TokenWithSecretOut,
+    WhoAmIOut,
+    WorkspaceOut,
+)
+
+logger = logging.getLogger("keyward.tokens.api")
+REALM = 'Bearer realm="keyward"'
+
+
+class ApiError(Exception):
+    """An error answered as JSON with a stable code (and RFC 6750 headers where they apply)."""
+
+    def __init__(self, status: int, error: str, message: str, headers: dict | None = None):
+        super().__init__(message)
+        self.status, self.error, self.message = status, error, message
+        self.headers = headers or {}
+
+
+def _invalid_token() -> ApiError:
+    return ApiError(
+        401,
+        "invalid_token",
+        "The access token is not valid: it is malformed, unknown, revoked or expired.",
+        {"WWW-Authenticate": f'{REALM}, error="invalid_token"'},
+    )
+
+
+def _failure_limiter() -> FailureLimiter:
+    return FailureLimiter(
+        "api-auth-ip",
+        limit=settings.KEYWARD_API_AUTH_FAILURES_PER_IP,
+        window=settings.KEYWARD_API_AUTH_FAILURE_WINDOW_SECONDS,
+        cache_alias="ratelimit",
+    )
+
+
+def _audit_failure(failure: AuthenticationFailed, request: HttpRequest) -> None:
+    """Record a failed use of a token we know; garbage and unknown values only reach the log."""
+    token = Token.objects.select_related("workspace").filter(public_id=failure.token_id).first()
+    if token is not None:
+        audit_record(
+            action="token.auth_failed",
+            actor=None,
+            workspace=token.workspace,
+            target=token,
+            request=request,
+            details={"reason": failure.reason, "path": request.path[:200]},
+        )
+
+
+def bearer_auth(request: HttpRequest) -> TokenPrincipal:
+    """Authenticate the request's Bearer token, or raise an ApiError."""
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if not header:
+        raise ApiError(
+            401,
+            "missing_token",
+            "Send a token in the Authorization header: Bearer <token>.",
+            {"WWW-Authenticate": REALM},
+        )
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer":
+        raise ApiError(
+            400,
+            "invalid_request",
+            "Use the Bearer scheme: Authorization: Bearer <token>.",
+            {"WWW-Authenticate": f'{REALM}, error="invalid_request"'},
+        )
+    ip = client_ip(request) or "unknown"
+    limiter = _failure_limiter()
+    wait = limiter.retry_after(ip)
+    if wait:
+        raise ApiError(
+            429,
+            "rate_limited",
+            "Too many failed authentications from this address. Try again later.",
+            {"Retry-After": str(wait)},
+        )
+    try:
+        return authenticate_token(value.strip(), client_ip=ip, user_agent=user_agent(request))
+    except AuthenticationFailed as failure:
+        limiter.record_failure(ip)
+        logger.warning(
+            "API authentication failed: %s (token %s, ip %s)",
+            failure.reason,
+            failure.token_id or "-",
+            ip,
+        )
+        if failure.token_id:
+            _audit_failure(failure, request)
+        raise _invalid_token() from None
+
+
+api = NinjaAPI(
+    title="Keyward API",
+    version="1",
+    description="Authenticate with `Authorization: Bearer <token>`. Errors follow RFC 6750.",
+    urls_namespace="api",
+    auth=bearer_auth,
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+
+
+def _error(request, status: int, error: str, message: str, headers=None, fields=None):
+    body = {"error": error, "message": message}
+    if fields:
+        body["fields"] = fields
+    response = api.create_response(request, body, status=status)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+@api.exception_handler(ApiError)
+def _api_error(request, exc: ApiError) -> HttpResponse:
+    return _error(request, exc.status, exc.error, exc.message, exc.headers)
+
+
+@api.exception_handler(AuthenticationError)
+def _authentication_error(request, exc) -> HttpResponse:
+    failure = _invalid_token()
+    return _error(request, failure.status, failure.error, failure.message, failure.headers)
+
+
+@api.exception_handler(PermissionDenied)
+def _forbidden(request, exc) -> HttpResponse:
+    return _error(request, 403, "forbidden", str(exc) or "This token may not do that.")
+
+
+@api.exception_handler(ValidationError)
+def _invalid(request, exc: ValidationError) -> HttpResponse:
+    fields = exc.message_dict if hasattr(exc, "error_dict") else None
+    message = " ".join(exc.messages)
+    return _error(request, 400, "validation_error", message, fields=fields)
+
+
+@api.exception_handler(SchemaValidationError)
+def _schema_invalid(request, exc: SchemaValidationError) -> HttpResponse:
+    fields: dict[str, list[str]] = {}
+    for item in exc.errors:
+        location = [str(part) for part in item.get("loc", ()) if part not in ("body", "payload")]
+        fields.setdefault(".".join(location) or "body", []).append(item.get("msg", "invalid"))
+    return _error(request, 400, "invalid_request", "The request body is not valid.", fields=fields)
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc) -> HttpResponse:
+    return _error(request, 404, "not_found", "No such token in this workspace.")
+
+
+def require_scope(scope: str):
+    """Decorate an endpoint so that it answers 403 insufficient_scope without `scope`."""
+
+    def decorator(endpoint):
+        @functools.wraps(endpoint)
+        def wrapped(request, *args, **kwargs):
+            if not request.auth.has_scope(scope):
+                raise ApiError(
+                    403,
+                    "insufficient_scope",
+                    f"This token needs the {scope} scope.",
+                    {"WWW-Authenticate": f'{REALM}, error="insufficient_scope", scope="{scope}"'},
+                )
+            return endpoint(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def _workspace(principal: TokenPrincipal) -> Workspace:
+    """Return the caller's workspace as a model instance without a query."""
+    return Workspace(pk=principal.workspace_id, slug=principal.workspace_slug, name=principal.workspace_name)
+
+
+def _token(request, public_id: str) -> Token:
+    actor = Actor.token(request.auth)
+    try:
+        return services.token_for(actor, _workspace(request.auth), public_id)
+    except Token.DoesNotExist:
+        raise Http404 from None
+
+
+def _out(token: Token) -> TokenOut:
+    return TokenOut.from_token(token)
+
+
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 429: ErrorOut}
+
+
+@api.get("/whoami", response={200: WhoAmIOut, **ERRORS}, tags=["tokens"])
+def whoami(request):
+    """Return the calling token's id, name, kind, workspace, scopes, resources and expiry."""
+    principal: TokenPrincipal = request.auth
+    return {
+        "id": principal.public_id,
+        "name": principal.name,
+        "kind": principal.kind,
+        "workspace": WorkspaceOut(slug=principal.workspace_slug, name=principal.workspace_name),
+        "scopes": sorted(principal.scopes),
+        "resources": list(principal.resources),
+        "expires_at": principal.expires_at,
+    }
+
+
+@api.post("/introspect", response={200: IntrospectionOut, **ERRORS}, tags=["tokens"])
+@require_scope("tokens:introspect")
+def introspect(request, token: Form[str]):
+    """Report whether a token is active (RFC 7662); only this workspace's tokens can be."""
+    try:
+        principal = authenticate_token(token.strip(), check_ip=False, record_use=False)
+    except AuthenticationFailed:
+        return {"active": False}
+    if principal.workspace_id != request.auth.workspace_id:
+        return {"active": False}
+    stored = Token.objects.select_related("owner").get(pk=principal.token_pk)
+    return {
+        "active": True,
+        "scope": " ".join(sorted(principal.scopes)),
+        "client_id": principal.public_id,
+        "token_type": "Bearer",
+        "exp": int(principal.expires_at.timestamp()) if principal.expires_at else None,
+        "iat": int(stored.created_at.timestamp()),
+        "sub": stored.owner.email if stored.owner_id else principal.public_id,
+        "username": stored.owner.email if stored.owner_id else None,
+        "workspace": principal.workspace_slug,
+        "name": principal.name,
+    }
+
+
+@api.get("/tokens", response={200: list[TokenOut], **ERRORS}, tags=["tokens"])
+@require_scope("tokens:read")
+def token_list(request, status: str = "active", kind: str = "", limit: int = 100, offset: int = 0):
+    """List the workspace's tokens this token may see (status: active, expired, revoked, all)."""
+    actor = Actor.token(request.auth)
+    tokens = services.tokens_visible_to(actor, _workspace(request.auth)).with_status(status)
+    if kind:
+        tokens = tokens.filter(kind=kind)
+    limit = max(1, min(limit, 500))
+    offset = max(0, offset)
+    page = tokens.select_related("owner", "created_by", "rotated_from").prefetch_related(
+        "resources"
+    )[offset : offset + limit]
+    return [_out(token) for token in page]
+
+
+@api.post("/tokens", response={201: TokenWithSecretOut, **ERRORS}, tags=["tokens"])
+@require_scope("tokens:write")
+def token_create(request, payload: TokenCreateIn):
+    """Create a token; the secret is in this response only."""
+    scopes = payload.scopes
+    if payload.preset:
+        preset = {p.key: p for p in scope_catalogue.presets()}.get(payload.preset)
+        if preset is None:
+            raise ValidationError({"preset": "Choose read, read_write or admin."})
+        scopes = list(preset.scopes)
+    expires_at = payload.expires_at
+    if payload.expires_in_days:
+        expires_at = timezone.now() + timedelta(days=payload.expires_in_days)
+    token, secret = services.token_create(
+        actor=Actor.token(request.auth),
+        workspace=_workspace(request.auth),
+        name=payload.name,
+        description=payload.description,
+        kind=payload.kind,
+        scopes=scopes,
+        resource_ids=payload.resources,
+        allowed_ips=payload.allowed_ips,
+        expires_at=expires_at,
+        request=request,
+    )
+    token = services.token_for(Actor.token(request.auth), _workspace(request.auth), token.public_id)
+    return 201, TokenWithSecretOut(**_out(token).dict(), token=secret)
+
+
+@api.get("/tokens/{token_id}", response={200: TokenOut, **ERRORS}, tags=["tokens"])
+@require_scope("tokens:read")
+def token_detail(request, token_id: str):
+    """Return one token's metadata."""
+    return _out(_token(request, token_id))
+
+
+@api.patch("/tokens/{token_id}", response={200: TokenOut, **ERRORS}, tags=["tokens"])
+@require_scope("tokens:write")
+def token_update(request, token_id: str, payload: TokenUpdateIn):
+    """Rename a token or change its description."""
+    token = _token(request, token_id)
+    services.token_rename(
+        actor=Actor.token(request.auth),
+        token=token,
+        name=payload.name if payload.name is not None else token.name,
+        description=payload.description,
+        request=request,
+    )
+    return _out(token)
+
+
+@api.delete("/tokens/{token_id}", response={200: TokenOut, **ERRORS}, tags=["tokens"])
+@require_scope("tokens:write")
+def token_revoke(request, token_id: str):
+    """Revoke a token at once."""
+    token = _token(request, token_id)
+    services.token_revoke(actor=Actor.token(request.auth), token=token, request=request)
+    return _out(_token(request, token_id))
+
+
+@api.post("/tokens/{token_id}/rotate", response={201: TokenWithSecretOut, **ERRORS}, tags=["tokens"])
+@require_scope("tokens:write")
+def token_rotate(request, token_id: str, payload: TokenRotateIn):
+    """Replace a token's secret; the old one works for the grace period. The secret is in this response only."""
+    actor = Actor.token(request.auth)
+    new_token, secret = services.token_rotate(
+        actor=actor, token=_token(request, token_id), grace=payload.grace, request=request
+    )
+    new_token = _token(request, new_token.public_id)
+    return 201, TokenWithSecretOut(**_out(new_token).dict(), token=secret)

@@ -1,0 +1,182 @@
+"""Authenticate API requests by token: the one function the API calls on every request.
+
+Order (DESIGN §3.3): layout and checksum with no I/O; then one indexed query by
+digest joined to workspace, owner and the owner's membership; then revoked?
+expired? owner active and still a member? client IP allowed? Every failure
+answers the same `invalid_token`; the real reason goes to the log and, for a
+token we know, to the audit log.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cache
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.roles import Role
+from tokens import secrets
+
+logger = logging.getLogger("keyward.tokens.auth")
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPrincipal:
+    """Who a valid token is: what the API knows about the caller."""
+
+    token_pk: int
+    public_id: str
+    name: str
+    kind: str
+    workspace_id: int
+    workspace_slug: str
+    workspace_name: str
+    owner_id: int | None
+    owner_role: Role | None
+    scopes: frozenset[str]
+    resources: tuple[str, ...]
+    expires_at: datetime | None
+
+    def has_scope(self, scope: str) -> bool:
+        """Return whether the token holds `scope`."""
+        return scope in self.scopes
+
+    def audit_actor_fields(self) -> dict:
+        """Return the AuditEvent fields that name this token as the actor."""
+        return {
+            "actor_token_id": self.public_id,
+            "actor_user_id": self.owner_id,
+            "actor_label": f"token {self.name}",
+        }
+
+
+class AuthenticationFailed(Exception):
+    """The token does not authenticate; `reason` is for logs and audit only."""
+
+    def __init__(self, reason: str, token_id: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.token_id = token_id
+
+
+@cache
+def _parser() -> secrets.TokenParser:
+    return secrets.TokenParser(settings.KEYWARD_TOKEN_PREFIX)
+
+
+@cache
+def _lookup_sql(vendor: str) -> str:
+    """Return the one query that finds a token by digest, built once per database vendor."""
+    from accounts.models import Membership, User, Workspace
+    from tokens.models import Resource, Token
+
+    aggregate = "json_agg" if vendor == "postgresql" else "json_group_array"
+    link = Token.resources.through._meta.db_table
+    return f"""
+        SELECT t.id, t.public_id, t.name, t.kind, t.scopes, t.allowed_ips, t.expires_at,
+               t.revoked_at, t.last_used_at, t.workspace_id, w.slug, w.name, t.owner_id,
+               u.is_active, m.role,
+               (SELECT {aggregate}(r.name) FROM {link} tr
+                  JOIN {Resource._meta.db_table} r ON r.id = tr.resource_id
+                 WHERE tr.token_id = t.id)
+          FROM {Token._meta.db_table} t
+          JOIN {Workspace._meta.db_table} w ON w.id = t.workspace_id
+          LEFT JOIN {User._meta.db_table} u ON u.id = t.owner_id
+          LEFT JOIN {Membership._meta.db_table} m
+                 ON m.user_id = t.owner_id AND m.workspace_id = t.workspace_id
+         WHERE t.digest = %s
+    """
+
+
+def _json(value) -> list:
+    if value is None:
+        return []
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _moment(value) -> datetime | None:
+    """Return a database timestamp as an aware datetime (SQLite gives naive UTC)."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _ip_allowed(ip: str | None, ranges: list[str]) -> bool:
+    if not ranges:
+        return True
+    try:
+        address = ipaddress.ip_address(ip or "")
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(cidr) for cidr in ranges)
+
+
+def authenticate_token(
+    value: str,
+    *,
+    client_ip: str | None = None,
+    user_agent: str = "",
+    check_ip: bool = True,
+    record_use: bool = True,
+) -> TokenPrincipal:
+    """Return the principal for a token value, or raise AuthenticationFailed."""
+    if _parser().parse(value) is None:
+        raise AuthenticationFailed("malformed")
+    with connection.cursor() as cursor:
+        cursor.execute(_lookup_sql(connection.vendor), [secrets.digest(value)])
+        row = cursor.fetchone()
+    if row is None:
+        raise AuthenticationFailed("unknown")
+    (pk, public_id, name, kind, scopes, allowed_ips, expires_at, revoked_at, last_used_at,
+     workspace_id, slug, workspace_name, owner_id, owner_active, owner_role, resources) = row
+    now = timezone.now()
+    revoked_at = _moment(revoked_at)
+    if revoked_at is not None and revoked_at <= now:
+        raise AuthenticationFailed("revoked", public_id)
+    expires_at = _moment(expires_at)
+    if expires_at is not None and expires_at <= now:
+        raise AuthenticationFailed("expired", public_id)
+    if owner_id is not None and not owner_active:
+        raise AuthenticationFailed("owner_inactive", public_id)
+    if owner_id is not None and owner_role is None:
+        raise AuthenticationFailed("owner_not_member", public_id)
+    if check_ip and not _ip_allowed(client_ip, _json(allowed_ips)):
+        raise AuthenticationFailed("ip_not_allowed", public_id)
+    if record_use:
+        _record_use(pk, _moment(last_used_at), now, client_ip, user_agent)
+    return TokenPrincipal(
+        token_pk=pk,
+        public_id=public_id,
+        name=name,
+        kind=kind,
+        workspace_id=workspace_id,
+        workspace_slug=slug,
+        workspace_name=workspace_name,
+        owner_id=owner_id,
+        owner_role=Role(owner_role) if owner_role else None,
+        scopes=frozenset(_json(scopes)),
+        resources=tuple(sorted(_json(resources))),
+        expires_at=expires_at,
+    )
+
+
+def _record_use(pk: int, last_used_at, now: datetime, ip: str | None, agent: str) -> None:
+    """Write last_used_* at most once per interval, with a conditional UPDATE."""
+    threshold = now - timedelta(seconds=settings.KEYWARD_LAST_USED_INTERVAL_SECONDS)
+    if last_used_at is not None and last_used_at > threshold:
+        return
+    from tokens.models import Token
+
+    # The condition makes concurrent requests of other processes write once too.
+    Token.objects.filter(pk=pk).filter(
+        Q(last_used_at__isnull=True) | Q(last_used_at__lte=threshold)
+    ).update(last_used_at=now, last_used_ip=ip, last_used_user_agent=agent[:255])

@@ -1,0 +1,192 @@
+"""Define API tokens. Only a digest and the last four characters of a secret are stored."""
+
+from __future__ import annotations
+
+import secrets as random_source
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from tokens import secrets
+
+__all__ = ["RevokeReason", "Token", "TokenKind", "TokenQuerySet", "TokenStatus"]
+
+PUBLIC_ID_LENGTH = 16
+
+
+def new_public_id() -> str:
+    """Return a random public id (not secret) that names a token in URLs and the API."""
+    body = "".join(random_source.choice(secrets.BASE62) for _ in range(PUBLIC_ID_LENGTH))
+    return f"tok_{body}"
+
+
+class TokenKind(models.TextChoices):
+    WORKSPACE = "workspace", "Workspace"
+    PERSONAL = "personal", "Personal"
+
+
+class RevokeReason(models.TextChoices):
+    USER = "user", "Revoked by a user"
+    ROTATION = "rotation", "Replaced by rotation"
+    LEAK = "leak", "Leaked"
+    MEMBER_REMOVED = "member_removed", "Owner left the workspace"
+    ROLE_CHANGED = "role_changed", "Owner's role no longer allows its scopes"
+    OPERATOR = "operator", "Revoked by an operator"
+    EXPIRED = "expired", "Expired"
+
+
+class TokenStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    EXPIRED = "expired", "Expired"
+    REVOKED = "revoked", "Revoked"
+
+
+class TokenQuerySet(models.QuerySet["Token"]):
+    def active(self, now: datetime | None = None) -> TokenQuerySet:
+        """Return the tokens that authenticate now."""
+        now = now or timezone.now()
+        return self.filter(
+            Q(revoked_at__isnull=True) | Q(revoked_at__gt=now),
+            Q(expires_at__isnull=True) | Q(expires_at__gt=now),
+        )
+
+    def expired(self, now: datetime | None = None) -> TokenQuerySet:
+        """Return the tokens past their expiry that were not revoked before it."""
+        now = now or timezone.now()
+        return self.filter(expires_at__lte=now).filter(
+            Q(revoked_at__isnull=True) | Q(revoked_at__gt=models.F("expires_at"))
+        )
+
+    def revoked(self, now: datetime | None = None) -> TokenQuerySet:
+        """Return the tokens revoked (before they expired)."""
+        now = now or timezone.now()
+        return self.filter(revoked_at__lte=now).filter(
+            Q(expires_at__isnull=True) | Q(expires_at__gte=models.F("revoked_at"))
+        )
+
+    def with_status(self, status: str, now: datetime | None = None) -> TokenQuerySet:
+        """Return the tokens with `status` (active, expired, revoked, or all)."""
+        return {
+            TokenStatus.ACTIVE: self.active,
+            TokenStatus.EXPIRED: self.expired,
+            TokenStatus.REVOKED: self.revoked,
+        }.get(status, lambda now: self)(now)
+
+    def visible_to(self, *, workspace_id: int, user_id: int | None, sees_all: bool):
+        """Return the workspace's tokens this member may list.
+
+        Admins and Managers see every token; Members see workspace tokens and
+        their own personal tokens.
+        """
+        tokens = self.filter(workspace_id=workspace_id)
+        if sees_all:
+            return tokens
+        return tokens.filter(Q(kind=TokenKind.WORKSPACE) | Q(owner_id=user_id))
+
+
+class Token(models.Model):
+    public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="tokens"
+    )
+    kind = models.CharField(max_length=16, choices=TokenKind.choices)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="personal_tokens",
+        help_text="The user a personal token acts as.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    name = models.CharField(max_length=100)
+    description = models.CharField(max_length=255, blank=True)
+    prefix = models.CharField(max_length=16, editable=False)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    last_four = models.CharField(max_length=4, editable=False)
+    scopes = models.JSONField(default=list)
+    resources = models.ManyToManyField("tokens.Resource", blank=True, related_name="tokens")
+    allowed_ips = models.JSONField(
+        default=list, blank=True, help_text="CIDR ranges; empty allows any client."
+    )
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(null=True, blank=True)
+    last_used_user_agent = models.CharField(max_length=255, blank=True)
+    # A revoked_at in the future is a scheduled end: a rotated token's grace period.
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    revoke_reason = models.CharField(max_length=32, choices=RevokeReason.choices, blank=True)
+    rotated_from = models.OneToOneField(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="rotated_to"
+    )
+
+    objects = TokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "name"],
+                condition=Q(revoked_at__isnull=True),
+                name="token_unique_active_name",
+                violation_error_message="An active token already has this name.",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind=TokenKind.WORKSPACE, owner__isnull=True)
+                | Q(kind=TokenKind.PERSONAL, owner__isnull=False),
+                name="token_owner_matches_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=TokenKind.values), name="token_kind_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["workspace", "-created_at"], name="token_workspace_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def censored(self) -> str:
+        """Return the token as the console shows it: ``kww_…a1B2``."""
+        return secrets.censor(self.prefix, self.last_four)
+
+    def status(self, now: datetime | None = None) -> str:
+        """Return active, expired or revoked, as of `now`."""
+        now = now or timezone.now()
+        if self.revoked_at and self.revoked_at <= now and (
+            self.expires_at is None or self.revoked_at <= self.expires_at
+        ):
+            return TokenStatus.REVOKED
+        if self.expires_at and self.expires_at <= now:
+            return TokenStatus.EXPIRED
+        return TokenStatus.ACTIVE
+
+    @property
+    def is_active(self) -> bool:
+        """Return whether the token authenticates now."""
+        return self.status() == TokenStatus.ACTIVE
+
+    @property
+    def ends_at(self) -> datetime | None:
+        """Return when an active token stops working: its expiry or its scheduled revocation."""
+        ends = [moment for moment in (self.expires_at, self.revoked_at) if moment]
+        return min(ends) if ends else None

@@ -1,0 +1,358 @@
+"""Every action on tokens: create, rename, rotate, revoke, and the queries the console needs.
+
+Console views, the JSON API, Django admin and management commands call these;
+nothing else writes tokens. Bad input raises ValidationError keyed by field,
+a forbidden action PermissionDenied, and neither changes anything. Each
+action writes an audit event naming its actor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from accounts.audit import audit_record
+from accounts.models import Workspace
+from tokens import rules, secrets, validation
+from tokens.actors import Actor
+from tokens.models import RevokeReason, Token, TokenKind, WorkspacePolicy
+
+GRACE_PERIODS = {
+    "none": timedelta(0),
+    "1h": timedelta(hours=1),
+    "1d": timedelta(days=1),
+    "7d": timedelta(days=7),
+}
+
+
+def workspace_policy(workspace: Workspace) -> WorkspacePolicy:
+    """Return the workspace's token policy, creating the default one on first use."""
+    policy, _ = WorkspacePolicy.objects.get_or_create(workspace=workspace)
+    return policy
+
+
+def _audit(action: str, *, actor: Actor, token: Token, request, details: dict | None = None):
+    audit_record(
+        action=action,
+        actor=actor,
+        workspace=token.workspace,
+        target=token,
+        request=request,
+        details={"name": token.name, "kind": token.kind, **(details or {})},
+    )
+
+
+def _name_conflict(workspace: Workspace, name: str, exclude: Token | None = None) -> bool:
+    """Return whether an unrevoked token has `name`; retire expired holders of it first.
+
+    An expired token keeps its name in the unique index until it is retired,
+    so that a new token may take the name of one that has run out.
+    """
+    now = timezone.now()
+    holders = Token.objects.filter(workspace=workspace, name=name, revoked_at__isnull=True)
+    if exclude is not None:
+        holders = holders.exclude(pk=exclude.pk)
+    holders.filter(expires_at__lte=now).update(
+        revoked_at=now, revoke_reason=RevokeReason.EXPIRED
+    )
+    return holders.filter(revoked_at__isnull=True).exists()
+
+
+def _duplicate_name(name: str) -> ValidationError:
+    return ValidationError(
+        {"name": f"An active token is already named “{name}”. Choose another name."},
+        code="duplicate_name",
+    )
+
+
+def _issue(
+    *,
+    workspace: Workspace,
+    kind: str,
+    owner_id: int | None,
+    created_by_id: int | None,
+    name: str,
+    description: str,
+    scopes: list[str],
+    resources: list,
+    allowed_ips: list[str],
+    expires_at: datetime | None,
+    rotated_from: Token | None = None,
+) -> tuple[Token, str]:
+    """Insert a token with a fresh secret; return it with the secret (shown once)."""
+    value = secrets.generate(settings.KEYWARD_TOKEN_PREFIX, kind)
+    token = Token.objects.create(
+        workspace=workspace,
+        kind=kind,
+        owner_id=owner_id,
+        created_by_id=created_by_id,
+        name=name,
+        description=description,
+        prefix=secrets.kind_prefix(settings.KEYWARD_TOKEN_PREFIX, kind),
+        digest=secrets.digest(value),
+        last_four=secrets.last_four(value),
+        scopes=scopes,
+        allowed_ips=allowed_ips,
+        expires_at=expires_at,
+        rotated_from=rotated_from,
+    )
+    if resources:
+        token.resources.set(resources)
+    return token, value
+
+
+def token_create(
+    *,
+    actor: Actor,
+    workspace: Workspace,
+    name: str,
+    scopes: Iterable[str],
+    kind: str = TokenKind.WORKSPACE,
+    description: str = "",
+    resource_ids: Iterable = (),
+    allowed_ips: Iterable[str] | str = (),
+    expires_at: datetime | None = None,
+    request: HttpRequest | None = None,
+) -> tuple[Token, str]:
+    """Create a token and return it with its secret, which is never available again."""
+    if kind not in TokenKind.values:
+        raise ValidationError({"kind": "Choose workspace or personal."}, code="invalid_kind")
+    policy = workspace_policy(workspace)
+    if not rules.may_create(actor, kind, policy):
+        raise PermissionDenied("Your role does not allow creating this kind of token.")
+    name = validation.clean_name(name)
+    description = validation.clean_description(description)
+    cleaned_scopes = validation.clean_scopes(scopes, rules.grantable_scopes(actor))
+    ranges = validation.clean_allowed_ips(allowed_ips)
+    expires_at = validation.clean_expiry(expires_at, policy)
+    resources = validation.clean_resources(workspace, resource_ids)
+    owner_id = actor.user_id if kind == TokenKind.PERSONAL else None
+    try:
+        with transaction.atomic():
+            if _name_conflict(workspace, name):
+                raise _duplicate_name(name)
+            token, value = _issue(
+                workspace=workspace,
+                kind=kind,
+                owner_id=owner_id,
+                created_by_id=actor.user_id,
+                name=name,
+                description=description,
+                scopes=cleaned_scopes,
+                resources=resources,
+                allowed_ips=ranges,
+                expires_at=expires_at,
+            )
+            _audit(
+                "token.created",
+                actor=actor,
+                token=token,
+                request=request,
+                details={
+                    "scopes": cleaned_scopes,
+                    "expires_at": expires_at,
+                    "resources": [r.name for r in resources],
+                    "allowed_ips": ranges,
+                },
+            )
+    except IntegrityError:  # a concurrent create took the name
+        raise _duplicate_name(name) from None
+    return token, value
+
+
+def token_rename(
+    *,
+    actor: Actor,
+    token: Token,
+    name: str,
+    description: str | None = None,
+    request: HttpRequest | None = None,
+) -> Token:
+    """Rename a token and, when given, change its description."""
+    if not rules.may_manage(actor, token):
+        raise PermissionDenied("You may not rename this token.")
+    name = validation.clean_name(name)
+    new_description = (
+        token.description if description is None else validation.clean_description(description)
+    )
+    if name == token.name and new_description == token.description:
+        return token
+    old_name, old_description = token.name, token.description
+    try:
+        with transaction.atomic():
+            if token.revoked_at is None and name != old_name and _name_conflict(
+                token.workspace, name, exclude=token
+            ):
+                raise _duplicate_name(name)
+            token.name, token.description = name, new_description
+            token.save(update_fields=["name", "description"])
+            _audit(
+                "token.renamed",
+                actor=actor,
+                token=token,
+                request=request,
+                details={
+                    "from": old_name,
+                    "to": name,
+                    "description_changed": old_description != new_description,
+                },
+            )
+    except IntegrityError:
+        token.name, token.description = old_name, old_description
+        raise _duplicate_name(name) from None
+    return token
+
+
+def token_rotate(
+    *,
+    actor: Actor,
+    token: Token,
+    grace: str | timedelta = "none",
+    request: HttpRequest | None = None,
+) -> tuple[Token, str]:
+    """Replace a token by a new secret with the same settings.
+
+    The old token keeps working for the grace period (none, 1h, 1d, 7d), then
+    stops. The new token keeps the old one's lifetime, within the policy.
+    """
+    if not rules.may_manage(actor, token):
+        raise PermissionDenied("You may not rotate this token.")
+    if isinstance(grace, str):
+        if grace not in GRACE_PERIODS:
+            raise ValidationError(
+                {"grace": "Choose none, 1 hour, 1 day or 7 days."}, code="invalid_grace"
+            )
+        grace = GRACE_PERIODS[grace]
+    now = timezone.now()
+    with transaction.atomic():
+        token = Token.objects.select_for_update().select_related("workspace").get(pk=token.pk)
+        if not token.is_active or (token.revoked_at and token.revoked_at > now):
+            raise ValidationError(
+                "Only an active token that was not rotated already can be rotated.",
+                code="not_rotatable",
+            )
+        beyond = set(token.scopes) - rules.grantable_scopes(actor)
+        if beyond:
+            raise PermissionDenied(
+                f"Your role cannot grant {', '.join(sorted(beyond))}, which this token holds."
+            )
+        expires_at = None
+        if token.expires_at:
+            expires_at = now + (token.expires_at - token.created_at)
+        policy = workspace_policy(token.workspace)
+        if policy.max_lifetime_days:
+            cap = now + timedelta(days=policy.max_lifetime_days)
+            expires_at = min(expires_at or cap, cap)
+        token.revoked_at = now + grace
+        token.revoke_reason = RevokeReason.ROTATION
+        token.revoked_by_id = actor.user_id
+        token.save(update_fields=["revoked_at", "revoke_reason", "revoked_by"])
+        new_token, value = _issue(
+            workspace=token.workspace,
+            kind=token.kind,
+            owner_id=token.owner_id,
+            created_by_id=actor.user_id or token.created_by_id,
+            name=token.name,
+            description=token.description,
+            scopes=list(token.scopes),
+            resources=list(token.resources.all()),
+            allowed_ips=list(token.allowed_ips),
+            expires_at=expires_at,
+            rotated_from=token,
+        )
+        _audit(
+            "token.rotated",
+            actor=actor,
+            token=token,
+            request=request,
+            details={
+                "grace_seconds": int(grace.total_seconds()),
+                "stops_at": token.revoked_at,
+                "new_token": new_token.public_id,
+            },
+        )
+        _audit(
+            "token.created",
+            actor=actor,
+            token=new_token,
+            request=request,
+            details={"rotated_from": token.public_id, "scopes": new_token.scopes},
+        )
+    return new_token, value
+
+
+def token_revoke(
+    *,
+    actor: Actor,
+    token: Token,
+    reason: str = RevokeReason.USER,
+    request: HttpRequest | None = None,
+    details: dict | None = None,
+) -> Token:
+    """Revoke a token at once; revoking a revoked token changes nothing."""
+    if not rules.may_revoke(actor, token):
+        raise PermissionDenied("You may not revoke this token.")
+    now = timezone.now()
+    with transaction.atomic():
+        token = Token.objects.select_for_update().select_related("workspace").get(pk=token.pk)
+        if token.revoked_at is not None and token.revoked_at <= now:
+            return token
+        token.revoked_at = now
+        token.revoke_reason = reason
+        token.revoked_by_id = actor.user_id
+        token.save(update_fields=["revoked_at", "revoke_reason", "revoked_by"])
+        _audit(
+            "token.revoked",
+            actor=actor,
+            token=token,
+            request=request,
+            details={"reason": reason, **(details or {})},
+        )
+    return token
+
+
+def tokens_visible_to(actor: Actor, workspace: Workspace):
+    """Return the workspace's tokens the actor may list."""
+    return Token.objects.visible_to(
+        workspace_id=workspace.pk,
+        user_id=actor.user_id,
+        sees_all=rules.sees_all_tokens(actor),
+    )
+
+
+def token_for(actor: Actor, workspace: Workspace, public_id: str) -> Token:
+    """Return the token with `public_id` if the actor may see it, else raise Token.DoesNotExist."""
+    return (
+        tokens_visible_to(actor, workspace)
+        .select_related("workspace", "owner", "created_by")
+        .get(public_id=public_id)
+    )
+
+
+def personal_tokens_revoke(
+    *,
+    workspace_id: int,
+    user_id: int,
+    reason: str,
+    actor: Actor,
+    keep_scopes: set[str] | None = None,
+    request: HttpRequest | None = None,
+) -> int:
+    """Revoke a user's active personal tokens in a workspace; with `keep_scopes`, only
+    those holding a scope outside it. Return how many were revoked."""
+    candidates = Token.objects.active().filter(
+        workspace_id=workspace_id, owner_id=user_id, kind=TokenKind.PERSONAL
+    )
+    revoked = 0
+    for token in candidates.select_related("workspace"):
+        if keep_scopes is not None and set(token.scopes) <= keep_scopes:
+            continue
+        token_revoke(actor=actor, token=token, reason=reason, request=request)
+        revoked += 1
+    return revoked
