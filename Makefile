@@ -8,7 +8,7 @@ RUN_ENV := DEBUG=1
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup run test test-sqlite test-postgres lint bench
+.PHONY: setup run test test-sqlite test-postgres lint bench bench-postgres
 
 setup:
 	@scripts/setup.sh
@@ -36,3 +36,11 @@ test-postgres:
 lint:
 	uv run ruff check .
 	uv run python manage.py makemigrations --check --dry-run --settings=config.settings_test
+
+bench: setup
+	@echo "== Benchmarks on SQLite =="
+	env -u DATABASE_URL uv run python -m bench
+	@if [ -n "$${DATABASE_URL:-}" ]; then echo "== Benchmarks on $$DATABASE_URL =="; uv run python -m bench; fi
+
+bench-postgres: setup
+	scripts/with-postgres.sh uv run python -m bench

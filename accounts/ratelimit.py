@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import threading
 import time
 
 from django.core.cache import cache
@@ -47,3 +48,49 @@ class FailureLimiter:
         """Forget the failures of `identity`."""
         key = self._key(identity)
         cache.delete_many([key, f"{key}:until"])
+
+
+class LocalFailureLimiter:
+    """Count failures per identity in this process's memory, in a fixed window.
+
+    For checks on every API request: a dictionary read costs well under a
+    microsecond, where even Django's local-memory cache pickles and validates
+    keys. Limits hold per process.
+    """
+
+    def __init__(self, *, limit: int, window: int, max_identities: int = 100_000) -> None:
+        self.limit = limit
+        self.window = window
+        self.max_identities = max_identities
+        self._failures: dict[str, tuple[int, float]] = {}
+        self._lock = threading.Lock()
+
+    def retry_after(self, identity: str) -> int:
+        """Return the seconds until `identity` may try again, or 0 if it may now."""
+        entry = self._failures.get(identity)
+        if entry is None:
+            return 0
+        count, until = entry
+        now = time.time()
+        if now >= until:
+            return 0
+        return max(1, math.ceil(until - now)) if count >= self.limit else 0
+
+    def record_failure(self, identity: str) -> None:
+        """Count one failure for `identity`."""
+        now = time.time()
+        with self._lock:
+            count, until = self._failures.get(identity, (0, 0.0))
+            if now >= until:
+                count, until = 0, now + self.window
+            if len(self._failures) >= self.max_identities:
+                self._failures = {k: v for k, v in self._failures.items() if v[1] > now}
+            self._failures[identity] = (count + 1, until)
+
+    def reset(self, identity: str | None = None) -> None:
+        """Forget the failures of `identity`, or of everyone."""
+        with self._lock:
+            if identity is None:
+                self._failures.clear()
+            else:
+                self._failures.pop(identity, None)

@@ -105,7 +105,8 @@ DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
-        conn_health_checks=True,
+        # Off by default: a health check is a hidden query at the start of every request.
+        conn_health_checks=env_bool("DATABASE_CONN_HEALTH_CHECKS", False),
     )
 }
 
@@ -116,12 +117,6 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "keyward",
     }
-}
-# Failed API authentications are counted per process, in memory: checking them
-# must not cost a database query on every authenticated request.
-CACHES["ratelimit"] = {
-    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-    "LOCATION": "keyward-ratelimit",
 }
 if os.environ.get("CACHE_LOCATION"):
     # A shared cache (for example a database table made by createcachetable) so

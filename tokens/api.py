@@ -17,7 +17,7 @@ from ninja.errors import ValidationError as SchemaValidationError
 from accounts.audit import audit_record
 from accounts.http import client_ip, user_agent
 from accounts.models import Workspace
-from accounts.ratelimit import FailureLimiter
+from accounts.ratelimit import LocalFailureLimiter
 from tokens import scopes as scope_catalogue
 from tokens import services
 from tokens.actors import Actor
@@ -32,7 +32,6 @@ from tokens.schemas import (
     TokenUpdateIn,
     TokenWithSecretOut,
     WhoAmIOut,
-    WorkspaceOut,
 )
 
 logger = logging.getLogger("keyward.tokens.api")
@@ -57,12 +56,12 @@ def _invalid_token() -> ApiError:
     )
 
 
-def _failure_limiter() -> FailureLimiter:
-    return FailureLimiter(
-        "api-auth-ip",
+@functools.cache
+def failure_limiter() -> LocalFailureLimiter:
+    """Return this process's limiter of failed authentications per client IP."""
+    return LocalFailureLimiter(
         limit=settings.KEYWARD_API_AUTH_FAILURES_PER_IP,
         window=settings.KEYWARD_API_AUTH_FAILURE_WINDOW_SECONDS,
-        cache_alias="ratelimit",
     )
 
 
@@ -99,7 +98,7 @@ def bearer_auth(request: HttpRequest) -> TokenPrincipal:
             {"WWW-Authenticate": f'{REALM}, error="invalid_request"'},
         )
     ip = client_ip(request) or "unknown"
-    limiter = _failure_limiter()
+    limiter = failure_limiter()
     wait = limiter.retry_after(ip)
     if wait:
         raise ApiError(
@@ -229,7 +228,7 @@ def whoami(request):
         "id": principal.public_id,
         "name": principal.name,
         "kind": principal.kind,
-        "workspace": WorkspaceOut(slug=principal.workspace_slug, name=principal.workspace_name),
+        "workspace": {"slug": principal.workspace_slug, "name": principal.workspace_name},
         "scopes": sorted(principal.scopes),
         "resources": list(principal.resources),
         "expires_at": principal.expires_at,

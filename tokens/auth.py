@@ -14,7 +14,7 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 
 from django.conf import settings
 from django.db import connection
@@ -79,7 +79,7 @@ def _lookup_sql(vendor: str) -> str:
 
     aggregate = "json_agg" if vendor == "postgresql" else "json_group_array"
     link = Token.resources.through._meta.db_table
-    return f"""
+    sql = f"""
         SELECT t.id, t.public_id, t.name, t.kind, t.scopes, t.allowed_ips, t.expires_at,
                t.revoked_at, t.last_used_at, t.workspace_id, w.slug, w.name, t.owner_id,
                u.is_active, m.role,
@@ -93,12 +93,20 @@ def _lookup_sql(vendor: str) -> str:
                  ON m.user_id = t.owner_id AND m.workspace_id = t.workspace_id
          WHERE t.digest = %s
     """
+    # One line: the backend rewrites placeholders on every execution, so shorter is faster.
+    return " ".join(sql.split())
 
 
-def _json(value) -> list:
+@lru_cache(maxsize=4096)
+def _json_strings(text: str) -> tuple[str, ...]:
+    """Return a JSON list of strings as a tuple; tokens repeat, so parse each text once."""
+    return tuple(json.loads(text))
+
+
+def _strings(value) -> tuple[str, ...]:
     if value is None:
-        return []
-    return json.loads(value) if isinstance(value, str) else value
+        return ()
+    return _json_strings(value) if isinstance(value, str) else tuple(value)
 
 
 def _moment(value) -> datetime | None:
@@ -110,7 +118,7 @@ def _moment(value) -> datetime | None:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def _ip_allowed(ip: str | None, ranges: list[str]) -> bool:
+def _ip_allowed(ip: str | None, ranges: tuple[str, ...]) -> bool:
     if not ranges:
         return True
     try:
@@ -149,7 +157,7 @@ def authenticate_token(
         raise AuthenticationFailed("owner_inactive", public_id)
     if owner_id is not None and owner_role is None:
         raise AuthenticationFailed("owner_not_member", public_id)
-    if check_ip and not _ip_allowed(client_ip, _json(allowed_ips)):
+    if check_ip and not _ip_allowed(client_ip, _strings(allowed_ips)):
         raise AuthenticationFailed("ip_not_allowed", public_id)
     if record_use:
         _record_use(pk, _moment(last_used_at), now, client_ip, user_agent)
@@ -163,8 +171,8 @@ def authenticate_token(
         workspace_name=workspace_name,
         owner_id=owner_id,
         owner_role=Role(owner_role) if owner_role else None,
-        scopes=frozenset(_json(scopes)),
-        resources=tuple(sorted(_json(resources))),
+        scopes=frozenset(_strings(scopes)),
+        resources=tuple(sorted(_strings(resources))),
         expires_at=expires_at,
     )
 

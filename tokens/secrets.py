@@ -43,7 +43,12 @@ def base62_encode(number: int, width: int) -> str:
 
 def checksum(random_part: str) -> str:
     """Return the 6-character base62 CRC32 of `random_part`."""
-    return base62_encode(zlib.crc32(random_part.encode("ascii")), CHECKSUM_LENGTH)
+    number = zlib.crc32(random_part.encode("ascii"))
+    digits = []
+    for _ in range(CHECKSUM_LENGTH):  # a CRC32 always fits in 6 base62 digits
+        number, remainder = divmod(number, 62)
+        digits.append(BASE62[remainder])
+    return "".join(reversed(digits))
 
 
 def kind_prefix(base_prefix: str, kind: str) -> str:
