@@ -10,3 +10,7 @@ membership_removed = Signal()
 
 # Sent after a role changes: membership, old_role, actor, request.
 membership_role_changed = Signal()
+
+# Sent by `manage.py seed_demo` after the demo workspace is ready:
+# workspace, users (a dict from Role to User). Other apps add their demo data.
+demo_seeded = Signal()

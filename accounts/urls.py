@@ -83,11 +83,6 @@ urlpatterns = [
         name="invitation_cancel",
     ),
     path(
-        "w/<slug:slug>/settings/tokens/",
-        workspaces.coming_soon("tokens", "Tokens"),
-        name="settings_tokens",
-    ),
-    path(
         "w/<slug:slug>/settings/resources/",
         workspaces.coming_soon("resources", "Resources"),
         name="settings_resources",

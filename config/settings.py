@@ -157,18 +157,29 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
-# Email: the console backend by default; SMTP when EMAIL_HOST is set.
-EMAIL_BACKEND = os.environ.get(
-    "EMAIL_BACKEND",
-    "django.core.mail.backends.smtp.EmailBackend"
-    if os.environ.get("EMAIL_HOST")
-    else "django.core.mail.backends.console.EmailBackend",
-)
-EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
-EMAIL_PORT = env_int("EMAIL_PORT", 587)
-EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
-EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
-EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+# Email (Django's MAILERS): the console backend by default; SMTP when EMAIL_HOST is set.
+if os.environ.get("EMAIL_HOST"):
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": os.environ["EMAIL_HOST"],
+                "port": env_int("EMAIL_PORT", 587),
+                "username": os.environ.get("EMAIL_HOST_USER", ""),
+                "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+                "use_tls": env_bool("EMAIL_USE_TLS", True),
+                "timeout": env_int("EMAIL_TIMEOUT", 10),
+            },
+        }
+    }
+else:
+    MAILERS = {
+        "default": {
+            "BACKEND": os.environ.get(
+                "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+            )
+        }
+    }
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Keyward <keyward@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -219,15 +230,29 @@ KEYWARD_BASE_URL = os.environ.get("KEYWARD_BASE_URL", "http://127.0.0.1:8000")
 # Tokens: base prefix (kw -> kww_ workspace, kwp_ personal tokens), scopes, presets.
 KEYWARD_TOKEN_PREFIX = os.environ.get("KEYWARD_TOKEN_PREFIX", "kw")
 KEYWARD_SCOPES = {
-    "workspace:read": {"description": "Read the workspace's name and settings", "role": "member"},
-    "members:read": {"description": "List the workspace's members and roles", "role": "member"},
-    "tokens:read": {"description": "List tokens and read their metadata", "role": "member"},
+    "workspace:read": {
+        "label": "Read workspace",
+        "description": "Read the workspace's name and settings.",
+        "role": "member",
+    },
+    "members:read": {
+        "label": "List members",
+        "description": "List the workspace's members and their roles.",
+        "role": "member",
+    },
+    "tokens:read": {
+        "label": "Read tokens",
+        "description": "List tokens and read their metadata, never their values.",
+        "role": "member",
+    },
     "tokens:write": {
-        "description": "Create, rename, rotate and revoke tokens",
+        "label": "Manage tokens",
+        "description": "Create, rename, rotate and revoke tokens.",
         "role": "manager",
     },
     "tokens:introspect": {
-        "description": "Check whether other tokens are valid (RFC 7662 introspection)",
+        "label": "Introspect tokens",
+        "description": "Check whether other tokens are valid (RFC 7662 introspection).",
         "role": "manager",
     },
 }
@@ -244,3 +269,4 @@ KEYWARD_API_AUTH_FAILURES_PER_IP = env_int("KEYWARD_API_AUTH_FAILURES_PER_IP", 5
 KEYWARD_API_AUTH_FAILURE_WINDOW_SECONDS = env_int("KEYWARD_API_AUTH_FAILURE_WINDOW_SECONDS", 60)
 # last_used_* is written at most once per this many seconds per token.
 KEYWARD_LAST_USED_INTERVAL_SECONDS = env_int("KEYWARD_LAST_USED_INTERVAL_SECONDS", 60)
+KEYWARD_SETTINGS_FIRST_TAB = "tokens:list"

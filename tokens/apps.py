@@ -6,4 +6,6 @@ class TokensConfig(AppConfig):
     verbose_name = "API tokens"
 
     def ready(self) -> None:
-        from tokens import receivers  # noqa: F401  (connects the signal receivers)
+        # Connect the signal receivers and register the overview panel.
+        from tokens import demo, receivers  # noqa: F401
+        from tokens.views import overview  # noqa: F401

@@ -125,6 +125,9 @@ def _ip_allowed(ip: str | None, ranges: tuple[str, ...]) -> bool:
         address = ipaddress.ip_address(ip or "")
     except ValueError:
         return False
+    # A dual-stack server sees IPv4 clients as ::ffff:a.b.c.d; match them against IPv4 ranges.
+    if address.version == 6 and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
     return any(address in ipaddress.ip_network(cidr) for cidr in ranges)
 
 

@@ -56,3 +56,8 @@ def grantable_scopes(actor: Actor) -> set[str]:
     if actor.scope_cap is not None:
         allowed &= actor.scope_cap
     return allowed
+
+
+def may_create_any(actor: Actor, policy: WorkspacePolicy) -> bool:
+    """Return whether the actor may create a token of some kind (shows "Add token")."""
+    return any(may_create(actor, kind, policy) for kind in TokenKind.values)

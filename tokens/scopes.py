@@ -12,6 +12,7 @@ from accounts.roles import Role
 @dataclass(frozen=True)
 class Scope:
     name: str
+    label: str
     description: str
     lowest_role: Role
 
@@ -26,7 +27,12 @@ class Preset:
 def catalogue() -> dict[str, Scope]:
     """Return every scope a token may hold, by name, in the catalogue's order."""
     return {
-        name: Scope(name=name, description=entry["description"], lowest_role=Role(entry["role"]))
+        name: Scope(
+            name=name,
+            label=entry.get("label", name),
+            description=entry["description"],
+            lowest_role=Role(entry["role"]),
+        )
         for name, entry in settings.KEYWARD_SCOPES.items()
     }
 

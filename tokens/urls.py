@@ -1,9 +1,15 @@
-"""Routes of the tokens app: the JSON API."""
+"""Routes of the Tokens tab (the JSON API is mounted in config/urls.py)."""
 
 from django.urls import path
 
-from tokens.api import api
+from tokens.views import tokens
+
+app_name = "tokens"
 
 urlpatterns = [
-    path("api/v1/", api.urls),
+    path("w/<slug:slug>/settings/tokens/", tokens.token_list, name="list"),
+    path("w/<slug:slug>/settings/tokens/new/", tokens.token_create, name="create"),
+    path("w/<slug:slug>/settings/tokens/<str:public_id>/rename/", tokens.token_rename, name="rename"),
+    path("w/<slug:slug>/settings/tokens/<str:public_id>/rotate/", tokens.token_rotate, name="rotate"),
+    path("w/<slug:slug>/settings/tokens/<str:public_id>/revoke/", tokens.token_revoke, name="revoke"),
 ]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django import template
+from django.utils import timezone
+from django.utils.timesince import timesince, timeuntil
 
 from accounts.permissions import has_perm
 
@@ -13,3 +15,23 @@ register = template.Library()
 def can(membership, perm: str) -> bool:
     """Return whether `membership` grants `perm`: {% if membership|can:"members.manage" %}."""
     return has_perm(membership, perm)
+
+
+@register.filter
+def ago(moment) -> str:
+    """Return how long ago `moment` was, in its largest unit: "3 days ago", "just now"."""
+    if moment is None:
+        return ""
+    if (timezone.now() - moment).total_seconds() < 60:
+        return "just now"
+    return f"{timesince(moment, depth=1)} ago"
+
+
+@register.filter
+def until(moment) -> str:
+    """Return how long until `moment`, in its largest unit: "in 3 days"."""
+    if moment is None:
+        return ""
+    if (moment - timezone.now()).total_seconds() < 60:
+        return "in under a minute"
+    return f"in {timeuntil(moment, depth=1)}"

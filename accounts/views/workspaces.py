@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -10,6 +11,7 @@ from django.shortcuts import redirect, render
 from accounts import services
 from accounts.forms import WorkspaceForm
 from accounts.models import Membership
+from accounts.overview import overview_panels
 from accounts.permissions import workspace_view
 
 LAST_WORKSPACE_SESSION_KEY = "keyward_last_workspace"
@@ -47,19 +49,23 @@ def workspace_create(request: HttpRequest) -> HttpResponse:
 
 @workspace_view()
 def overview(request: HttpRequest) -> HttpResponse:
-    """Show the workspace's overview page."""
+    """Show the workspace's overview page with the panels other apps add to it."""
     request.session[LAST_WORKSPACE_SESSION_KEY] = request.workspace.slug
     return render(
         request,
         "accounts/overview.html",
-        {"member_count": request.workspace.memberships.count(), "nav": "overview"},
+        {
+            "member_count": request.workspace.memberships.count(),
+            "panels": overview_panels(request),
+            "nav": "overview",
+        },
     )
 
 
 @workspace_view()
 def settings_index(request: HttpRequest) -> HttpResponse:
-    """Open Settings on its first tab."""
-    return redirect("accounts:members", slug=request.workspace.slug)
+    """Open Settings on its first tab (the project names it in KEYWARD_SETTINGS_FIRST_TAB)."""
+    return redirect(settings.KEYWARD_SETTINGS_FIRST_TAB, slug=request.workspace.slug)
 
 
 def coming_soon(tab: str, title: str):

@@ -57,14 +57,14 @@ class TokenQuerySet(models.QuerySet["Token"]):
         """Return the tokens past their expiry that were not revoked before it."""
         now = now or timezone.now()
         return self.filter(expires_at__lte=now).filter(
-            Q(revoked_at__isnull=True) | Q(revoked_at__gt=models.F("expires_at"))
+            Q(revoked_at__isnull=True) | Q(revoked_at__gte=models.F("expires_at"))
         )
 
     def revoked(self, now: datetime | None = None) -> TokenQuerySet:
         """Return the tokens revoked (before they expired)."""
         now = now or timezone.now()
         return self.filter(revoked_at__lte=now).filter(
-            Q(expires_at__isnull=True) | Q(expires_at__gte=models.F("revoked_at"))
+            Q(expires_at__isnull=True) | Q(expires_at__gt=models.F("revoked_at"))
         )
 
     def with_status(self, status: str, now: datetime | None = None) -> TokenQuerySet:
@@ -172,8 +172,9 @@ class Token(models.Model):
     def status(self, now: datetime | None = None) -> str:
         """Return active, expired or revoked, as of `now`."""
         now = now or timezone.now()
+        # A token retired at the moment it expired (to free its name) counts as expired.
         if self.revoked_at and self.revoked_at <= now and (
-            self.expires_at is None or self.revoked_at <= self.expires_at
+            self.expires_at is None or self.revoked_at < self.expires_at
         ):
             return TokenStatus.REVOKED
         if self.expires_at and self.expires_at <= now:

@@ -9,6 +9,7 @@ from django.db import transaction
 
 from accounts.models import Membership, User, Workspace
 from accounts.roles import Role
+from accounts.signals import demo_seeded
 
 DEMO_USERS = [
     ("admin@example.com", "Ada Admin", Role.ADMIN),
@@ -25,15 +26,17 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         password = os.environ.get("DEMO_PASSWORD") or "keyward-demo"
         workspace, _ = Workspace.objects.get_or_create(slug="acme", defaults={"name": "Acme"})
+        users = {}
         for email, full_name, role in DEMO_USERS:
-            user = self._user(email, full_name, password)
+            users[role] = self._user(email, full_name, password)
             Membership.objects.update_or_create(
-                user=user, workspace=workspace, defaults={"role": role}
+                user=users[role], workspace=workspace, defaults={"role": role}
             )
         operator = self._user(OPERATOR_EMAIL, "Olga Operator", password)
         if not (operator.is_staff and operator.is_superuser):
             operator.is_staff = operator.is_superuser = True
             operator.save(update_fields=["is_staff", "is_superuser"])
+        demo_seeded.send(sender=self.__class__, workspace=workspace, users=users)
         self.stdout.write(self.style.SUCCESS("Demo ready: workspace Acme (/w/acme/)."))
         for email, _, role in DEMO_USERS:
             self.stdout.write(f"  {email:<24} {role.label:<8} password: {password}")

@@ -1,0 +1,189 @@
+"""Settings → Tokens: list, create, reveal once, rename, rotate and revoke, with and without HTMX."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.cache import patch_cache_control
+from django_htmx.http import trigger_client_event
+
+from accounts.htmx import finish_action, render_page
+from accounts.permissions import workspace_view
+from tokens import rules, services
+from tokens.actors import Actor
+from tokens.exports import reveal_context
+from tokens.filters import STATUSES, TokenFilters
+from tokens.forms import TokenCreateForm, TokenRenameForm, TokenRotateForm
+from tokens.models import Resource, Token
+
+TEMPLATE = "tokens/list.html"
+PAGE_SIZE = 25
+# Service errors name model fields; the form shows them next to its own fields.
+FORM_FIELDS = {"expires_at": "expiration", "resource_ids": "resources"}
+
+
+def _actor(request: HttpRequest) -> Actor:
+    return Actor.member(request.membership)
+
+
+def _list_url(request: HttpRequest) -> str:
+    return reverse("tokens:list", kwargs={"slug": request.workspace.slug})
+
+
+def _context(request: HttpRequest, **extra) -> dict:
+    """Return what the Tokens tab shows: one page of tokens and the rules for its buttons."""
+    actor = _actor(request)
+    policy = services.workspace_policy(request.workspace)
+    filters = TokenFilters.from_query(request.GET)
+    tokens = (
+        filters.apply(services.tokens_visible_to(actor, request.workspace))
+        .select_related("owner", "created_by")
+        .prefetch_related("resources")
+    )
+    return {
+        "nav": "settings",
+        "tab": "tokens",
+        "actor": actor,
+        "policy": policy,
+        "may_create": rules.may_create_any(actor, policy),
+        "filters": filters,
+        "statuses": STATUSES,
+        "page": Paginator(tokens, PAGE_SIZE).get_page(filters.page),
+        **extra,
+    }
+
+
+def _visible_token(request: HttpRequest, public_id: str) -> Token:
+    try:
+        return services.token_for(_actor(request), request.workspace, public_id)
+    except Token.DoesNotExist:
+        from django.http import Http404
+
+        raise Http404("No such token.") from None
+
+
+def _attach_errors(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, messages in error.message_dict.items():
+            target = FORM_FIELDS.get(field, field)
+            form.add_error(target if target in form.fields else None, messages)
+    else:
+        form.add_error(None, error)
+
+
+def _reveal(request: HttpRequest, token: Token, secret: str, message: str) -> HttpResponse:
+    """Answer with the one response that carries a new secret."""
+    context = _context(request, revealed=reveal_context(token, secret))
+    response = render_page(request, TEMPLATE, context, partial="reveal-dialog")
+    patch_cache_control(response, no_store=True, private=True)
+    if request.htmx:
+        trigger_client_event(response, "tokens:changed", {})
+        trigger_client_event(response, "toast", {"message": message, "level": "success"})
+    return response
+
+
+@workspace_view()
+def token_list(request: HttpRequest) -> HttpResponse:
+    """List the workspace's tokens the member may see, filtered and paginated."""
+    return render_page(request, TEMPLATE, _context(request), partial="token-table")
+
+
+@workspace_view()
+def token_create(request: HttpRequest) -> HttpResponse:
+    """Show the Add token form; create the token and reveal its secret once."""
+    actor = _actor(request)
+    policy = services.workspace_policy(request.workspace)
+    if not rules.may_create_any(actor, policy):
+        raise PermissionDenied("Your role may not create tokens in this workspace.")
+    form = TokenCreateForm(
+        request.POST or None,
+        role=actor.role,
+        policy=policy,
+        resources=Resource.objects.filter(workspace=request.workspace),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            token, secret = services.token_create(
+                actor=actor, workspace=request.workspace, request=request, **form.service_arguments()
+            )
+        except ValidationError as error:
+            _attach_errors(form, error)
+        else:
+            return _reveal(request, token, secret, f"Token {token.name} created.")
+    return render_page(
+        request, TEMPLATE, _context(request, create_form=form), partial="create-dialog"
+    )
+
+
+@workspace_view()
+def token_rename(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Rename a token (and its description); the row updates in place."""
+    token = _visible_token(request, public_id)
+    if not rules.may_manage(_actor(request), token):
+        raise PermissionDenied("You may not rename this token.")
+    form = TokenRenameForm(
+        request.POST or None, initial={"name": token.name, "description": token.description}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.token_rename(
+                actor=_actor(request),
+                token=token,
+                name=form.cleaned_data["name"],
+                description=form.cleaned_data["description"],
+                request=request,
+            )
+        except ValidationError as error:
+            _attach_errors(form, error)
+        else:
+            return finish_action(
+                request,
+                message=f"Token renamed to {token.name}.",
+                redirect_url=_list_url(request),
+                update=render_page(request, TEMPLATE, _context(request, row=token), partial="token-row"),
+                target=f"#token-{token.public_id}",
+            )
+    context = _context(request, renaming=token, rename_form=form)
+    return render_page(request, TEMPLATE, context, partial="rename-dialog")
+
+
+@workspace_view()
+def token_rotate(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Rotate a token with a grace period and reveal the new secret once."""
+    token = _visible_token(request, public_id)
+    if not rules.may_manage(_actor(request), token):
+        raise PermissionDenied("You may not rotate this token.")
+    form = TokenRotateForm(request.POST or None)
+    error = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            new_token, secret = services.token_rotate(
+                actor=_actor(request), token=token, grace=form.cleaned_data["grace"], request=request
+            )
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            return _reveal(request, new_token, secret, f"Token {token.name} rotated.")
+    context = _context(request, rotating=token, rotate_form=form, rotate_error=error)
+    return render_page(request, TEMPLATE, context, partial="rotate-dialog")
+
+
+@workspace_view()
+def token_revoke(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Ask for confirmation, then revoke a token; the row turns revoked in place."""
+    token = _visible_token(request, public_id)
+    if not rules.may_revoke(_actor(request), token):
+        raise PermissionDenied("You may not revoke this token.")
+    if request.method == "POST":
+        token = services.token_revoke(actor=_actor(request), token=token, request=request)
+        token = _visible_token(request, public_id)
+        return finish_action(
+            request,
+            message=f"Token {token.name} revoked. It no longer authenticates.",
+            redirect_url=_list_url(request),
+            update=render_page(request, TEMPLATE, _context(request, row=token), partial="token-row"),
+            target=f"#token-{token.public_id}",
+        )
+    return render_page(request, TEMPLATE, _context(request, revoking=token), partial="revoke-dialog")
