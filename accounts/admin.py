@@ -62,7 +62,8 @@ class InvitationAdmin(admin.ModelAdmin):
     list_display = ["email", "workspace", "role", "invited_by", "sent_at", "accepted_at", "cancelled_at"]
     list_filter = ["role", "workspace"]
     search_fields = ["email", "workspace__name"]
-    readonly_fields = ["key", "created_at", "sent_at", "accepted_at", "accepted_by", "invited_by"]
+    # The key is half of a working invitation link: operators never see it.
+    readonly_fields = ["created_at", "sent_at", "accepted_at", "accepted_by", "invited_by"]
     exclude = ["key"]
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
-from django_htmx.http import trigger_client_event
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from accounts import services
 from accounts.forms import InvitationForm, RoleForm
@@ -122,6 +123,11 @@ def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             error = " ".join(exc.messages)
         else:
+            if membership.user_id == request.user.pk:
+                # They left: this workspace's pages now answer them 404, so go home.
+                messages.success(request, f"You left {request.workspace.name}.")
+                home = reverse("accounts:home")
+                return HttpResponseClientRedirect(home) if request.htmx else redirect(home)
             return finish_action(
                 request,
                 message=f"{membership.user.email} was removed from {request.workspace.name}.",

@@ -44,11 +44,37 @@
     }
   });
 
+  // The element to give focus back to, kept until the request that closed the
+  // modal has settled: the server's "modal:close" arrives before its swap, and
+  // the swap may replace the opener (the list holding "Invite member") or
+  // remove it (the row of a removed member).
+  let returnTo = null;
+
+  function restoreFocus(element) {
+    const target =
+      (element && element.isConnected && element) ||
+      (element && element.id && document.getElementById(element.id)) ||
+      document.querySelector("[data-focus-after-modal]") ||
+      document.getElementById("main");
+    if (target) target.focus();
+  }
+
+  document.body.addEventListener("htmx:beforeRequest", () => {
+    returnTo = null;
+  });
+
+  document.body.addEventListener("htmx:afterSettle", () => {
+    if (!returnTo) return;
+    const element = returnTo;
+    returnTo = null;
+    const active = document.activeElement;
+    if (!element.isConnected && (!active || active === document.body)) restoreFocus(element);
+  });
+
   dialog.addEventListener("close", () => {
     content.replaceChildren();
-    const fallback = document.querySelector("[data-focus-after-modal]") || document.getElementById("main");
-    const target = opener && opener.isConnected ? opener : fallback;
+    returnTo = opener;
     opener = null;
-    if (target) target.focus();
+    restoreFocus(returnTo);
   });
 })();

@@ -1,0 +1,88 @@
+"""Shared fixtures: the demo-like workspace, users for each role, and browser set-up."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.core.cache import cache
+
+from accounts.models import Membership, User, Workspace
+from accounts.roles import Role
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    """Start every test with an empty cache, so rate limits do not leak between tests."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def workspace(db) -> Workspace:
+    return Workspace.objects.create(name="Acme", slug="acme")
+
+
+@pytest.fixture
+def other_workspace(db) -> Workspace:
+    return Workspace.objects.create(name="Globex", slug="globex")
+
+
+def make_member(workspace: Workspace, email: str, role: Role) -> User:
+    """Create a user with `role` in `workspace`."""
+    user = User.objects.create_user(email, PASSWORD)
+    Membership.objects.create(user=user, workspace=workspace, role=role)
+    return user
+
+
+@pytest.fixture
+def admin_user(workspace) -> User:
+    return make_member(workspace, "admin@example.com", Role.ADMIN)
+
+
+@pytest.fixture
+def manager_user(workspace) -> User:
+    return make_member(workspace, "manager@example.com", Role.MANAGER)
+
+
+@pytest.fixture
+def member_user(workspace) -> User:
+    return make_member(workspace, "member@example.com", Role.MEMBER)
+
+
+@pytest.fixture
+def outsider(other_workspace) -> User:
+    """Return a user who belongs to another workspace only."""
+    return make_member(other_workspace, "outsider@example.com", Role.ADMIN)
+
+
+# Browser tests -----------------------------------------------------------------
+
+CHROMIUM = os.environ.get("KEYWARD_CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Launch Debian's Chromium; as root it needs --no-sandbox, and the closed network wants quiet."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+        ],
+    }
+
+
+def pytest_collection_modifyitems(items):
+    """Let the ORM run beside Playwright's event loop in browser tests."""
+    if any(item.get_closest_marker("playwright") for item in items):
+        os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
