@@ -38,7 +38,10 @@ class UserAdmin(BaseUserAdmin):
         ("Dates", {"fields": ["date_joined", "last_login"]}),
     ]
     add_fieldsets = [
-        (None, {"classes": ["wide"], "fields": ["email", "usable_password", "password1", "password2"]}),
+        (
+            None,
+            {"classes": ["wide"], "fields": ["email", "usable_password", "password1", "password2"]},
+        ),
     ]
 
 
@@ -59,7 +62,15 @@ class WorkspaceAdmin(admin.ModelAdmin):
 
 @admin.register(Invitation)
 class InvitationAdmin(admin.ModelAdmin):
-    list_display = ["email", "workspace", "role", "invited_by", "sent_at", "accepted_at", "cancelled_at"]
+    list_display = [
+        "email",
+        "workspace",
+        "role",
+        "invited_by",
+        "sent_at",
+        "accepted_at",
+        "cancelled_at",
+    ]
     list_filter = ["role", "workspace"]
     search_fields = ["email", "workspace__name"]
     # The key is half of a working invitation link: operators never see it.
@@ -69,7 +80,15 @@ class InvitationAdmin(admin.ModelAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "action", "actor_label", "target_type", "target_label", "workspace", "ip"]
+    list_display = [
+        "created_at",
+        "action",
+        "actor_label",
+        "target_type",
+        "target_label",
+        "workspace",
+        "ip",
+    ]
     list_filter = ["action", "workspace"]
     search_fields = ["action", "actor_label", "target_label", "target_id", "actor_token_id"]
     date_hierarchy = "created_at"

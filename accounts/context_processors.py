@@ -22,5 +22,5 @@ def console(request: HttpRequest) -> dict:
                 .select_related("workspace")
                 .order_by("workspace__name")
             )
-        )
+        ),
     }

@@ -95,7 +95,9 @@ class SignupForm(PasswordPairMixin):
     full_name = forms.CharField(max_length=150, required=False, label="Your name")
     email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     workspace_name = forms.CharField(
-        max_length=100, label="Workspace name", help_text="Your team or company. You can rename it later."
+        max_length=100,
+        label="Workspace name",
+        help_text="Your team or company. You can rename it later.",
     )
     field_order = ["full_name", "email", "password1", "password2", "workspace_name"]
 

@@ -232,8 +232,8 @@ def membership_change_role(
     new_role = _valid_role(role)
     with transaction.atomic():
         admin_ids = _lock_admins(membership.workspace)
-        membership = Membership.objects.select_for_update().select_related("user").get(
-            pk=membership.pk
+        membership = (
+            Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
         )
         old_role = membership.role
         if old_role == new_role:
@@ -266,8 +266,8 @@ def membership_remove(
     """Remove `membership` from its workspace; a workspace always keeps one Admin."""
     with transaction.atomic():
         admin_ids = _lock_admins(membership.workspace)
-        membership = Membership.objects.select_for_update().select_related("user").get(
-            pk=membership.pk
+        membership = (
+            Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
         )
         _refuse_last_admin(membership, admin_ids, "remove")
         audit_record(

@@ -1,6 +1,6 @@
 """Run the benchmarks against a throwaway database and print a table.
 
-    uv run python -m bench            # SQLite, or PostgreSQL when DATABASE_URL is set
+uv run python -m bench            # SQLite, or PostgreSQL when DATABASE_URL is set
 """
 
 from __future__ import annotations
@@ -114,8 +114,10 @@ def run(token: str) -> None:
         unknown_times = timings(client, "/api/v1/whoami", 20, **unknown)
 
     bare_total, authed_total = sum(bare), sum(authed)
-    print(f"\nKeyward API authentication benchmark on {connection.vendor} "
-          f"({len(bare)} requests per path, Django test client, one process)\n")
+    print(
+        f"\nKeyward API authentication benchmark on {connection.vendor} "
+        f"({len(bare)} requests per path, Django test client, one process)\n"
+    )
     row("measure", "figure")
     row("-" * 58, "-" * 28)
     row("bare JSON view (same body, no auth): requests/s", f"{len(bare) / bare_total:,.0f}")
@@ -123,13 +125,19 @@ def run(token: str) -> None:
     row("time ratio whoami / bare (target <= 1.10)", f"{authed_total / bare_total:.3f}")
     row("bare view p50 / p99 (µs)", f"{pct(bare, 50):,.0f} / {pct(bare, 99):,.0f}")
     row("whoami p50 / p99 (µs)", f"{pct(authed, 50):,.0f} / {pct(authed, 99):,.0f}")
-    row(f"SQL queries per authenticated request ({COUNTED_REQUESTS:,} requests)",
-        f"{counted.queries / COUNTED_REQUESTS:.4f} ({counted.queries:,} in all)")
+    row(
+        f"SQL queries per authenticated request ({COUNTED_REQUESTS:,} requests)",
+        f"{counted.queries / COUNTED_REQUESTS:.4f} ({counted.queries:,} in all)",
+    )
     row(f"writes in those {COUNTED_REQUESTS:,} requests (one token)", f"{counted.writes}")
-    row("malformed token: p50 (µs) / queries per request",
-        f"{pct(malformed_times, 50):,.0f} / {malformed_queries.queries / 20:g}")
-    row("well-formed unknown token: p50 (µs) / queries per request",
-        f"{pct(unknown_times, 50):,.0f} / {unknown_queries.queries / 20:g}")
+    row(
+        "malformed token: p50 (µs) / queries per request",
+        f"{pct(malformed_times, 50):,.0f} / {malformed_queries.queries / 20:g}",
+    )
+    row(
+        "well-formed unknown token: p50 (µs) / queries per request",
+        f"{pct(unknown_times, 50):,.0f} / {unknown_queries.queries / 20:g}",
+    )
     print()
 
 

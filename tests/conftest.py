@@ -66,7 +66,7 @@ CHROMIUM = os.environ.get("KEYWARD_CHROMIUM", "/usr/bin/chromium")
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
-    """Launch Debian's Chromium; as root it needs --no-sandbox, and the closed network wants quiet."""
+    """Launch Debian's Chromium: as root it needs --no-sandbox; the closed network, quiet."""
     return {
         **browser_type_launch_args,
         "executable_path": CHROMIUM,

@@ -58,9 +58,7 @@ class Invitation(models.Model):
                 condition=Q(accepted_at__isnull=True, cancelled_at__isnull=True),
                 name="invitation_one_pending_per_email",
             ),
-            models.CheckConstraint(
-                condition=Q(role__in=Role.values), name="invitation_role_valid"
-            ),
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="invitation_role_valid"),
         ]
 
     def __str__(self) -> str:

@@ -45,7 +45,9 @@ class Membership(models.Model):
     class Meta:
         ordering = ["workspace", "user__email"]
         constraints = [
-            models.UniqueConstraint(fields=["user", "workspace"], name="membership_unique_per_user"),
+            models.UniqueConstraint(
+                fields=["user", "workspace"], name="membership_unique_per_user"
+            ),
             models.CheckConstraint(
                 condition=models.Q(role__in=Role.values), name="membership_role_valid"
             ),

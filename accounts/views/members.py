@@ -106,7 +106,9 @@ def member_role(request: HttpRequest, pk: int) -> HttpResponse:
     context = _context(request, row=membership, role_error=role_error)
     response = render_page(request, TEMPLATE, context, partial="member-row")
     if form.errors and request.htmx:
-        trigger_client_event(response, "toast", {"message": role_error["message"], "level": "error"})
+        trigger_client_event(
+            response, "toast", {"message": role_error["message"], "level": "error"}
+        )
     return response
 
 
@@ -140,9 +142,7 @@ def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _invitation_action(request: HttpRequest, pk: int, action, message: str) -> HttpResponse:
-    invitation = get_object_or_404(
-        Invitation.objects.pending(), pk=pk, workspace=request.workspace
-    )
+    invitation = get_object_or_404(Invitation.objects.pending(), pk=pk, workspace=request.workspace)
     action(invitation=invitation, actor=request.user, request=request)
     return finish_action(
         request,
@@ -157,7 +157,9 @@ def _invitation_action(request: HttpRequest, pk: int, action, message: str) -> H
 @workspace_view(Perm.MEMBERS_MANAGE)
 def invitation_resend(request: HttpRequest, pk: int) -> HttpResponse:
     """Send a pending invitation again with a fresh link."""
-    return _invitation_action(request, pk, services.invitation_resend, "Invitation resent to {email}.")
+    return _invitation_action(
+        request, pk, services.invitation_resend, "Invitation resent to {email}."
+    )
 
 
 @require_POST

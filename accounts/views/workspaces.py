@@ -73,7 +73,9 @@ def coming_soon(tab: str, title: str):
 
     @workspace_view()
     def view(request: HttpRequest) -> HttpResponse:
-        return render(request, "settings/coming_soon.html", {"tab": tab, "title": title, "nav": "settings"})
+        return render(
+            request, "settings/coming_soon.html", {"tab": tab, "title": title, "nav": "settings"}
+        )
 
     view.__name__ = f"settings_{tab}"
     return view
