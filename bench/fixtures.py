@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
 from accounts.models import Membership, User, Workspace
 from accounts.roles import Role
-from tokens import services
+from tokens import secrets, services
 from tokens.actors import Actor
+from tokens.models import Token, TokenKind
 
 
-def bench_workspace() -> tuple[Workspace, Membership]:
+def bench_workspace(slug: str = "bench") -> tuple[Workspace, Membership]:
     """Return a workspace with an Admin for the benchmarks."""
-    workspace = Workspace.objects.create(name="Bench", slug="bench")
-    user = User.objects.create_user("bench@example.com", "bench-password")
+    workspace = Workspace.objects.create(name=slug.capitalize(), slug=slug)
+    user = User.objects.create_user(f"{slug}@example.com", "bench-password")
     membership = Membership.objects.create(user=user, workspace=workspace, role=Role.ADMIN)
     return workspace, membership
 
 
 def bench_token() -> str:
     """Return the secret of a workspace token in a fresh bench workspace."""
-    workspace, membership = bench_workspace()
+    workspace, membership = bench_workspace("bench")
     _, secret = services.token_create(
         actor=Actor.member(membership),
         workspace=workspace,
@@ -26,3 +32,31 @@ def bench_token() -> str:
         scopes=["tokens:read", "workspace:read"],
     )
     return secret
+
+
+def bench_workspace_with_tokens(count: int) -> tuple[Workspace, User]:
+    """Return a workspace holding `count` tokens (inserted in bulk: this is test data)."""
+    workspace, membership = bench_workspace("console")
+    now = timezone.now()
+    prefix = settings.KEYWARD_TOKEN_PREFIX
+    tokens = []
+    for i in range(count):
+        value = secrets.generate(prefix, TokenKind.WORKSPACE)
+        tokens.append(
+            Token(
+                workspace=workspace,
+                kind=TokenKind.WORKSPACE,
+                created_by=membership.user,
+                name=f"token-{i}",
+                prefix=secrets.kind_prefix(prefix, TokenKind.WORKSPACE),
+                digest=secrets.digest(value),
+                last_four=secrets.last_four(value),
+                scopes=["workspace:read", "tokens:read"],
+                expires_at=now + timedelta(days=1 + i % 90),
+                created_at=now - timedelta(minutes=i),
+                last_used_at=now - timedelta(hours=i % 500) if i % 3 else None,
+                last_used_ip="203.0.113.7" if i % 3 else None,
+            )
+        )
+    Token.objects.bulk_create(tokens, batch_size=1000)
+    return workspace, membership.user
