@@ -1,9 +1,13 @@
 """Django admin for operators: users, workspaces, invitations and the read-only audit log."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.core.exceptions import ValidationError
+from django.db import transaction
 
+from accounts import services
+from accounts.audit import audit_record
 from accounts.models import AuditEvent, Invitation, Membership, User, Workspace
 
 
@@ -58,6 +62,58 @@ class WorkspaceAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]
+
+    def save_model(self, request, obj, form, change):
+        """Save the workspace and audit what the operator changed."""
+        super().save_model(request, obj, form, change)
+        if change and form.changed_data:
+            audit_record(
+                action="workspace.changed",
+                actor=request.user,
+                workspace=obj,
+                target=obj,
+                request=request,
+                details={field: form.cleaned_data[field] for field in form.changed_data},
+            )
+
+    def save_formset(self, request, form, formset, change):
+        """Apply membership changes through the services, so they are checked and audited."""
+        if formset.model is not Membership:
+            return super().save_formset(request, form, formset, change)
+        try:
+            with transaction.atomic():
+                for inline_form in formset.deleted_forms:
+                    if inline_form.instance.pk:
+                        services.membership_remove(
+                            membership=inline_form.instance, actor=request.user, request=request
+                        )
+                for inline_form in formset.forms:
+                    if inline_form in formset.deleted_forms or not inline_form.has_changed():
+                        continue
+                    data = inline_form.cleaned_data
+                    if inline_form.instance.pk is None:
+                        services.membership_add(
+                            workspace=form.instance,
+                            user=data["user"],
+                            role=data["role"],
+                            actor=request.user,
+                            request=request,
+                        )
+                    elif "user" in inline_form.changed_data:
+                        raise ValidationError(
+                            "A membership's user cannot change: delete it and add another."
+                        )
+                    elif "role" in inline_form.changed_data:
+                        services.membership_change_role(
+                            membership=Membership.objects.get(pk=inline_form.instance.pk),
+                            role=data["role"],
+                            actor=request.user,
+                            request=request,
+                        )
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+        formset.new_objects = formset.changed_objects = formset.deleted_objects = []
+        return None
 
 
 @admin.register(Invitation)

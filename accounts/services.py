@@ -208,6 +208,33 @@ def invitation_accept(
     return membership
 
 
+def membership_add(
+    *,
+    workspace: Workspace,
+    user: User,
+    role: str,
+    actor: User,
+    request: HttpRequest | None = None,
+) -> Membership:
+    """Add an existing user to a workspace with `role` (operators, from Django admin)."""
+    role = _valid_role(role)
+    if Membership.objects.filter(workspace=workspace, user=user).exists():
+        raise ValidationError(
+            f"{user.email} is already a member of {workspace.name}.", code="duplicate"
+        )
+    with transaction.atomic():
+        membership = Membership.objects.create(workspace=workspace, user=user, role=role)
+        audit_record(
+            action="member.added",
+            actor=actor,
+            workspace=workspace,
+            target=membership,
+            request=request,
+            details={"email": user.email, "role": role},
+        )
+    return membership
+
+
 def _lock_admins(workspace: Workspace) -> list[int]:
     """Lock the workspace's Admin memberships and return their ids."""
     return list(

@@ -7,7 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.audit import audit_record
-from accounts.models import AuditEvent, User
+from accounts.models import AuditEvent, Membership, User
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -165,3 +165,83 @@ def test_workspace_admins_who_are_not_operators_cannot_enter_the_admin(client, a
 
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("admin:login"))
+
+
+# Membership changes made by operators go through the services ---------------------
+
+
+def _inline_post(workspace, rows, *, name=None):
+    """Return the POST data of the workspace change form with membership rows."""
+    data = {
+        "name": name or workspace.name,
+        "slug": workspace.slug,
+        "memberships-TOTAL_FORMS": str(len(rows)),
+        "memberships-INITIAL_FORMS": str(sum(1 for r in rows if r.get("id"))),
+        "memberships-MIN_NUM_FORMS": "0",
+        "memberships-MAX_NUM_FORMS": "1000",
+    }
+    for i, row in enumerate(rows):
+        for key, value in row.items():
+            data[f"memberships-{i}-{key}"] = value
+        data[f"memberships-{i}-workspace"] = str(workspace.pk)
+    return data
+
+
+def _rows(workspace, **changes):
+    rows = []
+    for membership in workspace.memberships.order_by("pk"):
+        row = {"id": str(membership.pk), "user": str(membership.user_id), "role": membership.role}
+        row |= changes.get(membership.user.email, {})
+        rows.append(row)
+    return rows
+
+
+def test_operator_role_change_in_admin_is_audited(
+    operator_client, workspace, admin_user, member_user
+):
+    url = f"/admin/accounts/workspace/{workspace.pk}/change/"
+    data = _inline_post(workspace, _rows(workspace, **{member_user.email: {"role": "manager"}}))
+
+    response = operator_client.post(url, data)
+
+    assert response.status_code == 302
+    assert Membership.objects.get(user=member_user).role == "manager"
+    event = AuditEvent.objects.get(action="member.role_changed")
+    assert event.actor_label == "operator@example.com"
+    assert event.details["to"] == "manager"
+
+
+def test_operator_cannot_demote_the_last_admin_in_admin(operator_client, workspace, admin_user):
+    url = f"/admin/accounts/workspace/{workspace.pk}/change/"
+    data = _inline_post(workspace, _rows(workspace, **{admin_user.email: {"role": "member"}}))
+
+    response = operator_client.post(url, data, follow=True)
+
+    assert Membership.objects.get(user=admin_user).role == "admin"
+    assert "last Admin" in response.content.decode()
+    assert not AuditEvent.objects.filter(action="member.role_changed").exists()
+
+
+def test_operator_removal_and_addition_in_admin_go_through_services(
+    operator_client, workspace, admin_user, member_user, outsider
+):
+    url = f"/admin/accounts/workspace/{workspace.pk}/change/"
+    rows = _rows(workspace, **{member_user.email: {"DELETE": "on"}})
+    rows.append({"user": str(outsider.pk), "role": "manager"})
+
+    operator_client.post(url, _inline_post(workspace, rows))
+
+    assert not Membership.objects.filter(user=member_user, workspace=workspace).exists()
+    assert Membership.objects.get(user=outsider, workspace=workspace).role == "manager"
+    actions = set(AuditEvent.objects.values_list("action", flat=True))
+    assert {"member.removed", "member.added"} <= actions
+
+
+def test_operator_workspace_rename_in_admin_is_audited(operator_client, workspace, admin_user):
+    url = f"/admin/accounts/workspace/{workspace.pk}/change/"
+
+    operator_client.post(url, _inline_post(workspace, _rows(workspace), name="Acme Corp"))
+
+    workspace.refresh_from_db()
+    assert workspace.name == "Acme Corp"
+    assert AuditEvent.objects.get(action="workspace.changed").details == {"name": "Acme Corp"}
