@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
 from accounts.forms import LoginForm
-from accounts.views import auth, invitations, members, workspaces
+from accounts.views import audit, auth, invitations, members, workspaces
 
 app_name = "accounts"
 
@@ -94,9 +94,6 @@ urlpatterns = [
         workspaces.coming_soon("policies", "Policies"),
         name="settings_policies",
     ),
-    path(
-        "w/<slug:slug>/settings/audit/",
-        workspaces.coming_soon("audit", "Audit log"),
-        name="settings_audit",
-    ),
+    path("w/<slug:slug>/settings/audit/", audit.audit_log, name="audit"),
+    path("w/<slug:slug>/settings/audit/export.csv", audit.audit_export, name="audit_export"),
 ]

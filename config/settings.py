@@ -270,3 +270,17 @@ KEYWARD_API_AUTH_FAILURE_WINDOW_SECONDS = env_int("KEYWARD_API_AUTH_FAILURE_WIND
 # last_used_* is written at most once per this many seconds per token.
 KEYWARD_LAST_USED_INTERVAL_SECONDS = env_int("KEYWARD_LAST_USED_INTERVAL_SECONDS", 60)
 KEYWARD_SETTINGS_FIRST_TAB = "tokens:list"
+
+# GitHub Secret Scanning partner endpoint: GitHub's signing keys come from this
+# URL, or from a local JSON file (same format) when it is set (offline, tests).
+KEYWARD_GITHUB_SECRET_SCANNING_KEYS_URL = os.environ.get(
+    "KEYWARD_GITHUB_SECRET_SCANNING_KEYS_URL",
+    "https://api.github.com/meta/public_keys/secret_scanning",
+)
+KEYWARD_GITHUB_SECRET_SCANNING_KEYS_FILE = os.environ.get(
+    "KEYWARD_GITHUB_SECRET_SCANNING_KEYS_FILE", ""
+)
+KEYWARD_GITHUB_SECRET_SCANNING_KEYS_TTL = env_int("KEYWARD_GITHUB_SECRET_SCANNING_KEYS_TTL", 3600)
+KEYWARD_GITHUB_SECRET_SCANNING_MAX_BODY = env_int(
+    "KEYWARD_GITHUB_SECRET_SCANNING_MAX_BODY", 2 * 1024 * 1024
+)

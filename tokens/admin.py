@@ -1,4 +1,5 @@
-"""Django admin for operators: tokens (no secrets, revoke through the service), resources, policies."""
+"""Django admin for operators: tokens (no secrets; revoke through the service), resources and
+policies."""
 
 from __future__ import annotations
 
@@ -25,16 +26,43 @@ class StatusFilter(admin.SimpleListFilter):
 
 @admin.register(Token)
 class TokenAdmin(admin.ModelAdmin):
-    list_display = ["name", "public_id", "censored", "workspace", "kind", "owner", "status_display",
-                    "expires_at", "last_used_at"]
+    list_display = [
+        "name",
+        "public_id",
+        "censored",
+        "workspace",
+        "kind",
+        "owner",
+        "status_display",
+        "expires_at",
+        "last_used_at",
+    ]
     list_filter = [StatusFilter, "kind", "workspace"]
     search_fields = ["name", "public_id", "last_four"]
     list_select_related = ["workspace", "owner"]
     actions = ["revoke_selected"]
-    fields = ["public_id", "censored", "workspace", "kind", "owner", "created_by", "name",
-              "description", "scopes", "resources", "allowed_ips", "created_at", "expires_at",
-              "last_used_at", "last_used_ip", "last_used_user_agent", "revoked_at", "revoked_by",
-              "revoke_reason", "rotated_from"]
+    fields = [
+        "public_id",
+        "censored",
+        "workspace",
+        "kind",
+        "owner",
+        "created_by",
+        "name",
+        "description",
+        "scopes",
+        "resources",
+        "allowed_ips",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "last_used_ip",
+        "last_used_user_agent",
+        "revoked_at",
+        "revoked_by",
+        "revoke_reason",
+        "rotated_from",
+    ]
     readonly_fields = fields
 
     @admin.display(description="status")
@@ -49,12 +77,8 @@ class TokenAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        # Also keeps "Delete selected" out of the actions: revoke, never delete.
         return False
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
 
     @admin.action(description="Revoke selected tokens")
     def revoke_selected(self, request, queryset):
@@ -90,5 +114,10 @@ class ResourceAdmin(ReadOnlyAdmin):
 
 @admin.register(WorkspacePolicy)
 class WorkspacePolicyAdmin(ReadOnlyAdmin):
-    list_display = ["workspace", "max_lifetime_days", "allow_never_expiring",
-                    "members_may_create_personal", "reveal_policy"]
+    list_display = [
+        "workspace",
+        "max_lifetime_days",
+        "allow_never_expiring",
+        "members_may_create_personal",
+        "reveal_policy",
+    ]

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
-from ninja import Form, NinjaAPI
-from ninja.errors import AuthenticationError
+from ninja import Form, NinjaAPI, Status
+from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as SchemaValidationError
+from ninja.security import HttpBearer
 
 from accounts.audit import audit_record
 from accounts.http import client_ip, user_agent
@@ -22,7 +24,7 @@ from tokens import scopes as scope_catalogue
 from tokens import services
 from tokens.actors import Actor
 from tokens.auth import AuthenticationFailed, TokenPrincipal, authenticate_token
-from tokens.models import Token
+from tokens.models import Token, TokenKind, TokenStatus
 from tokens.schemas import (
     ErrorOut,
     IntrospectionOut,
@@ -36,6 +38,10 @@ from tokens.schemas import (
 
 logger = logging.getLogger("keyward.tokens.api")
 REALM = 'Bearer realm="keyward"'
+# Public ids are short ASCII words (tok_…); anything else cannot name a token.
+PUBLIC_ID = re.compile(r"[A-Za-z0-9_]{1,32}")
+LIST_STATUSES = {*TokenStatus.values, "all"}
+MAX_OFFSET = 10**9  # databases refuse offsets beyond their integer range
 
 
 class ApiError(Exception):
@@ -122,12 +128,22 @@ def bearer_auth(request: HttpRequest) -> TokenPrincipal:
         raise _invalid_token() from None
 
 
+class BearerAuth(HttpBearer):
+    """Declare Bearer authentication in the OpenAPI schema; `bearer_auth` does the work."""
+
+    def __call__(self, request: HttpRequest) -> TokenPrincipal:
+        return bearer_auth(request)
+
+    def authenticate(self, request: HttpRequest, token: str):  # pragma: no cover - unused
+        raise NotImplementedError
+
+
 api = NinjaAPI(
     title="Keyward API",
     version="1",
     description="Authenticate with `Authorization: Bearer <token>`. Errors follow RFC 6750.",
     urls_namespace="api",
-    auth=bearer_auth,
+    auth=BearerAuth(),
     docs_url="/docs",
     openapi_url="/openapi.json",
 )
@@ -175,6 +191,12 @@ def _schema_invalid(request, exc: SchemaValidationError) -> HttpResponse:
     return _error(request, 400, "invalid_request", "The request body is not valid.", fields=fields)
 
 
+@api.exception_handler(HttpError)
+def _http_error(request, exc: HttpError) -> HttpResponse:
+    # django-ninja raises these itself, e.g. for a body that is not JSON.
+    return _error(request, exc.status_code, "invalid_request", str(exc))
+
+
 @api.exception_handler(Http404)
 def _not_found(request, exc) -> HttpResponse:
     return _error(request, 404, "not_found", "No such token in this workspace.")
@@ -202,10 +224,14 @@ def require_scope(scope: str):
 
 def _workspace(principal: TokenPrincipal) -> Workspace:
     """Return the caller's workspace as a model instance without a query."""
-    return Workspace(pk=principal.workspace_id, slug=principal.workspace_slug, name=principal.workspace_name)
+    return Workspace(
+        pk=principal.workspace_id, slug=principal.workspace_slug, name=principal.workspace_name
+    )
 
 
 def _token(request, public_id: str) -> Token:
+    if not PUBLIC_ID.fullmatch(public_id):
+        raise Http404
     actor = Actor.token(request.auth)
     try:
         return services.token_for(actor, _workspace(request.auth), public_id)
@@ -235,7 +261,9 @@ def whoami(request):
     }
 
 
-@api.post("/introspect", response={200: IntrospectionOut, **ERRORS}, tags=["tokens"])
+@api.post(
+    "/introspect", response={200: IntrospectionOut, **ERRORS}, tags=["tokens"], exclude_none=True
+)
 @require_scope("tokens:introspect")
 def introspect(request, token: Form[str]):
     """Report whether a token is active (RFC 7662); only this workspace's tokens can be."""
@@ -264,12 +292,16 @@ def introspect(request, token: Form[str]):
 @require_scope("tokens:read")
 def token_list(request, status: str = "active", kind: str = "", limit: int = 100, offset: int = 0):
     """List the workspace's tokens this token may see (status: active, expired, revoked, all)."""
+    if status not in LIST_STATUSES:
+        raise ValidationError({"status": "Choose active, expired, revoked or all."})
+    if kind and kind not in TokenKind.values:
+        raise ValidationError({"kind": "Choose workspace or personal."})
     actor = Actor.token(request.auth)
     tokens = services.tokens_visible_to(actor, _workspace(request.auth)).with_status(status)
     if kind:
         tokens = tokens.filter(kind=kind)
     limit = max(1, min(limit, 500))
-    offset = max(0, offset)
+    offset = min(max(0, offset), MAX_OFFSET)
     page = tokens.select_related("owner", "created_by", "rotated_from").prefetch_related(
         "resources"
     )[offset : offset + limit]
@@ -302,7 +334,7 @@ def token_create(request, payload: TokenCreateIn):
         request=request,
     )
     token = services.token_for(Actor.token(request.auth), _workspace(request.auth), token.public_id)
-    return 201, TokenWithSecretOut(**_out(token).dict(), token=secret)
+    return Status(201, TokenWithSecretOut(**_out(token).dict(), token=secret))
 
 
 @api.get("/tokens/{token_id}", response={200: TokenOut, **ERRORS}, tags=["tokens"])
@@ -336,13 +368,15 @@ def token_revoke(request, token_id: str):
     return _out(_token(request, token_id))
 
 
-@api.post("/tokens/{token_id}/rotate", response={201: TokenWithSecretOut, **ERRORS}, tags=["tokens"])
+@api.post(
+    "/tokens/{token_id}/rotate", response={201: TokenWithSecretOut, **ERRORS}, tags=["tokens"]
+)
 @require_scope("tokens:write")
 def token_rotate(request, token_id: str, payload: TokenRotateIn):
-    """Replace a token's secret; the old one works for the grace period. The secret is in this response only."""
+    """Replace a token's secret; the old one works for the grace period. Secret shown once."""
     actor = Actor.token(request.auth)
     new_token, secret = services.token_rotate(
         actor=actor, token=_token(request, token_id), grace=payload.grace, request=request
     )
     new_token = _token(request, new_token.public_id)
-    return 201, TokenWithSecretOut(**_out(new_token).dict(), token=secret)
+    return Status(201, TokenWithSecretOut(**_out(new_token).dict(), token=secret))

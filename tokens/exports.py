@@ -18,13 +18,15 @@ def token_csv(token: Token, secret: str) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(["name", "token_id", "token", "scopes", "expires_at"])
-    writer.writerow([
-        token.name,
-        token.public_id,
-        secret,
-        " ".join(token.scopes),
-        token.expires_at.isoformat() if token.expires_at else "never",
-    ])
+    writer.writerow(
+        [
+            token.name,
+            token.public_id,
+            secret,
+            " ".join(token.scopes),
+            token.expires_at.isoformat() if token.expires_at else "never",
+        ]
+    )
     return buffer.getvalue()
 
 

@@ -59,14 +59,22 @@ class TokenCreateForm(forms.Form):
         grantable = scope_catalogue.grantable_by(role)
         catalogue = scope_catalogue.catalogue()
         self.scope_entries = [
-            {"name": s.name, "label": s.label, "description": s.description,
-             "allowed": s.name in grantable}
+            {
+                "name": s.name,
+                "label": s.label,
+                "description": s.description,
+                "allowed": s.name in grantable,
+            }
             for s in catalogue.values()
         ]
         self.fields["scopes"].choices = [(s.name, s.name) for s in catalogue.values()]
         self.presets = [
-            {"key": p.key, "label": p.label, "scopes": p.scopes,
-             "allowed": set(p.scopes) <= grantable}
+            {
+                "key": p.key,
+                "label": p.label,
+                "scopes": p.scopes,
+                "allowed": set(p.scopes) <= grantable,
+            }
             for p in scope_catalogue.presets()
         ]
         allowed_presets = [p for p in self.presets if p["allowed"]]
@@ -79,7 +87,9 @@ class TokenCreateForm(forms.Form):
         self.fields["resources"].choices = [(str(r.pk), r.name) for r in resources]
         self.fields["expiration"].choices = self._expiration_choices()
         days = self._expiry_days()
-        self.fields["expiration"].initial = "30" if 30 in days else str(days[-1]) if days else CUSTOM
+        self.fields["expiration"].initial = (
+            "30" if 30 in days else str(days[-1]) if days else CUSTOM
+        )
         if not role.at_least(Role.MANAGER):
             self.fields["kind"].choices = [(TokenKind.PERSONAL, TokenKind.PERSONAL.label)]
             self.fields["kind"].initial = TokenKind.PERSONAL
@@ -104,7 +114,8 @@ class TokenCreateForm(forms.Form):
     def policy_limit_text(self) -> str:
         """Return the workspace's expiry rule in words, for the form."""
         if self.policy.max_lifetime_days:
-            return f"This workspace allows tokens to live at most {self.policy.max_lifetime_days} days."
+            days = self.policy.max_lifetime_days
+            return f"This workspace allows tokens to live at most {days} days."
         if not self.policy.allow_never_expiring:
             return "This workspace requires every token to have an expiry date."
         return "Tokens without an expiry date are allowed here, but an expiry is safer."
@@ -123,12 +134,19 @@ class TokenCreateForm(forms.Form):
             if day is None:
                 self.add_error("expires_on", "Choose the date the token expires.")
             else:
-                cleaned["expires_at"] = datetime.combine(day, time.max, tzinfo=UTC).replace(
-                    microsecond=0
-                )
+                cleaned["expires_at"] = self._end_of(day)
         elif expiration and expiration != NEVER:
             cleaned["expires_at"] = timezone.now() + timedelta(days=int(expiration))
         return cleaned
+
+    def _end_of(self, day) -> datetime:
+        """Return the end of `day`, or the policy's limit when `day` is the last day it allows."""
+        expires_at = datetime.combine(day, time.max, tzinfo=UTC).replace(microsecond=0)
+        if self.policy.max_lifetime_days:
+            limit = timezone.now() + timedelta(days=self.policy.max_lifetime_days)
+            if day == limit.date():
+                expires_at = min(expires_at, limit)
+        return expires_at
 
     def service_arguments(self) -> dict:
         """Return the keyword arguments for services.token_create."""

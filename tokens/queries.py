@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from accounts.models import AuditEvent, Workspace
@@ -33,7 +33,12 @@ def token_counts(actor: Actor, workspace: Workspace) -> dict[str, int]:
             filter=active
             & (Q(last_used_at__lt=window) | Q(last_used_at__isnull=True, created_at__lt=window)),
         ),
-        revoked=Count("pk", filter=Q(revoked_at__lte=now, revoked_at__gte=window)),
+        # As TokenQuerySet.revoked: a token revoked after it had expired counts as expired.
+        revoked=Count(
+            "pk",
+            filter=Q(revoked_at__lte=now, revoked_at__gte=window)
+            & (Q(expires_at__isnull=True) | Q(expires_at__gt=F("revoked_at"))),
+        ),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ninja import Field, Schema
+from pydantic import BaseModel
 
 from tokens.models import Token
 
@@ -83,7 +84,16 @@ class TokenWithSecretOut(TokenOut):
     token: str = Field(description="The secret. It appears in this response only.")
 
 
-class TokenCreateIn(Schema):
+class InputSchema(BaseModel):
+    """A request body: a JSON object.
+
+    ninja's Schema reads attributes from any value, so a body such as ``[]``
+    or ``"x"`` would pass as an object with no fields; pydantic's BaseModel
+    refuses it.
+    """
+
+
+class TokenCreateIn(InputSchema):
     name: str
     description: str = ""
     kind: str = "workspace"
@@ -95,16 +105,16 @@ class TokenCreateIn(Schema):
     expires_in_days: int | None = Field(None, ge=1, le=3650)
 
 
-class TokenUpdateIn(Schema):
+class TokenUpdateIn(InputSchema):
     name: str | None = None
     description: str | None = None
 
 
-class TokenRotateIn(Schema):
+class TokenRotateIn(InputSchema):
     grace: str = Field("none", description="none, 1h, 1d or 7d.")
 
 
-class RevokeIn(Schema):
+class RevokeIn(InputSchema):
     reason: str | None = None
 
 

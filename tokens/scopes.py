@@ -41,7 +41,9 @@ def presets() -> list[Preset]:
     """Return the role presets (Read only, Read & write, Admin)."""
     known = catalogue()
     return [
-        Preset(key=key, label=entry["label"], scopes=tuple(s for s in entry["scopes"] if s in known))
+        Preset(
+            key=key, label=entry["label"], scopes=tuple(s for s in entry["scopes"] if s in known)
+        )
         for key, entry in settings.KEYWARD_SCOPE_PRESETS.items()
     ]
 

@@ -58,9 +58,7 @@ def _name_conflict(workspace: Workspace, name: str, exclude: Token | None = None
     holders = Token.objects.filter(workspace=workspace, name=name, revoked_at__isnull=True)
     if exclude is not None:
         holders = holders.exclude(pk=exclude.pk)
-    holders.filter(expires_at__lte=now).update(
-        revoked_at=now, revoke_reason=RevokeReason.EXPIRED
-    )
+    holders.filter(expires_at__lte=now).update(revoked_at=now, revoke_reason=RevokeReason.EXPIRED)
     return holders.filter(revoked_at__isnull=True).exists()
 
 
@@ -186,8 +184,10 @@ def token_rename(
     old_name, old_description = token.name, token.description
     try:
         with transaction.atomic():
-            if token.revoked_at is None and name != old_name and _name_conflict(
-                token.workspace, name, exclude=token
+            if (
+                token.revoked_at is None
+                and name != old_name
+                and _name_conflict(token.workspace, name, exclude=token)
             ):
                 raise _duplicate_name(name)
             token.name, token.description = name, new_description

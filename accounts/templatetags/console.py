@@ -35,3 +35,16 @@ def until(moment) -> str:
     if (moment - timezone.now()).total_seconds() < 60:
         return "in under a minute"
     return f"in {timeuntil(moment, depth=1)}"
+
+
+@register.filter
+def audit_details(details: dict) -> list[tuple[str, str]]:
+    """Return an event's details as short (key, text) pairs, leaving out empty values."""
+    pairs = []
+    for key, value in (details or {}).items():
+        if value in (None, "", [], {}):
+            continue
+        if isinstance(value, list):
+            value = ", ".join(str(item) for item in value)
+        pairs.append((key.replace("_", " "), str(value)))
+    return pairs

@@ -101,7 +101,7 @@ VIEWS = [
     ConsoleView("members", "get", Role.MEMBER, (200, 200)),
     ConsoleView("settings_resources", "get", Role.MEMBER, (200, 200)),
     ConsoleView("settings_policies", "get", Role.MEMBER, (200, 200)),
-    ConsoleView("settings_audit", "get", Role.MEMBER, (200, 200)),
+    ConsoleView("audit", "get", Role.MANAGER, (200, 200)),
     ConsoleView("member_invite", "get", Role.ADMIN, (200, 200)),
     ConsoleView("member_invite", "post", Role.ADMIN, (302, 200)),
     ConsoleView("member_role", "post", Role.ADMIN, (302, 200)),

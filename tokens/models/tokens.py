@@ -153,9 +153,7 @@ class Token(models.Model):
                 | Q(kind=TokenKind.PERSONAL, owner__isnull=False),
                 name="token_owner_matches_kind",
             ),
-            models.CheckConstraint(
-                condition=Q(kind__in=TokenKind.values), name="token_kind_valid"
-            ),
+            models.CheckConstraint(condition=Q(kind__in=TokenKind.values), name="token_kind_valid"),
         ]
         indexes = [
             models.Index(fields=["workspace", "-created_at"], name="token_workspace_recent"),
@@ -173,8 +171,10 @@ class Token(models.Model):
         """Return active, expired or revoked, as of `now`."""
         now = now or timezone.now()
         # A token retired at the moment it expired (to free its name) counts as expired.
-        if self.revoked_at and self.revoked_at <= now and (
-            self.expires_at is None or self.revoked_at < self.expires_at
+        if (
+            self.revoked_at
+            and self.revoked_at <= now
+            and (self.expires_at is None or self.revoked_at < self.expires_at)
         ):
             return TokenStatus.REVOKED
         if self.expires_at and self.expires_at <= now:

@@ -1,4 +1,4 @@
-"""Settings → Tokens: list, create, reveal once, rename, rotate and revoke, with and without HTMX."""
+"""Settings → Tokens: list, create, reveal once, rename, rotate, revoke; with or without HTMX."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from tokens.actors import Actor
 from tokens.exports import reveal_context
 from tokens.filters import STATUSES, TokenFilters
 from tokens.forms import TokenCreateForm, TokenRenameForm, TokenRotateForm
-from tokens.models import Resource, Token
+from tokens.models import Resource, Token, TokenKind
 
 TEMPLATE = "tokens/list.html"
 PAGE_SIZE = 25
@@ -97,6 +97,10 @@ def token_create(request: HttpRequest) -> HttpResponse:
     policy = services.workspace_policy(request.workspace)
     if not rules.may_create_any(actor, policy):
         raise PermissionDenied("Your role may not create tokens in this workspace.")
+    kind = request.POST.get("kind")
+    if kind in TokenKind.values and not rules.may_create(actor, kind, policy):
+        # The form offers only the kinds the role may create; a forged kind is a 403.
+        raise PermissionDenied("Your role may not create this kind of token.")
     form = TokenCreateForm(
         request.POST or None,
         role=actor.role,
@@ -106,7 +110,10 @@ def token_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             token, secret = services.token_create(
-                actor=actor, workspace=request.workspace, request=request, **form.service_arguments()
+                actor=actor,
+                workspace=request.workspace,
+                request=request,
+                **form.service_arguments(),
             )
         except ValidationError as error:
             _attach_errors(form, error)
@@ -142,7 +149,9 @@ def token_rename(request: HttpRequest, public_id: str) -> HttpResponse:
                 request,
                 message=f"Token renamed to {token.name}.",
                 redirect_url=_list_url(request),
-                update=render_page(request, TEMPLATE, _context(request, row=token), partial="token-row"),
+                update=render_page(
+                    request, TEMPLATE, _context(request, row=token), partial="token-row"
+                ),
                 target=f"#token-{token.public_id}",
             )
     context = _context(request, renaming=token, rename_form=form)
@@ -160,7 +169,10 @@ def token_rotate(request: HttpRequest, public_id: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             new_token, secret = services.token_rotate(
-                actor=_actor(request), token=token, grace=form.cleaned_data["grace"], request=request
+                actor=_actor(request),
+                token=token,
+                grace=form.cleaned_data["grace"],
+                request=request,
             )
         except ValidationError as exc:
             error = " ".join(exc.messages)
@@ -183,7 +195,11 @@ def token_revoke(request: HttpRequest, public_id: str) -> HttpResponse:
             request,
             message=f"Token {token.name} revoked. It no longer authenticates.",
             redirect_url=_list_url(request),
-            update=render_page(request, TEMPLATE, _context(request, row=token), partial="token-row"),
+            update=render_page(
+                request, TEMPLATE, _context(request, row=token), partial="token-row"
+            ),
             target=f"#token-{token.public_id}",
         )
-    return render_page(request, TEMPLATE, _context(request, revoking=token), partial="revoke-dialog")
+    return render_page(
+        request, TEMPLATE, _context(request, revoking=token), partial="revoke-dialog"
+    )

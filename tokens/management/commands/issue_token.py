@@ -22,7 +22,9 @@ class Command(BaseCommand):
         parser.add_argument("--name", required=True)
         parser.add_argument("--description", default="")
         parser.add_argument(
-            "--scopes", required=True, help="Comma-separated scopes, e.g. tokens:read,workspace:read."
+            "--scopes",
+            required=True,
+            help="Comma-separated scopes, e.g. tokens:read,workspace:read.",
         )
         parser.add_argument("--expires-in", type=int, metavar="DAYS", help="Days until it expires.")
         parser.add_argument("--allowed-ips", default="", help="Comma-separated CIDR ranges.")

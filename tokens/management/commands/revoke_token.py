@@ -35,4 +35,6 @@ class Command(BaseCommand):
             actor=Actor.system("manage.py revoke_token"), token=token, reason=options["reason"]
         )
         state = "revoked" if was_active else "was already inactive; now marked revoked"
-        self.stdout.write(f"{token.public_id} ({token.name}, workspace {token.workspace.slug}) {state}.")
+        self.stdout.write(
+            f"{token.public_id} ({token.name}, workspace {token.workspace.slug}) {state}."
+        )

@@ -1,0 +1,149 @@
+"""Answer GitHub Secret Scanning: verify the signed report, revoke leaked tokens, label each.
+
+GitHub signs the raw request body with ECDSA P-256 / SHA-256 and names the key
+in a header; its public keys come from a JSON list at a URL (cached, fetched
+again when an unknown key identifier arrives) or, offline, from a local file.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import time
+import urllib.request
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from django.conf import settings
+from django.core.cache import cache
+
+from tokens import secrets
+
+logger = logging.getLogger("keyward.tokens.scanning")
+KEYS_CACHE_KEY = "keyward:github-secret-scanning-keys"
+REFETCH_GUARD_KEY = "keyward:github-secret-scanning-refetch"
+
+
+class ScanningError(Exception):
+    """A report that must be refused; `status` is the HTTP status to answer."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class ReportedToken:
+    token: str
+    type: str
+    url: str
+    source: str
+
+
+def _parse_key_list(raw: bytes | str) -> dict[str, str]:
+    """Return {key identifier: PEM} from GitHub's key list document."""
+    document = json.loads(raw)
+    return {
+        entry["key_identifier"]: entry["key"]
+        for entry in document.get("public_keys", [])
+        if entry.get("key_identifier") and entry.get("key")
+    }
+
+
+def _fetch_keys() -> dict[str, str]:
+    """Return the public keys from the local file (if set) or GitHub's key list URL."""
+    path = settings.KEYWARD_GITHUB_SECRET_SCANNING_KEYS_FILE
+    if path:
+        with open(path, "rb") as handle:
+            return _parse_key_list(handle.read())
+    url = settings.KEYWARD_GITHUB_SECRET_SCANNING_KEYS_URL
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (URL is a setting)
+        return _parse_key_list(response.read())
+
+
+def public_key_pem(identifier: str) -> str | None:
+    """Return the PEM of the key `identifier`, refetching the list once if it is unknown."""
+    keys = cache.get(KEYS_CACHE_KEY)
+    if keys is None or (identifier not in keys and cache.add(REFETCH_GUARD_KEY, 1, 60)):
+        try:
+            keys = _fetch_keys()
+        except (OSError, ValueError, KeyError) as error:
+            logger.error("Could not load GitHub's secret scanning keys: %s", error)
+            keys = keys or {}
+        else:
+            cache.set(KEYS_CACHE_KEY, keys, settings.KEYWARD_GITHUB_SECRET_SCANNING_KEYS_TTL)
+    return keys.get(identifier)
+
+
+def verify_signature(body: bytes, identifier: str, signature_b64: str) -> None:
+    """Raise ScanningError(401) unless `signature_b64` is GitHub's signature of `body`."""
+    if not identifier or not signature_b64:
+        raise ScanningError(401, "Missing signature headers.")
+    pem = public_key_pem(identifier)
+    if pem is None:
+        raise ScanningError(401, "Unknown public key identifier.")
+    try:
+        key = load_pem_public_key(pem.encode())
+        signature = base64.b64decode(signature_b64, validate=True)
+        if not isinstance(key, ec.EllipticCurvePublicKey):
+            raise ValueError("not an elliptic-curve key")
+        key.verify(signature, body, ec.ECDSA(hashes.SHA256()))
+    except (InvalidSignature, ValueError, binascii.Error, TypeError):
+        raise ScanningError(401, "Bad signature.") from None
+
+
+def parse_report(body: bytes) -> list[ReportedToken]:
+    """Return the reported tokens, or raise ScanningError(400) for a malformed body."""
+    try:
+        items = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise ScanningError(400, "The body is not JSON.") from None
+    if not isinstance(items, list):
+        raise ScanningError(400, "The body must be a JSON array.")
+    reported = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise ScanningError(400, "Each entry must be an object.")
+        token, kind, url = item.get("token"), item.get("type"), item.get("url", "")
+        source = item.get("source", "")
+        if not isinstance(token, str) or not isinstance(kind, str):
+            raise ScanningError(400, "Each entry needs a token and a type.")
+        if not isinstance(url, str) or not isinstance(source, str):
+            raise ScanningError(400, "url and source must be strings.")
+        reported.append(ReportedToken(token=token, type=kind, url=url[:500], source=source[:100]))
+    return reported
+
+
+def handle_report(body: bytes, identifier: str, signature: str) -> list[dict]:
+    """Verify a report, revoke the active tokens it names, and return GitHub's answer."""
+    from tokens.services import tokens_revoke_leaked
+
+    started = time.perf_counter()
+    verify_signature(body, identifier, signature)
+    reported = parse_report(body)
+    parser = secrets.TokenParser(settings.KEYWARD_TOKEN_PREFIX)
+    ours = [r for r in reported if parser.parse(r.token)]
+    known = tokens_revoke_leaked(
+        [(r.token, {"url": r.url, "source": r.source, "type": r.type}) for r in ours]
+    )
+    answer = [
+        {
+            "token_raw": r.token,
+            "token_type": r.type,
+            "label": "true_positive" if r.token in known else "false_positive",
+        }
+        for r in reported
+    ]
+    logger.info(
+        "Secret scanning report: %d tokens, %d ours, in %.0f ms",
+        len(reported),
+        len(known),
+        (time.perf_counter() - started) * 1000,
+    )
+    return answer
