@@ -84,16 +84,6 @@ urlpatterns = [
         members.invitation_cancel,
         name="invitation_cancel",
     ),
-    path(
-        "w/<slug:slug>/settings/resources/",
-        workspaces.coming_soon("resources", "Resources"),
-        name="settings_resources",
-    ),
-    path(
-        "w/<slug:slug>/settings/policies/",
-        workspaces.coming_soon("policies", "Policies"),
-        name="settings_policies",
-    ),
     path("w/<slug:slug>/settings/audit/", audit.audit_log, name="audit"),
     path("w/<slug:slug>/settings/audit/export.csv", audit.audit_export, name="audit_export"),
 ]

@@ -284,3 +284,24 @@ KEYWARD_GITHUB_SECRET_SCANNING_KEYS_TTL = env_int("KEYWARD_GITHUB_SECRET_SCANNIN
 KEYWARD_GITHUB_SECRET_SCANNING_MAX_BODY = env_int(
     "KEYWARD_GITHUB_SECRET_SCANNING_MAX_BODY", 2 * 1024 * 1024
 )
+
+# Sudo mode: revealing a stored token asks for the password again after this long.
+KEYWARD_SUDO_SECONDS = env_int("KEYWARD_SUDO_SECONDS", 10 * 60)
+
+# The "retrievable" reveal policy keeps an encrypted copy of new tokens' secrets.
+# Fernet keys (urlsafe base64, 32 bytes), comma-separated, newest first: the first
+# encrypts, all decrypt, so a key can be rotated in with `manage.py
+# rotate_token_encryption_keys`. Without keys the policy cannot be chosen.
+KEYWARD_TOKEN_ENCRYPTION_KEYS = env_list("KEYWARD_TOKEN_ENCRYPTION_KEYS", [])
+if not KEYWARD_TOKEN_ENCRYPTION_KEYS and DEBUG and SECRET_KEY.startswith("django-insecure"):
+    # Local development only: a key derived from the development secret, so that the
+    # demo can show the policy. Never used when SECRET_KEY is set.
+    import base64
+    import hashlib
+
+    KEYWARD_TOKEN_ENCRYPTION_KEYS = [
+        base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest()).decode()
+    ]
+
+# Expiry reminders (`manage.py send_expiry_reminders`) go out this many days ahead.
+KEYWARD_EXPIRY_REMINDER_DAYS = [7, 1]

@@ -19,3 +19,5 @@ STORAGES = {
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 # Serve files straight from the app and project static folders; no collectstatic.
 WHITENOISE_AUTOREFRESH = True
+# A fixed test key so the retrievable reveal policy can be exercised.
+KEYWARD_TOKEN_ENCRYPTION_KEYS = ["dGVzdC1vbmx5LWtleS10aGF0LWlzLTMyLWJ5dGVzLSE="]

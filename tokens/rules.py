@@ -50,6 +50,19 @@ def may_revoke(actor: Actor, token: Token) -> bool:
     return may_manage(actor, token) or actor.role == Role.ADMIN
 
 
+def may_reveal(actor: Actor, token: Token) -> bool:
+    """Return whether the actor may see a stored token's value (retrievable policy).
+
+    Those who may rename or rotate it; operators never see a secret.
+    """
+    return actor.user_id is not None and not actor.bypass_rules and may_manage(actor, token)
+
+
+def may_check_values(actor: Actor) -> bool:
+    """Return whether the actor may look up a pasted token value ("Check a token")."""
+    return actor.bypass_rules or actor.role.at_least(Role.MANAGER)
+
+
 def grantable_scopes(actor: Actor) -> set[str]:
     """Return the scopes the actor may put on a token."""
     allowed = scope_catalogue.grantable_by(actor.role)

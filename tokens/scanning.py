@@ -21,8 +21,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 
 from tokens import secrets
+from tokens.models import LeakReport
 
 logger = logging.getLogger("keyward.tokens.scanning")
 KEYS_CACHE_KEY = "keyward:github-secret-scanning-keys"
@@ -121,7 +123,7 @@ def parse_report(body: bytes) -> list[ReportedToken]:
 
 
 def handle_report(body: bytes, identifier: str, signature: str) -> list[dict]:
-    """Verify a report, revoke the active tokens it names, and return GitHub's answer."""
+    """Verify a report, revoke the active tokens it names, record it, and return GitHub's answer."""
     from tokens.services import tokens_revoke_leaked
 
     started = time.perf_counter()
@@ -129,21 +131,36 @@ def handle_report(body: bytes, identifier: str, signature: str) -> list[dict]:
     reported = parse_report(body)
     parser = secrets.TokenParser(settings.KEYWARD_TOKEN_PREFIX)
     ours = [r for r in reported if parser.parse(r.token)]
-    known = tokens_revoke_leaked(
-        [(r.token, {"url": r.url, "source": r.source, "type": r.type}) for r in ours]
-    )
-    answer = [
-        {
-            "token_raw": r.token,
-            "token_type": r.type,
-            "label": "true_positive" if r.token in known else "false_positive",
-        }
-        for r in reported
-    ]
+    with transaction.atomic():
+        known = tokens_revoke_leaked(
+            [(r.token, {"url": r.url, "source": r.source, "type": r.type}) for r in ours]
+        )
+        entries = [
+            {
+                "token_id": known[r.token].token.public_id if r.token in known else "",
+                "type": r.type,
+                "url": r.url,
+                "source": r.source,
+                "label": "true_positive" if r.token in known else "false_positive",
+            }
+            for r in reported
+        ]
+        duration_ms = (time.perf_counter() - started) * 1000
+        LeakReport.objects.create(
+            key_identifier=identifier[:128],
+            reported=len(reported),
+            ours=len(known),
+            revoked=sum(match.revoked_now for match in known.values()),
+            entries=entries,
+            duration_ms=duration_ms,
+        )
     logger.info(
         "Secret scanning report: %d tokens, %d ours, in %.0f ms",
         len(reported),
         len(known),
-        (time.perf_counter() - started) * 1000,
+        duration_ms,
     )
-    return answer
+    return [
+        {"token_raw": r.token, "token_type": r.type, "label": entry["label"]}
+        for r, entry in zip(reported, entries, strict=True)
+    ]

@@ -9,6 +9,7 @@ action writes an audit event naming its actor.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -19,9 +20,9 @@ from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.models import Workspace
-from tokens import rules, secrets, validation
+from tokens import notifications, rules, secrets, validation, vault
 from tokens.actors import Actor
-from tokens.models import RevokeReason, Token, TokenKind, WorkspacePolicy
+from tokens.models import RevealPolicy, RevokeReason, Token, TokenKind, WorkspacePolicy
 
 GRACE_PERIODS = {
     "none": timedelta(0),
@@ -83,8 +84,15 @@ def _issue(
     expires_at: datetime | None,
     rotated_from: Token | None = None,
 ) -> tuple[Token, str]:
-    """Insert a token with a fresh secret; return it with the secret (shown once)."""
+    """Insert a token with a fresh secret; return it with the secret (shown once).
+
+    Under the workspace's "retrievable" reveal policy an encrypted copy is kept.
+    """
     value = secrets.generate(settings.KEYWARD_TOKEN_PREFIX, kind)
+    keep_copy = (
+        workspace_policy(workspace).reveal_policy == RevealPolicy.RETRIEVABLE
+        and vault.is_configured()
+    )
     token = Token.objects.create(
         workspace=workspace,
         kind=kind,
@@ -95,6 +103,7 @@ def _issue(
         prefix=secrets.kind_prefix(settings.KEYWARD_TOKEN_PREFIX, kind),
         digest=secrets.digest(value),
         last_four=secrets.last_four(value),
+        encrypted_secret=vault.encrypt(value) if keep_copy else "",
         scopes=scopes,
         allowed_ips=allowed_ips,
         expires_at=expires_at,
@@ -159,6 +168,7 @@ def token_create(
                     "allowed_ips": ranges,
                 },
             )
+            notifications.notify_token_created(token)
     except IntegrityError:  # a concurrent create took the name
         raise _duplicate_name(name) from None
     return token, value
@@ -306,7 +316,8 @@ def token_revoke(
         token.revoked_at = now
         token.revoke_reason = reason
         token.revoked_by_id = actor.user_id
-        token.save(update_fields=["revoked_at", "revoke_reason", "revoked_by"])
+        token.encrypted_secret = ""  # nobody needs the value of a token that stopped working
+        token.save(update_fields=["revoked_at", "revoke_reason", "revoked_by", "encrypted_secret"])
         _audit(
             "token.revoked",
             actor=actor,
@@ -356,3 +367,117 @@ def personal_tokens_revoke(
         token_revoke(actor=actor, token=token, reason=reason, request=request)
         revoked += 1
     return revoked
+
+
+def token_find_by_value(value: str, workspace: Workspace | None = None) -> Token | None:
+    """Return the token whose secret is `value` (in `workspace`, when given), or None.
+
+    A value that fails the format or checksum check costs no query.
+    """
+    value = (value or "").strip()
+    if not secrets.TokenParser(settings.KEYWARD_TOKEN_PREFIX).parse(value):
+        return None
+    tokens = Token.objects.select_related("workspace", "owner", "created_by")
+    if workspace is not None:
+        tokens = tokens.filter(workspace=workspace)
+    return tokens.filter(digest=secrets.digest(value)).first()
+
+
+def token_check(
+    *, actor: Actor, workspace: Workspace | None, value: str, request: HttpRequest | None = None
+) -> Token | None:
+    """Find the token a pasted value belongs to and record that it was presented.
+
+    Members checking a value see only their workspace's tokens; an operator
+    (workspace None) sees any. The audit event says the value was exposed to
+    whoever pasted it, which matters when deciding whether to revoke.
+    """
+    token = token_find_by_value(value, workspace)
+    if token is not None:
+        _audit("token.checked", actor=actor, token=token, request=request)
+    return token
+
+
+@dataclass(frozen=True)
+class LeakMatch:
+    """A reported value that is one of our tokens, and whether the report revoked it."""
+
+    token: Token
+    revoked_now: bool
+
+
+def tokens_revoke_leaked(
+    reported: list[tuple[str, dict]], *, request: HttpRequest | None = None
+) -> dict[str, LeakMatch]:
+    """Revoke the active tokens among reported values; return a LeakMatch per value ours.
+
+    `reported` pairs each value with where it was found (url, source, type).
+    One query finds every reported token; each active one is revoked (reason
+    leak, the finding in the audit event) and its people are emailed. A value
+    reported again finds its token already revoked and changes nothing.
+    """
+    by_digest = {secrets.digest(value): (value, found) for value, found in reported}
+    known: dict[str, LeakMatch] = {}
+    actor = Actor.system("GitHub secret scanning")
+    matches = Token.objects.filter(digest__in=list(by_digest)).select_related(
+        "workspace", "owner", "created_by"
+    )
+    for token in matches:
+        value, found = by_digest[token.digest]
+        known[value] = LeakMatch(token, revoked_now=token.is_active)
+        if not token.is_active:
+            continue
+        leak = {"url": found.get("url", ""), "source": found.get("source", "")}
+        token_revoke(
+            actor=actor,
+            token=token,
+            reason=RevokeReason.LEAK,
+            request=request,
+            details={"found_by": "github", "type": found.get("type", ""), **leak},
+        )
+        notifications.notify_token_leaked(token, **leak)
+    return known
+
+
+def token_revoke_leaked_by_member(
+    *, actor: Actor, token: Token, request: HttpRequest | None = None
+) -> Token:
+    """Revoke a token a member reports as leaked ("I leaked this token") and email its people."""
+    was_active = token.is_active
+    token = token_revoke(
+        actor=actor,
+        token=token,
+        reason=RevokeReason.LEAK,
+        request=request,
+        details={"found_by": "member"},
+    )
+    if was_active:
+        notifications.notify_token_leaked(token, url="", source="reported in Keyward")
+    return token
+
+
+def token_reveal(
+    *, actor: Actor, token: Token, purpose: str = "reveal", request: HttpRequest | None = None
+) -> str:
+    """Return the stored secret of a token under the retrievable policy, and audit it.
+
+    The caller must have confirmed the person's password recently (sudo mode).
+    """
+    if not rules.may_reveal(actor, token):
+        raise PermissionDenied("You may not see this token's value.")
+    if workspace_policy(token.workspace).reveal_policy != RevealPolicy.RETRIEVABLE:
+        raise ValidationError("This workspace shows tokens only once.", code="show_once")
+    if not token.is_active:
+        raise ValidationError("This token no longer works.", code="inactive")
+    try:
+        secret = vault.decrypt(token.encrypted_secret)
+    except vault.SecretUnavailable as error:
+        raise ValidationError(str(error), code="no_copy") from None
+    _audit(
+        "token.revealed",
+        actor=actor,
+        token=token,
+        request=request,
+        details={"purpose": "copy" if purpose == "copy" else "reveal"},
+    )
+    return secret

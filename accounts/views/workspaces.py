@@ -66,16 +66,3 @@ def overview(request: HttpRequest) -> HttpResponse:
 def settings_index(request: HttpRequest) -> HttpResponse:
     """Open Settings on its first tab (the project names it in KEYWARD_SETTINGS_FIRST_TAB)."""
     return redirect(settings.KEYWARD_SETTINGS_FIRST_TAB, slug=request.workspace.slug)
-
-
-def coming_soon(tab: str, title: str):
-    """Return a view for a Settings tab whose feature has not landed yet."""
-
-    @workspace_view()
-    def view(request: HttpRequest) -> HttpResponse:
-        return render(
-            request, "settings/coming_soon.html", {"tab": tab, "title": title, "nav": "settings"}
-        )
-
-    view.__name__ = f"settings_{tab}"
-    return view

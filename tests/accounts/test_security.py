@@ -90,7 +90,8 @@ CONSOLE_PAGES = [
     ("accounts:workspace_overview", ["acme"]),
     ("accounts:members", ["acme"]),
     ("accounts:member_invite", ["acme"]),
-    ("accounts:settings_resources", ["acme"]),
+    ("tokens:resources", ["acme"]),
+    ("tokens:policies", ["acme"]),
     ("accounts:workspace_create", []),
     ("accounts:password_change", []),
 ]

@@ -99,8 +99,6 @@ VIEWS = [
     ConsoleView("workspace_overview", "get", Role.MEMBER, (200, 200)),
     ConsoleView("settings", "get", Role.MEMBER, (302, 302)),
     ConsoleView("members", "get", Role.MEMBER, (200, 200)),
-    ConsoleView("settings_resources", "get", Role.MEMBER, (200, 200)),
-    ConsoleView("settings_policies", "get", Role.MEMBER, (200, 200)),
     ConsoleView("audit", "get", Role.MANAGER, (200, 200)),
     ConsoleView("member_invite", "get", Role.ADMIN, (200, 200)),
     ConsoleView("member_invite", "post", Role.ADMIN, (302, 200)),

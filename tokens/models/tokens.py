@@ -113,6 +113,8 @@ class Token(models.Model):
     prefix = models.CharField(max_length=16, editable=False)
     digest = models.CharField(max_length=64, unique=True, editable=False)
     last_four = models.CharField(max_length=4, editable=False)
+    # Only under the workspace's "retrievable" reveal policy: the secret, Fernet-encrypted.
+    encrypted_secret = models.TextField(blank=True, default="", editable=False)
     scopes = models.JSONField(default=list)
     resources = models.ManyToManyField("tokens.Resource", blank=True, related_name="tokens")
     allowed_ips = models.JSONField(
