@@ -3,12 +3,27 @@ policies."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 
 from tokens import services
 from tokens.actors import Actor
-from tokens.models import Resource, RevokeReason, Token, WorkspacePolicy
+from tokens.models import LeakReport, Resource, RevokeReason, Token, WorkspacePolicy
+
+
+class TokenCheckForm(forms.Form):
+    value = forms.CharField(
+        label="Token value",
+        max_length=200,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off", "size": 60}),
+        help_text="Paste a token found in the wild to see which token it is, in any workspace.",
+    )
 
 
 class StatusFilter(admin.SimpleListFilter):
@@ -80,6 +95,47 @@ class TokenAdmin(admin.ModelAdmin):
         # Also keeps "Delete selected" out of the actions: revoke, never delete.
         return False
 
+    def get_urls(self):
+        check = self.admin_site.admin_view(self.check_view)
+        return [
+            path("check/", check, name="tokens_token_check"),
+            *super().get_urls(),
+        ]
+
+    @never_cache
+    def check_view(self, request):
+        """Find a token by its value across workspaces and revoke it as leaked (audited)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        actor = Actor.operator(request.user)
+        if request.method == "POST" and request.POST.get("revoke"):
+            token = get_object_or_404(Token, public_id=request.POST["revoke"])
+            was_active = token.is_active
+            services.token_revoke_leaked_by_member(actor=actor, token=token, request=request)
+            if was_active:
+                self.message_user(request, f"Revoked {token.name} as leaked.", messages.SUCCESS)
+            return redirect(reverse("admin:tokens_token_change", args=[token.pk]))
+        form = TokenCheckForm(request.POST or None)
+        found = None
+        if request.method == "POST" and form.is_valid():
+            value = form.cleaned_data["value"]
+            if not services.secrets_look_valid(value):
+                form.add_error("value", "This is not a Keyward token (format or checksum).")
+            else:
+                found = services.token_check(
+                    actor=actor, workspace=None, value=value, request=request
+                )
+                if found is None:
+                    form.add_error("value", "No token has this value.")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Check a token",
+            "opts": self.model._meta,
+            "form": form,
+            "found": found,
+        }
+        return TemplateResponse(request, "admin/tokens/token/check.html", context)
+
     @admin.action(description="Revoke selected tokens")
     def revoke_selected(self, request, queryset):
         actor = Actor.operator(request.user)
@@ -121,3 +177,21 @@ class WorkspacePolicyAdmin(ReadOnlyAdmin):
         "members_may_create_personal",
         "reveal_policy",
     ]
+
+
+@admin.register(LeakReport)
+class LeakReportAdmin(ReadOnlyAdmin):
+    list_display = ["received_at", "source", "reported", "ours", "revoked", "duration_ms"]
+    list_filter = ["source"]
+    date_hierarchy = "received_at"
+    fields = [
+        "received_at",
+        "source",
+        "key_identifier",
+        "reported",
+        "ours",
+        "revoked",
+        "duration_ms",
+        "entries",
+    ]
+    readonly_fields = fields

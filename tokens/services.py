@@ -369,13 +369,18 @@ def personal_tokens_revoke(
     return revoked
 
 
+def secrets_look_valid(value: str) -> bool:
+    """Return whether `value` has our tokens' format and checksum (no query)."""
+    return bool(secrets.TokenParser(settings.KEYWARD_TOKEN_PREFIX).parse((value or "").strip()))
+
+
 def token_find_by_value(value: str, workspace: Workspace | None = None) -> Token | None:
     """Return the token whose secret is `value` (in `workspace`, when given), or None.
 
     A value that fails the format or checksum check costs no query.
     """
     value = (value or "").strip()
-    if not secrets.TokenParser(settings.KEYWARD_TOKEN_PREFIX).parse(value):
+    if not secrets_look_valid(value):
         return None
     tokens = Token.objects.select_related("workspace", "owner", "created_by")
     if workspace is not None:

@@ -49,5 +49,8 @@ def decrypt(ciphertext: str) -> str:
 
 
 def reencrypt(ciphertext: str) -> str:
-    """Return `ciphertext` encrypted again with the newest key."""
-    return _fernet().rotate(ciphertext.encode()).decode()
+    """Return `ciphertext` encrypted again with the newest key, or raise SecretUnavailable."""
+    try:
+        return _fernet().rotate(ciphertext.encode()).decode()
+    except InvalidToken:
+        raise SecretUnavailable("No configured key decrypts this token's copy.") from None

@@ -144,9 +144,22 @@
     }
   });
 
+  // A stored token fetched with "Reveal" shows at once; with "Copy", it goes to the clipboard.
+  function setUpReveal(reveal) {
+    if (reveal.dataset.ready) return;
+    reveal.dataset.ready = "1";
+    if (reveal.hasAttribute("data-show-on-load")) showSecret(reveal, true);
+    if (reveal.hasAttribute("data-copy-on-load")) copySecret(reveal);
+  }
+
+  function within(root, selector) {
+    const found = [...root.querySelectorAll(selector)];
+    return root.matches && root.matches(selector) ? [root, ...found] : found;
+  }
+
   function setUp(root) {
-    if (root.matches && root.matches("[data-token-form]")) setUpForm(root);
-    for (const form of root.querySelectorAll("[data-token-form]")) setUpForm(form);
+    for (const form of within(root, "[data-token-form]")) setUpForm(form);
+    for (const reveal of within(root, "[data-reveal]")) setUpReveal(reveal);
   }
   document.addEventListener("DOMContentLoaded", () => setUp(document));
   document.addEventListener("htmx:load", (event) => setUp(event.detail.elt));

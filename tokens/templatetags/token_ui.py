@@ -28,6 +28,12 @@ def may_revoke(actor, token) -> bool:
 
 
 @register.filter
+def may_reveal(actor, token) -> bool:
+    """Return whether the actor may see the token's stored value (retrievable policy)."""
+    return rules.may_reveal(actor, token)
+
+
+@register.filter
 def scopes_in_words(scope_names) -> str:
     """Return a token's scopes as a preset's name, or their descriptions."""
     names = set(scope_names or ())

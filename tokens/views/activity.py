@@ -1,7 +1,35 @@
-"""Placeholder, being written."""
+"""A token's activity: every event about it or made with it, and its last use."""
 
-from django.http import Http404
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+
+from accounts.htmx import render_page
+from accounts.models import AuditEvent
+from accounts.permissions import workspace_view
+from tokens import services
+from tokens.actors import Actor
+from tokens.models import Token
+
+PAGE_SIZE = 50
 
 
-def token_activity(request, **kwargs):
-    raise Http404
+def token_events(token: Token):
+    """Return the events naming the token as target or actor, newest first."""
+    return AuditEvent.objects.filter(workspace_id=token.workspace_id).filter(
+        Q(target_type="token", target_id=token.public_id) | Q(actor_token_id=token.public_id)
+    )
+
+
+@workspace_view()
+def token_activity(request: HttpRequest, public_id: str) -> HttpResponse:
+    """List what happened to a token and what it did, to check it was not misused."""
+    try:
+        token = services.token_for(Actor.member(request.membership), request.workspace, public_id)
+    except Token.DoesNotExist:
+        raise Http404("No such token.") from None
+    page = Paginator(token_events(token), PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"nav": "settings", "tab": "tokens", "token": token, "page": page}
+    return render_page(request, "tokens/activity.html", context, partial="activity-table")

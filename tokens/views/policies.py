@@ -1,7 +1,114 @@
-"""Placeholder, being written."""
+"""Settings → Policies: Admins change the workspace's token policies; everyone may read them."""
 
-from django.http import Http404
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+
+from accounts.htmx import render_page
+from accounts.permissions import Perm, has_perm, workspace_view
+from tokens import policies, vault
+from tokens.actors import Actor
+from tokens.models import RevealPolicy
+from tokens.services import workspace_policy
+
+TEMPLATE = "tokens/policies.html"
 
 
-def policy_settings(request, **kwargs):
-    raise Http404
+class PolicyForm(forms.Form):
+    max_lifetime_days = forms.IntegerField(
+        label="Maximum lifetime",
+        required=False,
+        min_value=1,
+        max_value=policies.MAX_LIFETIME_DAYS,
+        widget=forms.NumberInput(attrs={"placeholder": "No limit", "inputmode": "numeric"}),
+        help_text="In days. New and rotated tokens must expire within it; empty for no limit.",
+    )
+    allow_never_expiring = forms.BooleanField(
+        label="Allow tokens that never expire",
+        required=False,
+        help_text="Only applies without a maximum lifetime.",
+    )
+    members_may_create_personal = forms.BooleanField(
+        label="Members may create personal tokens", required=False
+    )
+    reveal_policy = forms.ChoiceField(
+        label="Reveal policy", choices=RevealPolicy.choices, widget=forms.RadioSelect
+    )
+
+
+def _form(request: HttpRequest, policy) -> PolicyForm:
+    initial = {field: getattr(policy, field) for field in policies.FIELDS}
+    form = PolicyForm(request.POST if request.method == "POST" else None, initial=initial)
+    if not has_perm(request.membership, Perm.POLICIES_MANAGE):
+        for field in form.fields.values():
+            field.disabled = True
+    return form
+
+
+def _lifetime_preview(request: HttpRequest) -> int | None:
+    """Return the lifetime in days typed so far, for the live preview of its impact."""
+    raw = request.GET.get("max_lifetime_days", "").strip()
+    if raw.isdigit() and 1 <= int(raw) <= policies.MAX_LIFETIME_DAYS:
+        return int(raw)
+    return None
+
+
+@workspace_view()
+def policy_settings(request: HttpRequest) -> HttpResponse:
+    """Show the workspace's token policies; Admins change them."""
+    policy = workspace_policy(request.workspace)
+    if request.htmx and request.method == "GET" and "max_lifetime_days" in request.GET:
+        days = _lifetime_preview(request)
+        context = {
+            "lifetime_days": days,
+            "beyond": policies.tokens_beyond_lifetime(request.workspace, days),
+        }
+        return render_page(request, TEMPLATE, context, partial="lifetime-impact")
+    form = _form(request, policy)
+    if request.method == "POST":
+        if not has_perm(request.membership, Perm.POLICIES_MANAGE):
+            raise PermissionDenied("Only Admins may change the workspace's policies.")
+        if form.is_valid():
+            try:
+                change = policies.policy_update(
+                    actor=Actor.member(request.membership),
+                    workspace=request.workspace,
+                    request=request,
+                    **form.cleaned_data,
+                )
+            except ValidationError as error:
+                for field, errors in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                messages.success(request, _saved_message(change))
+                return redirect("tokens:policies", slug=request.workspace.slug)
+    days = policy.max_lifetime_days
+    context = {
+        "nav": "settings",
+        "tab": "policies",
+        "form": form,
+        "policy": policy,
+        "may_edit": has_perm(request.membership, Perm.POLICIES_MANAGE),
+        "encryption_ready": vault.is_configured(),
+        "lifetime_days": days,
+        "beyond": policies.tokens_beyond_lifetime(request.workspace, days),
+        "never_expiring": policies.never_expiring_count(request.workspace),
+        "stored_copies": policies.retrievable_count(request.workspace),
+    }
+    return render_page(request, TEMPLATE, context)
+
+
+def _saved_message(change: policies.PolicyChange) -> str:
+    if not change.changed:
+        return "Nothing changed."
+    parts = ["Policies saved."]
+    if change.erased_copies:
+        parts.append(
+            f"Erased the stored copies of {change.erased_copies} token(s): "
+            "their values can no longer be revealed."
+        )
+    return " ".join(parts)

@@ -1,7 +1,46 @@
-"""Placeholder, being written."""
+"""Reveal or copy a stored token (retrievable policy), after a recent password confirmation."""
 
-from django.http import Http404
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_cache_control
+from django.views.decorators.http import require_POST
+
+from accounts import sudo
+from accounts.htmx import render_page
+from accounts.permissions import workspace_view
+from tokens import rules, services
+from tokens.actors import Actor
+from tokens.exports import reveal_context
+from tokens.views.tokens import TEMPLATE, _context, _visible_token
+
+PURPOSES = {"reveal", "copy"}
 
 
-def token_reveal(request, **kwargs):
-    raise Http404
+@require_POST
+@workspace_view()
+def token_reveal(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Ask for the password unless confirmed lately, then show the token's value (audited)."""
+    token = _visible_token(request, public_id)
+    actor = Actor.member(request.membership)
+    if not rules.may_reveal(actor, token):
+        raise PermissionDenied("You may not see this token's value.")
+    purpose = request.POST.get("purpose")
+    purpose = purpose if purpose in PURPOSES else "reveal"
+    if not sudo.is_active(request):
+        form = sudo.SudoForm(request.POST if "password" in request.POST else None, request=request)
+        if not form.is_valid():
+            context = _context(request, sudo_token=token, sudo_form=form, purpose=purpose)
+            return render_page(request, TEMPLATE, context, partial="sudo-dialog")
+        form.confirm()
+    try:
+        secret = services.token_reveal(actor=actor, token=token, purpose=purpose, request=request)
+    except ValidationError as error:
+        context = _context(request, retrieved={"token": token, "error": " ".join(error.messages)})
+    else:
+        retrieved = reveal_context(token, secret) | {"copy": purpose == "copy"}
+        context = _context(request, retrieved=retrieved)
+    response = render_page(request, TEMPLATE, context, partial="secret-dialog")
+    patch_cache_control(response, no_store=True, private=True)
+    return response

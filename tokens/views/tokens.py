@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -16,7 +17,7 @@ from tokens.actors import Actor
 from tokens.exports import reveal_context
 from tokens.filters import STATUSES, TokenFilters
 from tokens.forms import TokenCreateForm, TokenRenameForm, TokenRotateForm
-from tokens.models import Resource, Token, TokenKind
+from tokens.models import Resource, RevealPolicy, Token, TokenKind
 
 TEMPLATE = "tokens/list.html"
 PAGE_SIZE = 25
@@ -48,6 +49,9 @@ def _context(request: HttpRequest, **extra) -> dict:
         "actor": actor,
         "policy": policy,
         "may_create": rules.may_create_any(actor, policy),
+        "may_check": rules.may_check_values(actor),
+        "retrievable": policy.reveal_policy == RevealPolicy.RETRIEVABLE,
+        "sudo_minutes": settings.KEYWARD_SUDO_SECONDS // 60,
         "filters": filters,
         "statuses": STATUSES,
         "page": Paginator(tokens, PAGE_SIZE).get_page(filters.page),

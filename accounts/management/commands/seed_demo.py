@@ -22,9 +22,18 @@ OPERATOR_EMAIL = "operator@example.com"
 class Command(BaseCommand):
     help = "Create the demo workspace Acme with an Admin, a Manager, a Member and an operator."
 
-    @transaction.atomic
     def handle(self, *args, **options) -> None:
         password = os.environ.get("DEMO_PASSWORD") or "keyward-demo"
+        # Emails about the demo tokens go out when the transaction commits; print the
+        # sign-in details after them, where they are seen.
+        self._seed(password)
+        self.stdout.write(self.style.SUCCESS("Demo ready: workspace Acme (/w/acme/)."))
+        for email, _, role in DEMO_USERS:
+            self.stdout.write(f"  {email:<24} {role.label:<8} password: {password}")
+        self.stdout.write(f"  {OPERATOR_EMAIL:<24} operator password: {password} (/admin/)")
+
+    @transaction.atomic
+    def _seed(self, password: str) -> None:
         workspace, _ = Workspace.objects.get_or_create(slug="acme", defaults={"name": "Acme"})
         users = {}
         for email, full_name, role in DEMO_USERS:
@@ -37,10 +46,6 @@ class Command(BaseCommand):
             operator.is_staff = operator.is_superuser = True
             operator.save(update_fields=["is_staff", "is_superuser"])
         demo_seeded.send(sender=self.__class__, workspace=workspace, users=users)
-        self.stdout.write(self.style.SUCCESS("Demo ready: workspace Acme (/w/acme/)."))
-        for email, _, role in DEMO_USERS:
-            self.stdout.write(f"  {email:<24} {role.label:<8} password: {password}")
-        self.stdout.write(f"  {OPERATOR_EMAIL:<24} operator password: {password} (/admin/)")
 
     def _user(self, email: str, full_name: str, password: str) -> User:
         user = User.objects.filter(email=email).first()

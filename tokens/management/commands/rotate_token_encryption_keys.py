@@ -1,0 +1,38 @@
+"""Re-encrypt stored token copies with the newest key, so older keys can be retired."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from tokens import vault
+from tokens.models import Token
+
+
+class Command(BaseCommand):
+    help = (
+        "Re-encrypt every stored token copy (retrievable policy) with the first key of "
+        "KEYWARD_TOKEN_ENCRYPTION_KEYS. Run after putting a new key first; then drop the old."
+    )
+
+    def handle(self, *args, **options):
+        if not vault.is_configured():
+            self.stdout.write("No encryption keys are configured; nothing to do.")
+            return
+        count = lost = 0
+        tokens = Token.objects.exclude(encrypted_secret="").only("pk", "encrypted_secret")
+        with transaction.atomic():
+            for token in tokens.select_for_update().iterator(chunk_size=500):
+                try:
+                    token.encrypted_secret = vault.reencrypt(token.encrypted_secret)
+                except vault.SecretUnavailable:
+                    lost += 1
+                    continue
+                token.save(update_fields=["encrypted_secret"])
+                count += 1
+        self.stdout.write(self.style.SUCCESS(f"Re-encrypted {count} stored token copies."))
+        if lost:
+            self.stderr.write(
+                f"{lost} copies were encrypted with a key that is no longer configured; "
+                "they cannot be revealed. Put the old key back (after the new one) and run again."
+            )
