@@ -21,7 +21,7 @@ django.setup()
 from django.db import connection  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 
-from bench import api_auth, console  # noqa: E402
+from bench import api_auth, console, scanning  # noqa: E402
 from bench.bare import add_bare_route  # noqa: E402
 
 add_bare_route()  # before the URLconf is first loaded
@@ -30,6 +30,7 @@ REQUESTS = int(os.environ.get("BENCH_REQUESTS", "5000"))
 COUNTED_REQUESTS = int(os.environ.get("BENCH_COUNTED_REQUESTS", "10000"))
 CONSOLE_TOKENS = int(os.environ.get("BENCH_CONSOLE_TOKENS", "10000"))
 CONSOLE_SAMPLES = int(os.environ.get("BENCH_CONSOLE_SAMPLES", "50"))
+SCANNING_RUNS = int(os.environ.get("BENCH_SCANNING_RUNS", "5"))
 
 
 def main() -> None:
@@ -40,6 +41,7 @@ def main() -> None:
     try:
         api_auth.run(REQUESTS, COUNTED_REQUESTS)
         console.run(CONSOLE_TOKENS, CONSOLE_SAMPLES)
+        scanning.run(SCANNING_RUNS)
         print()
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)

@@ -3,14 +3,14 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from tokens.api import api
+from tokens.api import api_urls
 
 admin.site.site_header = "Keyward operations"
 admin.site.site_title = "Keyward operations"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("api/v1/", api.urls),
+    path("api/v1/", api_urls()),
     path("", include("tokens.urls")),
     path("", include("accounts.urls")),
 ]

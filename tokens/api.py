@@ -10,7 +10,9 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import re_path
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 from ninja import Form, NinjaAPI, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as SchemaValidationError
@@ -380,3 +382,34 @@ def token_rotate(request, token_id: str, payload: TokenRotateIn):
     )
     new_token = _token(request, new_token.public_id)
     return Status(201, TokenWithSecretOut(**_out(new_token).dict(), token=secret))
+
+
+def _json_method_not_allowed(view):
+    """Wrap an API view so that a wrong method gets our JSON error, not ninja's plain text."""
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        if response.status_code != 405:
+            return response
+        allowed = response.get("Allow", "")
+        answer = _error(
+            request, 405, "method_not_allowed", f"This endpoint accepts {allowed or 'no method'}."
+        )
+        answer["Allow"] = allowed
+        return answer
+
+    return wrapped
+
+
+@csrf_exempt  # an unknown API path answers JSON 404 whatever the method, like known ones
+def _unknown_endpoint(request: HttpRequest, path: str = "") -> HttpResponse:
+    return _error(request, 404, "not_found", "No such API endpoint. See /api/v1/docs.")
+
+
+def api_urls():
+    """Return the API's URLconf: ninja's routes with JSON 405s, then a JSON 404 for the rest."""
+    patterns, app_name, namespace = api.urls
+    for pattern in patterns:
+        pattern.callback = _json_method_not_allowed(pattern.callback)
+    return [*patterns, re_path(r"^(?P<path>.*)$", _unknown_endpoint)], app_name, namespace

@@ -61,10 +61,13 @@ def notify_token_expiring(token: Token, days: int) -> None:
     _send(to, "token_expiring", _context(token, days=days))
 
 
-def notify_token_leaked(token: Token, *, url: str, source: str) -> None:
-    """Tell the owner or creator and the workspace's Admins that a leaked token was revoked."""
+def notify_token_leaked(token: Token, *, url: str, source: str, found_by: str = "") -> None:
+    """Tell the owner or creator and the workspace's Admins that a leaked token was revoked.
+
+    `found_by` names the person who reported it in Keyward; empty means GitHub found it.
+    """
     _send(
         [_responsible(token), *_admins(token)],
         "token_leaked",
-        _context(token, leak_url=url, leak_source=source),
+        _context(token, leak_url=url, leak_source=source, reported_by=found_by),
     )

@@ -48,12 +48,17 @@ class ReportedToken:
 
 
 def _parse_key_list(raw: bytes | str) -> dict[str, str]:
-    """Return {key identifier: PEM} from GitHub's key list document."""
+    """Return {key identifier: PEM} from GitHub's key list document, or raise ValueError."""
     document = json.loads(raw)
+    entries = document.get("public_keys") if isinstance(document, dict) else None
+    if not isinstance(entries, list):
+        raise ValueError("the key list has no public_keys array")
     return {
         entry["key_identifier"]: entry["key"]
-        for entry in document.get("public_keys", [])
-        if entry.get("key_identifier") and entry.get("key")
+        for entry in entries
+        if isinstance(entry, dict)
+        and isinstance(entry.get("key_identifier"), str)
+        and isinstance(entry.get("key"), str)
     }
 
 

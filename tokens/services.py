@@ -24,6 +24,7 @@ from tokens import notifications, rules, secrets, validation, vault
 from tokens.actors import Actor
 from tokens.models import RevealPolicy, RevokeReason, Token, TokenKind, WorkspacePolicy
 
+LOOKUP_CHUNK = 10_000
 GRACE_PERIODS = {
     "none": timedelta(0),
     "1h": timedelta(hours=1),
@@ -306,13 +307,20 @@ def token_revoke(
     details: dict | None = None,
 ) -> Token:
     """Revoke a token at once; revoking a revoked token changes nothing."""
+    return _revoke(actor=actor, token=token, reason=reason, request=request, details=details)[0]
+
+
+def _revoke(
+    *, actor: Actor, token: Token, reason: str, request: HttpRequest | None, details: dict | None
+) -> tuple[Token, bool]:
+    """Revoke a token under a row lock; return it and whether this call revoked it."""
     if not rules.may_revoke(actor, token):
         raise PermissionDenied("You may not revoke this token.")
     now = timezone.now()
     with transaction.atomic():
         token = Token.objects.select_for_update().select_related("workspace").get(pk=token.pk)
         if token.revoked_at is not None and token.revoked_at <= now:
-            return token
+            return token, False
         token.revoked_at = now
         token.revoke_reason = reason
         token.revoked_by_id = actor.user_id
@@ -325,7 +333,7 @@ def token_revoke(
             request=request,
             details={"reason": reason, **(details or {})},
         )
-    return token
+    return token, True
 
 
 def tokens_visible_to(actor: Actor, workspace: Workspace):
@@ -422,42 +430,45 @@ def tokens_revoke_leaked(
     reported again finds its token already revoked and changes nothing.
     """
     by_digest = {secrets.digest(value): (value, found) for value, found in reported}
+    digests = list(by_digest)
     known: dict[str, LeakMatch] = {}
     actor = Actor.system("GitHub secret scanning")
-    matches = Token.objects.filter(digest__in=list(by_digest)).select_related(
-        "workspace", "owner", "created_by"
-    )
-    for token in matches:
-        value, found = by_digest[token.digest]
-        known[value] = LeakMatch(token, revoked_now=token.is_active)
-        if not token.is_active:
-            continue
-        leak = {"url": found.get("url", ""), "source": found.get("source", "")}
-        token_revoke(
-            actor=actor,
-            token=token,
-            reason=RevokeReason.LEAK,
-            request=request,
-            details={"found_by": "github", "type": found.get("type", ""), **leak},
-        )
-        notifications.notify_token_leaked(token, **leak)
+    tokens = Token.objects.select_related("workspace", "owner", "created_by")
+    # Chunks keep each query under the databases' parameter limits (SQLite: 32,766).
+    for start in range(0, len(digests), LOOKUP_CHUNK):
+        for token in tokens.filter(digest__in=digests[start : start + LOOKUP_CHUNK]):
+            value, found = by_digest[token.digest]
+            revoked_now = False
+            if token.is_active:
+                leak = {"url": found.get("url", ""), "source": found.get("source", "")}
+                token, revoked_now = _revoke(
+                    actor=actor,
+                    token=token,
+                    reason=RevokeReason.LEAK,
+                    request=request,
+                    details={"found_by": "github", "type": found.get("type", ""), **leak},
+                )
+                if revoked_now:  # a concurrent delivery may have revoked it first
+                    notifications.notify_token_leaked(token, **leak)
+            known[value] = LeakMatch(token, revoked_now=revoked_now)
     return known
 
 
 def token_revoke_leaked_by_member(
     *, actor: Actor, token: Token, request: HttpRequest | None = None
 ) -> Token:
-    """Revoke a token a member reports as leaked ("I leaked this token") and email its people."""
-    was_active = token.is_active
-    token = token_revoke(
+    """Revoke a token a person reports as leaked ("I leaked this token") and email its people."""
+    if not token.is_active:
+        return token
+    token, revoked_now = _revoke(
         actor=actor,
         token=token,
         reason=RevokeReason.LEAK,
         request=request,
-        details={"found_by": "member"},
+        details={"found_by": "operator" if actor.bypass_rules else "member"},
     )
-    if was_active:
-        notifications.notify_token_leaked(token, url="", source="reported in Keyward")
+    if revoked_now:
+        notifications.notify_token_leaked(token, url="", source="", found_by=actor.label)
     return token
 
 

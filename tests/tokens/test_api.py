@@ -878,3 +878,29 @@ def test_openapi_schema_and_docs_are_served(db):
         "/api/v1/tokens/{token_id}/rotate",
     } <= set(paths)
     assert docs.status_code == 200
+
+
+# Unknown paths and wrong methods ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "DELETE"])
+def test_an_unknown_api_path_answers_a_json_404_with_a_stable_code(api, method):
+    response = api.raw(method, "/no-such-endpoint", "{}")
+
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()["error"] == "not_found"
+
+
+@pytest.mark.parametrize(("method", "path"), [("PUT", "/whoami"), ("DELETE", "/introspect")])
+def test_a_wrong_method_answers_a_json_405_naming_the_allowed_ones(api, method, path):
+    response = api.raw(method, path, "{}")
+
+    assert response.status_code == 405
+    assert response.json()["error"] == "method_not_allowed"
+    assert response["Allow"]
+    assert response["Allow"] in response.json()["message"]
+
+
+def test_the_api_docs_still_answer(api):
+    assert api.get("/openapi.json").status_code == 200

@@ -16,7 +16,7 @@ from tokens import rules, services
 from tokens.actors import Actor
 from tokens.exports import reveal_context
 from tokens.filters import STATUSES, TokenFilters
-from tokens.forms import TokenCreateForm, TokenRenameForm, TokenRotateForm
+from tokens.forms import CUSTOM, TokenCreateForm, TokenRenameForm, TokenRotateForm
 from tokens.models import Resource, RevealPolicy, Token, TokenKind
 
 TEMPLATE = "tokens/list.html"
@@ -70,8 +70,11 @@ def _visible_token(request: HttpRequest, public_id: str) -> Token:
 
 def _attach_errors(form, error: ValidationError) -> None:
     if hasattr(error, "error_dict"):
+        custom_date = getattr(form, "cleaned_data", {}).get("expiration") == CUSTOM
         for field, messages in error.message_dict.items():
             target = FORM_FIELDS.get(field, field)
+            if field == "expires_at" and custom_date:
+                target = "expires_on"  # next to the date the user typed
             form.add_error(target if target in form.fields else None, messages)
     else:
         form.add_error(None, error)
