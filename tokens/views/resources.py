@@ -1,10 +1,181 @@
-"""Settings → Resources: placeholder views, replaced by the Resources tab."""
+"""Settings → Resources: every member sees them; Admins add, rename and delete them."""
 
-from django.http import Http404
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+
+from accounts.htmx import finish_action, render_page
+from accounts.permissions import Perm, workspace_view
+from tokens import resources
+from tokens.actors import Actor
+from tokens.models import Resource
+
+TEMPLATE = "tokens/resources.html"
+# The delete dialog names this many tokens using the resource, then says how many more.
+TOKENS_SHOWN = 20
 
 
-def resource_list(request, slug):
-    raise Http404
+class ResourceForm(forms.Form):
+    """A resource's name, kind and description; the service checks them again."""
+
+    name = forms.CharField(
+        max_length=resources.MAX_NAME_LENGTH,
+        error_messages={"required": "Give the resource a name."},
+        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "e.g. orders-db"}),
+        help_text="Unique in this workspace. Renaming keeps the tokens limited to it.",
+    )
+    kind = forms.CharField(
+        max_length=resources.MAX_KIND_LENGTH,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. database, application"}),
+    )
+    description = forms.CharField(max_length=resources.MAX_DESCRIPTION_LENGTH, required=False)
 
 
-resource_create = resource_rename = resource_delete = resource_list
+def _actor(request: HttpRequest) -> Actor:
+    return Actor.member(request.membership)
+
+
+def _list_url(request: HttpRequest) -> str:
+    return reverse("tokens:resources", kwargs={"slug": request.workspace.slug})
+
+
+def _context(request: HttpRequest, **extra) -> dict:
+    """Return what the Resources tab shows; the list is read only if the template asks."""
+    actor = _actor(request)
+    return {
+        "nav": "settings",
+        "tab": "resources",
+        "resources": resources.resources_with_usage(actor, request.workspace),
+        "may_manage": resources.may_manage_resources(actor),
+        **extra,
+    }
+
+
+def _resource(request: HttpRequest, pk: int) -> Resource:
+    return get_object_or_404(
+        Resource.objects.select_related("workspace"), pk=pk, workspace=request.workspace
+    )
+
+
+def _form(request: HttpRequest, **kwargs) -> ResourceForm:
+    return ResourceForm(request.POST if request.method == "POST" else None, **kwargs)
+
+
+def _attach_errors(form: ResourceForm, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, messages in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, messages)
+    else:
+        form.add_error(None, error)
+
+
+def _resource_list(request: HttpRequest) -> HttpResponse:
+    return render_page(request, TEMPLATE, _context(request), partial="resource-list")
+
+
+@workspace_view()
+def resource_list(request: HttpRequest) -> HttpResponse:
+    """List the workspace's resources with how many active tokens are limited to each."""
+    return _resource_list(request)
+
+
+@workspace_view(Perm.RESOURCES_MANAGE)
+def resource_create(request: HttpRequest) -> HttpResponse:
+    """Show the Add resource form; create the resource and refresh the list."""
+    form = _form(request)
+    if request.method == "POST" and form.is_valid():
+        try:
+            resource = resources.resource_create(
+                actor=_actor(request),
+                workspace=request.workspace,
+                request=request,
+                **form.cleaned_data,
+            )
+        except ValidationError as error:
+            _attach_errors(form, error)
+        else:
+            return finish_action(
+                request,
+                message=f"Resource {resource.name} added.",
+                redirect_url=_list_url(request),
+                update=_resource_list(request),
+                target="#resource-list",
+            )
+    return render_page(
+        request, TEMPLATE, _context(request, create_form=form), partial="create-dialog"
+    )
+
+
+@workspace_view(Perm.RESOURCES_MANAGE)
+def resource_rename(request: HttpRequest, pk: int) -> HttpResponse:
+    """Rename a resource (and its kind and description); the row updates in place."""
+    resource = _resource(request, pk)
+    form = _form(
+        request,
+        initial={"name": resource.name, "kind": resource.kind, "description": resource.description},
+    )
+    if request.method == "POST" and form.is_valid():
+        old_name = resource.name
+        try:
+            resources.resource_rename(
+                actor=_actor(request), resource=resource, request=request, **form.cleaned_data
+            )
+        except ValidationError as error:
+            _attach_errors(form, error)
+        else:
+            row = resources.resources_with_usage(_actor(request), request.workspace).get(
+                pk=resource.pk
+            )
+            message = (
+                f"Resource {old_name} renamed to {row.name}."
+                if row.name != old_name
+                else f"Resource {row.name} saved."
+            )
+            return finish_action(
+                request,
+                message=message,
+                redirect_url=_list_url(request),
+                update=render_page(
+                    request, TEMPLATE, _context(request, row=row), partial="resource-row"
+                ),
+                target=f"#resource-{row.pk}",
+            )
+    context = _context(request, renaming=resource, rename_form=form)
+    return render_page(request, TEMPLATE, context, partial="rename-dialog")
+
+
+@workspace_view(Perm.RESOURCES_MANAGE)
+def resource_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Show which tokens use a resource and delete it, unless a token would widen."""
+    resource = _resource(request, pk)
+    error = None
+    if request.method == "POST":
+        try:
+            resources.resource_delete(actor=_actor(request), resource=resource, request=request)
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            return finish_action(
+                request,
+                message=f"Resource {resource.name} deleted.",
+                redirect_url=_list_url(request),
+                update=_resource_list(request),
+                target="#resource-list",
+            )
+    using = resources.tokens_using(resource)
+    shown = list(using[:TOKENS_SHOWN])
+    total = len(shown) if len(shown) < TOKENS_SHOWN else using.count()
+    context = _context(
+        request,
+        deleting=resource,
+        using=shown,
+        using_more=total - len(shown),
+        blocking_count=resources.tokens_limited_only_to(resource).count(),
+        delete_error=error,
+    )
+    return render_page(request, TEMPLATE, context, partial="delete-dialog")
