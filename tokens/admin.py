@@ -10,7 +10,6 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.views.decorators.cache import never_cache
 
 from tokens import services
 from tokens.actors import Actor
@@ -102,13 +101,18 @@ class TokenAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    @never_cache
+    def has_revoke_permission(self, request) -> bool:
+        """Return whether the operator may revoke tokens (the "change token" permission)."""
+        return request.user.has_perm("tokens.change_token")
+
     def check_view(self, request):
         """Find a token by its value across workspaces and revoke it as leaked (audited)."""
         if not self.has_view_permission(request):
             raise PermissionDenied
         actor = Actor.operator(request.user)
         if request.method == "POST" and request.POST.get("revoke"):
+            if not self.has_revoke_permission(request):
+                raise PermissionDenied
             token = get_object_or_404(Token, public_id=request.POST["revoke"])
             was_active = token.is_active
             services.token_revoke_leaked_by_member(actor=actor, token=token, request=request)
@@ -133,10 +137,11 @@ class TokenAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
             "form": form,
             "found": found,
+            "may_revoke": self.has_revoke_permission(request),
         }
         return TemplateResponse(request, "admin/tokens/token/check.html", context)
 
-    @admin.action(description="Revoke selected tokens")
+    @admin.action(description="Revoke selected tokens", permissions=["revoke"])
     def revoke_selected(self, request, queryset):
         actor = Actor.operator(request.user)
         count = 0

@@ -31,7 +31,8 @@ class TokenCheckForm(forms.Form):
         max_length=200,
         strip=True,
         widget=forms.PasswordInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
-        help_text="Paste the token you found, for example in a log or a public repository.",
+        help_text="Paste the token you found, for example in a log or a public repository. "
+        "Keyward compares a fingerprint of it and keeps nothing of what you paste.",
     )
 
 
@@ -49,10 +50,16 @@ def _revoke(request: HttpRequest, actor: Actor, public_id: str) -> HttpResponse:
         raise Http404("No such token.") from None
     if not rules.may_revoke(actor, token):
         raise PermissionDenied("You may not revoke this token.")
+    was_active = token.is_active
     token = services.token_revoke_leaked_by_member(actor=actor, token=token, request=request)
+    message = (
+        f"Token {token.name} revoked as leaked. Its owner and the Admins were emailed."
+        if was_active
+        else f"Token {token.name} was already revoked; nothing changed."
+    )
     response = finish_action(
         request,
-        message=f"Token {token.name} revoked as leaked. Its people were emailed.",
+        message=message,
         redirect_url=reverse("tokens:list", kwargs={"slug": request.workspace.slug}),
     )
     if request.htmx:
