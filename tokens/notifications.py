@@ -49,8 +49,13 @@ def _send(to: list[str], template: str, context: dict) -> None:
 
 
 def notify_token_created(token: Token) -> None:
-    """Tell the token's owner or creator that it was created."""
-    _send([_responsible(token)], "token_created", _context(token))
+    """Tell the token's owner or creator that it was created; the Admins if a token made it."""
+    person = _responsible(token)
+    if person is None and token.created_by_id is None:
+        # Made through the API by a workspace token: no person asked for it, so tell the Admins.
+        _send(_admins(token), "token_created", _context(token))
+    else:
+        _send([person], "token_created", _context(token))
 
 
 def notify_token_expiring(token: Token, days: int) -> None:

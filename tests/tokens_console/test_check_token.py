@@ -521,11 +521,6 @@ def test_revoke_as_leaked_of_a_personal_token_emails_its_owner(
     assert [sorted(m.to) for m in mail.outbox] == [["admin@example.com", "member@example.com"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="templates/emails/token_leaked.{txt,html} always say GitHub found the token; "
-    "they ignore reported_by, so a leak reported in the console is blamed on GitHub",
-)
 def test_the_email_of_a_leak_reported_in_the_console_names_who_reported_it(
     admin_client, leaked, django_capture_on_commit_callbacks
 ):
