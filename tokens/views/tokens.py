@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
+from django.utils.functional import SimpleLazyObject
 from django_htmx.http import trigger_client_event
 
 from accounts.htmx import finish_action, render_page
@@ -54,7 +55,8 @@ def _context(request: HttpRequest, **extra) -> dict:
         "sudo_minutes": settings.KEYWARD_SUDO_SECONDS // 60,
         "filters": filters,
         "statuses": STATUSES,
-        "page": Paginator(tokens, PAGE_SIZE).get_page(filters.page),
+        # Lazy: dialogs rendered over HTMX never show the list, so they skip its queries.
+        "page": SimpleLazyObject(lambda: Paginator(tokens, PAGE_SIZE).get_page(filters.page)),
         **extra,
     }
 
