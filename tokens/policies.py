@@ -45,17 +45,23 @@ def tokens_beyond_lifetime(workspace: Workspace, max_lifetime_days: int | None) 
     if not max_lifetime_days:
         return 0
     limit = timezone.now() + timedelta(days=max_lifetime_days)
+    # A rotated token in its grace period stops at its scheduled revocation.
     return (
         Token.objects.active()
         .filter(workspace=workspace)
         .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=limit))
+        .filter(Q(revoked_at__isnull=True) | Q(revoked_at__gt=limit))
         .count()
     )
 
 
 def never_expiring_count(workspace: Workspace) -> int:
     """Return how many active tokens never expire."""
-    return Token.objects.active().filter(workspace=workspace, expires_at__isnull=True).count()
+    return (
+        Token.objects.active()
+        .filter(workspace=workspace, expires_at__isnull=True, revoked_at__isnull=True)
+        .count()
+    )
 
 
 def retrievable_count(workspace: Workspace) -> int:

@@ -263,7 +263,8 @@ def token_rotate(
         token.revoked_at = now + grace
         token.revoke_reason = RevokeReason.ROTATION
         token.revoked_by_id = actor.user_id
-        token.save(update_fields=["revoked_at", "revoke_reason", "revoked_by"])
+        token.encrypted_secret = ""  # its replacement is the value to reveal from now on
+        token.save(update_fields=["revoked_at", "revoke_reason", "revoked_by", "encrypted_secret"])
         new_token, value = _issue(
             workspace=token.workspace,
             kind=token.kind,
