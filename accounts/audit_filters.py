@@ -55,7 +55,7 @@ class AuditFilters:
         zone = timezone.get_current_timezone()
         if self.since:
             events = events.filter(created_at__gte=datetime.combine(self.since, time.min, zone))
-        if self.until:
+        if self.until and self.until < date.max:  # the last representable day bounds nothing
             end = datetime.combine(self.until + timedelta(days=1), time.min, zone)
             events = events.filter(created_at__lt=end)
         return events

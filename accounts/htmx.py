@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.cache import patch_vary_headers
 from django_htmx.http import reswap, retarget, trigger_client_event
 
 
@@ -18,7 +19,12 @@ def render_page(
 ) -> HttpResponse:
     """Render `template`, or only its `partial` block when HTMX asks."""
     name = f"{template}#{partial}" if partial and request.htmx else template
-    return render(request, name, context, status=status)
+    response = render(request, name, context, status=status)
+    if partial:
+        # One URL answers a whole page or a fragment: caches (and the Back button) must
+        # not give one for the other.
+        patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 def finish_action(

@@ -46,5 +46,7 @@ def audit_details(details: dict) -> list[tuple[str, str]]:
             continue
         if isinstance(value, list):
             value = ", ".join(str(item) for item in value)
+        elif isinstance(value, bool):
+            value = "yes" if value else "no"
         pairs.append((key.replace("_", " "), str(value)))
     return pairs

@@ -51,6 +51,18 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     return render_page(request, TEMPLATE, context, partial="audit-table")
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value) -> str:
+    """Return `value` as a CSV cell a spreadsheet will not run as a formula (OWASP's advice).
+
+    Token names, user agents and actor labels come from users and API clients.
+    """
+    text = str(value or "")
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
 class _Echo:
     """A file-like object whose write returns what it is given, for csv.writer."""
 
@@ -69,7 +81,9 @@ def audit_export(request: HttpRequest) -> StreamingHttpResponse:
         for event in events.iterator(chunk_size=2000):
             yield writer.writerow(
                 [
-                    event.created_at.isoformat(),
+                    _cell(value)
+                    for value in (
+                        event.created_at.isoformat(),
                     event.action,
                     event.actor_label,
                     event.actor_token_id,
@@ -77,8 +91,9 @@ def audit_export(request: HttpRequest) -> StreamingHttpResponse:
                     event.target_id,
                     event.target_label,
                     event.ip or "",
-                    event.user_agent,
-                    json.dumps(event.details, sort_keys=True, default=str),
+                        event.user_agent,
+                        json.dumps(event.details, sort_keys=True, default=str),
+                    )
                 ]
             )
 
