@@ -287,7 +287,7 @@ def test_create_errors_stay_in_the_modal_next_to_their_fields(
     expect(form.get_by_label("Name", exact=True)).to_have_value("edge-proxy")
     expect(form.get_by_label("Description")).to_have_value("Runs at the edge")
 
-    # A custom date in the past: the error is in the modal, focus on the chosen option.
+    # A custom date in the past: the error is next to the date, which gets the focus.
     ips.fill("10.0.0.0/8")
     form.get_by_role("radio", name="Custom date").check()
     expect(form.get_by_label("Expires on")).to_be_visible()
@@ -295,7 +295,7 @@ def test_create_errors_stay_in_the_modal_next_to_their_fields(
     form.get_by_role("button", name="Create token").click()
     expect(form).to_contain_text("Choose an expiry date in the future.")
     expect(form.get_by_role("radio", name="Custom date")).to_be_checked()
-    expect(form.get_by_role("radio", name="Custom date")).to_be_focused()
+    expect(form.get_by_label("Expires on")).to_be_focused()
     expect(form.get_by_label("Expires on")).to_have_value("2020-01-01")
     expect(ips).to_have_value("10.0.0.0/8")
     assert not Token.objects.filter(workspace=workspace).exists()
