@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
+from accounts.form_errors import add_service_errors
 from accounts.htmx import finish_action, render_page
 from accounts.permissions import Perm, workspace_view
 from tokens import resources
@@ -66,14 +67,6 @@ def _form(request: HttpRequest, **kwargs) -> ResourceForm:
     return ResourceForm(request.POST if request.method == "POST" else None, **kwargs)
 
 
-def _attach_errors(form: ResourceForm, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, messages in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, messages)
-    else:
-        form.add_error(None, error)
-
-
 def _resource_list(request: HttpRequest) -> HttpResponse:
     return render_page(request, TEMPLATE, _context(request), partial="resource-list")
 
@@ -97,7 +90,7 @@ def resource_create(request: HttpRequest) -> HttpResponse:
                 **form.cleaned_data,
             )
         except ValidationError as error:
-            _attach_errors(form, error)
+            add_service_errors(form, error)
         else:
             return finish_action(
                 request,
@@ -126,7 +119,7 @@ def resource_rename(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=_actor(request), resource=resource, request=request, **form.cleaned_data
             )
         except ValidationError as error:
-            _attach_errors(form, error)
+            add_service_errors(form, error)
         else:
             row = resources.resources_with_usage(_actor(request), request.workspace).get(
                 pk=resource.pk

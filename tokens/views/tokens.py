@@ -11,6 +11,7 @@ from django.utils.cache import patch_cache_control
 from django.utils.functional import SimpleLazyObject
 from django_htmx.http import trigger_client_event
 
+from accounts.form_errors import add_service_errors
 from accounts.htmx import finish_action, render_page
 from accounts.permissions import workspace_view
 from tokens import rules, services
@@ -71,15 +72,10 @@ def _visible_token(request: HttpRequest, public_id: str) -> Token:
 
 
 def _attach_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        custom_date = getattr(form, "cleaned_data", {}).get("expiration") == CUSTOM
-        for field, messages in error.message_dict.items():
-            target = FORM_FIELDS.get(field, field)
-            if field == "expires_at" and custom_date:
-                target = "expires_on"  # next to the date the user typed
-            form.add_error(target if target in form.fields else None, messages)
-    else:
-        form.add_error(None, error)
+    rename = FORM_FIELDS
+    if getattr(form, "cleaned_data", {}).get("expiration") == CUSTOM:
+        rename = {**FORM_FIELDS, "expires_at": "expires_on"}  # next to the date typed
+    add_service_errors(form, error, rename)
 
 
 def _reveal(request: HttpRequest, token: Token, secret: str, message: str) -> HttpResponse:
