@@ -29,6 +29,7 @@ from tokens.models import LeakReport
 logger = logging.getLogger("keyward.tokens.scanning")
 KEYS_CACHE_KEY = "keyward:github-secret-scanning-keys"
 REFETCH_GUARD_KEY = "keyward:github-secret-scanning-refetch"
+RETRY_SECONDS = 60
 
 
 class ScanningError(Exception):
@@ -75,17 +76,26 @@ def _fetch_keys() -> dict[str, str]:
 
 
 def public_key_pem(identifier: str) -> str | None:
-    """Return the PEM of the key `identifier`, refetching the list once if it is unknown."""
+    """Return the PEM of the key `identifier`, loading the key list at most once a minute."""
     keys = cache.get(KEYS_CACHE_KEY)
-    if keys is None or (identifier not in keys and cache.add(REFETCH_GUARD_KEY, 1, 60)):
-        try:
-            keys = _fetch_keys()
-        except (OSError, ValueError, KeyError) as error:
-            logger.error("Could not load GitHub's secret scanning keys: %s", error)
-            keys = keys or {}
-        else:
-            cache.set(KEYS_CACHE_KEY, keys, settings.KEYWARD_GITHUB_SECRET_SCANNING_KEYS_TTL)
+    if keys is None or (identifier not in keys and cache.add(REFETCH_GUARD_KEY, 1, RETRY_SECONDS)):
+        keys = _load_keys(previous=keys)
     return keys.get(identifier)
+
+
+def _load_keys(previous: dict[str, str] | None) -> dict[str, str]:
+    """Fetch and cache the key list; after a failure keep what we had and wait a minute."""
+    try:
+        keys = _fetch_keys()
+    except (OSError, ValueError, KeyError) as error:
+        logger.error("Could not load GitHub's secret scanning keys: %s", error)
+        cache.set(REFETCH_GUARD_KEY, 1, RETRY_SECONDS)
+        if previous is None:
+            # Remember the failure so a burst of reports does not hammer an unreachable URL.
+            cache.set(KEYS_CACHE_KEY, {}, RETRY_SECONDS)
+        return previous or {}
+    cache.set(KEYS_CACHE_KEY, keys, settings.KEYWARD_GITHUB_SECRET_SCANNING_KEYS_TTL)
+    return keys
 
 
 def verify_signature(body: bytes, identifier: str, signature_b64: str) -> None:

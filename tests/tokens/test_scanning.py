@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.conf import settings as django_settings
 from django.core import mail
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -32,7 +33,7 @@ from accounts.models import AuditEvent, User
 from accounts.roles import Role
 from tests.conftest import make_member
 from tests.tokens.conftest import actor_of, issue
-from tokens import secrets, services
+from tokens import scanning, secrets, services
 from tokens.models import LeakReport, RevokeReason, Token, TokenKind, TokenStatus
 
 ENDPOINT = "/integrations/github/secret-scanning/"
@@ -468,6 +469,39 @@ def test_an_unreachable_key_list_refuses_the_report(key_list_server, send, githu
 
     assert_refused(send([entry(secret)]), before)
     assert key_list_server.requests == 1
+
+
+def test_an_unreachable_key_list_is_asked_again_after_a_minute_not_on_every_report(
+    key_list_server, send, github_key, leaked
+):
+    _, secret = leaked
+    key_list_server.status = 503
+    before = state()
+
+    for _ in range(3):
+        assert_refused(send([entry(secret)]), before)
+    assert key_list_server.requests == 1  # the failure is remembered, not retried per report
+
+    # A minute later (the remembered failure and the retry guard have expired) GitHub is back.
+    cache.delete_many([scanning.KEYS_CACHE_KEY, scanning.REFETCH_GUARD_KEY])
+    key_list_server.status = 200
+    key_list_server.document = key_list(github_key)
+    assert send([entry(secret)]).status_code == 200
+    assert key_list_server.requests == 2
+
+
+def test_a_failed_refetch_keeps_the_keys_already_known(key_list_server, send, github_key, leaked):
+    _, secret = leaked
+    key_list_server.document = key_list(github_key)
+    assert send([entry(well_formed_unknown())]).status_code == 200
+    key_list_server.status = 503
+    before = state()
+
+    assert_refused(send([entry(secret)], key=GitHubKey("rotated")), before)
+
+    assert key_list_server.requests == 2
+    assert send([entry(secret)]).status_code == 200  # the cached key still verifies reports
+    assert key_list_server.requests == 2
 
 
 @pytest.mark.parametrize(
