@@ -25,6 +25,21 @@ def may_view(actor: Actor, token: Token) -> bool:
     )
 
 
+def may_see_events(actor: Actor, token: Token) -> bool:
+    """Return whether the actor may read the token's audit events.
+
+    Those who read the audit log, and a Member for their own personal token.
+    """
+    return sees_all_tokens(actor) or (
+        token.kind == TokenKind.PERSONAL and token.owner_id == actor.user_id
+    )
+
+
+def may_see_clients(actor: Actor) -> bool:
+    """Return whether the actor may see the addresses and agents that used tokens."""
+    return sees_all_tokens(actor)
+
+
 def may_create(actor: Actor, kind: str, policy: WorkspacePolicy) -> bool:
     """Return whether the actor may create a token of `kind`."""
     if actor.bypass_rules:

@@ -125,6 +125,62 @@ def test_a_revoked_tokens_activity_stays_visible(admin_client, admin_user, ws_to
     assert actions(response)[0] == "token.revoked"
 
 
+def seen_from(token: Token, workspace) -> None:
+    """Record an event about `token` made from the address 203.0.113.9."""
+    AuditEvent.objects.create(
+        workspace=workspace,
+        action="token.checked",
+        actor_label="admin@example.com",
+        target_type="token",
+        target_id=token.public_id,
+        ip="203.0.113.9",
+    )
+
+
+def test_a_member_sees_a_workspace_tokens_facts_but_not_its_events(
+    member_client, manager_user, workspace
+):
+    token, _ = issue(manager_user, workspace, "ci-deploy")
+    services.token_rename(
+        actor=actor_of(manager_user, workspace), token=token, name="ci-main", description=""
+    )
+    seen_from(token, workspace)
+
+    response = member_client.get(activity_url(token))
+
+    assert response.status_code == 200
+    text = parse(response).text()
+    assert "Activity of ci-main" in text
+    assert event_rows(response) == []
+    assert "manager@example.com" in text  # who created it is a fact of the token, as in the list
+    assert "token.renamed" not in text
+    assert "203.0.113.9" not in text
+    assert "Admins and Managers see its full history" in text
+
+
+def test_a_member_sees_the_events_of_their_own_personal_token_without_client_addresses(
+    member_client, member_user, admin_user, workspace
+):
+    token, _ = issue(member_user, workspace, "laptop", kind=TokenKind.PERSONAL)
+    services.token_revoke(actor=actor_of(admin_user, workspace), token=token)
+    seen_from(token, workspace)
+
+    response = member_client.get(activity_url(token))
+
+    assert actions(response) == ["token.checked", "token.revoked", "token.created"]
+    assert "203.0.113.9" not in response.content.decode()
+    headers = [th.text() for th in parse(response).find("table").find_all("th")]
+    assert headers == ["When", "Event", "By", "Details"]
+
+
+def test_managers_see_client_addresses(manager_user, workspace, ws_token):
+    seen_from(ws_token, workspace)
+
+    response = signed_in(manager_user).get(activity_url(ws_token))
+
+    assert "203.0.113.9" in response.content.decode()
+
+
 # What it lists ----------------------------------------------------------------------------
 
 

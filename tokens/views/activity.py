@@ -9,7 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from accounts.htmx import render_page
 from accounts.models import AuditEvent
 from accounts.permissions import workspace_view
-from tokens import services
+from tokens import rules, services
 from tokens.actors import Actor
 from tokens.models import Token
 
@@ -30,6 +30,17 @@ def token_activity(request: HttpRequest, public_id: str) -> HttpResponse:
         token = services.token_for(Actor.member(request.membership), request.workspace, public_id)
     except Token.DoesNotExist:
         raise Http404("No such token.") from None
-    page = Paginator(token_events(token), PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"nav": "settings", "tab": "tokens", "token": token, "page": page}
+    actor = Actor.member(request.membership)
+    events_shown = rules.may_see_events(actor, token)
+    page = None
+    if events_shown:
+        page = Paginator(token_events(token), PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "nav": "settings",
+        "tab": "tokens",
+        "token": token,
+        "page": page,
+        "events_shown": events_shown,
+        "hide_clients": not rules.may_see_clients(actor),
+    }
     return render_page(request, "tokens/activity.html", context, partial="activity-table")
