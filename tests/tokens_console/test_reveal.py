@@ -179,6 +179,35 @@ def test_the_reveal_buttons_show_only_for_rows_with_a_copy(
     assert dom.find(id=f"copy-{without_copy.public_id}") is None
 
 
+def test_the_page_and_the_new_token_dialog_say_the_value_can_be_revealed_again(
+    retrievable, admin_client
+):
+    intro = parse(admin_client.get(url("list"))).text()
+    response = admin_client.post(
+        url("create"),
+        {"name": "deploy-bot", "kind": TokenKind.WORKSPACE, "preset": "read", "expiration": "30"},
+        **HTMX,
+    )
+
+    assert "keeps an encrypted copy of new tokens" in intro
+    assert "shown once" not in intro
+    text = parse(response).text()
+    assert "you can reveal it again from the list" in text
+    assert "will not show this token again" not in text
+
+
+def test_under_show_once_the_page_and_the_dialog_say_the_value_is_shown_once(admin_client):
+    intro = parse(admin_client.get(url("list"))).text()
+    response = admin_client.post(
+        url("create"),
+        {"name": "deploy-bot", "kind": TokenKind.WORKSPACE, "preset": "read", "expiration": "30"},
+        **HTMX,
+    )
+
+    assert "a token's value is shown once" in intro
+    assert "will not show this token again" in parse(response).text()
+
+
 def test_switching_to_show_once_erases_every_copy_and_hides_the_buttons(
     stored, stored_personal, admin_user, admin_client, workspace
 ):
