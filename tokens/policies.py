@@ -81,7 +81,22 @@ def _clean(values: dict) -> dict:
         raise ValidationError(
             {"reveal_policy": "Choose show once or retrievable."}, code="invalid_reveal"
         )
-    if reveal == RevealPolicy.RETRIEVABLE and not vault.is_configured():
+    return {
+        "max_lifetime_days": days,
+        "allow_never_expiring": bool(values.get("allow_never_expiring")),
+        "members_may_create_personal": bool(values.get("members_may_create_personal")),
+        "reveal_policy": reveal,
+    }
+
+
+def _refuse_retrievable_without_keys(policy: WorkspacePolicy, reveal: str) -> None:
+    # Keeping an already chosen retrievable policy stays possible when keys go
+    # missing, so that the other policies can still be saved.
+    if (
+        reveal == RevealPolicy.RETRIEVABLE
+        and policy.reveal_policy != RevealPolicy.RETRIEVABLE
+        and not vault.is_configured()
+    ):
         raise ValidationError(
             {
                 "reveal_policy": "Retrievable needs encryption keys: an operator must set "
@@ -89,12 +104,6 @@ def _clean(values: dict) -> dict:
             },
             code="no_encryption_keys",
         )
-    return {
-        "max_lifetime_days": days,
-        "allow_never_expiring": bool(values.get("allow_never_expiring")),
-        "members_may_create_personal": bool(values.get("members_may_create_personal")),
-        "reveal_policy": reveal,
-    }
 
 
 def policy_update(
@@ -106,6 +115,7 @@ def policy_update(
     cleaned = _clean({field: values.get(field) for field in FIELDS})
     with transaction.atomic():
         policy = WorkspacePolicy.objects.select_for_update().get(pk=workspace_policy(workspace).pk)
+        _refuse_retrievable_without_keys(policy, cleaned["reveal_policy"])
         changed = {
             field: {"from": getattr(policy, field), "to": value}
             for field, value in cleaned.items()

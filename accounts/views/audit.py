@@ -84,13 +84,13 @@ def audit_export(request: HttpRequest) -> StreamingHttpResponse:
                     _cell(value)
                     for value in (
                         event.created_at.isoformat(),
-                    event.action,
-                    event.actor_label,
-                    event.actor_token_id,
-                    event.target_type,
-                    event.target_id,
-                    event.target_label,
-                    event.ip or "",
+                        event.action,
+                        event.actor_label,
+                        event.actor_token_id,
+                        event.target_type,
+                        event.target_id,
+                        event.target_label,
+                        event.ip or "",
                         event.user_agent,
                         json.dumps(event.details, sort_keys=True, default=str),
                     )

@@ -280,6 +280,32 @@ def test_with_keys_the_retrievable_radio_is_enabled_for_admins(admin_client, wor
     assert "Not available" not in response.content.decode()
 
 
+def test_when_keys_go_missing_a_retrievable_workspace_can_still_save_its_policies(
+    admin_client, workspace, settings
+):
+    policy = policy_of(workspace)
+    policy.reveal_policy = RevealPolicy.RETRIEVABLE
+    policy.save()
+    settings.KEYWARD_TOKEN_ENCRYPTION_KEYS = []
+
+    page = admin_client.get(policies_url())
+    retrievable_radio = radio(page, RevealPolicy.RETRIEVABLE)
+    assert "checked" in retrievable_radio.attrs
+    assert "disabled" not in retrievable_radio.attrs  # a disabled radio would not be posted
+    help_text = parse(page).find(id=retrievable_radio.attrs["aria-describedby"]).text()
+    assert "Encryption keys are missing" in help_text
+
+    response = admin_client.post(
+        policies_url(),
+        form_data(reveal_policy=RevealPolicy.RETRIEVABLE, members_may_create_personal=None),
+    )
+
+    assert response.status_code == 302
+    policy = policy_of(workspace)
+    assert policy.reveal_policy == RevealPolicy.RETRIEVABLE
+    assert policy.members_may_create_personal is False
+
+
 def test_an_unknown_reveal_policy_is_an_error_not_a_500(admin_client, workspace):
     before = snapshot(workspace)
 
@@ -326,7 +352,7 @@ def test_the_preview_counts_active_tokens_beyond_the_lifetime(request, fleet, wh
     impact = parse(response).find(id="lifetime-impact")
     assert impact is not None
     # forever, ninety and the member's personal token; not revoked, expired or ten.
-    assert impact.text().startswith("3 active tokens live longer than 30 days.")
+    assert impact.text().startswith("3 active tokens expire more than 30 days from now, or never.")
     assert "impact-warn" in impact.classes()
 
 
@@ -335,13 +361,13 @@ def test_the_preview_counts_only_what_exceeds_the_limit(fleet, admin_client):
         parse(preview(admin_client, "5"))
         .find(id="lifetime-impact")
         .text()
-        .startswith("4 active tokens live longer than 5 days.")
+        .startswith("4 active tokens expire more than 5 days from now, or never.")
     )
     assert (
         parse(preview(admin_client, "100"))
         .find(id="lifetime-impact")
         .text()
-        .startswith("2 active tokens live longer than 100 days.")
+        .startswith("2 active tokens expire more than 100 days from now, or never.")
     )
 
 
@@ -359,7 +385,7 @@ def test_the_preview_matches_the_service(fleet, workspace):
     assert policies.tokens_beyond_lifetime(workspace, None) == 0
 
 
-@pytest.mark.parametrize("typed", ["", "0", "-3", "abc", "99999"])
+@pytest.mark.parametrize("typed", ["", "0", "-3", "abc", "99999", "²", "٣", "9" * 5000])
 def test_the_preview_of_a_non_lifetime_is_empty_not_an_error(fleet, admin_client, typed):
     response = preview(admin_client, typed)
 
@@ -382,7 +408,7 @@ def test_the_page_shows_the_impact_of_the_saved_lifetime(
 
     impact = parse(admin_client.get(policies_url())).find(id="lifetime-impact")
 
-    assert impact.text().startswith("3 active tokens live longer than 30 days.")
+    assert impact.text().startswith("3 active tokens expire more than 30 days from now, or never.")
     [event] = policy_events()
     assert event.details["tokens_beyond_lifetime"] == 3
 
@@ -534,4 +560,4 @@ def test_the_preview_does_not_count_a_token_that_stops_after_its_grace_period(
 
     # Only the new token lives longer than 30 days; the old one stops within the hour.
     assert policies.tokens_beyond_lifetime(workspace, 30) == 1
-    assert impact.text().startswith("1 active token lives longer than 30 days.")
+    assert impact.text().startswith("1 active token expires more than 30 days from now, or never.")

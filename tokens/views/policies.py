@@ -53,7 +53,13 @@ def _form(request: HttpRequest, policy) -> PolicyForm:
 def _lifetime_preview(request: HttpRequest) -> int | None:
     """Return the lifetime in days typed so far, for the live preview of its impact."""
     raw = request.GET.get("max_lifetime_days", "").strip()
-    if raw.isdigit() and 1 <= int(raw) <= policies.MAX_LIFETIME_DAYS:
+    # isdigit() accepts "²", which int() refuses; a bounded length keeps int() cheap.
+    if (
+        raw.isascii()
+        and raw.isdecimal()
+        and len(raw) <= 6
+        and 1 <= int(raw) <= policies.MAX_LIFETIME_DAYS
+    ):
         return int(raw)
     return None
 
