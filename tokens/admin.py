@@ -3,7 +3,6 @@ policies."""
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
@@ -13,16 +12,10 @@ from django.utils import timezone
 
 from tokens import services
 from tokens.actors import Actor
+from tokens.forms import TokenCheckForm, check_proof, checked_public_id
 from tokens.models import LeakReport, Resource, RevokeReason, Token, WorkspacePolicy
 
-
-class TokenCheckForm(forms.Form):
-    value = forms.CharField(
-        label="Token value",
-        max_length=200,
-        widget=forms.PasswordInput(attrs={"autocomplete": "off", "size": 60}),
-        help_text="Paste a token found in the wild to see which token it is, in any workspace.",
-    )
+STALE_CHECK = "That check is more than 10 minutes old. Paste the value again to revoke its token."
 
 
 class StatusFilter(admin.SimpleListFilter):
@@ -110,18 +103,17 @@ class TokenAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         actor = Actor.operator(request.user)
+        form = TokenCheckForm(request.POST or None)
         if request.method == "POST" and request.POST.get("revoke"):
             if not self.has_revoke_permission(request):
                 raise PermissionDenied
-            token = get_object_or_404(Token, public_id=request.POST["revoke"])
-            was_active = token.is_active
-            services.token_revoke_leaked_by_member(actor=actor, token=token, request=request)
-            if was_active:
-                self.message_user(request, f"Revoked {token.name} as leaked.", messages.SUCCESS)
-            return redirect(reverse("admin:tokens_token_change", args=[token.pk]))
-        form = TokenCheckForm(request.POST or None)
+            public_id = checked_public_id(request.POST["revoke"], request.user)
+            if public_id is not None:
+                return self._revoke_as_leaked(request, actor, public_id)
+            form = TokenCheckForm()
+            self.message_user(request, STALE_CHECK, messages.ERROR)
         found = None
-        if request.method == "POST" and form.is_valid():
+        if form.is_bound and form.is_valid():
             value = form.cleaned_data["value"]
             if not services.secrets_look_valid(value):
                 form.add_error("value", "This is not a Keyward token (format or checksum).")
@@ -137,9 +129,18 @@ class TokenAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
             "form": form,
             "found": found,
+            "check_proof": check_proof(found, request.user) if found is not None else "",
             "may_revoke": self.has_revoke_permission(request),
         }
         return TemplateResponse(request, "admin/tokens/token/check.html", context)
+
+    def _revoke_as_leaked(self, request, actor: Actor, public_id: str):
+        token = get_object_or_404(Token, public_id=public_id)
+        was_active = token.is_active
+        services.token_revoke_as_leaked(actor=actor, token=token, request=request)
+        if was_active:
+            self.message_user(request, f"Revoked {token.name} as leaked.", messages.SUCCESS)
+        return redirect(reverse("admin:tokens_token_change", args=[token.pk]))
 
     @admin.action(description="Revoke selected tokens", permissions=["revoke"])
     def revoke_selected(self, request, queryset):

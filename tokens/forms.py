@@ -1,4 +1,4 @@
-"""Forms of the Tokens tab: create, rename, rotate."""
+"""Forms of the Tokens tab: create, rename, rotate, and check a value (console and admin)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime, time, timedelta
 
 from django import forms
+from django.core import signing
 from django.utils import timezone
 
 from accounts.roles import Role
@@ -180,3 +181,40 @@ class TokenRotateForm(forms.Form):
         ],
         help_text="Time to put the new token where the old one is used.",
     )
+
+
+class TokenCheckForm(forms.Form):
+    """A pasted token value; never rendered back into the page."""
+
+    value = forms.CharField(
+        label="Token value",
+        max_length=200,
+        strip=True,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        help_text="Paste the token you found, for example in a log or a public repository. "
+        "Keyward compares a fingerprint of it and keeps nothing of what you paste.",
+    )
+
+
+CHECK_PROOF_SALT = "keyward.tokens.check"
+CHECK_PROOF_SECONDS = 600
+
+
+def check_proof(token, user) -> str:
+    """Sign that `user` just pasted the value of `token`, for the "Revoke as leaked" form.
+
+    Revoking as leaked emails the token's people; the proof keeps anyone from
+    labelling a token leaked by its public id alone, without having its value.
+    """
+    return signing.dumps([token.public_id, user.pk], salt=CHECK_PROOF_SALT)
+
+
+def checked_public_id(proof: str, user) -> str | None:
+    """Return the public id a proof names for `user`, or None if forged, foreign or stale."""
+    try:
+        public_id, user_pk = signing.loads(
+            proof, salt=CHECK_PROOF_SALT, max_age=CHECK_PROOF_SECONDS
+        )
+    except (signing.BadSignature, ValueError, TypeError):
+        return None
+    return public_id if user_pk == user.pk else None

@@ -402,7 +402,7 @@ def token_check(
 ) -> Token | None:
     """Find the token a pasted value belongs to and record that it was presented.
 
-    Members checking a value see only their workspace's tokens; an operator
+    Admins and Managers see only their workspace's tokens; an operator
     (workspace None) sees any. The audit event says the value was exposed to
     whoever pasted it, which matters when deciding whether to revoke.
     """
@@ -455,10 +455,10 @@ def tokens_revoke_leaked(
     return known
 
 
-def token_revoke_leaked_by_member(
+def token_revoke_as_leaked(
     *, actor: Actor, token: Token, request: HttpRequest | None = None
 ) -> Token:
-    """Revoke a token a person reports as leaked ("I leaked this token") and email its people."""
+    """Revoke a token whose value a member or operator reports as leaked, and email its people."""
     if not token.is_active:
         return token
     token, revoked_now = _revoke(

@@ -19,6 +19,7 @@ from tests.conftest import PASSWORD
 from tests.tokens.conftest import actor_of, issue
 from tokens import secrets, services
 from tokens.auth import AuthenticationFailed, authenticate_token
+from tokens.forms import check_proof, checked_public_id
 from tokens.models import LeakReport, RevokeReason, Token, TokenKind, TokenStatus
 
 pytestmark = pytest.mark.django_db
@@ -51,6 +52,11 @@ def acme_token(workspace, admin_user):
 def globex_token(other_workspace, outsider):
     """Return (token, secret) of a workspace token of Globex."""
     return issue(outsider, other_workspace, name="globex-ci")
+
+
+def revoke_data(token: Token, user: User) -> dict:
+    """Return the Revoke as leaked form as a check of the token's value gives it to `user`."""
+    return {"revoke": check_proof(token, user)}
 
 
 def change_url(token: Token) -> str:
@@ -102,7 +108,8 @@ def test_an_operator_finds_a_token_of_any_workspace(request, operator_client, op
     assert str(token.workspace) in content
     assert change_url(token) in content
     assert 'name="revoke"' in content
-    assert f'value="{token.public_id}"' in content
+    proof = re.search(r'name="revoke" value="([^"]+)"', content).group(1)
+    assert checked_public_id(proof, operator) == token.public_id
     # No secret, no part of it, no digest.
     assert secret not in content
     assert secret[4:34] not in content
@@ -205,7 +212,7 @@ def test_revoke_as_leaked(
     mail.outbox.clear()
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = operator_client.post(CHECK, {"revoke": token.public_id})
+        response = operator_client.post(CHECK, revoke_data(token, operator))
 
     assert response.status_code == 302
     assert response["Location"] == change_url(token)
@@ -226,7 +233,7 @@ def test_revoke_as_leaked_is_audited_with_the_operator_as_actor(
 ):
     token, _ = globex_token
 
-    operator_client.post(CHECK, {"revoke": token.public_id}, REMOTE_ADDR="198.51.100.200")
+    operator_client.post(CHECK, revoke_data(token, operator), REMOTE_ADDR="198.51.100.200")
 
     event = AuditEvent.objects.get(action="token.revoked")
     assert event.actor_user == operator
@@ -238,17 +245,17 @@ def test_revoke_as_leaked_is_audited_with_the_operator_as_actor(
     assert event.ip == "198.51.100.200"
 
 
-def test_revoke_as_leaked_of_a_personal_token(operator_client, workspace, member_user):
+def test_revoke_as_leaked_of_a_personal_token(operator_client, operator, workspace, member_user):
     token, _ = issue(member_user, workspace, name="laptop", kind=TokenKind.PERSONAL)
 
-    operator_client.post(CHECK, {"revoke": token.public_id})
+    operator_client.post(CHECK, revoke_data(token, operator))
 
     token.refresh_from_db()
     assert token.revoke_reason == RevokeReason.LEAK
 
 
 def test_revoking_a_revoked_token_changes_nothing(
-    operator_client, admin_user, workspace, acme_token, django_capture_on_commit_callbacks
+    operator_client, operator, admin_user, workspace, acme_token, django_capture_on_commit_callbacks
 ):
     token, _ = acme_token
     services.token_revoke(actor=actor_of(admin_user, workspace), token=token)
@@ -256,7 +263,7 @@ def test_revoking_a_revoked_token_changes_nothing(
     mail.outbox.clear()
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = operator_client.post(CHECK, {"revoke": token.public_id}, follow=True)
+        response = operator_client.post(CHECK, revoke_data(token, operator), follow=True)
 
     assert response.status_code == 200
     assert "as leaked" not in response.content.decode()
@@ -264,10 +271,23 @@ def test_revoking_a_revoked_token_changes_nothing(
     assert mail.outbox == []
 
 
-def test_revoking_an_unknown_token_is_a_404(operator_client, acme_token):
+def test_a_public_id_alone_does_not_revoke_a_token_as_leaked(operator_client, acme_token):
+    token, _ = acme_token
+    before = state()
+    mail.outbox.clear()
+
+    response = operator_client.post(CHECK, {"revoke": token.public_id}, follow=True)
+
+    assert response.status_code == 200
+    assert "Paste the value again" in response.content.decode()
+    assert state() == before
+    assert mail.outbox == []
+
+
+def test_revoking_an_unknown_token_is_a_404(operator_client, operator, acme_token):
     before = state()
 
-    response = operator_client.post(CHECK, {"revoke": "tok_unknown"})
+    response = operator_client.post(CHECK, revoke_data(Token(public_id="tok_unknown"), operator))
 
     assert response.status_code == 404
     assert state() == before
@@ -280,7 +300,7 @@ def test_the_check_form_needs_its_csrf_token(operator, acme_token):
     before = state()
 
     refused_check = client.post(CHECK, {"value": secret})
-    refused_revoke = client.post(CHECK, {"revoke": token.public_id})
+    refused_revoke = client.post(CHECK, revoke_data(token, operator))
 
     assert refused_check.status_code == 403
     assert refused_revoke.status_code == 403
@@ -288,7 +308,7 @@ def test_the_check_form_needs_its_csrf_token(operator, acme_token):
     csrf = re.search(
         r'name="csrfmiddlewaretoken" value="([^"]+)"', client.get(CHECK).content.decode()
     ).group(1)
-    accepted = client.post(CHECK, {"revoke": token.public_id, "csrfmiddlewaretoken": csrf})
+    accepted = client.post(CHECK, {**revoke_data(token, operator), "csrfmiddlewaretoken": csrf})
     assert accepted.status_code == 302
 
 
@@ -324,7 +344,7 @@ def test_staff_without_the_token_view_permission_are_refused(acme_token):
 
     assert client.get(CHECK).status_code == 403
     assert client.post(CHECK, {"value": secret}).status_code == 403
-    assert client.post(CHECK, {"revoke": token.public_id}).status_code == 403
+    assert client.post(CHECK, revoke_data(token, staff)).status_code == 403
     assert state() == before
 
 
@@ -349,7 +369,7 @@ def test_staff_who_may_only_view_tokens_cannot_revoke(acme_token):
     client = Client()
     client.force_login(staff)
 
-    check = client.post(CHECK, {"revoke": token.public_id})
+    check = client.post(CHECK, revoke_data(token, staff))
     action = client.post(
         reverse("admin:tokens_token_changelist"),
         {"action": "revoke_selected", "_selected_action": [token.pk]},

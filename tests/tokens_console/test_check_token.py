@@ -8,17 +8,19 @@ go through the same service (and the same rules) as the other ways to revoke.
 from __future__ import annotations
 
 import re
+import time
 from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import AuditEvent
+from accounts.models import AuditEvent, User
 from tests.tokens_console.conftest import (
     HTMX,
     actor_of,
@@ -31,8 +33,9 @@ from tests.tokens_console.conftest import (
 )
 from tokens import secrets, services
 from tokens.auth import AuthenticationFailed, authenticate_token
+from tokens.forms import check_proof, checked_public_id
 from tokens.models import RevokeReason, Token, TokenKind, TokenStatus
-from tokens.views.check import NOT_OURS, WRONG_FORMAT
+from tokens.views.check import NOT_OURS, STALE, WRONG_FORMAT
 
 pytestmark = pytest.mark.django_db
 
@@ -80,8 +83,19 @@ def token_checked_events():
     return AuditEvent.objects.filter(action="token.checked")
 
 
-def revoke_data(token: Token) -> dict:
-    return {"revoke": token.public_id}
+def user_of(client) -> User:
+    return User.objects.get(pk=client.session[SESSION_KEY])
+
+
+def revoke_data(token: Token, client) -> dict:
+    """Return the Revoke as leaked form as a check of the token's value gives it to the client."""
+    return {"revoke": check_proof(token, user_of(client))}
+
+
+def revoke_offer(dom) -> str | None:
+    """Return the public id the result's Revoke as leaked form names, if it has one."""
+    field = dom.find("input", name="revoke")
+    return None if field is None else field.attrs["value"]
 
 
 @pytest.fixture
@@ -129,7 +143,7 @@ def test_members_are_refused_and_nothing_changes(member_client, leaked, data, ht
     if data is None:
         response = member_client.get(CHECK, **extra)
     elif data == "revoke":
-        response = member_client.post(CHECK, revoke_data(token), **extra)
+        response = member_client.post(CHECK, revoke_data(token, member_client), **extra)
     else:
         response = member_client.post(CHECK, {"value": secret}, **extra)
 
@@ -150,7 +164,7 @@ def test_outsiders_get_a_404(outsider, leaked, method):
     elif method == "post-value":
         response = client.post(CHECK, {"value": secret})
     else:
-        response = client.post(CHECK, revoke_data(token))
+        response = client.post(CHECK, revoke_data(token, client))
 
     assert response.status_code == 404
     assert state() == before
@@ -209,7 +223,8 @@ def test_a_value_of_this_workspace_names_its_token(admin_client, admin_user, lea
     revoke = next(f for f in dom.find_all("form") if f.find("input", name="revoke"))
     assert revoke.attrs["action"] == CHECK
     assert revoke.attrs["hx-post"] == CHECK
-    assert revoke.find("input", name="revoke").attrs["value"] == token.public_id
+    proof = revoke.find("input", name="revoke").attrs["value"]
+    assert checked_public_id(proof, user_of(admin_client)) == token.public_id
     assert revoke.find("input", name="value") is None
     button = revoke.find("button", type="submit")
     assert button.text() == "Revoke as leaked"
@@ -369,7 +384,7 @@ def test_another_workspaces_token_cannot_be_revoked_by_its_public_id(
     foreign, _ = issue(outsider, other_workspace, "globex-deploy")
     before = state()
 
-    response = admin_client.post(CHECK, revoke_data(foreign), **HTMX)
+    response = admin_client.post(CHECK, revoke_data(foreign, admin_client), **HTMX)
 
     assert response.status_code == 404
     assert state() == before
@@ -403,7 +418,7 @@ def test_the_pasted_value_appears_in_no_response(
             assert value.strip()[4:34] not in content, name
         assert value.strip() not in str(response.headers), name
 
-    followed = admin_client.post(CHECK, revoke_data(token), follow=not htmx, **extra)
+    followed = admin_client.post(CHECK, revoke_data(token, admin_client), follow=not htmx, **extra)
     assert secret not in followed.content.decode()
 
 
@@ -435,7 +450,7 @@ def test_htmx_revoke_as_leaked_closes_the_modal_and_refreshes_the_list(
     admin_client.post(CHECK, {"value": secret}, **HTMX)
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = admin_client.post(CHECK, revoke_data(token), **HTMX)
+        response = admin_client.post(CHECK, revoke_data(token, admin_client), **HTMX)
 
     assert response.status_code == 204
     assert response.content == b""
@@ -453,7 +468,7 @@ def test_htmx_revoke_as_leaked_closes_the_modal_and_refreshes_the_list(
 def test_plain_revoke_as_leaked_redirects_to_the_list_with_a_message(admin_client, leaked):
     token, _ = leaked
 
-    response = admin_client.post(CHECK, revoke_data(token))
+    response = admin_client.post(CHECK, revoke_data(token, admin_client))
 
     assert response.status_code == 302
     assert response["Location"] == LIST
@@ -466,7 +481,7 @@ def test_plain_revoke_as_leaked_redirects_to_the_list_with_a_message(admin_clien
 def test_revoke_as_leaked_is_audited_as_found_by_a_member(admin_client, admin_user, leaked):
     token, _ = leaked
 
-    admin_client.post(CHECK, revoke_data(token), **HTMX, REMOTE_ADDR="198.51.100.9")
+    admin_client.post(CHECK, revoke_data(token, admin_client), **HTMX, REMOTE_ADDR="198.51.100.9")
 
     event = AuditEvent.objects.get(action="token.revoked")
     assert event.actor_user == admin_user
@@ -481,7 +496,7 @@ def test_revoke_as_leaked_stops_the_token_authenticating(admin_client, leaked):
     token, secret = leaked
     authenticate_token(secret)  # works before
 
-    admin_client.post(CHECK, revoke_data(token), **HTMX)
+    admin_client.post(CHECK, revoke_data(token, admin_client), **HTMX)
 
     with pytest.raises(AuthenticationFailed):
         authenticate_token(secret)
@@ -494,7 +509,7 @@ def test_revoke_as_leaked_emails_the_tokens_people_after_commit(
     mail.outbox.clear()
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        admin_client.post(CHECK, revoke_data(token), **HTMX)
+        admin_client.post(CHECK, revoke_data(token, admin_client), **HTMX)
         assert mail.outbox == []  # nothing is sent before the revoke commits
     for callback in callbacks:
         callback()
@@ -516,7 +531,7 @@ def test_revoke_as_leaked_of_a_personal_token_emails_its_owner(
     mail.outbox.clear()
 
     with django_capture_on_commit_callbacks(execute=True):
-        admin_client.post(CHECK, revoke_data(token), **HTMX)
+        admin_client.post(CHECK, revoke_data(token, admin_client), **HTMX)
 
     assert [sorted(m.to) for m in mail.outbox] == [["admin@example.com", "member@example.com"]]
 
@@ -528,7 +543,7 @@ def test_the_email_of_a_leak_reported_in_the_console_names_who_reported_it(
     mail.outbox.clear()
 
     with django_capture_on_commit_callbacks(execute=True):
-        admin_client.post(CHECK, revoke_data(token), **HTMX)
+        admin_client.post(CHECK, revoke_data(token, admin_client), **HTMX)
 
     body = mail.outbox[0].body
     assert "admin@example.com" in body
@@ -544,8 +559,8 @@ def test_revoke_as_leaked_of_a_token_in_its_rotation_grace_ends_it_now(
     assert token.is_active  # still in its grace period
 
     found = parse(admin_client.post(CHECK, {"value": old_secret}, **HTMX))
-    assert found.find("input", name="revoke").attrs["value"] == token.public_id
-    admin_client.post(CHECK, revoke_data(token), **HTMX)
+    assert checked_public_id(revoke_offer(found), user_of(admin_client)) == token.public_id
+    admin_client.post(CHECK, revoke_data(token, admin_client), **HTMX)
 
     token.refresh_from_db()
     assert token.status() == TokenStatus.REVOKED
@@ -565,7 +580,7 @@ def test_revoke_as_leaked_of_a_revoked_token_changes_nothing(
     mail.outbox.clear()
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = admin_client.post(CHECK, revoke_data(token), **HTMX)
+        response = admin_client.post(CHECK, revoke_data(token, admin_client), **HTMX)
 
     assert response.status_code == 204
     assert state() == before
@@ -581,8 +596,8 @@ def test_revoke_as_leaked_twice_revokes_and_emails_once(
     mail.outbox.clear()
 
     with django_capture_on_commit_callbacks(execute=True):
-        admin_client.post(CHECK, revoke_data(token), **HTMX)
-        admin_client.post(CHECK, revoke_data(token), **HTMX)
+        admin_client.post(CHECK, revoke_data(token, admin_client), **HTMX)
+        admin_client.post(CHECK, revoke_data(token, admin_client), **HTMX)
 
     assert AuditEvent.objects.filter(action="token.revoked").count() == 1
     assert len(mail.outbox) == 1
@@ -594,17 +609,57 @@ def test_revoking_an_already_revoked_token_does_not_claim_an_email(
     token, _ = leaked
     services.token_revoke(actor=actor_of(admin_user, token.workspace), token=token)
 
-    response = admin_client.post(CHECK, revoke_data(token), **HTMX)
+    response = admin_client.post(CHECK, revoke_data(token, admin_client), **HTMX)
 
     assert "emailed" not in triggers(response)["toast"]["message"]
 
 
 def test_an_unknown_public_id_is_a_404(admin_client, leaked):
     before = state()
+    missing = Token(public_id="tok_doesnotexist")
 
-    response = admin_client.post(CHECK, {"revoke": "tok_doesnotexist"}, **HTMX)
+    response = admin_client.post(CHECK, revoke_data(missing, admin_client), **HTMX)
 
     assert response.status_code == 404
+    assert state() == before
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+def test_a_public_id_alone_does_not_revoke_a_token_as_leaked(admin_client, leaked, htmx):
+    token, _ = leaked
+    before = state()
+    mail.outbox.clear()
+
+    response = admin_client.post(CHECK, {"revoke": token.public_id}, **(HTMX if htmx else {}))
+
+    assert response.status_code == 200
+    assert STALE in parse(response).text()
+    assert parse(response).find("input", name="value") is not None  # paste it again
+    assert state() == before
+    assert mail.outbox == []
+
+
+def test_a_check_made_by_someone_else_does_not_revoke(admin_client, manager_user, leaked):
+    token, _ = leaked
+    before = state()
+
+    response = admin_client.post(CHECK, {"revoke": check_proof(token, manager_user)}, **HTMX)
+
+    assert STALE in parse(response).text()
+    assert state() == before
+
+
+def test_a_check_older_than_ten_minutes_must_be_made_again(admin_client, leaked, monkeypatch):
+    token, _ = leaked
+    eleven_minutes_ago = time.time() - 11 * 60
+    with monkeypatch.context() as past:
+        past.setattr(time, "time", lambda: eleven_minutes_ago)
+        stale = check_proof(token, user_of(admin_client))
+    before = state()
+
+    response = admin_client.post(CHECK, {"revoke": stale}, **HTMX)
+
+    assert STALE in parse(response).text()
     assert state() == before
 
 
@@ -617,8 +672,8 @@ def test_a_manager_revokes_a_workspace_token_found_by_value(
     token, secret = issue(admin_user, workspace, "admin-made")
 
     found = parse(manager_client.post(CHECK, {"value": secret}, **HTMX))
-    assert found.find("input", name="revoke").attrs["value"] == token.public_id
-    response = manager_client.post(CHECK, revoke_data(token), **HTMX)
+    assert checked_public_id(revoke_offer(found), user_of(manager_client)) == token.public_id
+    response = manager_client.post(CHECK, revoke_data(token, manager_client), **HTMX)
 
     assert response.status_code == 204
     token.refresh_from_db()
@@ -627,7 +682,7 @@ def test_a_manager_revokes_a_workspace_token_found_by_value(
 
 
 def test_a_manager_revokes_their_own_personal_token(manager_client, manager_personal):
-    response = manager_client.post(CHECK, revoke_data(manager_personal), **HTMX)
+    response = manager_client.post(CHECK, revoke_data(manager_personal, manager_client), **HTMX)
 
     assert response.status_code == 204
     manager_personal.refresh_from_db()
@@ -655,7 +710,9 @@ def test_a_manager_may_not_revoke_an_admins_personal_token_by_forging_the_form(
     before = state()
     mail.outbox.clear()
 
-    response = manager_client.post(CHECK, revoke_data(token), **(HTMX if htmx else {}))
+    response = manager_client.post(
+        CHECK, revoke_data(token, manager_client), **(HTMX if htmx else {})
+    )
 
     assert response.status_code == 403
     assert state() == before
@@ -671,7 +728,7 @@ def test_an_admin_revokes_a_managers_personal_token_found_by_value(
 
     found = parse(admin_client.post(CHECK, {"value": secret}, **HTMX))
     assert found.find("input", name="revoke") is not None
-    response = admin_client.post(CHECK, revoke_data(token), **HTMX)
+    response = admin_client.post(CHECK, revoke_data(token, admin_client), **HTMX)
 
     assert response.status_code == 204
     token.refresh_from_db()
@@ -706,7 +763,7 @@ def test_a_revoke_without_the_csrf_token_is_refused(admin_user, leaked):
     client = signed_in(admin_user, enforce_csrf_checks=True)
     before = state()
 
-    refused = client.post(CHECK, revoke_data(token), **HTMX)
+    refused = client.post(CHECK, revoke_data(token, client), **HTMX)
 
     assert refused.status_code == 403
     assert state() == before
@@ -714,7 +771,7 @@ def test_a_revoke_without_the_csrf_token_is_refused(admin_user, leaked):
     form = parse(client.get(CHECK)).find("form")
     field = form.find("input", name="csrfmiddlewaretoken")
     accepted = client.post(
-        CHECK, {**revoke_data(token), "csrfmiddlewaretoken": field.attrs["value"]}
+        CHECK, {**revoke_data(token, client), "csrfmiddlewaretoken": field.attrs["value"]}
     )
     assert accepted.status_code == 302
     token.refresh_from_db()

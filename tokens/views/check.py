@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django import forms
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
@@ -13,27 +12,16 @@ from accounts.htmx import finish_action, render_page
 from accounts.permissions import workspace_view
 from tokens import rules, services
 from tokens.actors import Actor
+from tokens.forms import TokenCheckForm, check_proof, checked_public_id
 from tokens.models import Token
-from tokens.views.tokens import TEMPLATE, _context
+from tokens.views.tokens import TEMPLATE, tab_context
 
 WRONG_FORMAT = (
     "This is not a Keyward token: the prefix, length or checksum does not match. "
     "Paste the whole value."
 )
 NOT_OURS = "No token of this workspace has this value. It may belong to another workspace."
-
-
-class TokenCheckForm(forms.Form):
-    """A pasted token value; never rendered back into the page."""
-
-    value = forms.CharField(
-        label="Token value",
-        max_length=200,
-        strip=True,
-        widget=forms.PasswordInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
-        help_text="Paste the token you found, for example in a log or a public repository. "
-        "Keyward compares a fingerprint of it and keeps nothing of what you paste.",
-    )
+STALE = "This check is more than 10 minutes old. Paste the value again to revoke its token."
 
 
 def _actor(request: HttpRequest) -> Actor:
@@ -51,7 +39,7 @@ def _revoke(request: HttpRequest, actor: Actor, public_id: str) -> HttpResponse:
     if not rules.may_revoke(actor, token):
         raise PermissionDenied("You may not revoke this token.")
     was_active = token.is_active
-    token = services.token_revoke_leaked_by_member(actor=actor, token=token, request=request)
+    token = services.token_revoke_as_leaked(actor=actor, token=token, request=request)
     message = (
         f"Token {token.name} revoked as leaked. Its owner and the Admins were emailed."
         if was_active
@@ -71,11 +59,15 @@ def _revoke(request: HttpRequest, actor: Actor, public_id: str) -> HttpResponse:
 def token_check(request: HttpRequest) -> HttpResponse:
     """Show the Check a token form; say which token a value is, and offer to revoke it."""
     actor = _actor(request)
+    found, notice = None, ""
     if request.method == "POST" and request.POST.get("revoke"):
-        return _revoke(request, actor, request.POST["revoke"])
-    form = TokenCheckForm(request.POST or None)
-    found = None
-    if request.method == "POST" and form.is_valid():
+        public_id = checked_public_id(request.POST["revoke"], request.user)
+        if public_id is not None:
+            return _revoke(request, actor, public_id)
+        form, notice = TokenCheckForm(), STALE
+    else:
+        form = TokenCheckForm(request.POST or None)
+    if form.is_bound and form.is_valid():
         value = form.cleaned_data["value"]
         if not services.secrets_look_valid(value):
             form.add_error("value", WRONG_FORMAT)
@@ -85,7 +77,10 @@ def token_check(request: HttpRequest) -> HttpResponse:
             )
             if found is None:
                 form.add_error("value", NOT_OURS)
-    context = _context(request, check_form=form, checked=found)
+    proof = check_proof(found, request.user) if found is not None else ""
+    context = tab_context(
+        request, check_form=form, checked=found, check_proof=proof, check_notice=notice
+    )
     response = render_page(request, TEMPLATE, context, partial="check-dialog")
     patch_cache_control(response, no_store=True, private=True)
     return response

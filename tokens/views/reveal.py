@@ -13,7 +13,7 @@ from accounts.permissions import workspace_view
 from tokens import rules, services
 from tokens.actors import Actor
 from tokens.exports import reveal_context
-from tokens.views.tokens import TEMPLATE, _context, _visible_token
+from tokens.views.tokens import TEMPLATE, tab_context, visible_token
 
 PURPOSES = {"reveal", "copy"}
 
@@ -22,7 +22,7 @@ PURPOSES = {"reveal", "copy"}
 @workspace_view()
 def token_reveal(request: HttpRequest, public_id: str) -> HttpResponse:
     """Ask for the password unless confirmed lately, then show the token's value (audited)."""
-    token = _visible_token(request, public_id)
+    token = visible_token(request, public_id)
     actor = Actor.member(request.membership)
     if not rules.may_reveal(actor, token):
         raise PermissionDenied("You may not see this token's value.")
@@ -31,16 +31,18 @@ def token_reveal(request: HttpRequest, public_id: str) -> HttpResponse:
     if not sudo.is_active(request):
         form = sudo.SudoForm(request.POST if "password" in request.POST else None, request=request)
         if not form.is_valid():
-            context = _context(request, sudo_token=token, sudo_form=form, purpose=purpose)
+            context = tab_context(request, sudo_token=token, sudo_form=form, purpose=purpose)
             return render_page(request, TEMPLATE, context, partial="sudo-dialog")
         form.confirm()
     try:
         secret = services.token_reveal(actor=actor, token=token, purpose=purpose, request=request)
     except ValidationError as error:
-        context = _context(request, retrieved={"token": token, "error": " ".join(error.messages)})
+        context = tab_context(
+            request, retrieved={"token": token, "error": " ".join(error.messages)}
+        )
     else:
         retrieved = reveal_context(token, secret) | {"copy": purpose == "copy"}
-        context = _context(request, retrieved=retrieved)
+        context = tab_context(request, retrieved=retrieved)
     response = render_page(request, TEMPLATE, context, partial="secret-dialog")
     patch_cache_control(response, no_store=True, private=True)
     return response

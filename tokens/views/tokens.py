@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.utils.functional import SimpleLazyObject
@@ -35,7 +35,7 @@ def _list_url(request: HttpRequest) -> str:
     return reverse("tokens:list", kwargs={"slug": request.workspace.slug})
 
 
-def _context(request: HttpRequest, **extra) -> dict:
+def tab_context(request: HttpRequest, **extra) -> dict:
     """Return what the Tokens tab shows: one page of tokens and the rules for its buttons."""
     actor = _actor(request)
     policy = services.workspace_policy(request.workspace)
@@ -62,12 +62,11 @@ def _context(request: HttpRequest, **extra) -> dict:
     }
 
 
-def _visible_token(request: HttpRequest, public_id: str) -> Token:
+def visible_token(request: HttpRequest, public_id: str) -> Token:
+    """Return the workspace's token `public_id` if the member may see it, else raise Http404."""
     try:
         return services.token_for(_actor(request), request.workspace, public_id)
     except Token.DoesNotExist:
-        from django.http import Http404
-
         raise Http404("No such token.") from None
 
 
@@ -80,7 +79,7 @@ def _attach_errors(form, error: ValidationError) -> None:
 
 def _reveal(request: HttpRequest, token: Token, secret: str, message: str) -> HttpResponse:
     """Answer with the one response that carries a new secret."""
-    context = _context(request, revealed=reveal_context(token, secret))
+    context = tab_context(request, revealed=reveal_context(token, secret))
     response = render_page(request, TEMPLATE, context, partial="reveal-dialog")
     patch_cache_control(response, no_store=True, private=True)
     if request.htmx:
@@ -92,7 +91,7 @@ def _reveal(request: HttpRequest, token: Token, secret: str, message: str) -> Ht
 @workspace_view()
 def token_list(request: HttpRequest) -> HttpResponse:
     """List the workspace's tokens the member may see, filtered and paginated."""
-    return render_page(request, TEMPLATE, _context(request), partial="token-table")
+    return render_page(request, TEMPLATE, tab_context(request), partial="token-table")
 
 
 @workspace_view()
@@ -125,14 +124,14 @@ def token_create(request: HttpRequest) -> HttpResponse:
         else:
             return _reveal(request, token, secret, f"Token {token.name} created.")
     return render_page(
-        request, TEMPLATE, _context(request, create_form=form), partial="create-dialog"
+        request, TEMPLATE, tab_context(request, create_form=form), partial="create-dialog"
     )
 
 
 @workspace_view()
 def token_rename(request: HttpRequest, public_id: str) -> HttpResponse:
     """Rename a token (and its description); the row updates in place."""
-    token = _visible_token(request, public_id)
+    token = visible_token(request, public_id)
     if not rules.may_manage(_actor(request), token):
         raise PermissionDenied("You may not rename this token.")
     form = TokenRenameForm(
@@ -155,18 +154,18 @@ def token_rename(request: HttpRequest, public_id: str) -> HttpResponse:
                 message=f"Token renamed to {token.name}.",
                 redirect_url=_list_url(request),
                 update=render_page(
-                    request, TEMPLATE, _context(request, row=token), partial="token-row"
+                    request, TEMPLATE, tab_context(request, row=token), partial="token-row"
                 ),
                 target=f"#token-{token.public_id}",
             )
-    context = _context(request, renaming=token, rename_form=form)
+    context = tab_context(request, renaming=token, rename_form=form)
     return render_page(request, TEMPLATE, context, partial="rename-dialog")
 
 
 @workspace_view()
 def token_rotate(request: HttpRequest, public_id: str) -> HttpResponse:
     """Rotate a token with a grace period and reveal the new secret once."""
-    token = _visible_token(request, public_id)
+    token = visible_token(request, public_id)
     if not rules.may_manage(_actor(request), token):
         raise PermissionDenied("You may not rotate this token.")
     form = TokenRotateForm(request.POST or None)
@@ -183,28 +182,28 @@ def token_rotate(request: HttpRequest, public_id: str) -> HttpResponse:
             error = " ".join(exc.messages)
         else:
             return _reveal(request, new_token, secret, f"Token {token.name} rotated.")
-    context = _context(request, rotating=token, rotate_form=form, rotate_error=error)
+    context = tab_context(request, rotating=token, rotate_form=form, rotate_error=error)
     return render_page(request, TEMPLATE, context, partial="rotate-dialog")
 
 
 @workspace_view()
 def token_revoke(request: HttpRequest, public_id: str) -> HttpResponse:
     """Ask for confirmation, then revoke a token; the row turns revoked in place."""
-    token = _visible_token(request, public_id)
+    token = visible_token(request, public_id)
     if not rules.may_revoke(_actor(request), token):
         raise PermissionDenied("You may not revoke this token.")
     if request.method == "POST":
         token = services.token_revoke(actor=_actor(request), token=token, request=request)
-        token = _visible_token(request, public_id)
+        token = visible_token(request, public_id)
         return finish_action(
             request,
             message=f"Token {token.name} revoked. It no longer authenticates.",
             redirect_url=_list_url(request),
             update=render_page(
-                request, TEMPLATE, _context(request, row=token), partial="token-row"
+                request, TEMPLATE, tab_context(request, row=token), partial="token-row"
             ),
             target=f"#token-{token.public_id}",
         )
     return render_page(
-        request, TEMPLATE, _context(request, revoking=token), partial="revoke-dialog"
+        request, TEMPLATE, tab_context(request, revoking=token), partial="revoke-dialog"
     )
