@@ -6,6 +6,6 @@ class TokensConfig(AppConfig):
     verbose_name = "API tokens"
 
     def ready(self) -> None:
-        # Connect the signal receivers and register the overview panel.
-        from tokens import demo, receivers  # noqa: F401
+        # Connect the signal receivers, register the overview panel and the system checks.
+        from tokens import checks, demo, receivers  # noqa: F401
         from tokens.views import overview  # noqa: F401

@@ -17,25 +17,36 @@ class SecretUnavailable(Exception):
 
 
 def is_configured() -> bool:
-    """Return whether encryption keys are set, so the retrievable policy may be chosen."""
-    return bool(settings.KEYWARD_TOKEN_ENCRYPTION_KEYS)
+    """Return whether valid encryption keys are set, so the retrievable policy may be chosen."""
+    return _fernet() is not None
 
 
-def _fernet() -> MultiFernet:
+def key_problem() -> str | None:
+    """Describe what is wrong with the configured keys, or return None if they are usable."""
+    for position, key in enumerate(settings.KEYWARD_TOKEN_ENCRYPTION_KEYS or (), start=1):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError):
+            return (
+                f"Key {position} of KEYWARD_TOKEN_ENCRYPTION_KEYS is not a Fernet key "
+                "(32 bytes, urlsafe base64)."
+            )
+    return None
+
+
+def _fernet() -> MultiFernet | None:
     keys = settings.KEYWARD_TOKEN_ENCRYPTION_KEYS
-    if not keys:
-        raise ImproperlyConfigured("KEYWARD_TOKEN_ENCRYPTION_KEYS is empty.")
-    try:
-        return MultiFernet([Fernet(key) for key in keys])
-    except (ValueError, TypeError) as error:
-        raise ImproperlyConfigured(
-            "KEYWARD_TOKEN_ENCRYPTION_KEYS must hold Fernet keys (32 bytes, urlsafe base64)."
-        ) from error
+    if not keys or key_problem():
+        return None
+    return MultiFernet([Fernet(key) for key in keys])
 
 
 def encrypt(secret: str) -> str:
     """Return `secret` encrypted with the newest key."""
-    return _fernet().encrypt(secret.encode()).decode()
+    fernet = _fernet()
+    if fernet is None:
+        raise ImproperlyConfigured("KEYWARD_TOKEN_ENCRYPTION_KEYS is empty or malformed.")
+    return fernet.encrypt(secret.encode()).decode()
 
 
 def decrypt(ciphertext: str) -> str:
@@ -43,7 +54,7 @@ def decrypt(ciphertext: str) -> str:
     if not ciphertext:
         raise SecretUnavailable("No copy of this token is stored.")
     try:
-        return _fernet().decrypt(ciphertext.encode()).decode()
+        return _usable_fernet().decrypt(ciphertext.encode()).decode()
     except InvalidToken:
         raise SecretUnavailable("No configured key decrypts this token's copy.") from None
 
@@ -51,6 +62,13 @@ def decrypt(ciphertext: str) -> str:
 def reencrypt(ciphertext: str) -> str:
     """Return `ciphertext` encrypted again with the newest key, or raise SecretUnavailable."""
     try:
-        return _fernet().rotate(ciphertext.encode()).decode()
+        return _usable_fernet().rotate(ciphertext.encode()).decode()
     except InvalidToken:
         raise SecretUnavailable("No configured key decrypts this token's copy.") from None
+
+
+def _usable_fernet() -> MultiFernet:
+    fernet = _fernet()
+    if fernet is None:
+        raise SecretUnavailable("Encryption keys are missing or malformed.")
+    return fernet

@@ -7,11 +7,13 @@ import io
 
 import pytest
 from cryptography.fernet import Fernet
+from django.core.checks import run_checks
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 
 from tests.tokens.conftest import issue
-from tokens import services, vault
+from tokens import secrets, services, vault
+from tokens.checks import check_encryption_keys
 from tokens.models import RevealPolicy, Token
 
 SECRET = "kww_0123456789abcdefghijABCDEFGHIJ0a1B2c"
@@ -122,13 +124,46 @@ def test_the_test_settings_configure_one_key():
     ["not-a-fernet-key", "c2hvcnQ=", Fernet.generate_key().decode()[:-4]],
     ids=["not-base64", "too-short", "truncated"],
 )
-def test_a_bad_key_is_a_configuration_error(settings, bad_key):
+def test_a_bad_key_leaves_the_vault_unconfigured_and_fails_the_system_check(settings, bad_key):
     settings.KEYWARD_TOKEN_ENCRYPTION_KEYS = [new_key(), bad_key]
 
+    assert vault.is_configured() is False
     with pytest.raises(ImproperlyConfigured):
         vault.encrypt(SECRET)
-    with pytest.raises(ImproperlyConfigured):
+    with pytest.raises(vault.SecretUnavailable):
         vault.decrypt("anything")
+    errors = check_encryption_keys(None)
+    assert [error.id for error in errors] == ["tokens.E001"]
+    assert "Key 2 of KEYWARD_TOKEN_ENCRYPTION_KEYS" in errors[0].msg
+    assert bad_key not in errors[0].msg  # a key, even a broken one, is not printed
+
+
+def test_good_keys_or_none_pass_the_system_check(settings):
+    for keys in ([], [new_key(), new_key()]):
+        settings.KEYWARD_TOKEN_ENCRYPTION_KEYS = keys
+        assert check_encryption_keys(None) == []
+
+
+def test_the_system_check_is_registered(settings):
+    settings.KEYWARD_TOKEN_ENCRYPTION_KEYS = ["not-a-fernet-key"]
+
+    assert "tokens.E001" in {message.id for message in run_checks(databases=[])}
+
+
+@pytest.mark.django_db
+def test_a_bad_key_under_retrievable_issues_tokens_without_a_copy(
+    settings, workspace, manager_user
+):
+    policy = services.workspace_policy(workspace)
+    policy.reveal_policy = RevealPolicy.RETRIEVABLE
+    policy.save()
+    settings.KEYWARD_TOKEN_ENCRYPTION_KEYS = ["not-a-fernet-key"]
+
+    token, secret = issue(manager_user, workspace, name="ci-deploy")
+
+    token.refresh_from_db()
+    assert token.encrypted_secret == ""
+    assert secrets.digest(secret) == token.digest
 
 
 # The rotate_token_encryption_keys command ---------------------------------------------------
