@@ -90,8 +90,12 @@ def _issue(
     Under the workspace's "retrievable" reveal policy an encrypted copy is kept.
     """
     value = secrets.generate(settings.KEYWARD_TOKEN_PREFIX, kind)
+    # Locked so that a switch to "show once" either waits for this token (and erases
+    # its copy) or is seen by it; never a copy kept after the switch.
+    policy = WorkspacePolicy.objects.select_for_update().filter(workspace=workspace).first()
     keep_copy = (
-        workspace_policy(workspace).reveal_policy == RevealPolicy.RETRIEVABLE
+        policy is not None
+        and policy.reveal_policy == RevealPolicy.RETRIEVABLE
         and vault.is_configured()
     )
     token = Token.objects.create(

@@ -9,7 +9,9 @@ import time
 
 import pytest
 from cryptography.fernet import Fernet
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts import sudo
@@ -26,7 +28,7 @@ from tests.tokens_console.conftest import (
     signed_in,
 )
 from tokens import policies, services, vault
-from tokens.models import RevealPolicy, Token, TokenKind
+from tokens.models import RevealPolicy, Token, TokenKind, WorkspacePolicy
 
 pytestmark = pytest.mark.django_db
 
@@ -133,6 +135,21 @@ def test_without_keys_retrievable_keeps_no_copy(settings, retrievable, workspace
 
     token.refresh_from_db()
     assert token.encrypted_secret == ""
+
+
+def test_issuing_locks_the_policy_so_a_switch_to_show_once_cannot_miss_a_copy(
+    retrievable, workspace, manager_user
+):
+    if not connection.features.has_select_for_update:
+        pytest.skip("SQLite has no row locks; it serialises writers instead.")
+    with CaptureQueriesContext(connection) as queries:
+        issue(manager_user, workspace, "ci-deploy")
+
+    policy_table = WorkspacePolicy._meta.db_table
+    assert any(
+        policy_table in query["sql"] and query["sql"].rstrip().endswith("FOR UPDATE")
+        for query in queries.captured_queries
+    )
 
 
 def test_rotation_under_retrievable_keeps_a_copy_of_the_new_token(stored, manager_user, workspace):
