@@ -4,12 +4,14 @@ and the command that re-encrypts stored copies with the newest key."""
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 import pytest
 from cryptography.fernet import Fernet
 from django.core.checks import run_checks
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
+from django.utils import timezone
 
 from tests.tokens.conftest import issue
 from tokens import secrets, services, vault
@@ -268,3 +270,48 @@ def test_the_command_is_idempotent(settings, old_key, stored):
     for secret, token in stored.items():
         token.refresh_from_db()
         assert vault.decrypt(token.encrypted_secret) == secret
+
+
+# Copies of tokens that no longer work ---------------------------------------------------------
+
+
+def expire(token: Token) -> None:
+    Token.objects.filter(pk=token.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+
+
+def test_the_hourly_job_erases_the_copies_of_expired_tokens(stored):
+    expired, alive = stored.values()
+    expire(expired)
+    out = io.StringIO()
+
+    call_command("send_expiry_reminders", stdout=out)
+
+    assert "Erased the stored copies of 1 expired token(s)." in out.getvalue()
+    expired.refresh_from_db()
+    alive.refresh_from_db()
+    assert expired.encrypted_secret == ""
+    assert alive.encrypted_secret
+
+
+def test_key_rotation_erases_the_copies_of_expired_tokens_instead_of_reencrypting_them(
+    settings, old_key, stored
+):
+    expired, _ = stored.values()
+    expire(expired)
+    settings.KEYWARD_TOKEN_ENCRYPTION_KEYS = [new_key(), old_key]
+
+    out, _ = run_rotate()
+
+    assert "Re-encrypted 1 stored token copies." in out
+    assert "Erased the copies of 1 tokens that no longer work." in out
+    expired.refresh_from_db()
+    assert expired.encrypted_secret == ""
+
+
+def test_a_rotated_token_in_its_grace_period_is_not_touched(stored, admin_user, workspace):
+    old = next(iter(stored.values()))
+    Token.objects.filter(pk=old.pk).update(revoked_at=timezone.now() + timedelta(hours=1))
+
+    assert services.dead_copies_erase() == 0
+    Token.objects.filter(pk=old.pk).update(revoked_at=timezone.now() - timedelta(seconds=1))
+    assert services.dead_copies_erase() == 1

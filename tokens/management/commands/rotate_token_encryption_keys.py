@@ -7,6 +7,7 @@ from django.db import transaction
 
 from tokens import vault
 from tokens.models import Token
+from tokens.services import dead_copies_erase
 
 
 class Command(BaseCommand):
@@ -19,6 +20,7 @@ class Command(BaseCommand):
         if not vault.is_configured():
             self.stdout.write("No encryption keys are configured; nothing to do.")
             return
+        erased = dead_copies_erase()  # no point re-encrypting what can never be revealed
         count = lost = 0
         tokens = Token.objects.exclude(encrypted_secret="").only("pk", "encrypted_secret")
         with transaction.atomic():
@@ -31,6 +33,8 @@ class Command(BaseCommand):
                 token.save(update_fields=["encrypted_secret"])
                 count += 1
         self.stdout.write(self.style.SUCCESS(f"Re-encrypted {count} stored token copies."))
+        if erased:
+            self.stdout.write(f"Erased the copies of {erased} tokens that no longer work.")
         if lost:
             self.stderr.write(
                 f"{lost} copies were encrypted with a key that is no longer configured; "
