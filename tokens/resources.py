@@ -229,13 +229,15 @@ def _in_use(resource: Resource, blocking: list[str]) -> ValidationError:
 
 
 def tokens_using(resource: Resource) -> QuerySet[Token]:
-    """Return every token limited to this resource, each with `blocks_deletion`.
+    """Return the active tokens limited to this resource, each with `blocks_deletion`.
 
-    Tokens that block deleting it (active, limited to it alone) come first, then by name.
+    Tokens that block deleting it (limited to it alone) come first, then by name.
+    Revoked and expired tokens are left out: they reach nothing either way.
     """
     blocking = tokens_limited_only_to(resource).filter(pk=OuterRef("pk"))
     return (
-        Token.objects.filter(resources=resource)
+        Token.objects.active()
+        .filter(resources=resource)
         .annotate(blocks_deletion=Exists(blocking))
         .order_by("-blocks_deletion", "name", "pk")
     )

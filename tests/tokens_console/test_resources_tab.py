@@ -341,7 +341,7 @@ def test_tokens_that_no_longer_work_do_not_block(workspace, admin, manager_user,
     assert not token.resources.exists()
 
 
-def test_tokens_using_lists_the_blocking_ones_first(
+def test_tokens_using_lists_the_active_ones_blocking_first(
     workspace, admin, manager_user, orders, billing
 ):
     limited(manager_user, workspace, "a-both", orders, billing)
@@ -351,7 +351,7 @@ def test_tokens_using_lists_the_blocking_ones_first(
 
     using = [(t.name, t.blocks_deletion) for t in resources.tokens_using(orders)]
 
-    assert using == [("z-alone", True), ("a-both", False), ("b-revoked", False)]
+    assert using == [("z-alone", True), ("a-both", False)]
 
 
 def test_usage_counts_active_tokens_a_member_may_see(
@@ -658,7 +658,7 @@ def test_a_taken_name_shows_next_to_the_field_on_rename(admin_client, orders, bi
 # Views: delete --------------------------------------------------------------------------------
 
 
-def test_the_delete_dialog_lists_the_tokens_using_it(
+def test_the_delete_dialog_lists_the_active_tokens_using_it(
     admin_client, workspace, manager_user, orders, billing
 ):
     limited(manager_user, workspace, "ci-both", orders, billing)
@@ -668,7 +668,7 @@ def test_the_delete_dialog_lists_the_tokens_using_it(
     dom = parse(admin_client.get(url("resource_delete", orders), **HTMX))
 
     items = [li.text() for li in dom.find("ul").find_all("li")]
-    assert items == ["ci-both Active", "ci-old Revoked"]
+    assert items == ["ci-both Active"]
     assert dom.find("button", type="submit").text() == "Delete resource"
     assert dom.find("form").attrs["hx-post"] == url("resource_delete", orders)
 
@@ -819,3 +819,15 @@ def test_names_are_escaped(admin_client, workspace, admin):
         body = admin_client.get(target).content.decode()
         assert HOSTILE not in body
         assert "&lt;img src=x" in body
+
+
+def test_a_resource_used_only_by_ended_tokens_is_deleted_without_a_list(
+    admin_client, workspace, manager_user, orders
+):
+    old = limited(manager_user, workspace, "ci-old", orders)
+    Token.objects.filter(pk=old.pk).update(expires_at=timezone.now() - timedelta(days=1))
+
+    dom = parse(admin_client.get(url("resource_delete", orders), **HTMX))
+
+    assert dom.find("ul", class_="event-list resource-tokens") is None
+    assert "No active token is limited to it." in dom.text()
