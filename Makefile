@@ -35,6 +35,7 @@ test-postgres:
 
 lint:
 	uv run ruff check .
+	uv run ruff format --check .
 	uv run python manage.py makemigrations --check --dry-run --settings=config.settings_test
 
 bench: setup
