@@ -28,6 +28,7 @@ from tokens.models import LeakReport
 
 logger = logging.getLogger("keyward.tokens.scanning")
 KEYS_CACHE_KEY = "keyward:github-secret-scanning-keys"
+KEYS_FRESH_KEY = "keyward:github-secret-scanning-keys-fresh"
 REFETCH_GUARD_KEY = "keyward:github-secret-scanning-refetch"
 RETRY_SECONDS = 60
 
@@ -76,9 +77,16 @@ def _fetch_keys() -> dict[str, str]:
 
 
 def public_key_pem(identifier: str) -> str | None:
-    """Return the PEM of the key `identifier`, loading the key list at most once a minute."""
+    """Return the PEM of the key `identifier`, loading the key list at most once a minute.
+
+    The list is reloaded when it is older than the TTL or lacks `identifier`
+    (GitHub rotated its keys); if GitHub cannot be reached, the known keys stay.
+    """
     keys = cache.get(KEYS_CACHE_KEY)
-    if keys is None or (identifier not in keys and cache.add(REFETCH_GUARD_KEY, 1, RETRY_SECONDS)):
+    if keys is None:
+        return _load_keys(previous=None).get(identifier)
+    stale = identifier not in keys or cache.get(KEYS_FRESH_KEY) is None
+    if stale and cache.add(REFETCH_GUARD_KEY, 1, RETRY_SECONDS):
         keys = _load_keys(previous=keys)
     return keys.get(identifier)
 
@@ -94,7 +102,9 @@ def _load_keys(previous: dict[str, str] | None) -> dict[str, str]:
             # Remember the failure so a burst of reports does not hammer an unreachable URL.
             cache.set(KEYS_CACHE_KEY, {}, RETRY_SECONDS)
         return previous or {}
-    cache.set(KEYS_CACHE_KEY, keys, settings.KEYWARD_GITHUB_SECRET_SCANNING_KEYS_TTL)
+    # The keys never expire from the cache; a separate marker says when to look again.
+    cache.set(KEYS_CACHE_KEY, keys, None)
+    cache.set(KEYS_FRESH_KEY, 1, settings.KEYWARD_GITHUB_SECRET_SCANNING_KEYS_TTL)
     return keys
 
 

@@ -72,6 +72,22 @@ def _duplicate_name(name: str) -> ValidationError:
     )
 
 
+def _lock_reveal_policy(workspace_id: int) -> bool:
+    """Lock the workspace's policy row; return whether new tokens keep an encrypted copy.
+
+    Called first in a transaction that issues a token, so that a switch to "show
+    once" either waits for the new token (and erases its copy) or is seen by it.
+    policy_update also locks the policy before any token row: the same order, so
+    the two cannot deadlock.
+    """
+    policy = WorkspacePolicy.objects.select_for_update().filter(workspace_id=workspace_id).first()
+    return (
+        policy is not None
+        and policy.reveal_policy == RevealPolicy.RETRIEVABLE
+        and vault.is_configured()
+    )
+
+
 def _issue(
     *,
     workspace: Workspace,
@@ -84,21 +100,14 @@ def _issue(
     resources: list,
     allowed_ips: list[str],
     expires_at: datetime | None,
+    keep_copy: bool,
     rotated_from: Token | None = None,
 ) -> tuple[Token, str]:
-    """Insert a token with a fresh secret; return it with the secret (shown once).
+    """Insert a token with a fresh secret; return it with the secret.
 
-    Under the workspace's "retrievable" reveal policy an encrypted copy is kept.
+    With `keep_copy` (see _lock_reveal_policy) an encrypted copy of the secret is kept.
     """
     value = secrets.generate(settings.KEYWARD_TOKEN_PREFIX, kind)
-    # Locked so that a switch to "show once" either waits for this token (and erases
-    # its copy) or is seen by it; never a copy kept after the switch.
-    policy = WorkspacePolicy.objects.select_for_update().filter(workspace=workspace).first()
-    keep_copy = (
-        policy is not None
-        and policy.reveal_policy == RevealPolicy.RETRIEVABLE
-        and vault.is_configured()
-    )
     token = Token.objects.create(
         workspace=workspace,
         kind=kind,
@@ -148,6 +157,7 @@ def token_create(
     owner_id = actor.user_id if kind == TokenKind.PERSONAL else None
     try:
         with transaction.atomic():
+            keep_copy = _lock_reveal_policy(workspace.pk)
             if _name_conflict(workspace, name):
                 raise _duplicate_name(name)
             token, value = _issue(
@@ -161,6 +171,7 @@ def token_create(
                 resources=resources,
                 allowed_ips=ranges,
                 expires_at=expires_at,
+                keep_copy=keep_copy,
             )
             _audit(
                 "token.created",
@@ -247,6 +258,7 @@ def token_rotate(
         grace = GRACE_PERIODS[grace]
     now = timezone.now()
     with transaction.atomic():
+        keep_copy = _lock_reveal_policy(token.workspace_id)
         token = Token.objects.select_for_update().select_related("workspace").get(pk=token.pk)
         if not token.is_active or (token.revoked_at and token.revoked_at > now):
             raise ValidationError(
@@ -281,6 +293,7 @@ def token_rotate(
             resources=list(token.resources.all()),
             allowed_ips=list(token.allowed_ips),
             expires_at=expires_at,
+            keep_copy=keep_copy,
             rotated_from=token,
         )
         _audit(

@@ -471,6 +471,28 @@ def test_an_unreachable_key_list_refuses_the_report(key_list_server, send, githu
     assert key_list_server.requests == 1
 
 
+def test_an_hourly_reload_that_fails_keeps_the_known_keys(
+    key_list_server, send, github_key, leaked, settings
+):
+    _, secret = leaked
+    key_list_server.document = key_list(github_key)
+    assert send([entry(well_formed_unknown())]).status_code == 200
+    # The list is older than KEYWARD_GITHUB_SECRET_SCANNING_KEYS_TTL, and GitHub is down.
+    cache.delete(scanning.KEYS_FRESH_KEY)
+    key_list_server.status = 503
+
+    assert send([entry(secret)]).status_code == 200
+    assert send([entry(well_formed_unknown())]).status_code == 200
+    assert key_list_server.requests == 2  # one reload attempt, then a minute's wait
+
+    # A minute later GitHub answers again: the list is reloaded and fresh for another TTL.
+    cache.delete(scanning.REFETCH_GUARD_KEY)
+    key_list_server.status = 200
+    assert send([entry(well_formed_unknown())]).status_code == 200
+    assert send([entry(well_formed_unknown())]).status_code == 200
+    assert key_list_server.requests == 3
+
+
 def test_an_unreachable_key_list_is_asked_again_after_a_minute_not_on_every_report(
     key_list_server, send, github_key, leaked
 ):

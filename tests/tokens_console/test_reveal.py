@@ -137,19 +137,44 @@ def test_without_keys_retrievable_keeps_no_copy(settings, retrievable, workspace
     assert token.encrypted_secret == ""
 
 
-def test_issuing_locks_the_policy_so_a_switch_to_show_once_cannot_miss_a_copy(
-    retrievable, workspace, manager_user
+def _first_policy_lock_and_token_write(queries) -> tuple[int, int]:
+    """Return the positions of the policy row lock and of the first token write or lock."""
+    policy_table, token_table = WorkspacePolicy._meta.db_table, Token._meta.db_table
+    sqls = [query["sql"] for query in queries.captured_queries]
+    policy_lock = next(
+        i
+        for i, sql in enumerate(sqls)
+        if policy_table in sql and sql.rstrip().endswith("FOR UPDATE")
+    )
+    token_write = next(
+        i
+        for i, sql in enumerate(sqls)
+        if f'"{token_table}"' in sql.split(" WHERE ")[0]
+        and (sql.startswith(("UPDATE", "INSERT")) or sql.rstrip().endswith("FOR UPDATE"))
+    )
+    return policy_lock, token_write
+
+
+@pytest.mark.parametrize("action", ["create", "rotate"])
+def test_issuing_locks_the_policy_before_any_token_row(
+    retrievable, workspace, manager_user, action
 ):
+    """A switch to show once cannot miss a new copy, nor deadlock with the issue.
+
+    policy_update locks the policy row, then erases copies; issuing must take the
+    same locks in the same order.
+    """
     if not connection.features.has_select_for_update:
         pytest.skip("SQLite has no row locks; it serialises writers instead.")
+    token, _ = issue(manager_user, workspace, "ci-deploy")
     with CaptureQueriesContext(connection) as queries:
-        issue(manager_user, workspace, "ci-deploy")
+        if action == "create":
+            issue(manager_user, workspace, "nightly")
+        else:
+            services.token_rotate(actor=actor_of(manager_user, workspace), token=token)
 
-    policy_table = WorkspacePolicy._meta.db_table
-    assert any(
-        policy_table in query["sql"] and query["sql"].rstrip().endswith("FOR UPDATE")
-        for query in queries.captured_queries
-    )
+    policy_lock, token_write = _first_policy_lock_and_token_write(queries)
+    assert policy_lock < token_write
 
 
 def test_rotation_under_retrievable_keeps_a_copy_of_the_new_token(stored, manager_user, workspace):
