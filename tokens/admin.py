@@ -12,10 +12,11 @@ from django.utils import timezone
 
 from tokens import services
 from tokens.actors import Actor
-from tokens.forms import TokenCheckForm, check_proof, checked_public_id
+from tokens.check_proofs import check_proof, checked_public_id
+from tokens.forms import TokenCheckForm
 from tokens.models import LeakReport, Resource, RevokeReason, Token, WorkspacePolicy
 
-STALE_CHECK = "That check is more than 10 minutes old. Paste the value again to revoke its token."
+STALE_CHECK = "That check is no longer valid (checks last 10 minutes). Paste the value again."
 
 
 class StatusFilter(admin.SimpleListFilter):

@@ -6,7 +6,6 @@ import json
 from datetime import UTC, datetime, time, timedelta
 
 from django import forms
-from django.core import signing
 from django.utils import timezone
 
 from accounts.roles import Role
@@ -194,27 +193,3 @@ class TokenCheckForm(forms.Form):
         help_text="Paste the token you found, for example in a log or a public repository. "
         "Keyward compares a fingerprint of it and keeps nothing of what you paste.",
     )
-
-
-CHECK_PROOF_SALT = "keyward.tokens.check"
-CHECK_PROOF_SECONDS = 600
-
-
-def check_proof(token, user) -> str:
-    """Sign that `user` just pasted the value of `token`, for the "Revoke as leaked" form.
-
-    Revoking as leaked emails the token's people; the proof keeps anyone from
-    labelling a token leaked by its public id alone, without having its value.
-    """
-    return signing.dumps([token.public_id, user.pk], salt=CHECK_PROOF_SALT)
-
-
-def checked_public_id(proof: str, user) -> str | None:
-    """Return the public id a proof names for `user`, or None if forged, foreign or stale."""
-    try:
-        public_id, user_pk = signing.loads(
-            proof, salt=CHECK_PROOF_SALT, max_age=CHECK_PROOF_SECONDS
-        )
-    except (signing.BadSignature, ValueError, TypeError):
-        return None
-    return public_id if user_pk == user.pk else None

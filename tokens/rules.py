@@ -5,6 +5,7 @@ Services enforce these; templates ask them only to decide which buttons to show.
 
 from __future__ import annotations
 
+from accounts.permissions import LOWEST_ROLE, Perm
 from accounts.roles import Role
 from tokens import scopes as scope_catalogue
 from tokens.actors import Actor
@@ -25,19 +26,20 @@ def may_view(actor: Actor, token: Token) -> bool:
     )
 
 
+def may_read_audit(actor: Actor) -> bool:
+    """Return whether the actor may read audit events, with where people acted from."""
+    return actor.bypass_rules or actor.role.at_least(LOWEST_ROLE[Perm.AUDIT_VIEW])
+
+
 def may_see_events(actor: Actor, token: Token) -> bool:
     """Return whether the actor may read the token's audit events.
 
-    Those who read the audit log, and a Member for their own personal token.
+    Those who read the audit log, and a Member for their own personal token
+    (without the addresses others acted from: see may_read_audit).
     """
-    return sees_all_tokens(actor) or (
+    return may_read_audit(actor) or (
         token.kind == TokenKind.PERSONAL and token.owner_id == actor.user_id
     )
-
-
-def may_see_clients(actor: Actor) -> bool:
-    """Return whether the actor may see the addresses and agents that used tokens."""
-    return sees_all_tokens(actor)
 
 
 def may_create(actor: Actor, kind: str, policy: WorkspacePolicy) -> bool:

@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -518,15 +517,10 @@ def token_reveal(
     return secret
 
 
-def dead_copies_erase(now: datetime | None = None) -> int:
+def ended_copies_erase() -> int:
     """Erase the stored copies of tokens that no longer work; return how many were erased.
 
     Revoking erases a copy at once; expiry happens without any request, so the
-    cron job (send_expiry_reminders) and the key rotation command call this.
+    hourly job (send_expiry_reminders) and the key rotation command call this.
     """
-    now = now or timezone.now()
-    return (
-        Token.objects.exclude(encrypted_secret="")
-        .filter(Q(expires_at__lte=now) | Q(revoked_at__lte=now))
-        .update(encrypted_secret="")
-    )
+    return Token.objects.ended().exclude(encrypted_secret="").update(encrypted_secret="")

@@ -19,7 +19,7 @@ from tests.conftest import PASSWORD
 from tests.tokens.conftest import actor_of, issue
 from tokens import secrets, services
 from tokens.auth import AuthenticationFailed, authenticate_token
-from tokens.forms import check_proof, checked_public_id
+from tokens.check_proofs import check_proof, checked_public_id
 from tokens.models import LeakReport, RevokeReason, Token, TokenKind, TokenStatus
 
 pytestmark = pytest.mark.django_db

@@ -126,7 +126,9 @@ def test_the_test_settings_configure_one_key():
     ["not-a-fernet-key", "c2hvcnQ=", Fernet.generate_key().decode()[:-4]],
     ids=["not-base64", "too-short", "truncated"],
 )
-def test_a_bad_key_leaves_the_vault_unconfigured_and_fails_the_system_check(settings, bad_key):
+def test_a_bad_key_leaves_the_vault_unconfigured_and_is_reported_by_a_system_check(
+    settings, bad_key
+):
     settings.KEYWARD_TOKEN_ENCRYPTION_KEYS = [new_key(), bad_key]
 
     assert vault.is_configured() is False
@@ -135,7 +137,7 @@ def test_a_bad_key_leaves_the_vault_unconfigured_and_fails_the_system_check(sett
     with pytest.raises(vault.SecretUnavailable):
         vault.decrypt("anything")
     errors = check_encryption_keys(None)
-    assert [error.id for error in errors] == ["tokens.E001"]
+    assert [error.id for error in errors] == ["tokens.W001"]
     assert "Key 2 of KEYWARD_TOKEN_ENCRYPTION_KEYS" in errors[0].msg
     assert bad_key not in errors[0].msg  # a key, even a broken one, is not printed
 
@@ -149,7 +151,7 @@ def test_good_keys_or_none_pass_the_system_check(settings):
 def test_the_system_check_is_registered(settings):
     settings.KEYWARD_TOKEN_ENCRYPTION_KEYS = ["not-a-fernet-key"]
 
-    assert "tokens.E001" in {message.id for message in run_checks(databases=[])}
+    assert "tokens.W001" in {message.id for message in run_checks(databases=[])}
 
 
 @pytest.mark.django_db
@@ -254,7 +256,7 @@ def test_the_command_without_keys_does_nothing(settings, stored):
 
     out, err = run_rotate()
 
-    assert "No encryption keys are configured; nothing to do." in out
+    assert "No encryption keys are configured. Nothing to do." in out
     assert err == ""
     assert {t.pk: t.encrypted_secret for t in Token.objects.all()} == before
 
@@ -312,6 +314,15 @@ def test_a_rotated_token_in_its_grace_period_is_not_touched(stored, admin_user, 
     old = next(iter(stored.values()))
     Token.objects.filter(pk=old.pk).update(revoked_at=timezone.now() + timedelta(hours=1))
 
-    assert services.dead_copies_erase() == 0
+    assert services.ended_copies_erase() == 0
     Token.objects.filter(pk=old.pk).update(revoked_at=timezone.now() - timedelta(seconds=1))
-    assert services.dead_copies_erase() == 1
+    assert services.ended_copies_erase() == 1
+
+
+def test_the_rotation_command_names_a_malformed_key(settings, stored):
+    settings.KEYWARD_TOKEN_ENCRYPTION_KEYS = ["not-a-fernet-key"]
+
+    out, _ = run_rotate()
+
+    assert "Key 1 of KEYWARD_TOKEN_ENCRYPTION_KEYS is not a Fernet key" in out
+    assert "Nothing to do." in out

@@ -33,7 +33,7 @@ from tests.tokens_console.conftest import (
 )
 from tokens import secrets, services
 from tokens.auth import AuthenticationFailed, authenticate_token
-from tokens.forms import check_proof, checked_public_id
+from tokens.check_proofs import check_proof, checked_public_id
 from tokens.models import RevokeReason, Token, TokenKind, TokenStatus
 from tokens.views.check import NOT_OURS, STALE, WRONG_FORMAT
 

@@ -211,8 +211,8 @@ def test_the_reveal_buttons_show_only_for_rows_with_a_copy(
     retrievable, stored, admin_client, settings, workspace, manager_user
 ):
     token, _ = stored
-    settings.KEYWARD_TOKEN_ENCRYPTION_KEYS = []
     without_copy, _ = issue(manager_user, workspace, "no-copy")
+    Token.objects.filter(pk=without_copy.pk).update(encrypted_secret="")
     dom = parse(admin_client.get(url("list")))
 
     assert dom.find(id=f"reveal-{token.public_id}") is not None
@@ -248,6 +248,19 @@ def test_under_show_once_the_page_and_the_dialog_say_the_value_is_shown_once(adm
 
     assert "a token's value is shown once" in intro
     assert "will not show this token again" in parse(response).text()
+
+
+def test_without_usable_keys_no_reveal_is_offered_and_the_page_says_shown_once(
+    stored, admin_client, settings
+):
+    token, _ = stored
+    settings.KEYWARD_TOKEN_ENCRYPTION_KEYS = ["not-a-fernet-key"]
+
+    dom = parse(admin_client.get(url("list")))
+
+    assert dom.find(id=f"reveal-{token.public_id}") is None
+    assert dom.find(id=f"copy-{token.public_id}") is None
+    assert "a token's value is shown once" in dom.text()
 
 
 def test_switching_to_show_once_erases_every_copy_and_hides_the_buttons(

@@ -67,6 +67,11 @@ class TokenQuerySet(models.QuerySet["Token"]):
             Q(expires_at__isnull=True) | Q(expires_at__gt=models.F("revoked_at"))
         )
 
+    def ended(self, now: datetime | None = None) -> TokenQuerySet:
+        """Return the tokens that no longer authenticate: expired or revoked."""
+        now = now or timezone.now()
+        return self.filter(Q(expires_at__lte=now) | Q(revoked_at__lte=now))
+
     def with_status(self, status: str, now: datetime | None = None) -> TokenQuerySet:
         """Return the tokens with `status` (active, expired, revoked, or all)."""
         return {

@@ -26,11 +26,11 @@ def token_events(token: Token):
 @workspace_view()
 def token_activity(request: HttpRequest, public_id: str) -> HttpResponse:
     """List what happened to a token and what it did, to check it was not misused."""
+    actor = Actor.member(request.membership)
     try:
-        token = services.token_for(Actor.member(request.membership), request.workspace, public_id)
+        token = services.token_for(actor, request.workspace, public_id)
     except Token.DoesNotExist:
         raise Http404("No such token.") from None
-    actor = Actor.member(request.membership)
     events_shown = rules.may_see_events(actor, token)
     page = None
     if events_shown:
@@ -41,6 +41,6 @@ def token_activity(request: HttpRequest, public_id: str) -> HttpResponse:
         "token": token,
         "page": page,
         "events_shown": events_shown,
-        "hide_clients": not rules.may_see_clients(actor),
+        "hide_clients": not rules.may_read_audit(actor),
     }
     return render_page(request, "tokens/activity.html", context, partial="activity-table")

@@ -12,7 +12,8 @@ from accounts.htmx import finish_action, render_page
 from accounts.permissions import workspace_view
 from tokens import rules, services
 from tokens.actors import Actor
-from tokens.forms import TokenCheckForm, check_proof, checked_public_id
+from tokens.check_proofs import check_proof, checked_public_id
+from tokens.forms import TokenCheckForm
 from tokens.models import Token
 from tokens.views.tokens import TEMPLATE, tab_context
 
@@ -21,7 +22,10 @@ WRONG_FORMAT = (
     "Paste the whole value."
 )
 NOT_OURS = "No token of this workspace has this value. It may belong to another workspace."
-STALE = "This check is more than 10 minutes old. Paste the value again to revoke its token."
+STALE = (
+    "This check is no longer valid (checks last 10 minutes). "
+    "Paste the value again to revoke its token."
+)
 
 
 def _actor(request: HttpRequest) -> Actor:

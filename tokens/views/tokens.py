@@ -14,7 +14,7 @@ from django_htmx.http import trigger_client_event
 from accounts.form_errors import add_service_errors
 from accounts.htmx import finish_action, render_page
 from accounts.permissions import workspace_view
-from tokens import rules, services
+from tokens import rules, services, vault
 from tokens.actors import Actor
 from tokens.exports import reveal_context
 from tokens.filters import STATUSES, TokenFilters
@@ -52,7 +52,8 @@ def tab_context(request: HttpRequest, **extra) -> dict:
         "policy": policy,
         "may_create": rules.may_create_any(actor, policy),
         "may_check": rules.may_check_values(actor),
-        "retrievable": policy.reveal_policy == RevealPolicy.RETRIEVABLE,
+        # Without usable keys nothing can be revealed and new tokens keep no copy.
+        "retrievable": policy.reveal_policy == RevealPolicy.RETRIEVABLE and vault.is_configured(),
         "sudo_minutes": settings.KEYWARD_SUDO_SECONDS // 60,
         "filters": filters,
         "statuses": STATUSES,

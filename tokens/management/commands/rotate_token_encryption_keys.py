@@ -7,7 +7,7 @@ from django.db import transaction
 
 from tokens import vault
 from tokens.models import Token
-from tokens.services import dead_copies_erase
+from tokens.services import ended_copies_erase
 
 
 class Command(BaseCommand):
@@ -18,9 +18,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         if not vault.is_configured():
-            self.stdout.write("No encryption keys are configured; nothing to do.")
+            problem = vault.key_problem() or "No encryption keys are configured."
+            self.stdout.write(f"{problem} Nothing to do.")
             return
-        erased = dead_copies_erase()  # no point re-encrypting what can never be revealed
+        erased = ended_copies_erase()  # no point re-encrypting what can never be revealed
         count = lost = 0
         tokens = Token.objects.exclude(encrypted_secret="").only("pk", "encrypted_secret")
         with transaction.atomic():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 
 from tokens.reminders import expiry_reminders_send
-from tokens.services import dead_copies_erase
+from tokens.services import ended_copies_erase
 
 
 class Command(BaseCommand):
@@ -17,6 +17,6 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         sent = expiry_reminders_send()
         self.stdout.write(f"Sent {sent} expiry reminder(s).")
-        erased = dead_copies_erase()
+        erased = ended_copies_erase()
         if erased:
             self.stdout.write(f"Erased the stored copies of {erased} expired token(s).")
