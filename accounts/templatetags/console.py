@@ -50,3 +50,10 @@ def audit_details(details: dict) -> list[tuple[str, str]]:
             value = "yes" if value else "no"
         pairs.append((key.replace("_", " "), str(value)))
     return pairs
+
+
+@register.filter
+def page_query(filters, path: str = "") -> str:
+    """Return the link to a page of a filtered list without its number: "<path>?<filters>&page="."""
+    query = filters.query_string()
+    return f"{path}?{query}&page=" if query else f"{path}?page="
