@@ -18,11 +18,18 @@ def _responsible(token: Token) -> str | None:
 
 
 def _admins(token: Token) -> list[str]:
-    return list(
-        Membership.objects.filter(
-            workspace_id=token.workspace_id, role=Role.ADMIN, user__is_active=True
-        ).values_list("user__email", flat=True)
-    )
+    return _admins_of([token.workspace_id])[token.workspace_id]
+
+
+def _admins_of(workspace_ids: list[int]) -> dict[int, list[str]]:
+    """Return the emails of the active Admins of each workspace, in one query."""
+    admins: dict[int, list[str]] = {workspace_id: [] for workspace_id in workspace_ids}
+    rows = Membership.objects.filter(
+        workspace_id__in=workspace_ids, role=Role.ADMIN, user__is_active=True
+    ).values_list("workspace_id", "user__email")
+    for workspace_id, email in rows:
+        admins[workspace_id].append(email)
+    return admins
 
 
 def _context(token: Token, **extra) -> dict:
@@ -66,13 +73,19 @@ def notify_token_expiring(token: Token, days: int) -> None:
     _send(to, "token_expiring", _context(token, days=days))
 
 
-def notify_token_leaked(token: Token, *, url: str, source: str, found_by: str = "") -> None:
-    """Tell the owner or creator and the workspace's Admins that a leaked token was revoked.
+def notify_tokens_leaked(leaks: list[tuple[Token, dict]]) -> None:
+    """Tell each token's owner or creator and its workspace's Admins that it was revoked as leaked.
 
-    `found_by` names the person who reported it in Keyward; empty means GitHub found it.
+    Each leak says where the token was found (`url`, `source`) and, when a person
+    reported it in Keyward, who (`found_by`); without `found_by`, GitHub found it.
+    One query finds the Admins of every workspace concerned.
     """
-    _send(
-        [_responsible(token), *_admins(token)],
-        "token_leaked",
-        _context(token, leak_url=url, leak_source=source, reported_by=found_by),
-    )
+    admins = _admins_of(sorted({token.workspace_id for token, _ in leaks}))
+    for token, leak in leaks:
+        context = _context(
+            token,
+            leak_url=leak.get("url", ""),
+            leak_source=leak.get("source", ""),
+            reported_by=leak.get("found_by", ""),
+        )
+        _send([_responsible(token), *admins[token.workspace_id]], "token_leaked", context)

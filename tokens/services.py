@@ -335,8 +335,13 @@ def _revoke(
     if not rules.may_revoke(actor, token):
         raise PermissionDenied("You may not revoke this token.")
     now = timezone.now()
-    with transaction.atomic():
-        token = Token.objects.select_for_update().select_related("workspace").get(pk=token.pk)
+    # No savepoint: inside a caller's transaction (a leak report) a failure undoes it all anyway.
+    with transaction.atomic(savepoint=False):
+        token = (
+            Token.objects.select_for_update(of=("self",))
+            .select_related("workspace", "owner", "created_by")  # for the emails that follow
+            .get(pk=token.pk)
+        )
         if token.revoked_at is not None and token.revoked_at <= now:
             return token, False
         token.revoked_at = now
@@ -450,8 +455,9 @@ def tokens_revoke_leaked(
     by_digest = {secrets.digest(value): (value, found) for value, found in reported}
     digests = list(by_digest)
     known: dict[str, LeakMatch] = {}
+    revoked: list[tuple[Token, dict]] = []
     actor = Actor.system("GitHub secret scanning")
-    tokens = Token.objects.select_related("workspace", "owner", "created_by")
+    tokens = Token.objects.select_related("workspace")
     # Chunks keep each query under the databases' parameter limits (SQLite: 32,766).
     for start in range(0, len(digests), LOOKUP_CHUNK):
         for token in tokens.filter(digest__in=digests[start : start + LOOKUP_CHUNK]):
@@ -467,8 +473,9 @@ def tokens_revoke_leaked(
                     details={"found_by": "github", "type": found.get("type", ""), **leak},
                 )
                 if revoked_now:  # a concurrent delivery may have revoked it first
-                    notifications.notify_token_leaked(token, **leak)
+                    revoked.append((token, leak))
             known[value] = LeakMatch(token, revoked_now=revoked_now)
+    notifications.notify_tokens_leaked(revoked)
     return known
 
 
@@ -486,7 +493,8 @@ def token_revoke_as_leaked(
         details={"found_by": "operator" if actor.bypass_rules else "member"},
     )
     if revoked_now:
-        notifications.notify_token_leaked(token, url="", source="", found_by=actor.label)
+        leak = {"url": "", "source": "", "found_by": actor.label}
+        notifications.notify_tokens_leaked([(token, leak)])
     return token
 
 

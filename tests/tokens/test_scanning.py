@@ -29,7 +29,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts.models import AuditEvent, User
+from accounts.models import AuditEvent, Membership, User
 from accounts.roles import Role
 from tests.conftest import make_member
 from tests.tokens.conftest import actor_of, issue
@@ -904,6 +904,25 @@ def test_lookup_queries_do_not_grow_with_the_number_of_false_positives(
 
     assert token_selects(small) == token_selects(large) == lookups
     assert len(small.captured_queries) == len(large.captured_queries)
+
+
+def test_each_revoked_token_costs_three_queries_and_the_admins_are_found_once(
+    keys_file, send, workspace, manager_user
+):
+    """Lock, update and audit per revoked token; the emails' Admins in one query per report."""
+
+    def report_of(n: int, name: str) -> list[dict]:
+        return [entry(issue(manager_user, workspace, name=f"{name}-{i}")[1]) for i in range(n)]
+
+    few, many = report_of(2, "few"), report_of(12, "many")
+    with CaptureQueriesContext(connection) as small:
+        assert send(few).status_code == 200
+    with CaptureQueriesContext(connection) as large:
+        assert send(many).status_code == 200
+
+    assert len(large.captured_queries) - len(small.captured_queries) == 3 * (12 - 2)
+    membership_table = f'"{Membership._meta.db_table}"'
+    assert sum(membership_table in q["sql"] for q in large.captured_queries) == 1
 
 
 # The onboarding document ----------------------------------------------------------------
