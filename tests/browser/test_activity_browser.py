@@ -6,17 +6,10 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from accounts.models import Membership
+from tests.browser.helpers import actor_of
 from tokens import services
-from tokens.actors import Actor
 
 pytestmark = pytest.mark.playwright
-
-
-def actor_of(user, workspace) -> Actor:
-    return Actor.member(
-        Membership.objects.select_related("user").get(user=user, workspace=workspace)
-    )
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from accounts.models import AuditEvent, Membership, User, Workspace
+from tests.browser.helpers import assert_not_reloaded, mark_document
 from tokens import services
 from tokens.actors import Actor
 
@@ -36,15 +37,6 @@ CSV_HEADER = [
 
 def rows(page: Page):
     return page.locator("#audit-table tbody tr")
-
-
-def mark_document(page: Page) -> None:
-    """Leave a marker on `window` that a full page load would wipe."""
-    page.evaluate("window.__keywardNoReload = true")
-
-
-def assert_not_reloaded(page: Page) -> None:
-    assert page.evaluate("window.__keywardNoReload === true"), "the page was reloaded"
 
 
 def query_of(page: Page) -> dict[str, list[str]]:

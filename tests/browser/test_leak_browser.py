@@ -17,22 +17,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from playwright.sync_api import Page, expect
 
-from accounts.models import Membership, User, Workspace
-from tokens import services
-from tokens.actors import Actor
-from tokens.models import RevokeReason, Token
+from tests.browser.helpers import issue
+from tokens.models import RevokeReason
 
 pytestmark = pytest.mark.playwright
 
 KEY_ID = "browser-test-key"
 LEAK_URL = "https://github.com/octo-org/octo-repo/blob/main/.env"
-
-
-def issue(user: User, workspace: Workspace, name: str) -> tuple[Token, str]:
-    membership = Membership.objects.select_related("user").get(user=user, workspace=workspace)
-    return services.token_create(
-        actor=Actor.member(membership), workspace=workspace, name=name, scopes=["tokens:read"]
-    )
 
 
 @pytest.fixture

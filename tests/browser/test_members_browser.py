@@ -9,15 +9,12 @@ from playwright.sync_api import Page, expect
 
 from accounts.models import Invitation, Membership, User
 from accounts.roles import Role
+from tests.browser.helpers import assert_not_reloaded, dialog, mark_document
 from tests.conftest import PASSWORD, make_member
 
 pytestmark = pytest.mark.playwright
 
 LINK = re.compile(r"https?://\S+/invitations/\S+/")
-
-
-def dialog(page: Page):
-    return page.locator("dialog#modal")
 
 
 def member_row(page: Page, email: str):
@@ -26,15 +23,6 @@ def member_row(page: Page, email: str):
 
 def role_select(page: Page, email: str):
     return member_row(page, email).get_by_label(f"Role of {email}", exact=True)
-
-
-def mark_document(page: Page) -> None:
-    """Leave a marker on `window` that a full page load would wipe."""
-    page.evaluate("window.__keywardNoReload = true")
-
-
-def assert_not_reloaded(page: Page) -> None:
-    assert page.evaluate("window.__keywardNoReload === true"), "the page was reloaded"
 
 
 def test_sign_in_through_the_login_form(page: Page, live_server, admin_user, workspace):

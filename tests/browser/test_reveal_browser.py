@@ -12,10 +12,10 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from accounts.models import AuditEvent, Membership, User, Workspace
+from accounts.models import AuditEvent, Workspace
+from tests.browser.helpers import dialog, issue, watch_console
 from tests.conftest import PASSWORD
 from tokens import services
-from tokens.actors import Actor
 from tokens.models import RevealPolicy, RevokeReason, Token, TokenKind
 
 pytestmark = pytest.mark.playwright
@@ -24,24 +24,12 @@ CLIPBOARD = ["clipboard-read", "clipboard-write"]
 MASKED = re.compile(r"^kww_[A-Za-z0-9_]*•+[A-Za-z0-9_]{4}$")
 
 
-def dialog(page: Page):
-    return page.locator("dialog#modal")
-
-
 def secret_code(page: Page):
     return dialog(page).locator("[data-secret-code]")
 
 
 def password_field(page: Page):
     return dialog(page).get_by_label("Your password")
-
-
-def issue(user: User, workspace: Workspace, name: str, **fields) -> tuple[Token, str]:
-    membership = Membership.objects.select_related("user").get(user=user, workspace=workspace)
-    fields.setdefault("scopes", ["tokens:read"])
-    return services.token_create(
-        actor=Actor.member(membership), workspace=workspace, name=name, **fields
-    )
 
 
 @pytest.fixture
@@ -64,12 +52,6 @@ def stored(retrievable, admin_user, workspace) -> tuple[Token, str]:
 @pytest.fixture
 def tokens_url(live_server, workspace: Workspace) -> str:
     return f"{live_server.url}/w/{workspace.slug}/settings/tokens/"
-
-
-def watch_console(page: Page) -> list[str]:
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    return errors
 
 
 # Copy, then reveal, with one password confirmation ------------------------------------------

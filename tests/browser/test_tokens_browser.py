@@ -15,7 +15,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from accounts.models import Membership, User, Workspace
+from accounts.models import Membership, Workspace
+from tests.browser.helpers import assert_not_reloaded, dialog, issue, mark_document
 from tokens import services
 from tokens.actors import Actor
 from tokens.models import Token, TokenKind
@@ -29,10 +30,6 @@ CSV_HEADER = ["name", "token_id", "token", "scopes", "expires_at"]
 
 
 # Helpers -------------------------------------------------------------------------
-
-
-def dialog(page: Page):
-    return page.locator("dialog#modal")
 
 
 def token_row(page: Page, token: Token):
@@ -49,24 +46,6 @@ def secret_code(page: Page):
 
 def reveal_toggle(page: Page):
     return dialog(page).locator("[data-reveal-toggle]")
-
-
-def mark_document(page: Page) -> None:
-    """Leave a marker on `window` that a full page load would wipe."""
-    page.evaluate("window.__keywardNoReload = true")
-
-
-def assert_not_reloaded(page: Page) -> None:
-    assert page.evaluate("window.__keywardNoReload === true"), "the page was reloaded"
-
-
-def issue(user: User, workspace: Workspace, name: str, **fields) -> tuple[Token, str]:
-    """Create a token (a workspace one unless `kind=` says) as `user`; return it and its secret."""
-    membership = Membership.objects.select_related("user").get(user=user, workspace=workspace)
-    fields.setdefault("scopes", ["tokens:read"])
-    return services.token_create(
-        actor=Actor.member(membership), workspace=workspace, name=name, **fields
-    )
 
 
 def whoami(page: Page, live_server, secret: str):
