@@ -269,6 +269,9 @@ KEYWARD_API_AUTH_FAILURES_PER_IP = env_int("KEYWARD_API_AUTH_FAILURES_PER_IP", 5
 KEYWARD_API_AUTH_FAILURE_WINDOW_SECONDS = env_int("KEYWARD_API_AUTH_FAILURE_WINDOW_SECONDS", 60)
 # last_used_* is written at most once per this many seconds per token.
 KEYWARD_LAST_USED_INTERVAL_SECONDS = env_int("KEYWARD_LAST_USED_INTERVAL_SECONDS", 60)
+# PostgreSQL: run the token lookup as a prepared statement (planned once per connection).
+# Turn off behind a pooler in transaction mode that cannot keep prepared statements.
+KEYWARD_PREPARED_TOKEN_LOOKUP = env_bool("KEYWARD_PREPARED_TOKEN_LOOKUP", True)
 KEYWARD_SETTINGS_FIRST_TAB = "tokens:list"
 
 # GitHub Secret Scanning partner endpoint: GitHub's signing keys come from this

@@ -117,6 +117,61 @@ def test_the_first_use_costs_a_select_and_one_update(
     assert len(updates(queries)) == 1
 
 
+def prepared_lookups() -> int:
+    """Return how many prepared statements of this connection are the token lookup."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ["%WHERE t.digest = $1%"],
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.fixture
+def postgresql():
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+
+
+def test_on_postgresql_the_lookup_is_prepared_once_and_reused(
+    postgresql, workspace, admin_user, django_assert_num_queries
+):
+    _, secret = issue(admin_user, workspace)
+    authenticate_token(secret)
+
+    with django_assert_num_queries(1):  # still one query, logged like any other
+        authenticate_token(secret)
+
+    assert prepared_lookups() == 1
+    authenticate_token(secret)
+    assert prepared_lookups() == 1
+
+
+def test_the_prepared_lookup_can_be_turned_off_for_poolers(
+    postgresql, settings, workspace, admin_user
+):
+    settings.KEYWARD_PREPARED_TOKEN_LOOKUP = False
+    _, secret = issue(admin_user, workspace)
+
+    authenticate_token(secret)
+    authenticate_token(secret)
+
+    assert prepared_lookups() == 0
+
+
+def test_django_queries_stay_unprepared(postgresql, workspace, admin_user):
+    """Only the lookup is prepared; Django's own queries keep working behind any pooler."""
+    _, secret = issue(admin_user, workspace)
+    authenticate_token(secret)
+
+    for _ in range(10):
+        Token.objects.filter(workspace=workspace).count()
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+        assert cursor.fetchone()[0] == 1
+
+
 @pytest.mark.parametrize(
     "value",
     [
