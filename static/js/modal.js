@@ -62,12 +62,25 @@
 
   document.body.addEventListener("modal:close", () => closeModal());
 
+  // A click on the backdrop closes the modal only if the press began there too:
+  // selecting text and letting go outside the dialog must not close it. A body
+  // marked data-modal-keep (a value shown once) closes only through its buttons
+  // or Escape, never by a stray click.
+  let pressedOnBackdrop = false;
+  dialog.addEventListener("pointerdown", (event) => {
+    pressedOnBackdrop = event.target === dialog;
+  });
+
   dialog.addEventListener("click", (event) => {
     if (event.target.closest("[data-modal-close]")) {
       event.preventDefault();
       closeModal();
-    } else if (event.target === dialog) {
-      closeModal(); // a click on the backdrop
+    } else if (
+      event.target === dialog &&
+      pressedOnBackdrop &&
+      !content.querySelector("[data-modal-keep]")
+    ) {
+      closeModal();
     }
   });
 

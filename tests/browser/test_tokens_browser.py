@@ -331,6 +331,58 @@ def test_rename_shows_a_duplicate_error_in_the_modal_then_updates_the_row(
     assert (token.name, token.description) == ("ci-deploy-prod", "typed before the error")
 
 
+def drag(page: Page, start: dict, end: dict) -> None:
+    """Press the mouse at `start`, move to `end` and let go there, as when selecting text."""
+    page.mouse.move(start["x"], start["y"])
+    page.mouse.down()
+    page.mouse.move(end["x"], end["y"], steps=5)
+    page.mouse.up()
+
+
+def outside(box: dict) -> dict:
+    """Return a point on the backdrop, left of the dialog whose bounding box is `box`."""
+    return {"x": max(box["x"] - 40, 5), "y": box["y"] + box["height"] / 2}
+
+
+def test_stray_clicks_and_text_selection_do_not_close_dialogs(
+    signed_in_page, tokens_url, manager_user
+):
+    page = signed_in_page(manager_user)
+    page.goto(tokens_url)
+    open_create_form(page)
+    name = dialog(page).get_by_label("Name", exact=True)
+    name.fill("ci-deploy")
+
+    # Selecting the typed name and letting go on the backdrop keeps the form and its input.
+    field = name.bounding_box()
+    drag(
+        page,
+        {"x": field["x"] + field["width"] - 5, "y": field["y"] + 10},
+        outside(dialog(page).bounding_box()),
+    )
+    expect(dialog(page).get_by_role("heading", name="Add token")).to_be_visible()
+    expect(name).to_have_value("ci-deploy")
+
+    dialog(page).get_by_role("button", name="Create token").click()
+    expect(dialog(page).get_by_role("heading", name="Copy your new token")).to_be_visible()
+    box = dialog(page).bounding_box()
+
+    # The value is shown once: neither a selection dragged out nor a click on the
+    # backdrop may close the dialog; only Done (or Escape) does.
+    code = secret_code(page).bounding_box()
+    drag(page, {"x": code["x"] + code["width"] - 5, "y": code["y"] + 5}, outside(box))
+    page.mouse.click(**outside(box))
+    expect(dialog(page).get_by_role("heading", name="Copy your new token")).to_be_visible()
+
+    dialog(page).get_by_role("link", name="Done").click()
+    expect(dialog(page)).to_be_hidden()
+
+    # Other dialogs still close on a click that begins and ends on the backdrop.
+    open_create_form(page)
+    page.mouse.click(**outside(dialog(page).bounding_box()))
+    expect(dialog(page)).to_be_hidden()
+
+
 def test_rotate_with_a_grace_period_reveals_the_new_secret_and_keeps_the_old_one_working(
     signed_in_page, tokens_url, manager_user, workspace, live_server
 ):
