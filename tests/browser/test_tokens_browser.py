@@ -16,7 +16,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from accounts.models import Membership, Workspace
-from tests.browser.helpers import assert_not_reloaded, dialog, issue, mark_document
+from tests.browser.helpers import actor_of, assert_not_reloaded, dialog, issue, mark_document
 from tokens import services
 from tokens.actors import Actor
 from tokens.models import Token, TokenKind
@@ -381,6 +381,26 @@ def test_stray_clicks_and_text_selection_do_not_close_dialogs(
     open_create_form(page)
     page.mouse.click(**outside(dialog(page).bounding_box()))
     expect(dialog(page)).to_be_hidden()
+
+
+@pytest.mark.parametrize("width", [1280, 1024])
+def test_every_revoke_button_is_in_view_whatever_the_names_and_widths(
+    signed_in_page, tokens_url, manager_user, workspace, width
+):
+    """A long name or a rotated row must not push the actions out of the card."""
+    long_name, _ = issue(manager_user, workspace, "x" * 100, description="y" * 200)
+    rotated, _ = issue(manager_user, workspace, "ci-deploy-with-a-rather-long-name")
+    services.token_rotate(actor=actor_of(manager_user, workspace), token=rotated, grace="1h")
+    # Tall enough for every row: only the width is under test.
+    page = signed_in_page(manager_user, viewport={"width": width, "height": 2000})
+    page.goto(tokens_url)
+
+    buttons = page.locator("a.icon-button.danger")
+    expect(buttons).to_have_count(3)
+    for index in range(3):
+        expect(buttons.nth(index)).to_be_in_viewport()
+    expect(page.locator(f"#revoke-{long_name.public_id}")).to_be_in_viewport()
+    expect(page.locator(f"#revoke-{rotated.public_id}")).to_be_in_viewport()
 
 
 def test_rotate_with_a_grace_period_reveals_the_new_secret_and_keeps_the_old_one_working(
