@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from django.utils.text import slugify
 
+from accounts.csv_cells import spreadsheet_safe
 from tokens.models import Token
 
 GITHUB_ACTIONS_SNIPPET = "env:\n  KEYWARD_TOKEN: ${{ secrets.KEYWARD_TOKEN }}\n"
@@ -20,7 +21,7 @@ def token_csv(token: Token, secret: str) -> str:
     writer.writerow(["name", "token_id", "token", "scopes", "expires_at"])
     writer.writerow(
         [
-            token.name,
+            spreadsheet_safe(token.name),
             token.public_id,
             secret,
             " ".join(token.scopes),

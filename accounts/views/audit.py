@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 
 from accounts.audit_filters import AuditFilters
+from accounts.csv_cells import spreadsheet_safe
 from accounts.htmx import render_page
 from accounts.models import AuditEvent
 from accounts.permissions import Perm, workspace_view
@@ -51,18 +52,6 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     return render_page(request, TEMPLATE, context, partial="audit-table")
 
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value) -> str:
-    """Return `value` as a CSV cell a spreadsheet will not run as a formula (OWASP's advice).
-
-    Token names, user agents and actor labels come from users and API clients.
-    """
-    text = str(value or "")
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
-
-
 class _Echo:
     """A file-like object whose write returns what it is given, for csv.writer."""
 
@@ -81,7 +70,7 @@ def audit_export(request: HttpRequest) -> StreamingHttpResponse:
         for event in events.iterator(chunk_size=2000):
             yield writer.writerow(
                 [
-                    _cell(value)
+                    spreadsheet_safe(value)
                     for value in (
                         event.created_at.isoformat(),
                         event.action,

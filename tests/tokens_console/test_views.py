@@ -688,6 +688,13 @@ def test_the_csv_says_never_for_a_token_without_expiry(admin_client, workspace):
     assert csv_rows(response)[0]["expires_at"] == "never"
 
 
+@pytest.mark.parametrize("name", ['=HYPERLINK("http://evil/",1)', "+cmd", "-2+3", "@SUM(1)"])
+def test_the_csv_cannot_run_a_name_as_a_spreadsheet_formula(admin_client, workspace, name):
+    response = admin_client.post(url("create"), create_data(name=name), **HTMX)
+
+    assert csv_rows(response)[0]["name"] == f"'{name}"
+
+
 def test_the_rotate_response_carries_the_new_secret_and_its_csv(admin_client, ws_token):
     response = admin_client.post(url("rotate", ws_token), {"grace": "none"}, **HTMX)
 
