@@ -689,3 +689,20 @@ def test_screenshots_of_the_tokens_tab_and_its_modals(
 
     for path in shots.values():
         assert path.stat().st_size > 0
+
+
+def test_without_javascript_a_new_token_is_shown_in_full_to_copy_by_hand(
+    signed_in_page, tokens_url, manager_user, live_server
+):
+    page = signed_in_page(manager_user, java_script_enabled=False)
+    page.goto(tokens_url)
+
+    page.locator("#add-token").click()
+    page.get_by_label("Name", exact=True).fill("no-script")
+    page.get_by_role("button", name="Create token").click()
+
+    expect(page.get_by_role("heading", name="Copy your new token")).to_be_visible()
+    plain = page.locator("pre.secret-plain")
+    expect(plain).to_be_visible()
+    expect(plain).to_have_text(SECRET)
+    assert whoami(page, live_server, plain.inner_text().strip()).status == 200

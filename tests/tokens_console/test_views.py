@@ -707,7 +707,7 @@ def test_the_rotate_response_carries_the_new_secret_and_its_csv(admin_client, ws
 def test_the_reveal_offers_a_github_actions_snippet(admin_client, workspace):
     response = admin_client.post(url("create"), create_data(), **HTMX)
 
-    snippet = parse(response).find("pre").text()
+    snippet = parse(response).find("details", class_="snippet").find("pre").text()
     assert "KEYWARD_TOKEN: ${{ secrets.KEYWARD_TOKEN }}" in snippet
     assert revealed_secret(response) not in snippet
 
