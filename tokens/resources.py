@@ -190,7 +190,7 @@ def resource_delete(
     """Delete a resource; tokens limited to it and to others lose it and stay limited.
 
     Refuse while an active token is limited to this resource alone: without it
-    the token would reach every resource. Revoke or change such tokens first.
+    the token would reach every resource. Revoke such tokens first.
     """
     _require_manager(actor, "delete")
     with transaction.atomic():
@@ -223,7 +223,7 @@ def _in_use(resource: Resource, blocking: list[str]) -> ValidationError:
     return ValidationError(
         f"{count} active token{' is' if one else 's are'} limited to “{resource.name}” alone "
         f"({names}): without it {'it' if one else 'they'} would reach every resource. "
-        f"Revoke or change {'that token' if one else 'these tokens'} first.",
+        f"Revoke {'that token' if one else 'these tokens'} first.",
         code="in_use",
     )
 

@@ -288,7 +288,7 @@ def test_deleting_the_only_resource_of_an_active_token_is_refused(
     message = caught.value.messages[0]
     assert "1 active token is limited to “orders-db” alone" in message
     assert "ci-orders" in message
-    assert "Revoke or change that token first" in message
+    assert "Revoke that token first" in message
     assert state() == before
     assert list(token.resources.all()) == [orders]
 
@@ -303,7 +303,7 @@ def test_the_refusal_counts_every_blocking_token(workspace, admin, manager_user,
     message = caught.value.messages[0]
     assert "7 active tokens are limited" in message
     assert "and 2 more" in message
-    assert "Revoke or change these tokens first" in message
+    assert "Revoke these tokens first" in message
 
 
 def test_a_token_in_its_rotation_grace_period_still_blocks(workspace, admin, manager_user, orders):
