@@ -298,12 +298,16 @@ def token_list(request, status: str = "active", kind: str = "", limit: int = 100
         raise ValidationError({"status": "Choose active, expired, revoked or all."})
     if kind and kind not in TokenKind.values:
         raise ValidationError({"kind": "Choose workspace or personal."})
+    if limit < 1:
+        raise ValidationError({"limit": "limit must be at least 1 (at most 500 tokens are sent)."})
+    if offset < 0:
+        raise ValidationError({"offset": "offset cannot be negative."})
     actor = Actor.token(request.auth)
     tokens = services.tokens_visible_to(actor, _workspace(request.auth)).with_status(status)
     if kind:
         tokens = tokens.filter(kind=kind)
-    limit = max(1, min(limit, 500))
-    offset = min(max(0, offset), MAX_OFFSET)
+    limit = min(limit, 500)
+    offset = min(offset, MAX_OFFSET)
     page = tokens.select_related("owner", "created_by", "rotated_from").prefetch_related(
         "resources"
     )[offset : offset + limit]
@@ -321,6 +325,8 @@ def token_create(request, payload: TokenCreateIn):
             raise ValidationError({"preset": "Choose read, read_write or admin."})
         scopes = list(preset.scopes)
     expires_at = payload.expires_at
+    if payload.expires_at is not None and payload.expires_in_days is not None:
+        raise ValidationError({"expires_in_days": "Send expires_at or expires_in_days, not both."})
     if payload.expires_in_days:
         expires_at = timezone.now() + timedelta(days=payload.expires_in_days)
     token, secret = services.token_create(
