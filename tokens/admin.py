@@ -56,6 +56,7 @@ class TokenAdmin(admin.ModelAdmin):
         "kind",
         "owner",
         "created_by",
+        "created_by_token",
         "name",
         "description",
         "scopes",

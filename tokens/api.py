@@ -308,9 +308,9 @@ def token_list(request, status: str = "active", kind: str = "", limit: int = 100
         tokens = tokens.filter(kind=kind)
     limit = min(limit, 500)
     offset = min(offset, MAX_OFFSET)
-    page = tokens.select_related("owner", "created_by", "rotated_from").prefetch_related(
-        "resources"
-    )[offset : offset + limit]
+    page = tokens.select_related(
+        "owner", "created_by", "created_by_token", "rotated_from"
+    ).prefetch_related("resources")[offset : offset + limit]
     return [_out(token) for token in page]
 
 

@@ -38,7 +38,10 @@ class TokenOut(Schema):
     kind: str
     censored: str
     owner: str | None
-    created_by: str | None
+    created_by: str | None = Field(description="The email of the person who created it.")
+    created_by_token: str | None = Field(
+        description="The id of the token that created it through the API, if one did."
+    )
     scopes: list[str]
     resources: list[str]
     allowed_ips: list[str]
@@ -65,6 +68,9 @@ class TokenOut(Schema):
             censored=token.censored,
             owner=token.owner.email if token.owner_id else None,
             created_by=token.created_by.email if token.created_by_id else None,
+            created_by_token=token.created_by_token.public_id
+            if token.created_by_token_id
+            else None,
             scopes=list(token.scopes),
             resources=[r.name for r in token.resources.all()],
             allowed_ips=list(token.allowed_ips),

@@ -87,12 +87,17 @@ def _lock_reveal_policy(workspace_id: int) -> bool:
     )
 
 
+def _acting_token_id(actor: Actor) -> int | None:
+    return actor.principal.token_pk if actor.principal is not None else None
+
+
 def _issue(
     *,
     workspace: Workspace,
     kind: str,
     owner_id: int | None,
     created_by_id: int | None,
+    created_by_token_id: int | None,
     name: str,
     description: str,
     scopes: list[str],
@@ -112,6 +117,7 @@ def _issue(
         kind=kind,
         owner_id=owner_id,
         created_by_id=created_by_id,
+        created_by_token_id=created_by_token_id,
         name=name,
         description=description,
         prefix=secrets.kind_prefix(settings.KEYWARD_TOKEN_PREFIX, kind),
@@ -164,6 +170,7 @@ def token_create(
                 kind=kind,
                 owner_id=owner_id,
                 created_by_id=actor.user_id,
+                created_by_token_id=_acting_token_id(actor),
                 name=name,
                 description=description,
                 scopes=cleaned_scopes,
@@ -285,7 +292,10 @@ def token_rotate(
             workspace=token.workspace,
             kind=token.kind,
             owner_id=token.owner_id,
+            # A person rotating becomes the creator; a token or the system keeps the old one's.
             created_by_id=actor.user_id or token.created_by_id,
+            created_by_token_id=_acting_token_id(actor)
+            or (None if actor.user_id else token.created_by_token_id),
             name=token.name,
             description=token.description,
             scopes=list(token.scopes),
@@ -372,7 +382,7 @@ def token_for(actor: Actor, workspace: Workspace, public_id: str) -> Token:
     """Return the token with `public_id` if the actor may see it, else raise Token.DoesNotExist."""
     return (
         tokens_visible_to(actor, workspace)
-        .select_related("workspace", "owner", "created_by")
+        .select_related("workspace", "owner", "created_by", "created_by_token")
         .get(public_id=public_id)
     )
 

@@ -480,6 +480,23 @@ def test_create_returns_the_secret_once(workspace, api, admin_token):
         assert secret[4:34].encode() not in later.content
 
 
+def test_a_token_made_through_the_api_names_the_token_that_made_it(
+    workspace, admin_user, api, admin_token
+):
+    made = api.post("/tokens", {"name": "child", "scopes": ["tokens:read"]}).json()
+
+    assert made["created_by"] is None  # a workspace token is no person
+    assert made["created_by_token"] == admin_token[0].public_id
+    listed = {item["id"]: item for item in api.get("/tokens").json()}
+    assert listed[made["id"]]["created_by_token"] == admin_token[0].public_id
+    assert listed[admin_token[0].public_id]["created_by"] == admin_user.email
+    child = Token.objects.get(public_id=made["id"])
+    assert child.creator_label == "token automation"
+
+    rotated = api.post(f"/tokens/{made['id']}/rotate", {"grace": "none"}).json()
+    assert rotated["created_by_token"] == admin_token[0].public_id
+
+
 def test_create_with_a_preset(api):
     body = api.post("/tokens", {"name": "ro", "preset": "read"}).json()
 

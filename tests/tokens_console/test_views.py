@@ -1118,20 +1118,27 @@ def test_special_filters_survive_the_filter_form(admin_client, workspace):
     assert dom.find("input", type="hidden", name="unused").attrs["value"] == "30"
 
 
-def _bulk_tokens(workspace, count: int, *, start: int = 0, users=(), resources=()) -> None:
-    """Insert `count` varied tokens at once: both kinds, several creators, some resources."""
+def _bulk_tokens(
+    workspace, count: int, *, start: int = 0, users=(), resources=(), maker=None
+) -> None:
+    """Insert `count` varied tokens at once: both kinds, several creators, some resources.
+
+    With `maker`, some workspace tokens are made by that token (through the API).
+    """
     now = timezone.now()
     users = list(users) or [None]
     tokens = []
     for n in range(start, start + count):
         user = users[(n // 3) % len(users)]
         personal = user is not None and n % 3 == 0
+        by_token = maker is not None and not personal and n % 4 == 1
         tokens.append(
             Token(
                 workspace=workspace,
                 kind=TokenKind.PERSONAL if personal else TokenKind.WORKSPACE,
                 owner=user if personal else None,
-                created_by=user,
+                created_by=None if by_token else user,
+                created_by_token=maker if by_token else None,
                 name=f"bulk-{n:05d}",
                 description=f"Token number {n}" if n % 2 else "",
                 prefix="kwp_" if personal else "kww_",
@@ -1197,7 +1204,8 @@ def test_the_list_query_count_does_not_grow_with_tokens(
     headers = HTMX if htmx else {}
     users = [admin_user, manager_user, member_user]
     resources = [Resource.objects.create(workspace=workspace, name=f"db-{n}") for n in range(3)]
-    _bulk_tokens(workspace, 10, users=users, resources=resources)
+    maker, _ = issue(admin_user, workspace, "api-maker")
+    _bulk_tokens(workspace, 10, users=users, resources=resources, maker=maker)
     client = signed_in(request.getfixturevalue(who))
     client.get(url("list"), query, **headers)  # warm up: the policy row and the session
     with CaptureQueriesContext(connection) as few:
@@ -1205,11 +1213,12 @@ def test_the_list_query_count_does_not_grow_with_tokens(
     shown_few = len(rows(response))
     assert 0 < shown_few < 25
 
-    _bulk_tokens(workspace, 190, start=10, users=users, resources=resources)
+    _bulk_tokens(workspace, 190, start=10, users=users, resources=resources, maker=maker)
 
     with django_assert_num_queries(len(few)):
         response = client.get(url("list"), query, **headers)
     assert len(rows(response)) == 25
+    assert "by token api-maker" in parse(response).text()
 
 
 # CSRF --------------------------------------------------------------------------------------

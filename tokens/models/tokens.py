@@ -113,6 +113,14 @@ class Token(models.Model):
         blank=True,
         related_name="+",
     )
+    created_by_token = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The token that created it through the API.",
+    )
     name = models.CharField(max_length=100)
     description = models.CharField(max_length=255, blank=True)
     prefix = models.CharField(max_length=16, editable=False)
@@ -168,6 +176,15 @@ class Token(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def creator_label(self) -> str:
+        """Return who created the token: a person's email, "token <name>", or Keyward."""
+        if self.created_by_id:
+            return self.created_by.email
+        if self.created_by_token_id:
+            return f"token {self.created_by_token.name}"
+        return "Keyward"
 
     @property
     def censored(self) -> str:

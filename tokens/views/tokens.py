@@ -42,7 +42,7 @@ def tab_context(request: HttpRequest, **extra) -> dict:
     filters = TokenFilters.from_query(request.GET)
     tokens = (
         filters.apply(services.tokens_visible_to(actor, request.workspace))
-        .select_related("owner", "created_by")
+        .select_related("owner", "created_by", "created_by_token")
         .prefetch_related("resources")
     )
     return {
