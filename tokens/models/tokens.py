@@ -178,6 +178,13 @@ class Token(models.Model):
         return self.name
 
     @property
+    def lifetime_days(self) -> int | None:
+        """Return how many days the token was issued for, or None if it never expires."""
+        if self.expires_at is None:
+            return None
+        return round((self.expires_at - self.created_at).total_seconds() / 86400)
+
+    @property
     def creator_label(self) -> str:
         """Return who created the token: a person's email, "token <name>", or Keyward."""
         if self.created_by_id:
