@@ -380,11 +380,15 @@ def token_revoke(request, token_id: str):
     "/tokens/{token_id}/rotate", response={201: TokenWithSecretOut, **ERRORS}, tags=["tokens"]
 )
 @require_scope("tokens:write")
-def token_rotate(request, token_id: str, payload: TokenRotateIn):
-    """Replace a token's secret; the old one works for the grace period. Secret shown once."""
+def token_rotate(request, token_id: str, payload: TokenRotateIn | None = None):
+    """Replace a token's secret; the old one works for the grace period. Secret shown once.
+
+    The body may be left out: the grace period is then none.
+    """
+    grace = payload.grace if payload is not None else TokenRotateIn().grace
     actor = Actor.token(request.auth)
     new_token, secret = services.token_rotate(
-        actor=actor, token=_token(request, token_id), grace=payload.grace, request=request
+        actor=actor, token=_token(request, token_id), grace=grace, request=request
     )
     new_token = _token(request, new_token.public_id)
     return Status(201, TokenWithSecretOut(**_out(new_token).dict(), token=secret))

@@ -834,10 +834,11 @@ def test_rotate_returns_the_new_secret_once(api, workspace, admin_user, clock):
     assert_invalid_token(Api(old_secret).get("/whoami"))
 
 
-def test_rotate_without_a_body_uses_no_grace(api, workspace, admin_user):
+@pytest.mark.parametrize("body", ["{}", ""], ids=["empty-object", "no-body"])
+def test_rotate_without_a_body_uses_no_grace(api, workspace, admin_user, body):
     token, old_secret = issue(admin_user, workspace, name="ci")
 
-    response = api.raw("POST", f"/tokens/{token.public_id}/rotate", "{}")
+    response = api.raw("POST", f"/tokens/{token.public_id}/rotate", body)
 
     assert response.status_code == 201
     assert_invalid_token(Api(old_secret).get("/whoami"))
