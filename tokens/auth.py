@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache, lru_cache
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -99,6 +99,34 @@ def _lookup_sql(vendor: str) -> str:
     return " ".join(sql.split())
 
 
+# SQLSTATEs of a prepared statement the server lost, or has under another client's name
+# (a pooler in transaction mode that does not keep prepared statements).
+LOST_PREPARED_STATEMENT = {"26000", "42P05"}
+
+
+def _lookup_row(digest: str) -> tuple | None:
+    """Run the lookup; if the server lost the prepared statement, forget it and run it again."""
+    sql = _lookup_sql(connection.vendor)
+    try:
+        with _lookup_cursor() as cursor:
+            cursor.execute(sql, [digest])
+            return cursor.fetchone()
+    except DatabaseError as error:
+        lost = getattr(error.__cause__, "sqlstate", None) in LOST_PREPARED_STATEMENT
+        if not lost or connection.in_atomic_block:
+            raise
+    logger.warning(
+        "The prepared token lookup was lost by the database server; preparing it again. "
+        "Behind a pooler that cannot keep prepared statements, set "
+        "KEYWARD_PREPARED_TOKEN_LOOKUP=0."
+    )
+    with connection.cursor() as cursor:
+        # psycopg forgets every statement it prepared on this connection (only ours).
+        cursor.execute("DEALLOCATE ALL")
+        cursor.execute(sql, [digest])
+        return cursor.fetchone()
+
+
 def _lookup_cursor():
     """Return a cursor for the lookup: on PostgreSQL, one that runs it as a prepared statement.
 
@@ -108,6 +136,8 @@ def _lookup_cursor():
     """
     if connection.vendor != "postgresql" or not settings.KEYWARD_PREPARED_TOKEN_LOOKUP:
         return connection.cursor()
+    # What Django's connection.cursor() does before handing out a cursor.
+    connection.close_if_health_check_failed()
     connection.ensure_connection()
     connection.validate_thread_sharing()
     raw = connection.connection
@@ -180,9 +210,7 @@ def authenticate_token(
     """Return the principal for a token value, or raise AuthenticationFailed."""
     if _parser().parse(value) is None:
         raise AuthenticationFailed("malformed")
-    with _lookup_cursor() as cursor:
-        cursor.execute(_lookup_sql(connection.vendor), [secrets.digest(value)])
-        row = cursor.fetchone()
+    row = _lookup_row(secrets.digest(value))
     if row is None:
         raise AuthenticationFailed("unknown")
     (

@@ -159,6 +159,23 @@ def test_the_prepared_lookup_can_be_turned_off_for_poolers(
     assert prepared_lookups() == 0
 
 
+def test_a_prepared_lookup_the_server_lost_is_prepared_again(
+    transactional_db, postgresql, workspace, admin_user, caplog
+):
+    """What a pooler in transaction mode does: the next backend never saw our statement."""
+    _, secret = issue(admin_user, workspace)
+    authenticate_token(secret)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM pg_prepared_statements")
+        (name,) = cursor.fetchone()
+        cursor.execute(f'DEALLOCATE "{name}"')  # behind psycopg's back
+
+    assert authenticate_token(secret).name == "ci"
+    assert "KEYWARD_PREPARED_TOKEN_LOOKUP=0" in caplog.text
+    assert authenticate_token(secret).name == "ci"  # prepared again, and reused
+    assert prepared_lookups() == 1
+
+
 def test_django_queries_stay_unprepared(postgresql, workspace, admin_user):
     """Only the lookup is prepared; Django's own queries keep working behind any pooler."""
     _, secret = issue(admin_user, workspace)
