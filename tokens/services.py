@@ -341,7 +341,11 @@ def token_revoke(
 def _revoke(
     *, actor: Actor, token: Token, reason: str, request: HttpRequest | None, details: dict | None
 ) -> tuple[Token, bool]:
-    """Revoke a token under a row lock; return it and whether this call revoked it."""
+    """Revoke a token under a row lock; return it and whether this call revoked it.
+
+    It takes no savepoint: inside a caller's transaction, an error here must end
+    that transaction, not be caught and worked around.
+    """
     if not rules.may_revoke(actor, token):
         raise PermissionDenied("You may not revoke this token.")
     now = timezone.now()

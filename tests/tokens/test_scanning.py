@@ -735,6 +735,34 @@ def test_the_creator_and_the_admins_of_a_workspace_token_are_emailed(
     assert gone_admin.email not in email.to
 
 
+def test_a_report_across_workspaces_emails_each_workspaces_admins_only_their_token(
+    keys_file,
+    send,
+    leaked,
+    workspace,
+    admin_user,
+    other_workspace,
+    outsider,
+    django_capture_on_commit_callbacks,
+):
+    acme_token, acme_secret = leaked
+    globex_admin = make_member(other_workspace, "globex-admin@example.com", Role.ADMIN)
+    globex_token, globex_secret = issue(globex_admin, other_workspace, name="globex-deploy")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send([entry(acme_secret), entry(globex_secret)]).status_code == 200
+
+    by_token = {
+        token.name: next(email for email in leak_emails() if token.name in email.subject)
+        for token in (acme_token, globex_token)
+    }
+    assert admin_user.email in by_token[acme_token.name].to
+    assert globex_admin.email not in by_token[acme_token.name].to
+    assert outsider.email not in by_token[acme_token.name].to
+    assert globex_admin.email in by_token[globex_token.name].to
+    assert admin_user.email not in by_token[globex_token.name].to
+
+
 def test_the_owner_and_the_admins_of_a_personal_token_are_emailed(
     keys_file, send, workspace, admin_user, member_user, django_capture_on_commit_callbacks
 ):
