@@ -27,6 +27,18 @@ def workspace(db) -> Workspace:
 
 
 @pytest.fixture
+def retrievable(workspace: Workspace):
+    """Make the workspace keep encrypted copies of the tokens issued from now on."""
+    from tokens.models import RevealPolicy
+    from tokens.services import workspace_policy
+
+    policy = workspace_policy(workspace)
+    policy.reveal_policy = RevealPolicy.RETRIEVABLE
+    policy.save()
+    return policy
+
+
+@pytest.fixture
 def other_workspace(db) -> Workspace:
     return Workspace.objects.create(name="Globex", slug="globex")
 

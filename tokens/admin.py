@@ -12,11 +12,9 @@ from django.utils import timezone
 
 from tokens import services
 from tokens.actors import Actor
-from tokens.check_proofs import check_proof, checked_public_id
+from tokens.check_proofs import STALE_PROOF, check_proof, checked_public_id
 from tokens.forms import TokenCheckForm
 from tokens.models import LeakReport, Resource, RevokeReason, Token, WorkspacePolicy
-
-STALE_CHECK = "That check is no longer valid (checks last 10 minutes). Paste the value again."
 
 
 class StatusFilter(admin.SimpleListFilter):
@@ -113,7 +111,7 @@ class TokenAdmin(admin.ModelAdmin):
             if public_id is not None:
                 return self._revoke_as_leaked(request, actor, public_id)
             form = TokenCheckForm()
-            self.message_user(request, STALE_CHECK, messages.ERROR)
+            self.message_user(request, STALE_PROOF, messages.ERROR)
         found = None
         if form.is_bound and form.is_valid():
             value = form.cleaned_data["value"]

@@ -9,6 +9,10 @@ from __future__ import annotations
 from django.core import signing
 
 CHECK_PROOF_SALT = "keyward.tokens.check"
+STALE_PROOF = (
+    "This check is no longer valid (checks last 10 minutes). "
+    "Paste the value again to revoke its token."
+)
 CHECK_PROOF_SECONDS = 600
 
 

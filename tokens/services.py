@@ -349,7 +349,6 @@ def _revoke(
     if not rules.may_revoke(actor, token):
         raise PermissionDenied("You may not revoke this token.")
     now = timezone.now()
-    # No savepoint: inside a caller's transaction (a leak report) a failure undoes it all anyway.
     with transaction.atomic(savepoint=False):
         token = (
             Token.objects.select_for_update(of=("self",))

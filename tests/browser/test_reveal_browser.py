@@ -15,8 +15,7 @@ from playwright.sync_api import Page, expect
 from accounts.models import AuditEvent, Workspace
 from tests.browser.helpers import dialog, issue, watch_console
 from tests.conftest import PASSWORD
-from tokens import services
-from tokens.models import RevealPolicy, RevokeReason, Token, TokenKind
+from tokens.models import RevokeReason, Token, TokenKind
 
 pytestmark = pytest.mark.playwright
 
@@ -30,15 +29,6 @@ def secret_code(page: Page):
 
 def password_field(page: Page):
     return dialog(page).get_by_label("Your password")
-
-
-@pytest.fixture
-def retrievable(workspace: Workspace):
-    """Make the workspace keep encrypted copies of the tokens issued from now on."""
-    policy = services.workspace_policy(workspace)
-    policy.reveal_policy = RevealPolicy.RETRIEVABLE
-    policy.save()
-    return policy
 
 
 @pytest.fixture

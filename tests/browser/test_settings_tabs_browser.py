@@ -112,15 +112,6 @@ def test_members_read_the_policies_without_a_way_to_change_them(
     expect(page.locator(".policy-form button")).to_have_count(0)
 
 
-@pytest.fixture
-def retrievable(workspace: Workspace):
-    """Make the workspace keep encrypted copies of the tokens issued from now on."""
-    policy = services.workspace_policy(workspace)
-    policy.reveal_policy = RevealPolicy.RETRIEVABLE
-    policy.save()
-    return policy
-
-
 def test_switching_to_show_once_says_how_many_copies_were_erased(
     signed_in_page, policies_url, admin_user, workspace, retrievable
 ):

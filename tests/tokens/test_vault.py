@@ -16,7 +16,7 @@ from django.utils import timezone
 from tests.tokens.conftest import issue
 from tokens import secrets, services, vault
 from tokens.checks import check_encryption_keys
-from tokens.models import RevealPolicy, Token
+from tokens.models import Token
 
 SECRET = "kww_0123456789abcdefghijABCDEFGHIJ0a1B2c"
 
@@ -156,11 +156,8 @@ def test_the_system_check_is_registered(settings):
 
 @pytest.mark.django_db
 def test_a_bad_key_under_retrievable_issues_tokens_without_a_copy(
-    settings, workspace, manager_user
+    settings, retrievable, workspace, manager_user
 ):
-    policy = services.workspace_policy(workspace)
-    policy.reveal_policy = RevealPolicy.RETRIEVABLE
-    policy.save()
     settings.KEYWARD_TOKEN_ENCRYPTION_KEYS = ["not-a-fernet-key"]
 
     token, secret = issue(manager_user, workspace, name="ci-deploy")
@@ -177,14 +174,6 @@ def run_rotate() -> tuple[str, str]:
     out, err = io.StringIO(), io.StringIO()
     call_command("rotate_token_encryption_keys", stdout=out, stderr=err)
     return out.getvalue(), err.getvalue()
-
-
-@pytest.fixture
-def retrievable(workspace):
-    policy = services.workspace_policy(workspace)
-    policy.reveal_policy = RevealPolicy.RETRIEVABLE
-    policy.save()
-    return policy
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from accounts.models import AuditEvent
 from tests.tokens_console.conftest import HTMX, actor_of, issue, parse, signed_in
 from tokens import services
 from tokens.actors import Actor
-from tokens.models import RevealPolicy, Token, TokenKind
+from tokens.models import Token, TokenKind
 from tokens.views.activity import token_events
 
 pytestmark = pytest.mark.django_db
@@ -182,14 +182,6 @@ def test_managers_see_client_addresses(manager_user, workspace, ws_token):
 
 
 # What it lists ----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def retrievable(workspace):
-    policy = services.workspace_policy(workspace)
-    policy.reveal_policy = RevealPolicy.RETRIEVABLE
-    policy.save()
-    return policy
 
 
 def test_the_lifecycle_is_listed_newest_first(

@@ -84,12 +84,6 @@ def no_store(response) -> bool:
 
 
 @pytest.fixture
-def retrievable(workspace):
-    """Make the workspace keep encrypted copies of tokens issued from now on."""
-    set_reveal_policy(workspace, RevealPolicy.RETRIEVABLE)
-
-
-@pytest.fixture
 def stored(retrievable, manager_user, workspace) -> tuple[Token, str]:
     """Return the workspace token ci-deploy (by the Manager) whose copy is kept, with its secret."""
     token, secret = issue(manager_user, workspace, "ci-deploy")

@@ -12,7 +12,7 @@ from accounts.htmx import finish_action, render_page
 from accounts.permissions import workspace_view
 from tokens import rules, services
 from tokens.actors import Actor
-from tokens.check_proofs import check_proof, checked_public_id
+from tokens.check_proofs import STALE_PROOF, check_proof, checked_public_id
 from tokens.forms import TokenCheckForm
 from tokens.models import Token
 from tokens.views.tokens import TEMPLATE, tab_context
@@ -22,10 +22,6 @@ WRONG_FORMAT = (
     "Paste the whole value."
 )
 NOT_OURS = "No token of this workspace has this value. It may belong to another workspace."
-STALE = (
-    "This check is no longer valid (checks last 10 minutes). "
-    "Paste the value again to revoke its token."
-)
 
 
 def _actor(request: HttpRequest) -> Actor:
@@ -68,7 +64,7 @@ def token_check(request: HttpRequest) -> HttpResponse:
         public_id = checked_public_id(request.POST["revoke"], request.user)
         if public_id is not None:
             return _revoke(request, actor, public_id)
-        form, notice = TokenCheckForm(), STALE
+        form, notice = TokenCheckForm(), STALE_PROOF
     else:
         form = TokenCheckForm(request.POST or None)
     if form.is_bound and form.is_valid():
