@@ -686,7 +686,7 @@ def test_a_concurrent_delivery_does_not_email_twice(
     keys_file, send, leaked, monkeypatch, django_capture_on_commit_callbacks
 ):
     token, secret = leaked
-    original = services._revoke
+    original = services.tokens._revoke
 
     def revoked_meanwhile(**kwargs):
         # GitHub retried a slow delivery; the other request committed first.
@@ -695,7 +695,7 @@ def test_a_concurrent_delivery_does_not_email_twice(
         )
         return original(**kwargs)
 
-    monkeypatch.setattr(services, "_revoke", revoked_meanwhile)
+    monkeypatch.setattr(services.tokens, "_revoke", revoked_meanwhile)
 
     with django_capture_on_commit_callbacks(execute=True):
         response = send([entry(secret)])
@@ -1015,7 +1015,7 @@ def test_a_report_larger_than_one_lookup_is_looked_up_in_chunks(
 ):
     # Databases cap the parameters of one query (SQLite: 32,766); a 2 MiB report could
     # name more well-formed values than that, so the lookup goes in chunks.
-    monkeypatch.setattr(services, "LOOKUP_CHUNK", 2)
+    monkeypatch.setattr(services.tokens, "LOOKUP_CHUNK", 2)
     ours = bulk_tokens(workspace, manager_user, 5)
 
     response = send([entry(value) for value in [*ours, well_formed_unknown()]])

@@ -21,7 +21,8 @@ from tests.tokens_console.conftest import (
     parse,
     signed_in,
 )
-from tokens import policies, services
+from tokens import services
+from tokens.services import policies
 from tokens.models import RevealPolicy, Token, TokenKind, WorkspacePolicy
 
 pytestmark = pytest.mark.django_db

@@ -26,7 +26,7 @@ from tests.tokens_console.conftest import (
     signed_in,
     triggers,
 )
-from tokens import resources
+from tokens.services import resources
 from tokens.actors import Actor
 from tokens.models import Resource, Token, TokenKind
 

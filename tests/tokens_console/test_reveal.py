@@ -27,7 +27,8 @@ from tests.tokens_console.conftest import (
     parse,
     signed_in,
 )
-from tokens import policies, services, vault
+from tokens import services, vault
+from tokens.services import policies
 from tokens.models import RevealPolicy, Token, TokenKind, WorkspacePolicy
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,8 @@ from django.shortcuts import redirect
 from accounts.form_errors import add_service_errors
 from accounts.htmx import render_page
 from accounts.permissions import Perm, has_perm, workspace_view
-from tokens import policies, vault
+from tokens import vault
+from tokens.services import policies
 from tokens.actors import Actor
 from tokens.models import RevealPolicy
 from tokens.services import workspace_policy

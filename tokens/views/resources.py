@@ -11,7 +11,7 @@ from django.urls import reverse
 from accounts.form_errors import add_service_errors
 from accounts.htmx import finish_action, render_page
 from accounts.permissions import Perm, workspace_view
-from tokens import resources
+from tokens.services import resources
 from tokens.actors import Actor
 from tokens.models import Resource
 

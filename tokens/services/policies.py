@@ -22,7 +22,7 @@ from accounts.roles import Role
 from tokens import vault
 from tokens.actors import Actor
 from tokens.models import RevealPolicy, Token, WorkspacePolicy
-from tokens.services import workspace_policy
+from tokens.services.tokens import workspace_policy
 
 FIELDS = (
     "max_lifetime_days",
