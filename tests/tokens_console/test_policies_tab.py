@@ -22,8 +22,8 @@ from tests.tokens_console.conftest import (
     signed_in,
 )
 from tokens import services
-from tokens.services import policies
 from tokens.models import RevealPolicy, Token, TokenKind, WorkspacePolicy
+from tokens.services import policies
 
 pytestmark = pytest.mark.django_db
 

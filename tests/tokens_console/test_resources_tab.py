@@ -26,9 +26,9 @@ from tests.tokens_console.conftest import (
     signed_in,
     triggers,
 )
-from tokens.services import resources
 from tokens.actors import Actor
 from tokens.models import Resource, Token, TokenKind
+from tokens.services import resources
 
 pytestmark = pytest.mark.django_db
 

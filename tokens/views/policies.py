@@ -12,10 +12,9 @@ from accounts.form_errors import add_service_errors
 from accounts.htmx import render_page
 from accounts.permissions import Perm, has_perm, workspace_view
 from tokens import vault
-from tokens.services import policies
 from tokens.actors import Actor
 from tokens.models import RevealPolicy
-from tokens.services import workspace_policy
+from tokens.services import policies, workspace_policy
 
 TEMPLATE = "tokens/policies.html"
 

@@ -11,9 +11,9 @@ from django.urls import reverse
 from accounts.form_errors import add_service_errors
 from accounts.htmx import finish_action, render_page
 from accounts.permissions import Perm, workspace_view
-from tokens.services import resources
 from tokens.actors import Actor
 from tokens.models import Resource
+from tokens.services import resources
 
 TEMPLATE = "tokens/resources.html"
 # The delete dialog names this many tokens using the resource, then says how many more.
