@@ -8,9 +8,6 @@ from accounts import services, signals
 from accounts.models import Invitation
 from accounts.roles import Role
 
-# Extra request headers that make the test client's request look like HTMX's.
-HTMX = {"HTTP_HX_REQUEST": "true"}
-
 
 @pytest.fixture
 def invitation(workspace, admin_user) -> Invitation:

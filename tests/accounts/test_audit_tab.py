@@ -21,8 +21,8 @@ from django.utils import timezone
 from accounts.audit import audit_record
 from accounts.models import AuditEvent, Membership, User, Workspace
 from accounts.roles import Role
-from tests.accounts.conftest import HTMX
 from tests.conftest import make_member
+from tests.factories import HTMX
 from tokens import services
 from tokens.actors import Actor
 from tokens.models import Token

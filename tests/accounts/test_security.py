@@ -17,8 +17,8 @@ from django.urls import reverse
 import config.settings as production_settings
 from accounts.invitation_links import invitation_link_token
 from accounts.models import Invitation
-from tests.accounts.conftest import HTMX
 from tests.conftest import PASSWORD
+from tests.factories import HTMX
 
 pytestmark = pytest.mark.django_db
 

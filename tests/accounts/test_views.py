@@ -18,8 +18,8 @@ from django.urls import reverse
 from accounts.invitation_links import invitation_link_token
 from accounts.models import AuditEvent, Invitation, Membership, User, Workspace
 from accounts.roles import Role
-from tests.accounts.conftest import HTMX
 from tests.conftest import PASSWORD, make_member
+from tests.factories import HTMX
 
 pytestmark = pytest.mark.django_db
 

@@ -4,11 +4,6 @@ from __future__ import annotations
 
 from playwright.sync_api import Locator, Page
 
-from accounts.models import Membership, User, Workspace
-from tokens import services
-from tokens.actors import Actor
-from tokens.models import Token
-
 
 def dialog(page: Page) -> Locator:
     """Return the console's one modal dialog."""
@@ -30,18 +25,3 @@ def watch_console(page: Page) -> list[str]:
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     return errors
-
-
-def actor_of(user: User, workspace: Workspace) -> Actor:
-    """Return `user` acting in `workspace`, as the console would."""
-    return Actor.member(
-        Membership.objects.select_related("user").get(user=user, workspace=workspace)
-    )
-
-
-def issue(user: User, workspace: Workspace, name: str, **fields) -> tuple[Token, str]:
-    """Create a token (a workspace one unless `kind=` says) as `user`; return it and its secret."""
-    fields.setdefault("scopes", ["tokens:read"])
-    return services.token_create(
-        actor=actor_of(user, workspace), workspace=workspace, name=name, **fields
-    )

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from tests.browser.helpers import actor_of
+from tests.factories import actor_of
 from tokens import services
 
 pytestmark = pytest.mark.playwright

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from playwright.sync_api import Page, expect
 
-from tests.browser.helpers import issue
+from tests.factories import issue
 from tokens.models import RevokeReason
 
 pytestmark = pytest.mark.playwright

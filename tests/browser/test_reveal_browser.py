@@ -13,8 +13,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from accounts.models import AuditEvent, Workspace
-from tests.browser.helpers import dialog, issue, watch_console
+from tests.browser.helpers import dialog, watch_console
 from tests.conftest import PASSWORD
+from tests.factories import issue
 from tokens.models import RevokeReason, Token, TokenKind
 
 pytestmark = pytest.mark.playwright

@@ -12,7 +12,8 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from accounts.models import Workspace
-from tests.browser.helpers import assert_not_reloaded, dialog, issue, mark_document, watch_console
+from tests.browser.helpers import assert_not_reloaded, dialog, mark_document, watch_console
+from tests.factories import issue
 from tokens import services
 from tokens.models import Resource, RevealPolicy, Token
 

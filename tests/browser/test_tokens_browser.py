@@ -16,7 +16,8 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from accounts.models import Membership, Workspace
-from tests.browser.helpers import actor_of, assert_not_reloaded, dialog, issue, mark_document
+from tests.browser.helpers import assert_not_reloaded, dialog, mark_document
+from tests.factories import actor_of, issue
 from tokens import services
 from tokens.actors import Actor
 from tokens.models import Token, TokenKind

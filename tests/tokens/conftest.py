@@ -7,11 +7,10 @@ from datetime import datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from accounts.models import Membership, User, Workspace
-from tokens import services
-from tokens.actors import Actor
+from tests.factories import (
+    issue,  # noqa: F401 shared with these tests
+)
 from tokens.api import failure_limiter
-from tokens.models import Token
 
 
 @pytest.fixture(autouse=True)
@@ -20,26 +19,6 @@ def _fresh_failure_limiter():
     failure_limiter.cache_clear()
     yield
     failure_limiter.cache_clear()
-
-
-def actor_of(user: User, workspace: Workspace) -> Actor:
-    """Return the console actor for `user`'s membership of `workspace`."""
-    membership = Membership.objects.select_related("user").get(user=user, workspace=workspace)
-    return Actor.member(membership)
-
-
-def issue(
-    user: User,
-    workspace: Workspace,
-    *,
-    name: str = "ci",
-    scopes=("tokens:read",),
-    **fields,
-) -> tuple[Token, str]:
-    """Create a token through the service as `user` and return it with its secret."""
-    return services.token_create(
-        actor=actor_of(user, workspace), workspace=workspace, name=name, scopes=scopes, **fields
-    )
 
 
 class Clock:

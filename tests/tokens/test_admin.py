@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from accounts.models import AuditEvent, User
 from tests.conftest import PASSWORD
-from tests.tokens.conftest import actor_of, issue
+from tests.factories import actor_of, issue
 from tokens import services
 from tokens.auth import AuthenticationFailed, authenticate_token
 from tokens.models import Resource, RevokeReason, Token, TokenKind, TokenStatus

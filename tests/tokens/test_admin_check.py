@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent, User
 from tests.conftest import PASSWORD
-from tests.tokens.conftest import actor_of, issue
+from tests.factories import actor_of, issue
 from tokens import secrets, services
 from tokens.auth import AuthenticationFailed, authenticate_token
 from tokens.check_proofs import check_proof, checked_public_id

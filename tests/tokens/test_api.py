@@ -11,7 +11,7 @@ from django.test import Client, override_settings
 from django.utils import timezone
 
 from accounts.models import AuditEvent
-from tests.tokens.conftest import actor_of, issue
+from tests.factories import actor_of, issue
 from tokens import secrets, services
 from tokens.auth import authenticate_token
 from tokens.models import Resource, RevokeReason, Token, TokenKind, TokenStatus

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import Membership
 from accounts.roles import Role
-from tests.tokens.conftest import actor_of, issue
+from tests.factories import actor_of, issue
 from tokens import auth, secrets, services
 from tokens.auth import AuthenticationFailed, authenticate_token
 from tokens.models import Resource, Token, TokenKind

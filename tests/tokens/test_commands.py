@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 
 from accounts.models import AuditEvent, User
 from tests.conftest import PASSWORD
-from tests.tokens.conftest import actor_of, issue
+from tests.factories import actor_of, issue
 from tokens import secrets, services
 from tokens.auth import AuthenticationFailed, authenticate_token
 from tokens.models import RevokeReason, Token, TokenKind, TokenStatus

@@ -16,7 +16,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.roles import Role
 from tests.conftest import make_member
-from tests.tokens.conftest import actor_of, issue
+from tests.factories import actor_of, issue
 from tests.tokens.test_api import Api
 from tokens import reminders, services
 from tokens.models import ExpiryReminder, Token, TokenKind

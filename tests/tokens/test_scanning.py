@@ -32,7 +32,7 @@ from django.utils import timezone
 from accounts.models import AuditEvent, Membership, User
 from accounts.roles import Role
 from tests.conftest import make_member
-from tests.tokens.conftest import actor_of, issue
+from tests.factories import actor_of, issue
 from tokens import scanning, secrets, services
 from tokens.models import LeakReport, RevokeReason, Token, TokenKind, TokenStatus
 

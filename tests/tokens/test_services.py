@@ -15,7 +15,7 @@ from accounts import services as accounts_services
 from accounts.models import AuditEvent, Membership
 from accounts.roles import Role
 from tests.conftest import make_member
-from tests.tokens.conftest import actor_of, issue
+from tests.factories import actor_of, issue
 from tokens import secrets, services
 from tokens.actors import Actor
 from tokens.auth import AuthenticationFailed, authenticate_token

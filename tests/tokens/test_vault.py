@@ -13,7 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.utils import timezone
 
-from tests.tokens.conftest import issue
+from tests.factories import issue
 from tokens import secrets, services, vault
 from tokens.checks import check_encryption_keys
 from tokens.models import Token

@@ -2,57 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from html.parser import HTMLParser
 
 import pytest
 from django.test import Client
 
-from accounts.models import Membership, User, Workspace
-from tokens import services
-from tokens.actors import Actor
+from tests.factories import issue, signed_in
 from tokens.models import Token, TokenKind
-
-# Extra request headers that make the test client's request look like HTMX's.
-HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-def actor_of(user: User, workspace: Workspace) -> Actor:
-    """Return the console actor for `user`'s membership of `workspace`."""
-    membership = Membership.objects.select_related("user").get(user=user, workspace=workspace)
-    return Actor.member(membership)
-
-
-def issue(
-    user: User,
-    workspace: Workspace,
-    name: str,
-    *,
-    kind: str = TokenKind.WORKSPACE,
-    scopes=("workspace:read", "tokens:read"),
-    **fields,
-) -> tuple[Token, str]:
-    """Create a token through the service as `user`; return it with its secret."""
-    return services.token_create(
-        actor=actor_of(user, workspace),
-        workspace=workspace,
-        name=name,
-        kind=kind,
-        scopes=scopes,
-        **fields,
-    )
-
-
-def triggers(response) -> dict:
-    """Return the events of the response's HX-Trigger header."""
-    return json.loads(response["HX-Trigger"])
-
-
-def signed_in(user: User, **kwargs) -> Client:
-    """Return a new test client signed in as `user`."""
-    client = Client(**kwargs)
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

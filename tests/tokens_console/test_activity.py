@@ -13,7 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AuditEvent
-from tests.tokens_console.conftest import HTMX, actor_of, issue, parse, signed_in
+from tests.factories import HTMX, actor_of, issue, signed_in
+from tests.tokens_console.conftest import parse
 from tokens import services
 from tokens.actors import Actor
 from tokens.models import Token, TokenKind

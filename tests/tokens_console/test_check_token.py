@@ -21,16 +21,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AuditEvent, User
-from tests.tokens_console.conftest import (
-    HTMX,
-    actor_of,
-    errors_of,
-    field_of,
-    issue,
-    parse,
-    signed_in,
-    triggers,
-)
+from tests.factories import HTMX, actor_of, issue, signed_in, triggers
+from tests.tokens_console.conftest import errors_of, field_of, parse
 from tokens import secrets, services
 from tokens.auth import AuthenticationFailed, authenticate_token
 from tokens.check_proofs import STALE_PROOF as STALE

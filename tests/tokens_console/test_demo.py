@@ -12,7 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AuditEvent, User
-from tests.tokens_console.conftest import actor_of, parse, signed_in
+from tests.factories import actor_of, signed_in
+from tests.tokens_console.conftest import parse
 from tokens import scopes as scope_catalogue
 from tokens import services
 from tokens.models import Resource, RevokeReason, Token, TokenKind

@@ -9,7 +9,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.tokens_console.conftest import HTMX, actor_of, issue, parse, signed_in
+from tests.factories import HTMX, actor_of, issue, signed_in
+from tests.tokens_console.conftest import parse
 from tokens import services
 from tokens.models import Token, TokenKind
 

@@ -12,15 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AuditEvent
-from tests.tokens_console.conftest import (
-    HTMX,
-    actor_of,
-    errors_of,
-    field_of,
-    issue,
-    parse,
-    signed_in,
-)
+from tests.factories import HTMX, actor_of, issue, signed_in
+from tests.tokens_console.conftest import errors_of, field_of, parse
 from tokens import services
 from tokens.models import RevealPolicy, Token, TokenKind, WorkspacePolicy
 from tokens.services import policies

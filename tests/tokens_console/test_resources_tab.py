@@ -16,16 +16,8 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent
 from accounts.roles import Role
-from tests.tokens_console.conftest import (
-    HTMX,
-    actor_of,
-    errors_of,
-    field_of,
-    issue,
-    parse,
-    signed_in,
-    triggers,
-)
+from tests.factories import HTMX, actor_of, issue, signed_in, triggers
+from tests.tokens_console.conftest import errors_of, field_of, parse
 from tokens.actors import Actor
 from tokens.models import Resource, Token, TokenKind
 from tokens.services import resources

@@ -18,15 +18,8 @@ from accounts import sudo
 from accounts.forms import login_limiters
 from accounts.models import AuditEvent
 from tests.conftest import PASSWORD
-from tests.tokens_console.conftest import (
-    HTMX,
-    actor_of,
-    errors_of,
-    field_of,
-    issue,
-    parse,
-    signed_in,
-)
+from tests.factories import HTMX, actor_of, issue, signed_in
+from tests.tokens_console.conftest import errors_of, field_of, parse
 from tokens import services, vault
 from tokens.models import RevealPolicy, Token, TokenKind, WorkspacePolicy
 from tokens.services import policies
