@@ -3,61 +3,50 @@
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
-from accounts.http import client_ip
+from accounts import signin_limit
 from accounts.models.users import normalize_email
-from accounts.ratelimit import FailureLimiter
 from accounts.roles import Role
 
 
-def login_limiters() -> tuple[FailureLimiter, FailureLimiter]:
-    """Return the failed-login limiters per account and per client IP."""
-    window = settings.KEYWARD_LOGIN_FAILURE_WINDOW_SECONDS
-    return (
-        FailureLimiter(
-            "login-account", limit=settings.KEYWARD_LOGIN_FAILURES_PER_ACCOUNT, window=window
-        ),
-        FailureLimiter("login-ip", limit=settings.KEYWARD_LOGIN_FAILURES_PER_IP, window=window),
+class SignInLimitMixin:
+    """Say plainly when the sign-in limit refuses, before asking Django's `authenticate`.
+
+    The limit itself is enforced by `SignInLimitBackend` for every caller of
+    `authenticate`; this check only turns a refusal into a message.
+    """
+
+    rate_limited_message = (
+        "Too many failed sign-in attempts. Try again in %(minutes)s minute(s), "
+        "or reset your password."
     )
-
-
-class LoginForm(AuthenticationForm):
-    """Sign in with email and password, refusing callers who fail too often."""
-
-    error_messages = {
-        **AuthenticationForm.error_messages,
-        "invalid_login": "That email and password do not match an account.",
-        "rate_limited": (
-            "Too many failed sign-in attempts. Try again in %(minutes)s minute(s), "
-            "or reset your password."
-        ),
-    }
 
     def clean(self):
         email = normalize_email(self.cleaned_data.get("username", ""))
         self.cleaned_data["username"] = email
-        ip = client_ip(self.request) or "unknown"
-        by_account, by_ip = login_limiters()
-        wait = max(by_account.retry_after(email), by_ip.retry_after(ip))
+        wait = signin_limit.retry_after(self.request, email)
         if wait:
             raise ValidationError(
-                self.error_messages["rate_limited"],
-                code="rate_limited",
-                params={"minutes": -(-wait // 60)},
+                self.rate_limited_message, code="rate_limited", params={"minutes": -(-wait // 60)}
             )
-        try:
-            cleaned = super().clean()
-        except ValidationError as error:
-            if error.code == "invalid_login":
-                by_account.record_failure(email)
-                by_ip.record_failure(ip)
-            raise
-        by_account.reset(email)
-        return cleaned
+        return super().clean()
+
+
+class LoginForm(SignInLimitMixin, AuthenticationForm):
+    """Sign in to the console with email and password."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "That email and password do not match an account.",
+    }
+
+
+class AdminLoginForm(SignInLimitMixin, AdminAuthenticationForm):
+    """Sign operators in to /admin/ under the same limit as the console."""
 
 
 class PasswordPairMixin(forms.Form):

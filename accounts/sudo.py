@@ -14,8 +14,8 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from accounts.audit import audit_record
-from accounts.forms import login_limiters
 from accounts.models.users import normalize_email
+from accounts.signin_limit import login_limiters
 
 SESSION_KEY = "keyward_sudo_at"
 

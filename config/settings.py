@@ -127,6 +127,11 @@ if os.environ.get("CACHE_LOCATION"):
     }
 
 AUTH_USER_MODEL = "accounts.User"
+# The sign-in limit comes first: it refuses before any backend checks a credential.
+AUTHENTICATION_BACKENDS = [
+    "accounts.signin_limit.SignInLimitBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",

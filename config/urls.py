@@ -3,10 +3,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts.forms import AdminLoginForm
 from tokens.api import api_urls
 
 admin.site.site_header = "Keyward operations"
 admin.site.site_title = "Keyward operations"
+admin.site.login_form = AdminLoginForm
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -66,6 +66,12 @@ def member_user(workspace) -> User:
 
 
 @pytest.fixture
+def operator(db) -> User:
+    """Return a superuser who signs in to /admin/."""
+    return User.objects.create_superuser("operator@example.com", PASSWORD)
+
+
+@pytest.fixture
 def outsider(other_workspace) -> User:
     """Return a user who belongs to another workspace only."""
     return make_member(other_workspace, "outsider@example.com", Role.ADMIN)

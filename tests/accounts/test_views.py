@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
 import pytest
-from django.contrib.auth import SESSION_KEY
+from django.contrib.auth import SESSION_KEY, authenticate
 from django.core import mail
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -843,6 +844,59 @@ def test_a_forged_forwarded_for_header_does_not_evade_the_address_limit(client, 
     )
 
     assert "Too many failed sign-in attempts" in response.content.decode()
+
+
+def _admin_login(client, email, password, ip="10.0.0.1"):
+    return client.post(
+        reverse("admin:login"), {"username": email, "password": password}, REMOTE_ADDR=ip
+    )
+
+
+def test_admin_sign_in_is_refused_after_six_wrong_passwords_even_with_the_right_one(
+    client, operator
+):
+    for _ in range(6):
+        assert _admin_login(client, "operator@example.com", "wrong").status_code == 200
+
+    response = _admin_login(client, "operator@example.com", PASSWORD)
+
+    assert response.status_code == 200
+    assert "Too many failed sign-in attempts" in response.content.decode()
+    assert not _signed_in(client)
+
+
+def test_console_and_admin_failures_share_one_count(client, operator, settings):
+    limit = settings.KEYWARD_LOGIN_FAILURES_PER_ACCOUNT
+    for n in range(limit):
+        sign_in = _login if n % 2 else _admin_login
+        sign_in(client, "operator@example.com", "wrong", ip=f"10.0.0.{n + 1}")
+
+    at_admin = _admin_login(client, "operator@example.com", PASSWORD, ip="10.9.9.9")
+    at_console = _login(client, "operator@example.com", PASSWORD, ip="10.9.9.9")
+
+    assert "Too many failed sign-in attempts" in at_admin.content.decode()
+    assert "Too many failed sign-in attempts" in at_console.content.decode()
+    assert not _signed_in(client)
+
+
+def test_every_caller_of_authenticate_is_limited(rf, admin_user, settings):
+    # A later way to sign in (passkeys, SSO) goes through authenticate too.
+    request = rf.post("/", REMOTE_ADDR="10.0.0.1")
+    for _ in range(settings.KEYWARD_LOGIN_FAILURES_PER_ACCOUNT):
+        assert authenticate(request, username="admin@example.com", password="wrong") is None
+
+    assert authenticate(request, username="admin@example.com", password=PASSWORD) is None
+    assert "Too many" in _login(Client(), "admin@example.com", PASSWORD).content.decode()
+
+
+def test_a_successful_admin_sign_in_clears_the_account_failures(client, operator, settings):
+    for _ in range(settings.KEYWARD_LOGIN_FAILURES_PER_ACCOUNT - 1):
+        _login(client, "operator@example.com", "wrong")
+    assert _admin_login(client, "operator@example.com", PASSWORD).status_code == 302
+    client.logout()
+
+    assert _login(client, "operator@example.com", "wrong").status_code == 200
+    assert _login(client, "operator@example.com", PASSWORD).status_code == 302
 
 
 def test_login_does_not_redirect_to_another_site(client, admin_user):

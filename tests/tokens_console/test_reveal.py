@@ -15,8 +15,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts import sudo
-from accounts.forms import login_limiters
 from accounts.models import AuditEvent
+from accounts.signin_limit import login_limiters
 from tests.conftest import PASSWORD
 from tests.factories import HTMX, actor_of, issue, signed_in
 from tests.tokens_console.conftest import errors_of, field_of, parse

@@ -1,0 +1,82 @@
+"""Limit failed sign-ins per account and per client IP, for every way to sign in.
+
+The limit sits on Django's `authenticate` path, so the console, the admin and
+any backend added later (passkeys, SSO) share one pair of counters:
+`SignInLimitBackend`, first in AUTHENTICATION_BACKENDS, refuses before any
+backend checks a credential; `user_login_failed` counts each failure; a
+successful sign-in clears the account's count.
+"""
+
+from __future__ import annotations
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.core.exceptions import PermissionDenied
+from django.dispatch import receiver
+from django.http import HttpRequest
+
+from accounts.http import client_ip
+from accounts.models.users import normalize_email
+from accounts.ratelimit import FailureLimiter
+
+
+def login_limiters() -> tuple[FailureLimiter, FailureLimiter]:
+    """Return the failed-login limiters per account and per client IP."""
+    window = settings.KEYWARD_LOGIN_FAILURE_WINDOW_SECONDS
+    return (
+        FailureLimiter(
+            "login-account", limit=settings.KEYWARD_LOGIN_FAILURES_PER_ACCOUNT, window=window
+        ),
+        FailureLimiter("login-ip", limit=settings.KEYWARD_LOGIN_FAILURES_PER_IP, window=window),
+    )
+
+
+def _identities(request: HttpRequest | None, username) -> tuple[str | None, str | None]:
+    """Return the account and address a sign-in attempt counts against (None: not known)."""
+    account = normalize_email(username) if isinstance(username, str) and username else None
+    address = (client_ip(request) or "unknown") if request is not None else None
+    return account, address
+
+
+def retry_after(request: HttpRequest | None, username) -> int:
+    """Return the seconds before `username` may try to sign in from `request`'s address."""
+    account, address = _identities(request, username)
+    by_account, by_ip = login_limiters()
+    return max(
+        by_account.retry_after(account) if account else 0,
+        by_ip.retry_after(address) if address else 0,
+    )
+
+
+class SignInLimitBackend:
+    """Refuse every authentication while the account or address is over its limit.
+
+    Listed first in AUTHENTICATION_BACKENDS, so it runs before the backends that
+    check credentials; it never authenticates anyone itself. No `get_user`: Django
+    must never pick it as the backend of a session.
+    """
+
+    def authenticate(self, request: HttpRequest | None, username=None, **credentials):
+        if retry_after(request, username):
+            raise PermissionDenied  # stops Django from asking the other backends
+        return None
+
+    async def aauthenticate(self, request: HttpRequest | None, username=None, **credentials):
+        return await sync_to_async(self.authenticate)(request, username, **credentials)
+
+
+@receiver(user_login_failed, dispatch_uid="keyward-sign-in-limit-failure")
+def _count_failure(sender, credentials: dict, request: HttpRequest | None = None, **kwargs):
+    account, address = _identities(request, credentials.get("username"))
+    by_account, by_ip = login_limiters()
+    if account:
+        by_account.record_failure(account)
+    if address:
+        by_ip.record_failure(address)
+
+
+@receiver(user_logged_in, dispatch_uid="keyward-sign-in-limit-success")
+def _clear_account(sender, request: HttpRequest | None, user, **kwargs):
+    by_account, _ = login_limiters()
+    by_account.reset(normalize_email(user.get_username()))
