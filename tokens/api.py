@@ -6,6 +6,7 @@ import functools
 import logging
 import re
 from datetime import timedelta
+from typing import NoReturn
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -106,6 +107,18 @@ def bearer_auth(request: HttpRequest) -> TokenPrincipal:
             {"WWW-Authenticate": f'{REALM}, error="invalid_request"'},
         )
     ip = client_ip(request) or "unknown"
+    try:
+        return authenticate_token(value.strip(), client_ip=ip, user_agent=user_agent(request))
+    except AuthenticationFailed as failure:
+        _refuse_failure(failure, request, ip)
+
+
+def _refuse_failure(failure: AuthenticationFailed, request: HttpRequest, ip: str) -> NoReturn:
+    """Answer a token that did not authenticate: 401, or 429 once its address fails too often.
+
+    Only failing attempts are limited, so a valid token is served whatever others
+    sent from its address; over the limit nothing more is logged or audited.
+    """
     limiter = failure_limiter()
     wait = limiter.retry_after(ip)
     if wait:
@@ -114,20 +127,17 @@ def bearer_auth(request: HttpRequest) -> TokenPrincipal:
             "rate_limited",
             "Too many failed authentications from this address. Try again later.",
             {"Retry-After": str(wait)},
-        )
-    try:
-        return authenticate_token(value.strip(), client_ip=ip, user_agent=user_agent(request))
-    except AuthenticationFailed as failure:
-        limiter.record_failure(ip)
-        logger.warning(
-            "API authentication failed: %s (token %s, ip %s)",
-            failure.reason,
-            failure.token_id or "-",
-            ip,
-        )
-        if failure.token_id:
-            _audit_failure(failure, request)
-        raise _invalid_token() from None
+        ) from None
+    limiter.record_failure(ip)
+    logger.warning(
+        "API authentication failed: %s (token %s, ip %s)",
+        failure.reason,
+        failure.token_id or "-",
+        ip,
+    )
+    if failure.token_id:
+        _audit_failure(failure, request)
+    raise _invalid_token() from None
 
 
 class BearerAuth(HttpBearer):

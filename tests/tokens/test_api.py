@@ -254,13 +254,47 @@ def test_failed_authentications_are_rate_limited_per_ip(api):
         assert bad.get("/whoami").status_code == 401
 
     limited = bad.get("/whoami")
-    good_from_same_ip = Api(api.secret, ip="198.51.100.1").get("/whoami")
 
     assert limited.status_code == 429
     assert limited.json()["error"] == "rate_limited"
     assert 1 <= int(limited["Retry-After"]) <= 60
-    assert good_from_same_ip.status_code == 429
     assert api.get("/whoami").status_code == 200  # another address is not affected
+
+
+@override_settings(KEYWARD_API_AUTH_FAILURES_PER_IP=3)
+def test_bad_tokens_do_not_lock_a_valid_token_out_of_their_address(
+    api, workspace, admin_user, admin_token
+):
+    revoked, revoked_secret = issue(admin_user, workspace, name="old")
+    services.token_revoke(actor=actor_of(admin_user, workspace), token=revoked)
+    shared = "198.51.100.1"  # a NAT, a CI runner, a proxy
+    for _ in range(5):
+        Api("kww_garbage", ip=shared).get("/whoami")
+
+    valid = Api(api.secret, ip=shared).get("/whoami")
+    known_but_revoked = Api(revoked_secret, ip=shared).get("/whoami")
+
+    assert valid.status_code == 200
+    assert valid.json()["id"] == admin_token[0].public_id
+    assert known_but_revoked.status_code == 429
+
+
+@override_settings(KEYWARD_API_AUTH_FAILURES_PER_IP=1)
+def test_the_limit_costs_no_query_for_malformed_tokens_and_none_more_for_valid_ones(
+    api, rf, django_assert_num_queries
+):
+    from tokens.api import ApiError, bearer_auth
+
+    def request(secret):
+        return rf.get(BASE + "/whoami", HTTP_AUTHORIZATION=f"Bearer {secret}")
+
+    api.get("/whoami")  # last use written: from now on a valid token is one query
+    for _ in range(2):  # the second is over the limit
+        with django_assert_num_queries(0), pytest.raises(ApiError):
+            bearer_auth(request("kww_garbage"))
+
+    with django_assert_num_queries(1):
+        assert bearer_auth(request(api.secret)).public_id
 
 
 @override_settings(KEYWARD_API_AUTH_FAILURES_PER_IP=3)
