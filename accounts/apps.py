@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class AccountsConfig(AppConfig):
@@ -7,3 +8,6 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts import signin_limit  # noqa: F401 connects the sign-in limit's receivers
+        from accounts.cache_table import create_cache_table
+
+        post_migrate.connect(create_cache_table, sender=self)

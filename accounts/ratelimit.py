@@ -35,14 +35,22 @@ class FailureLimiter:
         return max(1, math.ceil(until - time.time()))
 
     def record_failure(self, identity: str) -> None:
-        """Count one failure for `identity`."""
+        """Count one failure for `identity`; every entry expires when the window ends."""
         key = self._key(identity)
-        cache.add(f"{key}:until", time.time() + self.window, timeout=self.window)
-        cache.add(key, 0, timeout=self.window)
+        now = time.time()
+        cache.add(f"{key}:until", now + self.window, timeout=self.window)
+        until = cache.get(f"{key}:until") or now + self.window
+        remaining = max(1, math.ceil(until - now))
+        if cache.add(key, 1, timeout=remaining):
+            return
         try:
             cache.incr(key)
         except ValueError:  # expired between add and incr
-            cache.set(key, 1, timeout=self.window)
+            cache.set(key, 1, timeout=remaining)
+            return
+        # Caches without an atomic increment (the database cache) store the new count
+        # with their default timeout, which would outlive or cut short the window.
+        cache.touch(key, remaining)
 
     def reset(self, identity: str) -> None:
         """Forget the failures of `identity`."""
