@@ -1,8 +1,9 @@
 """Sudo mode: ask for the password again before a sensitive action, at most every few minutes.
 
 A successful confirmation stamps the session; the stamp lasts
-KEYWARD_SUDO_SECONDS. Wrong passwords count towards the same per-account
-limit as sign-in, so the prompt cannot be used to guess a password.
+KEYWARD_SUDO_SECONDS. The password is checked through Django's `authenticate`,
+so wrong ones count towards the sign-in limits and the prompt cannot be used
+to guess a password.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ import time
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth import authenticate
 from django.http import HttpRequest
 
+from accounts import signin_limit
 from accounts.audit import audit_record
-from accounts.models.users import normalize_email
-from accounts.signin_limit import login_limiters
 
 SESSION_KEY = "keyward_sudo_at"
 
@@ -49,17 +50,15 @@ class SudoForm(forms.Form):
     def clean_password(self) -> str:
         password = self.cleaned_data["password"]
         user = self.request.user
-        account_limiter, _ = login_limiters()
-        identity = normalize_email(user.email)
-        if account_limiter.retry_after(identity):
+        if signin_limit.retry_after(self.request, user.email):
             raise forms.ValidationError(
                 "Too many wrong passwords. Wait a few minutes, then try again.",
                 code="rate_limited",
             )
-        if not user.check_password(password):
-            account_limiter.record_failure(identity)
+        # Through authenticate, so a wrong password counts like a failed sign-in.
+        confirmed = authenticate(self.request, username=user.email, password=password)
+        if confirmed is None or confirmed.pk != user.pk:
             raise forms.ValidationError("This is not your password.", code="wrong_password")
-        account_limiter.reset(identity)
         return password
 
     def confirm(self) -> None:
