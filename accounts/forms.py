@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.admin import forms as admin_forms
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import password_validation
-from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
 from accounts import signin_limit
@@ -36,17 +36,40 @@ class SignInLimitMixin:
         return super().clean()
 
 
-class LoginForm(SignInLimitMixin, AuthenticationForm):
+class LoginForm(SignInLimitMixin, auth_forms.AuthenticationForm):
     """Sign in to the console with email and password."""
 
     error_messages = {
-        **AuthenticationForm.error_messages,
+        **auth_forms.AuthenticationForm.error_messages,
         "invalid_login": "That email and password do not match an account.",
     }
 
 
-class AdminLoginForm(SignInLimitMixin, AdminAuthenticationForm):
+class AdminLoginForm(SignInLimitMixin, admin_forms.AdminAuthenticationForm):
     """Sign operators in to /admin/ under the same limit as the console."""
+
+
+class OldPasswordLimitMixin:
+    """Check the old password of a password change under the sign-in limit."""
+
+    def clean_old_password(self) -> str:
+        password = self.cleaned_data["old_password"]
+        refused = signin_limit.confirm_password(None, self.user, password)
+        if refused == "rate_limited":
+            raise ValidationError(signin_limit.WAIT_MESSAGE, code="rate_limited")
+        if refused:
+            raise ValidationError(
+                self.error_messages["password_incorrect"], code="password_incorrect"
+            )
+        return password
+
+
+class PasswordChangeForm(OldPasswordLimitMixin, auth_forms.PasswordChangeForm):
+    """Change the console user's password."""
+
+
+class AdminPasswordChangeForm(OldPasswordLimitMixin, admin_forms.AdminPasswordChangeForm):
+    """Change the operator's own password in /admin/."""
 
 
 class PasswordPairMixin(forms.Form):

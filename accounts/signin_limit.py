@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.core.exceptions import PermissionDenied
 from django.dispatch import receiver
@@ -19,6 +20,9 @@ from django.http import HttpRequest
 from accounts.http import client_ip
 from accounts.models.users import normalize_email
 from accounts.ratelimit import FailureLimiter
+
+# What a password prompt of a signed-in user says while the limit refuses.
+WAIT_MESSAGE = "Too many wrong passwords. Wait a few minutes, then try again."
 
 
 def login_limiters() -> tuple[FailureLimiter, FailureLimiter]:
@@ -47,6 +51,21 @@ def retry_after(request: HttpRequest | None, username) -> int:
         by_account.retry_after(account) if account else 0,
         by_ip.retry_after(address) if address else 0,
     )
+
+
+def confirm_password(request: HttpRequest | None, user, password: str) -> str | None:
+    """Check the signed-in `user`'s password under the limit; return why it fails, or None.
+
+    Goes through `authenticate`, so a wrong password counts like a failed sign-in
+    and a password prompt cannot be used to guess past the limit.
+    """
+    username = user.get_username()
+    if retry_after(request, username):
+        return "rate_limited"
+    confirmed = authenticate(request, username=username, password=password)
+    if confirmed is None or confirmed.pk != user.pk:
+        return "wrong_password"
+    return None
 
 
 class SignInLimitBackend:

@@ -12,7 +12,6 @@ import time
 
 from django import forms
 from django.conf import settings
-from django.contrib.auth import authenticate
 from django.http import HttpRequest
 
 from accounts import signin_limit
@@ -43,22 +42,20 @@ class SudoForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
+    error_messages = {
+        "rate_limited": signin_limit.WAIT_MESSAGE,
+        "wrong_password": "This is not your password.",
+    }
+
     def __init__(self, *args, request: HttpRequest, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.request = request
 
     def clean_password(self) -> str:
         password = self.cleaned_data["password"]
-        user = self.request.user
-        if signin_limit.retry_after(self.request, user.email):
-            raise forms.ValidationError(
-                "Too many wrong passwords. Wait a few minutes, then try again.",
-                code="rate_limited",
-            )
-        # Through authenticate, so a wrong password counts like a failed sign-in.
-        confirmed = authenticate(self.request, username=user.email, password=password)
-        if confirmed is None or confirmed.pk != user.pk:
-            raise forms.ValidationError("This is not your password.", code="wrong_password")
+        refused = signin_limit.confirm_password(self.request, self.request.user, password)
+        if refused:
+            raise forms.ValidationError(self.error_messages[refused], code=refused)
         return password
 
     def confirm(self) -> None:

@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from accounts.forms import LoginForm
+from accounts.forms import LoginForm, PasswordChangeForm
 from accounts.views import audit, auth, invitations, members, workspaces
 
 app_name = "accounts"
@@ -12,7 +12,8 @@ password_urls = [
     path(
         "accounts/password/change/",
         auth_views.PasswordChangeView.as_view(
-            success_url=reverse_lazy("accounts:password_change_done")
+            form_class=PasswordChangeForm,
+            success_url=reverse_lazy("accounts:password_change_done"),
         ),
         name="password_change",
     ),

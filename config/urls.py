@@ -3,12 +3,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from accounts.forms import AdminLoginForm
+from accounts.forms import AdminLoginForm, AdminPasswordChangeForm
 from tokens.api import api_urls
 
 admin.site.site_header = "Keyward operations"
 admin.site.site_title = "Keyward operations"
 admin.site.login_form = AdminLoginForm
+admin.site.password_change_form = AdminPasswordChangeForm
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -952,6 +952,45 @@ def test_password_change_needs_sign_in(client, db):
     assert response["Location"].startswith(reverse("accounts:login"))
 
 
+NEW_PASSWORD = "another-horse-battery-staple"
+
+
+@pytest.mark.parametrize("url", ["accounts:password_change", "admin:password_change"])
+def test_a_password_change_cannot_guess_the_old_password_past_the_limit(
+    client, operator, settings, url
+):
+    client.force_login(operator)
+    for _ in range(settings.KEYWARD_LOGIN_FAILURES_PER_ACCOUNT):
+        client.post(
+            reverse(url),
+            {"old_password": "wrong", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+        )
+
+    response = client.post(
+        reverse(url),
+        {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
+
+    assert response.status_code == 200
+    assert "Too many wrong passwords" in response.content.decode()
+    operator.refresh_from_db()
+    assert operator.check_password(PASSWORD)
+    assert "Too many" in _login(Client(), "operator@example.com", PASSWORD).content.decode()
+
+
+def test_a_password_change_with_the_right_old_password_works(client, admin_user):
+    client.force_login(admin_user)
+
+    response = client.post(
+        reverse("accounts:password_change"),
+        {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
+
+    assert response["Location"] == reverse("accounts:password_change_done")
+    admin_user.refresh_from_db()
+    assert admin_user.check_password(NEW_PASSWORD)
+
+
 # Audit context ------------------------------------------------------------------------------
 
 
