@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.core.exceptions import PermissionDenied
 from django.dispatch import receiver
@@ -34,6 +34,11 @@ def login_limiters() -> tuple[FailureLimiter, FailureLimiter]:
         ),
         FailureLimiter("login-ip", limit=settings.KEYWARD_LOGIN_FAILURES_PER_IP, window=window),
     )
+
+
+def _username(credentials: dict):
+    """Return the account named by `authenticate`'s credentials, as ModelBackend reads them."""
+    return credentials.get("username") or credentials.get(get_user_model().USERNAME_FIELD)
 
 
 def _identities(request: HttpRequest | None, username) -> tuple[str | None, str | None]:
@@ -76,18 +81,18 @@ class SignInLimitBackend:
     must never pick it as the backend of a session.
     """
 
-    def authenticate(self, request: HttpRequest | None, username=None, **credentials):
-        if retry_after(request, username):
+    def authenticate(self, request: HttpRequest | None, **credentials):
+        if retry_after(request, _username(credentials)):
             raise PermissionDenied  # stops Django from asking the other backends
         return None
 
-    async def aauthenticate(self, request: HttpRequest | None, username=None, **credentials):
-        return await sync_to_async(self.authenticate)(request, username, **credentials)
+    async def aauthenticate(self, request: HttpRequest | None, **credentials):
+        return await sync_to_async(self.authenticate)(request, **credentials)
 
 
 @receiver(user_login_failed, dispatch_uid="keyward-sign-in-limit-failure")
 def _count_failure(sender, credentials: dict, request: HttpRequest | None = None, **kwargs):
-    account, address = _identities(request, credentials.get("username"))
+    account, address = _identities(request, _username(credentials))
     by_account, by_ip = login_limiters()
     if account:
         by_account.record_failure(account)

@@ -886,6 +886,7 @@ def test_every_caller_of_authenticate_is_limited(rf, admin_user, settings):
         assert authenticate(request, username="admin@example.com", password="wrong") is None
 
     assert authenticate(request, username="admin@example.com", password=PASSWORD) is None
+    assert authenticate(request, email="admin@example.com", password=PASSWORD) is None
     assert "Too many" in _login(Client(), "admin@example.com", PASSWORD).content.decode()
 
 
