@@ -119,8 +119,8 @@ CACHES = {
     }
 }
 if os.environ.get("CACHE_LOCATION"):
-    # A shared cache (for example a database table made by createcachetable) so
-    # that rate limits hold across worker processes.
+    # A table shared by the worker processes (migrate creates it), so that the
+    # sign-in limits hold across them; the API failure limit stays per process.
     CACHES["default"] = {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
         "LOCATION": os.environ["CACHE_LOCATION"],
