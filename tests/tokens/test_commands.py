@@ -19,6 +19,10 @@ from tokens.models import RevokeReason, Token, TokenKind, TokenStatus
 pytestmark = pytest.mark.django_db
 
 
+# issue_token's arguments for the token ci in acme.
+CI = ["--workspace", "acme", "--name", "ci", "--scopes", "tokens:read"]
+
+
 def run(*args) -> tuple[str, str]:
     out, err = io.StringIO(), io.StringIO()
     call_command(*args, stdout=out, stderr=err)
@@ -120,28 +124,8 @@ def test_issue_token_follows_the_workspace_policy(workspace):
     policy.save()
 
     with pytest.raises(CommandError, match="7 days"):
-        run(
-            "issue_token",
-            "--workspace",
-            "acme",
-            "--name",
-            "ci",
-            "--scopes",
-            "tokens:read",
-            "--expires-in",
-            "30",
-        )
-    out, _ = run(
-        "issue_token",
-        "--workspace",
-        "acme",
-        "--name",
-        "ci",
-        "--scopes",
-        "tokens:read",
-        "--expires-in",
-        "7",
-    )
+        run("issue_token", *CI, "--expires-in", "30")
+    out, _ = run("issue_token", *CI, "--expires-in", "7")
 
     assert authenticate_token(out.strip())
 
@@ -162,9 +146,7 @@ def test_issue_token_prints_its_result_alone_even_with_the_console_email_backend
     workspace, admin_user, settings, capsys, output
 ):
     settings.MAILERS = CONSOLE_MAIL
-    argv = ["--workspace", "acme", "--name", "ci", "--scopes", "tokens:read", "--format", output]
-
-    call_command("issue_token", *argv)
+    call_command("issue_token", *CI, "--format", output)
 
     out, err = capsys.readouterr()
     assert "Subject:" in err  # the email to the Admins, where a person can still read it
@@ -188,17 +170,7 @@ def test_issue_token_prints_its_result_alone_even_with_the_console_email_backend
 @pytest.mark.parametrize("days", ["²", "①", "0", "3651", "9" * 5000])
 def test_issue_token_reads_days_as_the_console_does(workspace, days):
     with pytest.raises(CommandError, match="--expires-in: takes a whole number of days"):
-        run(
-            "issue_token",
-            "--workspace",
-            "acme",
-            "--name",
-            "ci",
-            "--scopes",
-            "tokens:read",
-            "--expires-in",
-            days,
-        )
+        run("issue_token", *CI, "--expires-in", days)
 
     assert not Token.objects.exists()
 
