@@ -13,6 +13,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
+from accounts import query_params  # no models: safe to import before Django is set up
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -47,11 +49,13 @@ def env_days(name: str, default: list[int]) -> list[int]:
     """Return the comma-separated environment variable `name` as distinct day counts."""
     days = set()
     for item in env_list(name, [str(day) for day in default]):
-        if not (item.isascii() and item.isdigit() and len(item) <= 4 and 1 <= int(item) <= 3650):
+        day = query_params.days(item)
+        if day is None:
             raise ImproperlyConfigured(
-                f"{name} takes day counts from 1 to 3650, comma-separated, not {item!r}."
+                f"{name} takes day counts from 1 to {query_params.MAX_DAYS}, "
+                f"comma-separated, not {item!r}."
             )
-        days.add(int(item))
+        days.add(day)
     return sorted(days, reverse=True)  # largest first, as the README lists them
 
 
