@@ -5,6 +5,8 @@ export UV_PYTHON_DOWNLOADS := never
 export PATH := $(HOME)/.local/bin:$(PATH)
 
 RUN_ENV := DEBUG=1
+# config/settings.py sends development email here (EMAIL_FILE_PATH overrides it).
+MAIL_DIR := $(or $(EMAIL_FILE_PATH),var/mail)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -16,6 +18,7 @@ setup:
 run: setup
 	$(RUN_ENV) uv run python manage.py migrate --noinput
 	$(RUN_ENV) uv run python manage.py seed_demo
+	@echo "Emails (token created, expiring, leaked) are written to $(MAIL_DIR)/, one file each."
 	@echo "Serving Keyward at http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
 	$(RUN_ENV) uv run python manage.py runserver $(HOST):$(PORT)
 

@@ -9,14 +9,8 @@ from urllib.parse import urlencode
 from django.db.models import Q, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
-from django.utils.dateparse import parse_date
 
-
-def _day(value: str | None) -> date | None:
-    try:
-        return parse_date(value or "")
-    except ValueError:
-        return None
+from accounts import query_params
 
 
 @dataclass(frozen=True)
@@ -26,18 +20,27 @@ class AuditFilters:
     token: str = ""
     since: date | None = None
     until: date | None = None
-    page: str = "1"
+    page: int = 1
+    # What was ignored in the query, in words, for the log to say so.
+    problems: tuple[str, ...] = ()
 
     @classmethod
     def from_query(cls, query: QueryDict) -> AuditFilters:
-        """Return the filters in `query`; unreadable dates are ignored."""
+        """Return the filters in `query`; an unreadable date is ignored and named."""
+        problems = []
+        days = {}
+        for parameter in ("since", "until"):
+            raw = query.get(parameter, "").strip()
+            days[parameter] = query_params.day(raw)
+            if raw and days[parameter] is None:
+                problems.append(f"The {parameter} filter was ignored: it takes a date, YYYY-MM-DD.")
         return cls(
             actor=query.get("actor", "").strip()[:255],
             action=query.get("action", "").strip()[:64],
             token=query.get("token", "").strip()[:64],
-            since=_day(query.get("since")),
-            until=_day(query.get("until")),
-            page=query.get("page", "1"),
+            page=query_params.page_number(query.get("page")),
+            problems=tuple(problems),
+            **days,
         )
 
     def apply(self, events: QuerySet) -> QuerySet:

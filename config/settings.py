@@ -13,6 +13,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
+from accounts import query_params  # no models: safe to import before Django is set up
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -41,6 +43,20 @@ def env_list(name: str, default: list[str]) -> list[str]:
     """Return the comma-separated environment variable `name` as a list."""
     value = os.environ.get(name, "")
     return [item.strip() for item in value.split(",") if item.strip()] if value else default
+
+
+def env_days(name: str, default: list[int]) -> list[int]:
+    """Return the comma-separated environment variable `name` as distinct day counts."""
+    days = set()
+    for item in env_list(name, [str(day) for day in default]):
+        day = query_params.days(item)
+        if day is None:
+            raise ImproperlyConfigured(
+                f"{name} takes day counts from 1 to {query_params.MAX_DAYS}, "
+                f"comma-separated, not {item!r}."
+            )
+        days.add(day)
+    return sorted(days, reverse=True)  # largest first, as the README lists them
 
 
 DEBUG = env_bool("DEBUG", False)
@@ -162,29 +178,31 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
-# Email (Django's MAILERS): the console backend by default; SMTP when EMAIL_HOST is set.
+# Email (Django's MAILERS). EMAIL_BACKEND, when set, always wins. Otherwise: SMTP when
+# EMAIL_HOST is set; in DEBUG, one file per email under EMAIL_FILE_PATH, so that commands'
+# output and the server log stay readable; else the console (the process's log).
+_smtp = "django.core.mail.backends.smtp.EmailBackend"
+_files = "django.core.mail.backends.filebased.EmailBackend"
 if os.environ.get("EMAIL_HOST"):
-    MAILERS = {
-        "default": {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "OPTIONS": {
-                "host": os.environ["EMAIL_HOST"],
-                "port": env_int("EMAIL_PORT", 587),
-                "username": os.environ.get("EMAIL_HOST_USER", ""),
-                "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
-                "use_tls": env_bool("EMAIL_USE_TLS", True),
-                "timeout": env_int("EMAIL_TIMEOUT", 10),
-            },
-        }
-    }
+    _email_backend = _smtp
+elif DEBUG:
+    _email_backend = _files
 else:
-    MAILERS = {
-        "default": {
-            "BACKEND": os.environ.get(
-                "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
-            )
-        }
+    _email_backend = "django.core.mail.backends.console.EmailBackend"
+_email_backend = os.environ.get("EMAIL_BACKEND") or _email_backend
+MAILERS = {"default": {"BACKEND": _email_backend}}
+if _email_backend == _smtp:
+    MAILERS["default"]["OPTIONS"] = {
+        "host": os.environ.get("EMAIL_HOST", "localhost"),
+        "port": env_int("EMAIL_PORT", 587),
+        "username": os.environ.get("EMAIL_HOST_USER", ""),
+        "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+        "use_tls": env_bool("EMAIL_USE_TLS", True),
+        "timeout": env_int("EMAIL_TIMEOUT", 10),
     }
+elif _email_backend == _files:
+    _mail_folder = os.environ.get("EMAIL_FILE_PATH") or str(BASE_DIR / "var" / "mail")
+    MAILERS["default"]["OPTIONS"] = {"file_path": _mail_folder}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Keyward <keyward@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -194,8 +212,19 @@ SECURE_SSL_REDIRECT = KEYWARD_HTTPS
 SESSION_COOKIE_SECURE = KEYWARD_HTTPS
 CSRF_COOKIE_SECURE = KEYWARD_HTTPS
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if KEYWARD_HTTPS else 0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = KEYWARD_HTTPS
-SECURE_HSTS_PRELOAD = KEYWARD_HTTPS
+# Both reach beyond Keyward's own host name (every subdomain; browsers' preload lists,
+# hard to leave), so each is the deployment's explicit choice.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# `check --deploy` warns about each one left off; leaving it off is the documented default.
+SILENCED_SYSTEM_CHECKS = [
+    check
+    for check, on in (
+        ("security.W005", SECURE_HSTS_INCLUDE_SUBDOMAINS),
+        ("security.W021", SECURE_HSTS_PRELOAD),
+    )
+    if not on
+]
 if env_bool("KEYWARD_BEHIND_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -234,6 +263,8 @@ KEYWARD_BASE_URL = os.environ.get("KEYWARD_BASE_URL", "http://127.0.0.1:8000")
 
 # Tokens: base prefix (kw -> kww_ workspace, kwp_ personal tokens), scopes, presets.
 KEYWARD_TOKEN_PREFIX = os.environ.get("KEYWARD_TOKEN_PREFIX", "kw")
+# Earlier base prefixes whose tokens keep working after KEYWARD_TOKEN_PREFIX changed.
+KEYWARD_TOKEN_PREFIXES_ACCEPTED = env_list("KEYWARD_TOKEN_PREFIXES_ACCEPTED", [])
 KEYWARD_SCOPES = {
     "workspace:read": {
         "label": "Read workspace",
@@ -312,4 +343,4 @@ if not KEYWARD_TOKEN_ENCRYPTION_KEYS and DEBUG and SECRET_KEY.startswith("django
     ]
 
 # Expiry reminders (`manage.py send_expiry_reminders`) go out this many days ahead.
-KEYWARD_EXPIRY_REMINDER_DAYS = [7, 1]
+KEYWARD_EXPIRY_REMINDER_DAYS = env_days("KEYWARD_EXPIRY_REMINDER_DAYS", [7, 1])

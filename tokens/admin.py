@@ -136,10 +136,9 @@ class TokenAdmin(admin.ModelAdmin):
 
     def _revoke_as_leaked(self, request, actor: Actor, public_id: str):
         token = get_object_or_404(Token, public_id=public_id)
-        was_active = token.is_active
-        services.token_revoke_as_leaked(actor=actor, token=token, request=request)
-        if was_active:
-            self.message_user(request, f"Revoked {token.name} as leaked.", messages.SUCCESS)
+        leak = services.token_revoke_as_leaked(actor=actor, token=token, request=request)
+        level = messages.SUCCESS if leak.revoked_now else messages.INFO
+        self.message_user(request, f"Token {token.name} {leak.outcome()}", level)
         return redirect(reverse("admin:tokens_token_change", args=[token.pk]))
 
     @admin.action(description="Revoke selected tokens", permissions=["revoke"])

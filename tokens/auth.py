@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.roles import Role
-from tokens import secrets
+from tokens import prefixes, secrets
 
 logger = logging.getLogger("keyward.tokens.auth")
 
@@ -65,11 +65,6 @@ class AuthenticationFailed(Exception):
         super().__init__(reason)
         self.reason = reason
         self.token_id = token_id
-
-
-@cache
-def _parser() -> secrets.TokenParser:
-    return secrets.TokenParser(settings.KEYWARD_TOKEN_PREFIX)
 
 
 @cache
@@ -208,7 +203,7 @@ def authenticate_token(
     record_use: bool = True,
 ) -> TokenPrincipal:
     """Return the principal for a token value, or raise AuthenticationFailed."""
-    if _parser().parse(value) is None:
+    if prefixes.parser().parse(value) is None:
         raise AuthenticationFailed("malformed")
     row = _lookup_row(secrets.digest(value))
     if row is None:

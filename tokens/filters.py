@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.http import QueryDict
 from django.utils import timezone
 
+from accounts import query_params
 from tokens.models import TokenKind, TokenQuerySet, TokenStatus
 
 STATUSES = [
@@ -20,8 +21,12 @@ STATUSES = [
 ]
 
 
-def _days(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and 0 < int(value) <= 3650 else None
+# The day-count filters: query parameter -> field.
+DAY_FILTERS = {
+    "expiring": "expiring_within",
+    "unused": "unused_for",
+    "revoked_within": "revoked_within",
+}
 
 
 @dataclass(frozen=True)
@@ -32,21 +37,38 @@ class TokenFilters:
     expiring_within: int | None = None
     unused_for: int | None = None
     revoked_within: int | None = None
-    page: str = "1"
+    page: int = 1
+    # What was ignored in the query, in words, for the list to say so.
+    problems: tuple[str, ...] = ()
 
     @classmethod
     def from_query(cls, query: QueryDict) -> TokenFilters:
-        """Return the filters in `query`, ignoring values that make no sense."""
-        status = query.get("status", TokenStatus.ACTIVE)
+        """Return the filters in `query`; a value that makes no sense is ignored and named."""
+        problems = []
+        status = query.get("status") or TokenStatus.ACTIVE
+        if status not in dict(STATUSES):
+            problems.append("The status filter was ignored: choose one from the list.")
+            status = TokenStatus.ACTIVE
         kind = query.get("kind", "")
+        if kind and kind not in TokenKind.values:
+            problems.append("The kind filter was ignored: choose workspace or personal.")
+            kind = ""
+        day_counts = {}
+        for parameter, field in DAY_FILTERS.items():
+            raw = query.get(parameter, "").strip()
+            day_counts[field] = query_params.days(raw)
+            if raw and day_counts[field] is None:
+                problems.append(
+                    f"The {parameter} filter was ignored: it takes a whole number of days "
+                    f"from 1 to {query_params.MAX_DAYS}."
+                )
         return cls(
-            status=status if status in dict(STATUSES) else TokenStatus.ACTIVE,
-            kind=kind if kind in TokenKind.values else "",
+            status=status,
+            kind=kind,
             q=query.get("q", "").strip()[:100],
-            expiring_within=_days(query.get("expiring")),
-            unused_for=_days(query.get("unused")),
-            revoked_within=_days(query.get("revoked_within")),
-            page=query.get("page", "1"),
+            page=query_params.page_number(query.get("page")),
+            problems=tuple(problems),
+            **day_counts,
         )
 
     def apply(self, tokens: TokenQuerySet) -> TokenQuerySet:

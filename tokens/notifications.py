@@ -46,13 +46,15 @@ def _context(token: Token, **extra) -> dict:
     }
 
 
-def _send(to: list[str], template: str, context: dict) -> None:
+def _send(to: list[str], template: str, context: dict) -> list[str]:
+    """Send the email once the transaction commits; return its recipients."""
     recipients = sorted({address for address in to if address})
     if recipients:
         # After the transaction commits: no email about a change that was rolled back.
         transaction.on_commit(
             lambda: send_templated_email(to=recipients, template=template, context=context)
         )
+    return recipients
 
 
 def notify_token_created(token: Token) -> None:
@@ -73,14 +75,16 @@ def notify_token_expiring(token: Token, days: int) -> None:
     _send(to, "token_expiring", _context(token, days=days))
 
 
-def notify_tokens_leaked(leaks: list[tuple[Token, dict]]) -> None:
+def notify_tokens_leaked(leaks: list[tuple[Token, dict]]) -> dict[int, list[str]]:
     """Tell each token's owner or creator and its workspace's Admins that it was revoked as leaked.
 
     Each leak says where the token was found (`url`, `source`) and, when a person
     reported it in Keyward, who (`found_by`); without `found_by`, GitHub found it.
-    One query finds the Admins of every workspace concerned.
+    One query finds the Admins of every workspace concerned. Return the addresses
+    emailed about each token, by its primary key.
     """
     admins = _admins_of(sorted({token.workspace_id for token, _ in leaks}))
+    emailed = {}
     for token, leak in leaks:
         context = _context(
             token,
@@ -88,4 +92,7 @@ def notify_tokens_leaked(leaks: list[tuple[Token, dict]]) -> None:
             leak_source=leak.get("source", ""),
             reported_by=leak.get("found_by", ""),
         )
-        _send([_responsible(token), *admins[token.workspace_id]], "token_leaked", context)
+        emailed[token.pk] = _send(
+            [_responsible(token), *admins[token.workspace_id]], "token_leaked", context
+        )
+    return emailed

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
-from tokens import secrets
+from tokens import prefixes
 from tokens.models import LeakReport
 
 logger = logging.getLogger("keyward.tokens.scanning")
@@ -154,7 +154,7 @@ def handle_report(body: bytes, identifier: str, signature: str) -> list[dict]:
     started = time.perf_counter()
     verify_signature(body, identifier, signature)
     reported = parse_report(body)
-    parser = secrets.TokenParser(settings.KEYWARD_TOKEN_PREFIX)
+    parser = prefixes.parser()
     ours = [r for r in reported if parser.parse(r.token)]
     with transaction.atomic():
         known = tokens_revoke_leaked(

@@ -12,6 +12,7 @@ import hashlib
 import re
 import secrets
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -63,22 +64,29 @@ def generate(base_prefix: str, kind: str) -> str:
 
 
 class TokenParser:
-    """Recognise this deployment's token values without any I/O."""
+    """Recognise this deployment's token values without any I/O.
 
-    def __init__(self, base_prefix: str) -> None:
+    New tokens get `base_prefix`; `accepted` names earlier base prefixes whose
+    tokens still work after the deployment changed its prefix.
+    """
+
+    def __init__(self, base_prefix: str, accepted: Iterable[str] = ()) -> None:
         self.base_prefix = base_prefix
-        self._kinds = {kind_prefix(base_prefix, kind): kind for kind in KIND_LETTERS}
-        self._prefix_length = len(base_prefix) + 2
-        self._length = self._prefix_length + BODY_LENGTH
+        self._kinds = {
+            kind_prefix(prefix, kind): kind
+            for prefix in (base_prefix, *accepted)
+            for kind in KIND_LETTERS
+        }
+        self._max_length = max(len(prefix) for prefix in self._kinds) + BODY_LENGTH
 
     def parse(self, value: str) -> ParsedToken | None:
         """Return the parsed token, or None when `value` is not a well-formed token."""
-        if len(value) != self._length:
+        if not BODY_LENGTH < len(value) <= self._max_length:
             return None
-        kind = self._kinds.get(value[: self._prefix_length])
+        kind = self._kinds.get(value[:-BODY_LENGTH])
         if kind is None:
             return None
-        body = value[self._prefix_length :]
+        body = value[-BODY_LENGTH:]
         if not _BASE62_SET.issuperset(body):
             return None
         if checksum(body[:RANDOM_LENGTH]) != body[RANDOM_LENGTH:]:

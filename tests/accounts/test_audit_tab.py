@@ -790,3 +790,15 @@ def test_boolean_details_read_as_words(acme_admin, workspace, admin_user):
     html = acme_admin.get(audit_url(workspace)).content.decode()
 
     assert "description changed:</span> no" in html
+
+
+@pytest.mark.parametrize("value", ["²", "①", "¹", "٢٠٢٥-01-01", "9" * 5000, "2025-13-01"], ids=repr)
+@pytest.mark.parametrize("parameter", ["since", "until", "page"])
+def test_a_bad_query_value_shows_the_log_unfiltered(acme_admin, workspace, parameter, value):
+    add_event(workspace, "token.created")
+    response = acme_admin.get(audit_url(workspace), {parameter: value})
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "token.created" in text
+    if parameter != "page":
+        assert f"The {parameter} filter was ignored: it takes a date, YYYY-MM-DD." in text

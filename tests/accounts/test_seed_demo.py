@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from accounts.models import AuditEvent, Membership, User, Workspace
 from accounts.roles import Role
@@ -37,6 +38,11 @@ def _counts() -> tuple[int, ...]:
 @pytest.fixture(autouse=True)
 def _no_demo_password(monkeypatch):
     monkeypatch.delenv("DEMO_PASSWORD", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _development(settings):
+    settings.DEBUG = True
 
 
 def test_seed_creates_the_acme_workspace_with_one_person_per_role():
@@ -80,11 +86,45 @@ def test_seed_repairs_changed_roles_and_operator_rights():
     assert User.objects.get(email="operator@example.com").is_superuser
 
 
-def test_seed_uses_the_default_demo_password():
+def test_seed_uses_the_default_demo_password_for_the_members_only():
     out = _seed()
 
-    assert all(user.check_password("keyward-demo") for user in User.objects.all())
+    operator = User.objects.get(email="operator@example.com")
+    members = User.objects.exclude(pk=operator.pk)
+    assert all(user.check_password("keyward-demo") for user in members)
     assert "keyward-demo" in out
+    assert not operator.check_password("keyward-demo")
+    printed = re.search(r"operator@example\.com +operator password: (\S+) ", out).group(1)
+    assert operator.check_password(printed)
+
+
+def test_seed_never_leaves_the_operator_with_the_default_password():
+    _seed()
+    operator = User.objects.get(email="operator@example.com")
+    operator.set_password("keyward-demo")
+    operator.save()
+
+    _seed()
+
+    operator.refresh_from_db()
+    assert not operator.check_password("keyward-demo")
+
+
+def test_seed_refuses_without_debug(settings):
+    settings.DEBUG = False
+
+    with pytest.raises(CommandError, match="only with DEBUG=1"):
+        _seed()
+
+    assert not User.objects.exists()
+
+
+def test_seed_with_force_runs_without_debug(settings):
+    settings.DEBUG = False
+
+    call_command("seed_demo", "--force", stdout=StringIO())
+
+    assert User.objects.get(email="operator@example.com").is_superuser
 
 
 def test_seed_respects_demo_password(monkeypatch):

@@ -223,7 +223,7 @@ def test_revoke_as_leaked(
     with pytest.raises(AuthenticationFailed):
         authenticate_token(secret)
     page = operator_client.get(response["Location"])
-    assert "Revoked deploy as leaked." in page.content.decode()
+    assert "Token deploy revoked as leaked. Emailed admin@example.com." in page.content.decode()
     # The token's people hear of it: its creator, who is also Acme's Admin.
     assert [m.to for m in mail.outbox] == [["admin@example.com"]]
 
@@ -266,7 +266,7 @@ def test_revoking_a_revoked_token_changes_nothing(
         response = operator_client.post(CHECK, revoke_data(token, operator), follow=True)
 
     assert response.status_code == 200
-    assert "as leaked" not in response.content.decode()
+    assert "no longer worked; nothing changed." in response.content.decode()
     assert state() == before
     assert mail.outbox == []
 

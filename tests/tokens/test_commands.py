@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from datetime import timedelta
 
 import pytest
@@ -16,6 +17,10 @@ from tokens.auth import AuthenticationFailed, authenticate_token
 from tokens.models import RevokeReason, Token, TokenKind, TokenStatus
 
 pytestmark = pytest.mark.django_db
+
+
+# issue_token's arguments for the token ci in acme.
+CI = ["--workspace", "acme", "--name", "ci", "--scopes", "tokens:read"]
 
 
 def run(*args) -> tuple[str, str]:
@@ -119,28 +124,8 @@ def test_issue_token_follows_the_workspace_policy(workspace):
     policy.save()
 
     with pytest.raises(CommandError, match="7 days"):
-        run(
-            "issue_token",
-            "--workspace",
-            "acme",
-            "--name",
-            "ci",
-            "--scopes",
-            "tokens:read",
-            "--expires-in",
-            "30",
-        )
-    out, _ = run(
-        "issue_token",
-        "--workspace",
-        "acme",
-        "--name",
-        "ci",
-        "--scopes",
-        "tokens:read",
-        "--expires-in",
-        "7",
-    )
+        run("issue_token", *CI, "--expires-in", "30")
+    out, _ = run("issue_token", *CI, "--expires-in", "7")
 
     assert authenticate_token(out.strip())
 
@@ -150,6 +135,44 @@ def test_issue_token_refuses_a_taken_name(workspace):
 
     with pytest.raises(CommandError, match="already named"):
         run("issue_token", "--workspace", "acme", "--name", "ci", "--scopes", "tokens:read")
+
+
+CONSOLE_MAIL = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+
+
+@pytest.mark.django_db(transaction=True)  # the "token created" email goes out on commit
+@pytest.mark.parametrize("output", ["text", "json"])
+def test_issue_token_prints_its_result_alone_even_with_the_console_email_backend(
+    workspace, admin_user, settings, capsys, output
+):
+    settings.MAILERS = CONSOLE_MAIL
+    call_command("issue_token", *CI, "--format", output)
+
+    out, err = capsys.readouterr()
+    assert "Subject:" in err  # the email to the Admins, where a person can still read it
+    token = Token.objects.get()
+    if output == "json":
+        printed = json.loads(out)
+        secret = printed.pop("token")
+        assert printed == {
+            "id": token.public_id,
+            "name": "ci",
+            "workspace": "acme",
+            "scopes": ["tokens:read"],
+            "expires_at": None,
+        }
+    else:
+        secret = out.removesuffix("\n")
+        assert "\n" not in secret
+    assert authenticate_token(secret).public_id == token.public_id
+
+
+@pytest.mark.parametrize("days", ["²", "①", "0", "3651", "9" * 5000])
+def test_issue_token_reads_days_as_the_console_does(workspace, days):
+    with pytest.raises(CommandError, match="--expires-in: takes a whole number of days"):
+        run("issue_token", *CI, "--expires-in", days)
+
+    assert not Token.objects.exists()
 
 
 # revoke_token -------------------------------------------------------------------
@@ -188,6 +211,46 @@ def test_revoke_token_by_value_with_a_leak_reason(token_and_secret):
         authenticate_token(secret)
 
 
+def test_revoke_token_as_leaked_is_the_one_leak_action(
+    token_and_secret, mailoutbox, django_capture_on_commit_callbacks
+):
+    token, secret = token_and_secret
+
+    with django_capture_on_commit_callbacks(execute=True):
+        out, _ = run("revoke_token", secret, "--reason", "leak")
+
+    assert out == (
+        f"{token.public_id} (ci, workspace acme) revoked as leaked. Emailed admin@example.com.\n"
+    )
+    event = AuditEvent.objects.get(action="token.revoked")
+    assert (event.details["reason"], event.details["found_by"]) == ("leak", "operator")
+    assert [message.to for message in mailoutbox] == [["admin@example.com"]]
+    assert "reported as exposed and revoked" in mailoutbox[0].subject
+
+
+def test_revoke_token_as_leaked_leaves_a_revoked_token_alone(
+    workspace, admin_user, token_and_secret, mailoutbox
+):
+    token, _ = token_and_secret
+    services.token_revoke(actor=actor_of(admin_user, workspace), token=token)
+
+    out, _ = run("revoke_token", token.public_id, "--reason", "leak")
+
+    assert out.endswith("no longer worked; nothing changed.\n")
+    assert mailoutbox == []
+
+
+def test_revoking_an_expired_token_says_it_had_expired(token_and_secret, clock):
+    token, _ = token_and_secret
+    Token.objects.filter(pk=token.pk).update(expires_at=clock() - timedelta(days=1))
+
+    out, _ = run("revoke_token", token.public_id)
+
+    assert out.endswith("had expired; now it is revoked too.\n")
+    token.refresh_from_db()
+    assert token.revoke_reason == RevokeReason.OPERATOR
+
+
 def test_revoke_token_ends_a_rotation_grace_at_once(workspace, admin_user, token_and_secret):
     token, secret = token_and_secret
     services.token_rotate(actor=actor_of(admin_user, workspace), token=token, grace="7d")
@@ -207,7 +270,7 @@ def test_revoking_an_inactive_token_says_so_and_changes_nothing(
 
     out, _ = run("revoke_token", token.public_id)
 
-    assert "already inactive" in out
+    assert out.endswith("was already revoked; nothing changed.\n")
     assert AuditEvent.objects.count() == before
 
 

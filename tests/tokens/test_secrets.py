@@ -255,3 +255,12 @@ def test_token_pattern_follows_the_base_prefix():
     assert re.search(secrets.token_pattern("acme"), value)
     assert not re.search(secrets.token_pattern("kw"), value)
     assert re.search(secrets.token_pattern("a.c"), "abcp_" + value[6:]) is None
+
+
+def test_the_parser_accepts_earlier_prefixes_of_any_length():
+    parser = secrets.TokenParser("acme", accepted=["kw", "k_w"])
+    for prefix, kind in [("acme", "workspace"), ("kw", "personal"), ("k_w", "workspace")]:
+        value = secrets.generate(prefix, kind)
+        assert parser.parse(value) == secrets.ParsedToken(value=value, kind=kind)
+    assert parser.parse(secrets.generate("other", "workspace")) is None
+    assert parser.parse("x" * 10_000) is None

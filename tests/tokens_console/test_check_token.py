@@ -20,7 +20,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import AuditEvent, User
+from accounts.models import AuditEvent, Membership, User
+from accounts.roles import Role
 from tests.factories import HTMX, actor_of, issue, signed_in, triggers
 from tests.tokens_console.conftest import errors_of, field_of, parse
 from tokens import secrets, services
@@ -769,3 +770,26 @@ def test_a_revoke_without_the_csrf_token_is_refused(admin_user, leaked):
     assert accepted.status_code == 302
     token.refresh_from_db()
     assert token.revoke_reason == RevokeReason.LEAK
+
+
+def test_revoke_as_leaked_names_whom_it_emailed(admin_client, admin_user, leaked, mailoutbox):
+    token, _ = leaked
+
+    response = admin_client.post(CHECK, revoke_data(token, admin_client), **HTMX)
+
+    assert triggers(response)["toast"]["message"] == (
+        "Token ci-deploy revoked as leaked. Emailed admin@example.com, manager@example.com."
+    )
+
+
+def test_revoke_as_leaked_says_when_nobody_was_emailed(admin_client, admin_user, leaked):
+    """The creator has left and the one who revokes is a Manager: no Admin, no owner."""
+    token, _ = leaked
+    User.objects.filter(pk=token.created_by_id).update(is_active=False)
+    Membership.objects.filter(user=admin_user).update(role=Role.MANAGER)
+
+    response = admin_client.post(CHECK, revoke_data(token, admin_client), **HTMX)
+
+    assert triggers(response)["toast"]["message"] == (
+        "Token ci-deploy revoked as leaked. Nobody was emailed: it has no active owner or Admin."
+    )

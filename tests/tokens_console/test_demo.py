@@ -27,8 +27,9 @@ SECRET = re.compile(r"kw[wp]_[A-Za-z0-9]{20,}")
 
 
 @pytest.fixture(autouse=True)
-def _no_demo_password(monkeypatch):
+def _no_demo_password(monkeypatch, settings):
     monkeypatch.delenv("DEMO_PASSWORD", raising=False)
+    settings.DEBUG = True  # seed_demo is for development
 
 
 def seed() -> str:

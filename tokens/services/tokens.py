@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.models import Workspace
-from tokens import notifications, rules, secrets, validation, vault
+from tokens import notifications, prefixes, rules, secrets, validation, vault
 from tokens.actors import Actor
 from tokens.models import RevealPolicy, RevokeReason, Token, TokenKind, WorkspacePolicy
 
@@ -415,7 +415,7 @@ def personal_tokens_revoke(
 
 def secrets_look_valid(value: str) -> bool:
     """Return whether `value` has our tokens' format and checksum (no query)."""
-    return bool(secrets.TokenParser(settings.KEYWARD_TOKEN_PREFIX).parse((value or "").strip()))
+    return bool(prefixes.parser().parse((value or "").strip()))
 
 
 def token_find_by_value(value: str, workspace: Workspace | None = None) -> Token | None:
@@ -449,10 +449,19 @@ def token_check(
 
 @dataclass(frozen=True)
 class LeakMatch:
-    """A reported value that is one of our tokens, and whether the report revoked it."""
+    """A token reported as leaked, whether the report revoked it, and who was emailed about it."""
 
     token: Token
     revoked_now: bool
+    emailed: tuple[str, ...] = ()
+
+    def outcome(self) -> str:
+        """Return what the revocation did, in words that follow the token's name."""
+        if not self.revoked_now:
+            return "no longer worked; nothing changed."
+        if not self.emailed:
+            return "revoked as leaked. Nobody was emailed: it has no active owner or Admin."
+        return f"revoked as leaked. Emailed {', '.join(self.emailed)}."
 
 
 def tokens_revoke_leaked(
@@ -494,10 +503,14 @@ def tokens_revoke_leaked(
 
 def token_revoke_as_leaked(
     *, actor: Actor, token: Token, request: HttpRequest | None = None
-) -> Token:
-    """Revoke a token whose value a member or operator reports as leaked, and email its people."""
+) -> LeakMatch:
+    """Revoke a token whose value a member or operator reports as leaked, and email its people.
+
+    Return whether this call revoked it and whom it emailed; a token that no
+    longer works is left as it is and nobody is emailed.
+    """
     if not token.is_active:
-        return token
+        return LeakMatch(token, revoked_now=False)
     token, revoked_now = _revoke(
         actor=actor,
         token=token,
@@ -505,10 +518,11 @@ def token_revoke_as_leaked(
         request=request,
         details={"found_by": "operator" if actor.bypass_rules else "member"},
     )
-    if revoked_now:
-        leak = {"url": "", "source": "", "found_by": actor.label}
-        notifications.notify_tokens_leaked([(token, leak)])
-    return token
+    if not revoked_now:
+        return LeakMatch(token, revoked_now=False)
+    leak = {"url": "", "source": "", "found_by": actor.label}
+    emailed = notifications.notify_tokens_leaked([(token, leak)])[token.pk]
+    return LeakMatch(token, revoked_now=True, emailed=tuple(emailed))
 
 
 def token_reveal(

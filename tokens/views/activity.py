@@ -6,6 +6,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 
+from accounts import query_params
 from accounts.htmx import render_page
 from accounts.models import AuditEvent
 from accounts.permissions import workspace_view
@@ -34,7 +35,9 @@ def token_activity(request: HttpRequest, public_id: str) -> HttpResponse:
     events_shown = rules.may_see_events(actor, token)
     page = None
     if events_shown:
-        page = Paginator(token_events(token), PAGE_SIZE).get_page(request.GET.get("page"))
+        page = Paginator(token_events(token), PAGE_SIZE).get_page(
+            query_params.page_number(request.GET.get("page"))
+        )
     context = {
         "nav": "settings",
         "tab": "tokens",

@@ -38,13 +38,8 @@ def _revoke(request: HttpRequest, actor: Actor, public_id: str) -> HttpResponse:
         raise Http404("No such token.") from None
     if not rules.may_revoke(actor, token):
         raise PermissionDenied("You may not revoke this token.")
-    was_active = token.is_active
-    token = services.token_revoke_as_leaked(actor=actor, token=token, request=request)
-    message = (
-        f"Token {token.name} revoked as leaked. Its owner and the Admins were emailed."
-        if was_active
-        else f"Token {token.name} was already revoked; nothing changed."
-    )
+    leak = services.token_revoke_as_leaked(actor=actor, token=token, request=request)
+    message = f"Token {leak.token.name} {leak.outcome()}"
     response = finish_action(
         request,
         message=message,

@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
+from accounts import query_params
 from accounts.form_errors import add_service_errors
 from accounts.htmx import render_page
 from accounts.permissions import Perm, has_perm, workspace_view
@@ -52,16 +53,9 @@ def _form(request: HttpRequest, policy) -> PolicyForm:
 
 def _lifetime_preview(request: HttpRequest) -> int | None:
     """Return the lifetime in days typed so far, for the live preview of its impact."""
-    raw = request.GET.get("max_lifetime_days", "").strip()
-    # isdigit() accepts "²", which int() refuses; a bounded length keeps int() cheap.
-    if (
-        raw.isascii()
-        and raw.isdecimal()
-        and len(raw) <= 6
-        and 1 <= int(raw) <= policies.MAX_LIFETIME_DAYS
-    ):
-        return int(raw)
-    return None
+    return query_params.days(
+        request.GET.get("max_lifetime_days"), maximum=policies.MAX_LIFETIME_DAYS
+    )
 
 
 @workspace_view()

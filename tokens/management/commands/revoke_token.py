@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from tokens import secrets, services
+from accounts.command_output import stdout_to_stderr
+from tokens import services
 from tokens.actors import Actor
 from tokens.models import RevokeReason, Token
 
@@ -19,22 +19,28 @@ class Command(BaseCommand):
             "--reason",
             default=RevokeReason.OPERATOR,
             choices=[RevokeReason.OPERATOR, RevokeReason.LEAK],
+            help="leak: revoke as leaked and email its owner or creator and the Admins.",
         )
 
     def handle(self, *args, **options):
         given = options["token"].strip()
-        parser = secrets.TokenParser(settings.KEYWARD_TOKEN_PREFIX)
-        if parser.parse(given):
-            token = Token.objects.filter(digest=secrets.digest(given)).first()
-        else:
-            token = Token.objects.filter(public_id=given).first()
+        token = services.token_find_by_value(given)
+        if token is None:
+            token = Token.objects.select_related("workspace").filter(public_id=given).first()
         if token is None:
             raise CommandError("No such token.")
-        was_active = token.is_active
-        services.token_revoke(
-            actor=Actor.system("manage.py revoke_token"), token=token, reason=options["reason"]
-        )
-        state = "revoked" if was_active else "was already inactive; now marked revoked"
-        self.stdout.write(
-            f"{token.public_id} ({token.name}, workspace {token.workspace.slug}) {state}."
-        )
+        named = f"{token.public_id} ({token.name}, workspace {token.workspace.slug})"
+        with stdout_to_stderr():  # the leak emails, with the console backend
+            outcome = self._revoke(token, options["reason"])
+        self.stdout.write(f"{named} {outcome}")
+
+    def _revoke(self, token: Token, reason: str) -> str:
+        """Revoke `token` for `reason`; return what changed, in words."""
+        actor = Actor.system("manage.py revoke_token")
+        if reason == RevokeReason.LEAK:
+            return services.token_revoke_as_leaked(actor=actor, token=token).outcome()
+        was_active, revoked_before = token.is_active, token.revoked_at
+        token = services.token_revoke(actor=actor, token=token, reason=reason)
+        if token.revoked_at == revoked_before:
+            return "was already revoked; nothing changed."
+        return "revoked." if was_active else "had expired; now it is revoked too."

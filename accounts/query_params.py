@@ -1,0 +1,53 @@
+"""Read numbers and dates typed by people (query strings, previews, commands): ASCII only, bounded.
+
+`str.isdigit` accepts "²" and "①", which `int` refuses, and `int` accepts "٣"; a
+5000-digit value costs `int` time and then raises. Every whole number or date a
+person types goes through here, so no caller meets those cases.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.utils.dateparse import parse_date
+
+# Days-to-expiry and "within N days" filters: ten years is the longest span that means anything.
+MAX_DAYS = 3650
+MAX_PAGE = 1_000_000
+
+
+def whole_number(value: str | None, *, minimum: int, maximum: int) -> int | None:
+    """Return `value` as an integer within [minimum, maximum], or None when it is not one."""
+    value = (value or "").strip()
+    if not (value.isascii() and value.isdigit()) or len(value) > len(str(maximum)):
+        return None
+    number = int(value)
+    return number if minimum <= number <= maximum else None
+
+
+def days(value: str | None, *, maximum: int = MAX_DAYS) -> int | None:
+    """Return `value` as a number of days from 1 to `maximum`, or None when it is not one."""
+    return whole_number(value, minimum=1, maximum=maximum)
+
+
+def page_number(value: str | None) -> int:
+    """Return the page asked for, or 1 when `value` is not a whole number.
+
+    A number out of range stays as it is, for the paginator to show its last page.
+    """
+    value = (value or "").strip()
+    number = whole_number(value.removeprefix("-"), minimum=0, maximum=MAX_PAGE)
+    if number is None:
+        return 1
+    return -number if value.startswith("-") else number
+
+
+def day(value: str | None) -> date | None:
+    """Return `value` (YYYY-MM-DD, ASCII digits) as a date, or None when it is not one."""
+    value = (value or "").strip()
+    if not value.isascii() or len(value) > len("YYYY-MM-DD"):
+        return None
+    try:
+        return parse_date(value)
+    except ValueError:
+        return None

@@ -1,0 +1,129 @@
+"""The environment a deployment sets: what config/settings.py makes of it; the README table."""
+
+from __future__ import annotations
+
+import ast
+import re
+import runpy
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+ROOT = Path(__file__).resolve().parent.parent
+SETTINGS = ROOT / "config" / "settings.py"
+SMTP = "django.core.mail.backends.smtp.EmailBackend"
+FILES = "django.core.mail.backends.filebased.EmailBackend"
+CONSOLE = "django.core.mail.backends.console.EmailBackend"
+READERS = {"env_bool", "env_int", "env_list", "env_days"}
+
+
+def variables_read(path: Path) -> set[str]:
+    """Return the environment variables a module reads (os.environ.get/[...] and env_* helpers)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+            called = node.func
+            if (isinstance(called, ast.Name) and called.id in READERS) or (
+                isinstance(called, ast.Attribute)
+                and called.attr == "get"
+                and ast.unparse(called.value) == "os.environ"
+            ):
+                names.add(node.args[0].value)
+        if isinstance(node, ast.Subscript) and ast.unparse(node.value) == "os.environ":
+            names.add(node.slice.value)
+    return names
+
+
+def production_modules() -> list[Path]:
+    return [
+        path
+        for folder in ("config", "accounts", "tokens")
+        for path in (ROOT / folder).rglob("*.py")
+        if path.name != "settings_test.py"
+    ]
+
+
+def documented_variables() -> set[str]:
+    """Return the variables named in the first column of the README's configuration table."""
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("| variable | default | meaning |", 1)[1].split("\n\n", 1)[0]
+    first_cells = [line.split("|")[1] for line in table.splitlines() if line.startswith("| `")]
+    return {name for cell in first_cells for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", cell)}
+
+
+def test_the_readme_table_names_every_variable_the_code_reads_and_no_other():
+    read = set().union(*(variables_read(path) for path in production_modules()))
+    assert {"SECRET_KEY", "EMAIL_TIMEOUT", "SECURE_HSTS_SECONDS", "DEMO_PASSWORD"} <= read
+    assert documented_variables() == read
+
+
+def load(monkeypatch, **environ) -> dict:
+    """Return the settings config/settings.py makes of exactly `environ`."""
+    for name in variables_read(SETTINGS):
+        monkeypatch.delenv(name, raising=False)
+    environ.setdefault("SECRET_KEY", "x" * 60)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    return runpy.run_path(str(SETTINGS))
+
+
+def test_email_backend_wins_over_email_host(monkeypatch):
+    loaded = load(monkeypatch, EMAIL_HOST="smtp.example.com", EMAIL_BACKEND=CONSOLE)
+    assert loaded["MAILERS"] == {"default": {"BACKEND": CONSOLE}}
+
+
+def test_email_host_alone_means_smtp_with_its_options(monkeypatch):
+    loaded = load(monkeypatch, EMAIL_HOST="smtp.example.com", EMAIL_TIMEOUT="3")
+    mailer = loaded["MAILERS"]["default"]
+    assert mailer["BACKEND"] == SMTP
+    assert (mailer["OPTIONS"]["host"], mailer["OPTIONS"]["timeout"]) == ("smtp.example.com", 3)
+
+
+def test_development_email_goes_to_files(monkeypatch):
+    default = load(monkeypatch, DEBUG="1")["MAILERS"]["default"]
+    assert default == {"BACKEND": FILES, "OPTIONS": {"file_path": str(ROOT / "var" / "mail")}}
+    moved = load(monkeypatch, DEBUG="1", EMAIL_FILE_PATH="/srv/keyward/mail")["MAILERS"]["default"]
+    assert moved["OPTIONS"] == {"file_path": "/srv/keyward/mail"}
+    assert load(monkeypatch)["MAILERS"]["default"] == {"BACKEND": CONSOLE}
+
+
+def test_var_is_gitignored():
+    assert "var/" in (ROOT / ".gitignore").read_text().splitlines()
+
+
+def test_hsts_reaches_beyond_the_host_only_when_asked(monkeypatch):
+    loaded = load(monkeypatch, KEYWARD_HTTPS="1")
+    assert loaded["SECURE_HSTS_SECONDS"] == 31536000
+    assert (loaded["SECURE_HSTS_INCLUDE_SUBDOMAINS"], loaded["SECURE_HSTS_PRELOAD"]) == (
+        False,
+        False,
+    )
+    assert set(loaded["SILENCED_SYSTEM_CHECKS"]) == {"security.W005", "security.W021"}
+    both = load(
+        monkeypatch,
+        KEYWARD_HTTPS="1",
+        SECURE_HSTS_INCLUDE_SUBDOMAINS="1",
+        SECURE_HSTS_PRELOAD="1",
+    )
+    assert (both["SECURE_HSTS_INCLUDE_SUBDOMAINS"], both["SECURE_HSTS_PRELOAD"]) == (True, True)
+    assert both["SILENCED_SYSTEM_CHECKS"] == []
+
+
+def test_expiry_reminder_days_come_from_the_environment(monkeypatch):
+    assert load(monkeypatch)["KEYWARD_EXPIRY_REMINDER_DAYS"] == [7, 1]
+    loaded = load(monkeypatch, KEYWARD_EXPIRY_REMINDER_DAYS="3, 14,3")
+    assert loaded["KEYWARD_EXPIRY_REMINDER_DAYS"] == [14, 3]
+
+
+@pytest.mark.parametrize("value", ["0", "seven", "²", "3651", "1,,-2", "0010000"])
+def test_unreadable_expiry_reminder_days_stop_the_start(monkeypatch, value):
+    with pytest.raises(ImproperlyConfigured, match="KEYWARD_EXPIRY_REMINDER_DAYS"):
+        load(monkeypatch, KEYWARD_EXPIRY_REMINDER_DAYS=value)
+
+
+def test_old_token_prefixes_are_a_list(monkeypatch):
+    loaded = load(
+        monkeypatch, KEYWARD_TOKEN_PREFIX="acme", KEYWARD_TOKEN_PREFIXES_ACCEPTED="kw, old"
+    )
+    assert loaded["KEYWARD_TOKEN_PREFIXES_ACCEPTED"] == ["kw", "old"]
