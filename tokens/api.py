@@ -113,12 +113,8 @@ def bearer_auth(request: HttpRequest) -> TokenPrincipal:
         _refuse_failure(failure, request, ip)
 
 
-def _refuse_failure(failure: AuthenticationFailed, request: HttpRequest, ip: str) -> NoReturn:
-    """Answer a token that did not authenticate: 401, or 429 once its address fails too often.
-
-    Only failing attempts are limited, so a valid token is served whatever others
-    sent from its address; over the limit nothing more is logged or audited.
-    """
+def count_failure(ip: str) -> None:
+    """Count a failed token lookup from `ip`, or answer 429 once it has failed too often."""
     limiter = failure_limiter()
     wait = limiter.retry_after(ip)
     if wait:
@@ -129,6 +125,15 @@ def _refuse_failure(failure: AuthenticationFailed, request: HttpRequest, ip: str
             {"Retry-After": str(wait)},
         ) from None
     limiter.record_failure(ip)
+
+
+def _refuse_failure(failure: AuthenticationFailed, request: HttpRequest, ip: str) -> NoReturn:
+    """Answer a token that did not authenticate: 401, or 429 once its address fails too often.
+
+    Only failing attempts are limited, so a valid token is served whatever others
+    sent from its address; over the limit nothing more is logged or audited.
+    """
+    count_failure(ip)
     logger.warning(
         "API authentication failed: %s (token %s, ip %s)",
         failure.reason,
@@ -281,7 +286,9 @@ def introspect(request, token: Form[str]):
     """Report whether a token is active (RFC 7662); only this workspace's tokens can be."""
     try:
         principal = authenticate_token(token.strip(), check_ip=False, record_use=False)
-    except AuthenticationFailed:
+    except AuthenticationFailed as failure:
+        if failure.token_id is None:  # names no token: a guess, limited like a bad Bearer
+            count_failure(client_ip(request) or "unknown")
         return {"active": False}
     if principal.workspace_id != request.auth.workspace_id:
         return {"active": False}
