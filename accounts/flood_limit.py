@@ -38,10 +38,10 @@ def _take(counts: list[tuple[FailureLimiter, str | None]]) -> int:
     return wait
 
 
-def wait_message(wait: int, what: str) -> str:
-    """Say that too many `what` were asked for, and how long to wait."""
+def wait_message(wait: int, why: str) -> str:
+    """Say `why` the request is refused, and how long to wait."""
     minutes = max(1, math.ceil(wait / 60))
-    return f"Too many {what} were asked for. Try again in {minutes} minute(s)."
+    return f"{why} Try again in {minutes} minute(s)."
 
 
 def take_email(request: HttpRequest | None, email: str) -> int:
@@ -61,7 +61,8 @@ def refuse_email_flood(request: HttpRequest | None, email: str, *, field: str | 
     """Count one email to `email`, or raise ValidationError (`rate_limited`) over the limit."""
     wait = take_email(request, email)
     if wait:
-        message = wait_message(wait, f"emails to {normalize_email(email)}")
+        why = f"Too many emails to {normalize_email(email)} or from your address."
+        message = wait_message(wait, why)
         raise ValidationError({field: message} if field else message, code="rate_limited")
 
 
@@ -69,4 +70,6 @@ def refuse_signup_flood(request: HttpRequest | None) -> None:
     """Count one sign-up from `request`'s address, or raise ValidationError over the limit."""
     wait = _take([(_limiter("signup-ip", settings.KEYWARD_SIGNUPS_PER_IP), _address(request))])
     if wait:
-        raise ValidationError(wait_message(wait, "sign-ups from your address"), code="rate_limited")
+        raise ValidationError(
+            wait_message(wait, "Too many sign-ups from your address."), code="rate_limited"
+        )

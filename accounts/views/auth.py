@@ -47,6 +47,8 @@ class PasswordResetView(auth_views.PasswordResetView):
     def form_valid(self, form):
         wait = take_email(self.request, form.cleaned_data["email"])
         if wait:
-            form.add_error(None, wait_message(wait, "reset emails for this address or yours"))
+            form.add_error(
+                None, wait_message(wait, "Too many reset emails for this address or from yours.")
+            )
             return self.form_invalid(form)
         return super().form_valid(form)
