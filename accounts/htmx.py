@@ -51,3 +51,13 @@ def finish_action(
     trigger_client_event(response, "modal:close", {})
     trigger_client_event(response, "toast", {"message": message, "level": "success"})
     return response
+
+
+def refuse_action(request: HttpRequest, *, message: str, redirect_url: str) -> HttpResponse:
+    """Answer an action that changed nothing: an error toast with HTMX, else a flash message."""
+    if not request.htmx:
+        messages.error(request, message)
+        return redirect(redirect_url)
+    response = HttpResponse(status=204)
+    trigger_client_event(response, "toast", {"message": message, "level": "error"})
+    return response

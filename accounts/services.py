@@ -16,6 +16,7 @@ from django.utils.text import slugify
 from accounts import signals
 from accounts.audit import audit_record
 from accounts.emails import send_invitation_email
+from accounts.flood_limit import refuse_email_flood, refuse_signup_flood
 from accounts.models import Invitation, Membership, User, Workspace
 from accounts.models.invitations import new_invitation_key
 from accounts.models.users import normalize_email
@@ -74,6 +75,7 @@ def user_signup(
     request: HttpRequest | None = None,
 ) -> tuple[User, Workspace | None]:
     """Create a user, and a first workspace where they are Admin when it is named."""
+    refuse_signup_flood(request)
     email = normalize_email(email)
     if User.objects.filter(email=email).exists():
         raise ValidationError(
@@ -107,6 +109,7 @@ def invitation_create(
             {"email": f"{email} has a pending invitation already. Resend it from the list."},
             code="duplicate",
         )
+    refuse_email_flood(request, email, field="email")
     try:
         with transaction.atomic():
             invitation = Invitation.objects.create(
@@ -138,6 +141,7 @@ def invitation_resend(
 ) -> Invitation:
     """Send a fresh link for `invitation`; earlier links stop working."""
     _require_pending(invitation)
+    refuse_email_flood(request, invitation.email)
     with transaction.atomic():
         invitation.key = new_invitation_key()
         invitation.sent_at = timezone.now()

@@ -24,7 +24,7 @@ password_urls = [
     ),
     path(
         "accounts/password/reset/",
-        auth_views.PasswordResetView.as_view(
+        auth.PasswordResetView.as_view(
             success_url=reverse_lazy("accounts:password_reset_done"),
             email_template_name="emails/password_reset.txt",
             html_email_template_name="emails/password_reset.html",

@@ -13,7 +13,7 @@ WHOAMI, BARE = "/api/v1/whoami", "/api/v1/bench-bare"
 
 def run(requests: int, counted_requests: int) -> None:
     """Print the authentication benchmark table."""
-    from tokens.api import failure_limiter
+    from tokens.lookup_limit import failure_limiter
     from tokens.secrets import BASE62, checksum
 
     token = bench_token()

@@ -9,6 +9,7 @@ from django.core.cache import cache
 
 from accounts.models import Membership, User, Workspace
 from accounts.roles import Role
+from tokens.lookup_limit import failure_limiter
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -19,6 +20,14 @@ def _clear_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_failure_limiter():
+    """Give every test a new per-process token lookup limiter built from the current settings."""
+    failure_limiter.cache_clear()
+    yield
+    failure_limiter.cache_clear()
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ policies."""
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -118,11 +118,15 @@ class TokenAdmin(admin.ModelAdmin):
             if not services.secrets_look_valid(value):
                 form.add_error("value", "This is not a Keyward token (format or checksum).")
             else:
-                found = services.token_check(
-                    actor=actor, workspace=None, value=value, request=request
-                )
-                if found is None:
-                    form.add_error("value", "No token has this value.")
+                try:
+                    found = services.token_check(
+                        actor=actor, workspace=None, value=value, request=request
+                    )
+                except ValidationError as error:
+                    form.add_error("value", error)
+                else:
+                    if found is None:
+                        form.add_error("value", "No token has this value.")
         context = {
             **self.admin_site.each_context(request),
             "title": "Check a token",

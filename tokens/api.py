@@ -8,7 +8,6 @@ import re
 from datetime import timedelta
 from typing import NoReturn
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import re_path
@@ -22,9 +21,8 @@ from ninja.security import HttpBearer
 from accounts.audit import audit_record
 from accounts.http import client_ip, user_agent
 from accounts.models import Workspace
-from accounts.ratelimit import LocalFailureLimiter
+from tokens import lookup_limit, services
 from tokens import scopes as scope_catalogue
-from tokens import services
 from tokens.actors import Actor
 from tokens.auth import AuthenticationFailed, TokenPrincipal, authenticate_token
 from tokens.models import Token, TokenKind, TokenStatus
@@ -62,15 +60,6 @@ def _invalid_token() -> ApiError:
         "invalid_token",
         "The access token is not valid: it is malformed, unknown, revoked or expired.",
         {"WWW-Authenticate": f'{REALM}, error="invalid_token"'},
-    )
-
-
-@functools.cache
-def failure_limiter() -> LocalFailureLimiter:
-    """Return this process's limiter of failed authentications per client IP."""
-    return LocalFailureLimiter(
-        limit=settings.KEYWARD_API_AUTH_FAILURES_PER_IP,
-        window=settings.KEYWARD_API_AUTH_FAILURE_WINDOW_SECONDS,
     )
 
 
@@ -113,22 +102,26 @@ def bearer_auth(request: HttpRequest) -> TokenPrincipal:
         _refuse_failure(failure, request, ip)
 
 
+def count_failure(ip: str) -> None:
+    """Count a failed token lookup from `ip`, or answer 429 once it has failed too often."""
+    try:
+        lookup_limit.count_failure(ip)
+    except lookup_limit.TooManyFailures as over:
+        raise ApiError(
+            429,
+            "rate_limited",
+            "Too many failed authentications from this address. Try again later.",
+            {"Retry-After": str(over.wait)},
+        ) from None
+
+
 def _refuse_failure(failure: AuthenticationFailed, request: HttpRequest, ip: str) -> NoReturn:
     """Answer a token that did not authenticate: 401, or 429 once its address fails too often.
 
     Only failing attempts are limited, so a valid token is served whatever others
     sent from its address; over the limit nothing more is logged or audited.
     """
-    limiter = failure_limiter()
-    wait = limiter.retry_after(ip)
-    if wait:
-        raise ApiError(
-            429,
-            "rate_limited",
-            "Too many failed authentications from this address. Try again later.",
-            {"Retry-After": str(wait)},
-        ) from None
-    limiter.record_failure(ip)
+    count_failure(ip)
     logger.warning(
         "API authentication failed: %s (token %s, ip %s)",
         failure.reason,
@@ -281,7 +274,9 @@ def introspect(request, token: Form[str]):
     """Report whether a token is active (RFC 7662); only this workspace's tokens can be."""
     try:
         principal = authenticate_token(token.strip(), check_ip=False, record_use=False)
-    except AuthenticationFailed:
+    except AuthenticationFailed as failure:
+        if failure.token_id is None:  # names no token: a guess, limited like a bad Bearer
+            count_failure(client_ip(request) or "unknown")
         return {"active": False}
     if principal.workspace_id != request.auth.workspace_id:
         return {"active": False}

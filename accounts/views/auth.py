@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts import services
+from accounts.flood_limit import take_email, wait_message
 from accounts.forms import SignupForm
 
 
@@ -33,3 +35,20 @@ def signup(request: HttpRequest) -> HttpResponse:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             return redirect(workspace)
     return render(request, "registration/signup.html", {"form": form})
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Email a reset link, at most as often as the email limit allows.
+
+    The limit counts the address typed whether or not it has an account, so the
+    answer never tells whether one exists.
+    """
+
+    def form_valid(self, form):
+        wait = take_email(self.request, form.cleaned_data["email"])
+        if wait:
+            form.add_error(
+                None, wait_message(wait, "Too many reset emails for this address or from yours.")
+            )
+            return self.form_invalid(form)
+        return super().form_valid(form)

@@ -12,7 +12,7 @@ from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from accounts import services
 from accounts.forms import InvitationForm, RoleForm
-from accounts.htmx import finish_action, render_page
+from accounts.htmx import finish_action, refuse_action, render_page
 from accounts.models import Invitation, Membership
 from accounts.permissions import Perm, workspace_view
 from accounts.roles import Role
@@ -143,7 +143,12 @@ def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _invitation_action(request: HttpRequest, pk: int, action, message: str) -> HttpResponse:
     invitation = get_object_or_404(Invitation.objects.pending(), pk=pk, workspace=request.workspace)
-    action(invitation=invitation, actor=request.user, request=request)
+    try:
+        action(invitation=invitation, actor=request.user, request=request)
+    except ValidationError as error:
+        return refuse_action(
+            request, message=" ".join(error.messages), redirect_url=_members_url(request)
+        )
     return finish_action(
         request,
         message=message.format(email=invitation.email),

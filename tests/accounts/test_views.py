@@ -16,6 +16,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from accounts import services
 from accounts.invitation_links import invitation_link_token
 from accounts.models import AuditEvent, Invitation, Membership, User, Workspace
 from accounts.roles import Role
@@ -945,6 +946,109 @@ def test_password_reset_does_not_reveal_whether_an_account_exists(client, db):
 
     assert response["Location"] == reverse("accounts:password_reset_done")
     assert mail.outbox == []
+
+
+# Email and sign-up limits -------------------------------------------------------------
+
+
+def _reset(client, email, ip="10.0.0.1"):
+    return client.post(reverse("accounts:password_reset"), {"email": email}, REMOTE_ADDR=ip)
+
+
+@pytest.mark.parametrize("email", ["admin@example.com", "nobody@example.com"])
+def test_password_reset_stops_emailing_an_address_past_its_limit(
+    client, admin_user, settings, email
+):
+    settings.KEYWARD_EMAILS_PER_ADDRESS = 2
+    for n in range(2):
+        assert _reset(client, email.upper(), ip=f"10.0.0.{n + 1}").status_code == 302
+    sent = len(mail.outbox)
+
+    response = _reset(client, email, ip="10.0.0.9")
+
+    # The same page whether the address has an account or not: nothing is revealed.
+    assert response.status_code == 200
+    assert "Too many reset emails for this address or from yours." in (response.content.decode())
+    assert len(mail.outbox) == sent
+
+
+def test_password_reset_stops_emailing_from_an_address_past_its_limit(
+    client, admin_user, manager_user, member_user, settings
+):
+    settings.KEYWARD_EMAILS_PER_IP = 2
+    _reset(client, "admin@example.com", ip="10.6.6.6")
+    _reset(client, "manager@example.com", ip="10.6.6.6")
+
+    from_there = _reset(client, "member@example.com", ip="10.6.6.6")
+    assert "Too many reset emails" in from_there.content.decode()
+    assert len(mail.outbox) == 2
+    assert _reset(client, "member@example.com", ip="10.0.0.2").status_code == 302
+    assert len(mail.outbox) == 3
+
+
+def test_signups_are_limited_per_client_address(client, db, settings):
+    settings.KEYWARD_SIGNUPS_PER_IP = 2
+    for n in range(2):
+        data = _signup_data(email=f"ada{n}@example.com", workspace_name=f"Engines {n}")
+        client.post(reverse("accounts:signup"), data, REMOTE_ADDR="10.6.6.6")
+        client.logout()
+
+    response = client.post(reverse("accounts:signup"), _signup_data(), REMOTE_ADDR="10.6.6.6")
+
+    assert "Too many sign-ups from your address." in response.content.decode()
+    assert User.objects.count() == 2
+    assert SESSION_KEY not in client.session
+    elsewhere = client.post(reverse("accounts:signup"), _signup_data(), REMOTE_ADDR="10.0.0.2")
+    assert elsewhere.status_code == 302
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+def test_invitation_resends_stop_past_the_address_limit(
+    admin_client_acme, invitation, settings, htmx
+):
+    settings.KEYWARD_EMAILS_PER_ADDRESS = 2  # the invitation itself was the first email
+    url = reverse("accounts:invitation_resend", args=["acme", invitation.pk])
+    admin_client_acme.post(url)
+    before = _state()
+
+    response = admin_client_acme.post(url, **(HTMX if htmx else {}), follow=not htmx)
+
+    message = "Too many emails to new@example.com or from your address."
+    if htmx:
+        assert response.status_code == 204
+        assert _triggers(response)["toast"]["level"] == "error"
+        assert message in _triggers(response)["toast"]["message"]
+    else:
+        assert message in response.content.decode()
+    assert _state() == before  # the link in the emails already sent still works
+    assert len(mail.outbox) == 2
+
+
+def test_invitations_are_limited_per_address_across_workspaces(
+    admin_client_acme, admin_user, invitation, settings
+):
+    settings.KEYWARD_EMAILS_PER_ADDRESS = 1
+    other = services.workspace_create(name="Globex", creator=admin_user)
+
+    response = admin_client_acme.post(
+        reverse("accounts:member_invite", args=[other.slug]),
+        {"email": "new@example.com", "role": "member"},
+    )
+
+    assert "Too many emails to new@example.com or from your address." in response.content.decode()
+    assert not Invitation.objects.filter(workspace=other).exists()
+    assert len(mail.outbox) == 1
+
+
+def test_invitations_are_limited_per_client_address(admin_client_acme, workspace, settings):
+    settings.KEYWARD_EMAILS_PER_IP = 2
+    url = reverse("accounts:member_invite", args=["acme"])
+    for n in range(3):
+        response = admin_client_acme.post(url, {"email": f"p{n}@example.com", "role": "member"})
+
+    assert "Too many emails to p2@example.com or from your address." in response.content.decode()
+    assert Invitation.objects.count() == 2
+    assert len(mail.outbox) == 2
 
 
 def test_password_change_needs_sign_in(client, db):

@@ -1,4 +1,4 @@
-"""Fixtures for the tokens tests: actors, a token factory, a movable clock and a fresh limiter."""
+"""Fixtures for the tokens tests: actors, a token factory and a movable clock."""
 
 from __future__ import annotations
 
@@ -10,15 +10,6 @@ from django.utils import timezone
 from tests.factories import (
     issue,  # noqa: F401 shared with these tests
 )
-from tokens.api import failure_limiter
-
-
-@pytest.fixture(autouse=True)
-def _fresh_failure_limiter():
-    """Give every test a new per-process limiter built from the current settings."""
-    failure_limiter.cache_clear()
-    yield
-    failure_limiter.cache_clear()
 
 
 class Clock:

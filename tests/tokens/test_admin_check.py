@@ -194,6 +194,19 @@ def test_an_unknown_value_is_not_found(operator_client, acme_token):
     assert state() == before
 
 
+def test_unknown_values_are_limited_like_bad_bearer_tokens(operator_client, acme_token, settings):
+    settings.KEYWARD_API_AUTH_FAILURES_PER_IP = 1
+    unknown = secrets.generate(settings.KEYWARD_TOKEN_PREFIX, TokenKind.WORKSPACE)
+    operator_client.post(CHECK, {"value": unknown})
+
+    response = operator_client.post(CHECK, {"value": unknown})
+
+    assert "Too many values that are no token were checked" in form_errors(response)
+    found = operator_client.post(CHECK, {"value": acme_token[1]})  # a token is still found
+    assert form_errors(found) == ""
+    assert acme_token[0].public_id in found.content.decode()
+
+
 def test_a_found_value_is_not_echoed_in_the_form(operator_client, acme_token):
     _, secret = acme_token
 

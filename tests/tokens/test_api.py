@@ -357,6 +357,31 @@ def test_introspect_says_inactive_for_another_workspaces_token(api, foreign):
     assert response.json() == {"active": False}
 
 
+@override_settings(KEYWARD_API_AUTH_FAILURES_PER_IP=2)
+def test_introspecting_values_that_name_no_token_is_limited_like_bad_bearers(
+    workspace, admin_user, api
+):
+    revoked, revoked_secret = issue(admin_user, workspace, name="old")
+    services.token_revoke(actor=actor_of(admin_user, workspace), token=revoked)
+    _, valid_secret = issue(admin_user, workspace, name="ci")
+    guesses = ["garbage", secrets.generate("kw", "workspace")]
+    for value in guesses:
+        assert api.form("/introspect", {"token": value}).json() == {"active": False}
+
+    limited = api.form("/introspect", {"token": secrets.generate("kw", "workspace")})
+
+    assert limited.status_code == 429
+    assert limited.json()["error"] == "rate_limited"
+    assert int(limited["Retry-After"]) >= 1
+    # Known tokens are answered, not counted: a revoked one is an answer, not a guess.
+    assert api.form("/introspect", {"token": valid_secret}).json()["active"] is True
+    assert api.form("/introspect", {"token": revoked_secret}).json() == {"active": False}
+    assert api.get("/whoami").status_code == 200
+    assert Api("kww_garbage").get("/whoami").status_code == 429  # the same address
+    elsewhere = Api(api.secret, ip="198.51.100.7").form("/introspect", {"token": "garbage"})
+    assert elsewhere.json() == {"active": False}
+
+
 def test_introspect_needs_tokens_introspect(workspace, admin_user):
     _, caller = issue(admin_user, workspace, name="reader", scopes=["tokens:read", "tokens:write"])
 

@@ -353,6 +353,23 @@ def test_a_valid_looking_unknown_value_is_not_found(admin_client, leaked):
     assert state() == before
 
 
+def test_unknown_values_are_limited_like_bad_bearer_tokens(admin_client, leaked, settings):
+    settings.KEYWARD_API_AUTH_FAILURES_PER_IP = 2
+    for _ in range(2):
+        admin_client.post(CHECK, {"value": unknown_value()}, **HTMX)
+    before = state()
+
+    response = admin_client.post(CHECK, {"value": unknown_value()}, **HTMX)
+
+    assert "Too many values that are no token were checked from your address." in (
+        value_errors(response)
+    )
+    assert state() == before
+    # Only misses are refused: a value that is a token is still found.
+    found = admin_client.post(CHECK, {"value": leaked[1]}, **HTMX)
+    assert parse(found).find("div", class_="check-result") is not None
+
+
 def test_another_workspaces_token_is_not_found_and_left_alone(
     admin_client, foreign_token, outsider, other_workspace
 ):

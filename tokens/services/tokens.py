@@ -19,8 +19,9 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.audit import audit_record
+from accounts.http import client_ip
 from accounts.models import Workspace
-from tokens import notifications, prefixes, rules, secrets, validation, vault
+from tokens import lookup_limit, notifications, prefixes, rules, secrets, validation, vault
 from tokens.actors import Actor
 from tokens.models import RevealPolicy, RevokeReason, Token, TokenKind, WorkspacePolicy
 
@@ -439,11 +440,22 @@ def token_check(
 
     Admins and Managers see only their workspace's tokens; an operator
     (workspace None) sees any. The audit event says the value was exposed to
-    whoever pasted it, which matters when deciding whether to revoke.
+    whoever pasted it, which matters when deciding whether to revoke. A value
+    that is no token counts as a failed lookup from the request's address, like
+    a bad Bearer token; past the limit it raises ValidationError (`rate_limited`).
     """
     token = token_find_by_value(value, workspace)
     if token is not None:
         _audit("token.checked", actor=actor, token=token, request=request)
+    elif request is not None:
+        try:
+            lookup_limit.count_failure(client_ip(request) or "unknown")
+        except lookup_limit.TooManyFailures as over:
+            raise ValidationError(
+                "Too many values that are no token were checked from your address. "
+                f"Try again in {over.minutes} minute(s).",
+                code="rate_limited",
+            ) from None
     return token
 
 

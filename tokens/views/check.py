@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
@@ -67,11 +67,15 @@ def token_check(request: HttpRequest) -> HttpResponse:
         if not services.secrets_look_valid(value):
             form.add_error("value", WRONG_FORMAT)
         else:
-            found = services.token_check(
-                actor=actor, workspace=request.workspace, value=value, request=request
-            )
-            if found is None:
-                form.add_error("value", NOT_OURS)
+            try:
+                found = services.token_check(
+                    actor=actor, workspace=request.workspace, value=value, request=request
+                )
+            except ValidationError as error:
+                form.add_error("value", error)
+            else:
+                if found is None:
+                    form.add_error("value", NOT_OURS)
     proof = check_proof(found, request.user) if found is not None else ""
     context = tab_context(
         request, check_form=form, checked=found, check_proof=proof, check_notice=notice

@@ -1,0 +1,46 @@
+"""Limit failed token lookups per client IP: Bearer, introspection and Check a token.
+
+Every place that takes a token value and says whether it is one of ours counts
+its misses here, so no path guesses values without limit. Only misses count and
+only misses are refused: a value that is a token is always found.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+from django.conf import settings
+
+from accounts.ratelimit import LocalFailureLimiter
+
+
+class TooManyFailures(Exception):
+    """The address has failed too often; `wait` is the seconds until it may try again."""
+
+    def __init__(self, wait: int) -> None:
+        super().__init__(wait)
+        self.wait = wait
+
+    @property
+    def minutes(self) -> int:
+        """Return the wait in whole minutes, rounded up."""
+        return max(1, math.ceil(self.wait / 60))
+
+
+@functools.cache
+def failure_limiter() -> LocalFailureLimiter:
+    """Return this process's limiter of failed token lookups per client IP."""
+    return LocalFailureLimiter(
+        limit=settings.KEYWARD_API_AUTH_FAILURES_PER_IP,
+        window=settings.KEYWARD_API_AUTH_FAILURE_WINDOW_SECONDS,
+    )
+
+
+def count_failure(ip: str) -> None:
+    """Count a failed lookup from `ip`, or raise TooManyFailures once it has failed too often."""
+    limiter = failure_limiter()
+    wait = limiter.retry_after(ip)
+    if wait:
+        raise TooManyFailures(wait)
+    limiter.record_failure(ip)
