@@ -12,6 +12,7 @@ from accounts.http import client_ip
 from accounts.models.users import normalize_email
 from accounts.ratelimit import FailureLimiter
 from accounts.roles import Role
+from accounts.text import validate_name
 
 
 def login_limiters() -> tuple[FailureLimiter, FailureLimiter]:
@@ -92,11 +93,14 @@ class PasswordPairMixin(forms.Form):
 
 
 class SignupForm(PasswordPairMixin):
-    full_name = forms.CharField(max_length=150, required=False, label="Your name")
+    full_name = forms.CharField(
+        max_length=150, required=False, label="Your name", validators=[validate_name]
+    )
     email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     workspace_name = forms.CharField(
         max_length=100,
         label="Workspace name",
+        validators=[validate_name],
         help_text="Your team or company. You can rename it later.",
     )
     field_order = ["full_name", "email", "password1", "password2", "workspace_name"]
@@ -110,7 +114,9 @@ class SignupForm(PasswordPairMixin):
 
 
 class InvitationSignupForm(PasswordPairMixin):
-    full_name = forms.CharField(max_length=150, required=False, label="Your name")
+    full_name = forms.CharField(
+        max_length=150, required=False, label="Your name", validators=[validate_name]
+    )
     field_order = ["full_name", "password1", "password2"]
 
     def __init__(self, *args, email: str, **kwargs):
@@ -124,7 +130,7 @@ class InvitationSignupForm(PasswordPairMixin):
 
 
 class WorkspaceForm(forms.Form):
-    name = forms.CharField(max_length=100, label="Workspace name")
+    name = forms.CharField(max_length=100, label="Workspace name", validators=[validate_name])
 
 
 class InvitationForm(forms.Form):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest
 
+from accounts.text import name_repaired
+
 
 def client_ip(request: HttpRequest | None) -> str | None:
     """Return the client's IP address, trusting X-Forwarded-For only when configured."""
@@ -22,4 +24,5 @@ def user_agent(request: HttpRequest | None) -> str:
     """Return the client's User-Agent header, cut to what the audit log stores."""
     if request is None:
         return ""
-    return request.META.get("HTTP_USER_AGENT", "")[:255]
+    # Stored as text: characters a database refuses (NUL) become spaces.
+    return name_repaired(request.META.get("HTTP_USER_AGENT", ""))[:255]

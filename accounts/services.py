@@ -20,6 +20,11 @@ from accounts.models import Invitation, Membership, User, Workspace
 from accounts.models.invitations import new_invitation_key
 from accounts.models.users import normalize_email
 from accounts.roles import Role
+from accounts.side_effects import after_commit
+from accounts.text import validate_name
+
+WORKSPACE_NAME_LENGTH = Workspace._meta.get_field("name").max_length
+FULL_NAME_LENGTH = User._meta.get_field("full_name").max_length
 
 
 def _valid_role(role: str) -> Role:
@@ -27,6 +32,21 @@ def _valid_role(role: str) -> Role:
         return Role(role)
     except ValueError:
         raise ValidationError({"role": f"“{role}” is not a role."}, code="invalid_role") from None
+
+
+def _clean_name(value: str, field: str, max_length: int, required: str = "") -> str:
+    """Return a name trimmed, or raise for `field` when it is missing, too long or not one line."""
+    value = (value or "").strip()
+    if required and not value:
+        raise ValidationError({field: ValidationError(required, code="required")})
+    if len(value) > max_length:
+        message = f"Keep it under {max_length} characters."
+        raise ValidationError({field: ValidationError(message, code="too_long")})
+    try:
+        validate_name(value)
+    except ValidationError as error:
+        raise ValidationError({field: error}) from None
+    return value
 
 
 def _unique_slug(name: str) -> str:
@@ -41,9 +61,7 @@ def _unique_slug(name: str) -> str:
 @transaction.atomic
 def workspace_create(*, name: str, creator: User, request: HttpRequest | None = None) -> Workspace:
     """Create a workspace with `creator` as its first Admin."""
-    name = name.strip()
-    if not name:
-        raise ValidationError({"name": "Give the workspace a name."}, code="required")
+    name = _clean_name(name, "name", WORKSPACE_NAME_LENGTH, "Give the workspace a name.")
     workspace = Workspace.objects.create(name=name, slug=_unique_slug(name))
     membership = Membership.objects.create(user=creator, workspace=workspace, role=Role.ADMIN)
     audit_record(
@@ -80,7 +98,8 @@ def user_signup(
             {"email": "An account with this email already exists. Sign in instead."},
             code="duplicate",
         )
-    user = User.objects.create_user(email, password, full_name=full_name.strip())
+    full_name = _clean_name(full_name, "full_name", FULL_NAME_LENGTH)
+    user = User.objects.create_user(email, password, full_name=full_name)
     workspace = None
     if workspace_name:
         workspace = workspace_create(name=workspace_name, creator=user, request=request)
@@ -124,7 +143,10 @@ def invitation_create(
         raise ValidationError(
             {"email": f"{email} has a pending invitation already."}, code="duplicate"
         ) from None
-    send_invitation_email(invitation, request)
+    after_commit(
+        lambda: send_invitation_email(invitation, request),
+        what=f"email invitation {invitation.pk}",
+    )
     return invitation
 
 
@@ -150,7 +172,10 @@ def invitation_resend(
             request=request,
             details={"email": invitation.email},
         )
-    send_invitation_email(invitation, request)
+    after_commit(
+        lambda: send_invitation_email(invitation, request),
+        what=f"email invitation {invitation.pk}",
+    )
     return invitation
 
 
