@@ -151,7 +151,7 @@ def test_the_admin_refuses_a_workspace_name_with_a_carriage_return(workspace):
 @pytest.mark.django_db
 def test_the_migration_repairs_stored_workspace_and_display_names(workspace, admin_user):
     Workspace.objects.filter(pk=workspace.pk).update(name="Acme\r\nCorp\u202e")
-    User.objects.filter(pk=admin_user.pk).update(full_name="Ann\x00 \tAdmin")
+    User.objects.filter(pk=admin_user.pk).update(full_name="Ann\x1b \tAdmin")
     migration = importlib.import_module("accounts.migrations.0002_names_single_line_text")
 
     migration.repair_names(apps, None)

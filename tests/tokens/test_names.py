@@ -122,7 +122,7 @@ def test_the_console_shows_the_error_next_to_the_token_name(workspace, admin_use
 def test_the_migration_repairs_names_and_keeps_active_names_unique(workspace, admin_user):
     clean, _ = issue(admin_user, workspace, name="ci deploy")
     dirty, _ = issue(admin_user, workspace, name="placeholder")
-    Token.objects.filter(pk=dirty.pk).update(name="ci\r\ndeploy", description="a\x00b\r\nc")
+    Token.objects.filter(pk=dirty.pk).update(name="ci\r\ndeploy", description="a\x01b\r\nc")
     Resource.objects.create(workspace=workspace, name="Orders DB")
     resource = Resource.objects.create(workspace=workspace, name="x")
     Resource.objects.filter(pk=resource.pk).update(name="orders\u2028db", kind="pg\tsql")
@@ -138,3 +138,17 @@ def test_the_migration_repairs_names_and_keeps_active_names_unique(workspace, ad
     assert dirty.description == "a b\nc"
     assert resource.name == "orders db (2)"  # "Orders DB" differs only by case
     assert resource.kind == "pg sql"
+
+
+# Other text from the API that is stored ------------------------------------------------
+
+
+def test_a_user_agent_with_nul_is_stored_without_it(workspace, admin_user):
+    token, secret = issue(admin_user, workspace, name="ci", scopes=ALL_SCOPES)
+    api = Api(secret)
+    api.client.defaults["HTTP_USER_AGENT"] = "curl/8\x00\r\nX-Evil: 1"
+
+    assert api.get("/whoami").status_code == 200
+
+    token.refresh_from_db()
+    assert token.last_used_user_agent == "curl/8 X-Evil: 1"
