@@ -21,7 +21,7 @@ from accounts.models.invitations import new_invitation_key
 from accounts.models.users import normalize_email
 from accounts.roles import Role
 from accounts.side_effects import after_commit
-from accounts.text import validate_name
+from accounts.text import clean_text
 
 WORKSPACE_NAME_LENGTH = Workspace._meta.get_field("name").max_length
 FULL_NAME_LENGTH = User._meta.get_field("full_name").max_length
@@ -32,21 +32,6 @@ def _valid_role(role: str) -> Role:
         return Role(role)
     except ValueError:
         raise ValidationError({"role": f"“{role}” is not a role."}, code="invalid_role") from None
-
-
-def _clean_name(value: str, field: str, max_length: int, required: str = "") -> str:
-    """Return a name trimmed, or raise for `field` when it is missing, too long or not one line."""
-    value = (value or "").strip()
-    if required and not value:
-        raise ValidationError({field: ValidationError(required, code="required")})
-    if len(value) > max_length:
-        message = f"Keep it under {max_length} characters."
-        raise ValidationError({field: ValidationError(message, code="too_long")})
-    try:
-        validate_name(value)
-    except ValidationError as error:
-        raise ValidationError({field: error}) from None
-    return value
 
 
 def _unique_slug(name: str) -> str:
@@ -61,7 +46,9 @@ def _unique_slug(name: str) -> str:
 @transaction.atomic
 def workspace_create(*, name: str, creator: User, request: HttpRequest | None = None) -> Workspace:
     """Create a workspace with `creator` as its first Admin."""
-    name = _clean_name(name, "name", WORKSPACE_NAME_LENGTH, "Give the workspace a name.")
+    name = clean_text(
+        name, field="name", max_length=WORKSPACE_NAME_LENGTH, required="Give the workspace a name."
+    )
     workspace = Workspace.objects.create(name=name, slug=_unique_slug(name))
     membership = Membership.objects.create(user=creator, workspace=workspace, role=Role.ADMIN)
     audit_record(
@@ -98,7 +85,7 @@ def user_signup(
             {"email": "An account with this email already exists. Sign in instead."},
             code="duplicate",
         )
-    full_name = _clean_name(full_name, "full_name", FULL_NAME_LENGTH)
+    full_name = clean_text(full_name, field="full_name", label="name", max_length=FULL_NAME_LENGTH)
     user = User.objects.create_user(email, password, full_name=full_name)
     workspace = None
     if workspace_name:

@@ -77,6 +77,40 @@ validate_name = TextValidator("name")
 validate_text = TextValidator("text")
 
 
+def clean_text(
+    value: str,
+    *,
+    field: str,
+    max_length: int,
+    label: str = "",
+    required: str = "",
+    validator: TextValidator = validate_name,
+) -> str:
+    """Return `value` trimmed (newlines as LF), or raise a ValidationError keyed by `field`.
+
+    It raises when the value is empty and `required` says how to fix that, when
+    it is longer than `max_length`, or when `validator` refuses a character.
+    Every service that takes a name or a description calls this.
+    """
+    value = normalize_newlines(value or "").strip()
+    problem = None
+    if required and not value:
+        problem = ValidationError(required, code="required")
+    elif len(value) > max_length:
+        problem = ValidationError(
+            f"Keep the {label or field} under {max_length} characters.", code="too_long"
+        )
+    else:
+        try:
+            validator(value)
+        except ValidationError as error:
+            problem = error
+    if problem is not None:
+        # The code goes on the inner error too: a dict's values would not inherit it.
+        raise ValidationError({field: problem}, code=problem.code)
+    return value
+
+
 def normalize_newlines(text: str) -> str:
     """Return `text` with CRLF and CR (a browser's textarea sends CRLF) turned into LF."""
     return text.replace("\r\n", "\n").replace("\r", "\n")

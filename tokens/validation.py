@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.models import Workspace
-from accounts.text import TextValidator, normalize_newlines, validate_name, validate_text
+from accounts.text import clean_text, validate_text
 from tokens import scopes as scope_catalogue
 from tokens.models import Resource, WorkspacePolicy
 
@@ -25,36 +25,21 @@ MAX_ID = 2**63 - 1
 LIFETIME_TOLERANCE = timedelta(minutes=5)
 
 
-def _check_text(value: str, field: str, validator: TextValidator) -> None:
-    try:
-        validator(value)
-    except ValidationError as error:
-        raise ValidationError({field: error}, code=error.code) from None
-
-
 def clean_name(name: str) -> str:
     """Return the token name trimmed, or raise when it is empty, too long or not one line."""
-    name = (name or "").strip()
-    if not name:
-        raise ValidationError({"name": "Give the token a name."}, code="required")
-    _check_text(name, "name", validate_name)
-    if len(name) > MAX_NAME_LENGTH:
-        raise ValidationError(
-            {"name": f"Keep the name under {MAX_NAME_LENGTH} characters."}, code="too_long"
-        )
-    return name
+    return clean_text(
+        name, field="name", max_length=MAX_NAME_LENGTH, required="Give the token a name."
+    )
 
 
 def clean_description(description: str) -> str:
     """Return the description trimmed, newlines as LF, or raise when too long or unprintable."""
-    description = normalize_newlines(description or "").strip()
-    _check_text(description, "description", validate_text)
-    if len(description) > MAX_DESCRIPTION_LENGTH:
-        raise ValidationError(
-            {"description": f"Keep the description under {MAX_DESCRIPTION_LENGTH} characters."},
-            code="too_long",
-        )
-    return description
+    return clean_text(
+        description,
+        field="description",
+        max_length=MAX_DESCRIPTION_LENGTH,
+        validator=validate_text,
+    )
 
 
 def clean_scopes(requested: Iterable[str], grantable: set[str]) -> list[str]:

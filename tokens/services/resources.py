@@ -20,7 +20,7 @@ from django.utils import timezone
 from accounts.audit import audit_record
 from accounts.models import Workspace
 from accounts.roles import Role
-from accounts.text import TextValidator, normalize_newlines, validate_name, validate_text
+from accounts.text import clean_text, validate_text
 from tokens import rules
 from tokens.actors import Actor
 from tokens.models import Resource, Token, TokenKind
@@ -47,42 +47,22 @@ def _field_error(field: str, message: str, code: str) -> ValidationError:
     return ValidationError({field: ValidationError(message, code=code)}, code=code)
 
 
-def _clean_text(
-    value: str,
-    field: str,
-    label: str,
-    max_length: int,
-    validator: TextValidator = validate_name,
-    required: str = "",
-) -> str:
-    """Return `value` trimmed, or raise when it is missing (if `required` says how to fix
-    that), too long, or holds characters `validator` forbids."""
-    value = normalize_newlines(value or "").strip()
-    if required and not value:
-        raise _field_error(field, required, "required")
-    try:
-        validator(value)
-    except ValidationError as error:
-        raise _field_error(field, error.message, error.code) from None
-    if len(value) > max_length:
-        raise _field_error(field, f"Keep the {label} under {max_length} characters.", "too_long")
-    return value
-
-
 def clean_name(name: str) -> str:
     """Return the resource name trimmed, or raise when it is empty, too long or unprintable."""
-    return _clean_text(name, "name", "name", MAX_NAME_LENGTH, required="Give the resource a name.")
+    return clean_text(
+        name, field="name", max_length=MAX_NAME_LENGTH, required="Give the resource a name."
+    )
 
 
 def clean_kind(kind: str) -> str:
     """Return the kind trimmed (it may be empty), or raise when it is too long or unprintable."""
-    return _clean_text(kind, "kind", "kind", MAX_KIND_LENGTH)
+    return clean_text(kind, field="kind", max_length=MAX_KIND_LENGTH)
 
 
 def clean_description(description: str) -> str:
     """Return the description trimmed (it may be empty), or raise when too long or unprintable."""
-    return _clean_text(
-        description, "description", "description", MAX_DESCRIPTION_LENGTH, validate_text
+    return clean_text(
+        description, field="description", max_length=MAX_DESCRIPTION_LENGTH, validator=validate_text
     )
 
 
