@@ -218,7 +218,7 @@ def test_the_command_leaves_tokens_without_a_copy_alone(
 
 
 def test_the_command_reports_copies_whose_key_is_gone_keeps_them_and_fails_after_the_rest(
-    settings, old_key, workspace, stored
+    settings, old_key, workspace, stored, caplog
 ):
     gone = Fernet(new_key().encode())
     orphan = next(iter(stored.values()))
@@ -232,6 +232,7 @@ def test_the_command_reports_copies_whose_key_is_gone_keeps_them_and_fails_after
         call_command("rotate_token_encryption_keys", stdout=out)
 
     assert "Re-encrypted 1 stored token copies." in out.getvalue()
+    assert f"No configured key decrypts the copy of token {orphan.public_id}." in caplog.text
     orphan.refresh_from_db()
     assert orphan.encrypted_secret == orphan_ciphertext  # untouched, in case the key comes back
     other_secret, other = list(stored.items())[1]
