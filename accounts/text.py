@@ -29,7 +29,9 @@ _SURROGATES = "\ud800-\udfff"
 _NAME_CHARACTER = rf"[^{_CONTROLS}{_SEPARATORS}{_BIDI_CONTROLS}]"
 NAME_PATTERN = rf"^{_NAME_CHARACTER}*$"
 # A name that must be given: something besides spaces (names are trimmed).
-GIVEN_NAME_PATTERN = rf"^\s*[^\s{_CONTROLS}{_SEPARATORS}{_BIDI_CONTROLS}]{_NAME_CHARACTER}*$"
+GIVEN_NAME_PATTERN = (
+    rf"^{_NAME_CHARACTER}*[^\s{_CONTROLS}{_SEPARATORS}{_BIDI_CONTROLS}]{_NAME_CHARACTER}*$"
+)
 TEXT_PATTERN = rf"^[^{_CONTROLS_BUT_TAB_AND_NEWLINES}{_SEPARATORS}{_BIDI_CONTROLS}]*$"
 
 NAME_MESSAGE = (
@@ -89,10 +91,12 @@ def clean_text(
     """Return `value` trimmed (newlines as LF), or raise a ValidationError keyed by `field`.
 
     It raises when the value is empty and `required` says how to fix that, when
-    it is longer than `max_length`, or when `validator` refuses a character.
+    it is longer than `max_length`, or when `validator` refuses a character,
+    even one that trimming would drop (as the API schema's pattern does).
     Every service that takes a name or a description calls this.
     """
-    value = normalize_newlines(value or "").strip()
+    given = normalize_newlines(value or "")
+    value = given.strip()
     problem = None
     if required and not value:
         problem = ValidationError(required, code="required")
@@ -102,7 +106,7 @@ def clean_text(
         )
     else:
         try:
-            validator(value)
+            validator(given)
         except ValidationError as error:
             problem = error
     if problem is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import re
+from typing import Annotated
 
 import pytest
 from django.apps import apps
@@ -12,6 +13,8 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import Field, TypeAdapter
+from pydantic import ValidationError as PydanticError
 
 from accounts import services, text
 from accounts.forms import SignupForm, WorkspaceForm
@@ -70,6 +73,31 @@ def test_the_schema_pattern_says_what_the_validator_does(value):
 
     assert bool(re.fullmatch(text.NAME_PATTERN, value)) == valid(text.validate_name)
     assert bool(re.fullmatch(text.TEXT_PATTERN, value)) == valid(text.validate_text)
+
+
+@given(st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=20))
+def test_a_required_name_passes_the_schema_exactly_when_the_service_accepts_it(value):
+    try:
+        text.clean_text(value, field="name", max_length=100, required="Give a name.")
+    except ValidationError:
+        accepted = False
+    else:
+        accepted = True
+
+    # pydantic checks the pattern with Rust's regex engine; schema tools use Python's or ECMA's.
+    assert _fits(value) == accepted
+    assert bool(re.fullmatch(text.GIVEN_NAME_PATTERN, value)) == accepted
+
+
+GIVEN_NAME = TypeAdapter(Annotated[str, Field(pattern=text.GIVEN_NAME_PATTERN)])
+
+
+def _fits(value: str) -> bool:
+    try:
+        GIVEN_NAME.validate_python(value)
+    except PydanticError:
+        return False
+    return True
 
 
 def test_a_repaired_name_turns_forbidden_characters_into_single_spaces():
