@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from accounts.invitation_links import invitation_link_token
 from accounts.models import Invitation
+from accounts.text import name_repaired
 
 
 def absolute_url(path: str, request: HttpRequest | None = None) -> str:
@@ -23,7 +24,8 @@ def send_templated_email(*, to: list[str], template: str, context: dict) -> None
     """Send `emails/<template>.{txt,html}`; the first line of the text is the subject."""
     text = render_to_string(f"emails/{template}.txt", context)
     subject, _, body = text.partition("\n")
-    message = EmailMultiAlternatives(subject.strip(), body.lstrip("\n"), to=to)
+    # A header cannot hold a line break: a name stored before names were checked has one.
+    message = EmailMultiAlternatives(name_repaired(subject), body.lstrip("\n"), to=to)
     message.attach_alternative(render_to_string(f"emails/{template}.html", context), "text/html")
     message.send()
 

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from accounts import signin_limit
 from accounts.models.users import normalize_email
 from accounts.roles import Role
+from accounts.text import validate_name
 
 
 class SignInLimitMixin:
@@ -104,11 +105,14 @@ class PasswordPairMixin(forms.Form):
 
 
 class SignupForm(PasswordPairMixin):
-    full_name = forms.CharField(max_length=150, required=False, label="Your name")
+    full_name = forms.CharField(
+        max_length=150, required=False, label="Your name", validators=[validate_name]
+    )
     email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     workspace_name = forms.CharField(
         max_length=100,
         label="Workspace name",
+        validators=[validate_name],
         help_text="Your team or company. You can rename it later.",
     )
     field_order = ["full_name", "email", "password1", "password2", "workspace_name"]
@@ -122,7 +126,9 @@ class SignupForm(PasswordPairMixin):
 
 
 class InvitationSignupForm(PasswordPairMixin):
-    full_name = forms.CharField(max_length=150, required=False, label="Your name")
+    full_name = forms.CharField(
+        max_length=150, required=False, label="Your name", validators=[validate_name]
+    )
     field_order = ["full_name", "password1", "password2"]
 
     def __init__(self, *args, email: str, **kwargs):
@@ -136,7 +142,7 @@ class InvitationSignupForm(PasswordPairMixin):
 
 
 class WorkspaceForm(forms.Form):
-    name = forms.CharField(max_length=100, label="Workspace name")
+    name = forms.CharField(max_length=100, label="Workspace name", validators=[validate_name])
 
 
 class InvitationForm(forms.Form):

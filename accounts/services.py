@@ -21,6 +21,11 @@ from accounts.models import Invitation, Membership, User, Workspace
 from accounts.models.invitations import new_invitation_key
 from accounts.models.users import normalize_email
 from accounts.roles import Role
+from accounts.side_effects import after_commit
+from accounts.text import clean_text
+
+WORKSPACE_NAME_LENGTH = Workspace._meta.get_field("name").max_length
+FULL_NAME_LENGTH = User._meta.get_field("full_name").max_length
 
 
 def _valid_role(role: str) -> Role:
@@ -42,9 +47,9 @@ def _unique_slug(name: str) -> str:
 @transaction.atomic
 def workspace_create(*, name: str, creator: User, request: HttpRequest | None = None) -> Workspace:
     """Create a workspace with `creator` as its first Admin."""
-    name = name.strip()
-    if not name:
-        raise ValidationError({"name": "Give the workspace a name."}, code="required")
+    name = clean_text(
+        name, field="name", max_length=WORKSPACE_NAME_LENGTH, required="Give the workspace a name."
+    )
     workspace = Workspace.objects.create(name=name, slug=_unique_slug(name))
     membership = Membership.objects.create(user=creator, workspace=workspace, role=Role.ADMIN)
     audit_record(
@@ -82,7 +87,8 @@ def user_signup(
             {"email": "An account with this email already exists. Sign in instead."},
             code="duplicate",
         )
-    user = User.objects.create_user(email, password, full_name=full_name.strip())
+    full_name = clean_text(full_name, field="full_name", label="name", max_length=FULL_NAME_LENGTH)
+    user = User.objects.create_user(email, password, full_name=full_name)
     workspace = None
     if workspace_name:
         workspace = workspace_create(name=workspace_name, creator=user, request=request)
@@ -127,7 +133,10 @@ def invitation_create(
         raise ValidationError(
             {"email": f"{email} has a pending invitation already."}, code="duplicate"
         ) from None
-    send_invitation_email(invitation, request)
+    after_commit(
+        lambda: send_invitation_email(invitation, request),
+        what=f"email invitation {invitation.pk}",
+    )
     return invitation
 
 
@@ -154,7 +163,10 @@ def invitation_resend(
             request=request,
             details={"email": invitation.email},
         )
-    send_invitation_email(invitation, request)
+    after_commit(
+        lambda: send_invitation_email(invitation, request),
+        what=f"email invitation {invitation.pk}",
+    )
     return invitation
 
 

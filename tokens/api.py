@@ -18,6 +18,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as SchemaValidationError
 from ninja.security import HttpBearer
 
+from accounts import text
 from accounts.audit import audit_record
 from accounts.http import client_ip, user_agent
 from accounts.models import Workspace
@@ -192,7 +193,8 @@ def _schema_invalid(request, exc: SchemaValidationError) -> HttpResponse:
     fields: dict[str, list[str]] = {}
     for item in exc.errors:
         location = [str(part) for part in item.get("loc", ()) if part not in ("body", "payload")]
-        fields.setdefault(".".join(location) or "body", []).append(item.get("msg", "invalid"))
+        message = text.PATTERN_MESSAGES.get(item.get("ctx", {}).get("pattern"), item.get("msg"))
+        fields.setdefault(".".join(location) or "body", []).append(message or "invalid")
     return _error(request, 400, "invalid_request", "The request body is not valid.", fields=fields)
 
 

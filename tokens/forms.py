@@ -9,6 +9,7 @@ from django import forms
 from django.utils import timezone
 
 from accounts.roles import Role
+from accounts.text import validate_name, validate_text
 from tokens import scopes as scope_catalogue
 from tokens.models import TokenKind, WorkspacePolicy
 
@@ -22,10 +23,13 @@ class TokenCreateForm(forms.Form):
 
     name = forms.CharField(
         max_length=100,
+        validators=[validate_name],
         widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "e.g. ci-deploy"}),
         help_text="Say where it will be used, so you know what breaks if you revoke it.",
     )
-    description = forms.CharField(max_length=255, required=False, widget=forms.TextInput())
+    description = forms.CharField(
+        max_length=255, required=False, validators=[validate_text], widget=forms.TextInput()
+    )
     kind = forms.ChoiceField(
         choices=TokenKind.choices,
         initial=TokenKind.WORKSPACE,
@@ -163,8 +167,12 @@ class TokenCreateForm(forms.Form):
 
 
 class TokenRenameForm(forms.Form):
-    name = forms.CharField(max_length=100, widget=forms.TextInput(attrs={"autocomplete": "off"}))
-    description = forms.CharField(max_length=255, required=False)
+    name = forms.CharField(
+        max_length=100,
+        validators=[validate_name],
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    description = forms.CharField(max_length=255, required=False, validators=[validate_text])
 
 
 class TokenRotateForm(forms.Form):

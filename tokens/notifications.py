@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.urls import reverse
 
 from accounts.emails import absolute_url, send_templated_email
 from accounts.models import Membership
 from accounts.roles import Role
+from accounts.side_effects import after_commit
 from tokens.models import Token, TokenKind
 
 
@@ -46,13 +46,15 @@ def _context(token: Token, **extra) -> dict:
     }
 
 
-def _send(to: list[str], template: str, context: dict) -> list[str]:
+def _send(to: list[str], template: str, context: dict, on_failure=None) -> list[str]:
     """Send the email once the transaction commits; return its recipients."""
     recipients = sorted({address for address in to if address})
     if recipients:
-        # After the transaction commits: no email about a change that was rolled back.
-        transaction.on_commit(
-            lambda: send_templated_email(to=recipients, template=template, context=context)
+        token = context["token"]
+        after_commit(
+            lambda: send_templated_email(to=recipients, template=template, context=context),
+            what=f"send the {template} email about token {token.public_id}",
+            on_failure=on_failure,
         )
     return recipients
 
@@ -67,12 +69,15 @@ def notify_token_created(token: Token) -> None:
         _send([person], "token_created", _context(token))
 
 
-def notify_token_expiring(token: Token, days: int) -> None:
-    """Warn the owner or creator (and, for workspace tokens, the Admins) of an expiry."""
+def notify_token_expiring(token: Token, days: int, on_failure=None) -> None:
+    """Warn the owner or creator (and, for workspace tokens, the Admins) of an expiry.
+
+    `on_failure` is called if the email, sent after commit, fails.
+    """
     to = [_responsible(token)]
     if token.kind == TokenKind.WORKSPACE:
         to += _admins(token)
-    _send(to, "token_expiring", _context(token, days=days))
+    _send(to, "token_expiring", _context(token, days=days), on_failure)
 
 
 def notify_tokens_leaked(leaks: list[tuple[Token, dict]]) -> dict[int, list[str]]:

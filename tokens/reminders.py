@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -11,6 +13,8 @@ from django.utils import timezone
 
 from tokens import notifications
 from tokens.models import ExpiryReminder, Token
+
+logger = logging.getLogger("keyward.tokens.reminders")
 
 
 def _due_thresholds(now: datetime, thresholds: list[int]) -> dict[Token, list[int]]:
@@ -44,31 +48,59 @@ def _days_left(token: Token, now: datetime, threshold: int) -> int:
     return max(1, min(threshold, left))
 
 
-def expiry_reminders_send(now: datetime | None = None) -> int:
-    """Send each token's due expiry reminder once and return how many tokens were reminded.
+@dataclass
+class RemindersSent:
+    """What a run of the reminder job did: how many tokens it reminded, which it could not."""
+
+    reminded: int = 0
+    failed: list[str] = field(default_factory=list)  # the tokens' public ids
+
+
+def _remind(token: Token, due: list[int], now: datetime, run: RemindersSent) -> bool:
+    """Claim and send the token's most urgent reminder; return False if another run claimed it."""
+    urgent, *skipped = due
+
+    def unclaim() -> None:
+        # The email failed after its record committed: let the next run try again.
+        run.failed.append(token.public_id)
+        ExpiryReminder.objects.filter(token=token, days=urgent).delete()
+
+    # One transaction per token: its email goes out when its record commits.
+    with transaction.atomic():
+        ExpiryReminder.objects.bulk_create(
+            [ExpiryReminder(token=token, days=days) for days in skipped],
+            ignore_conflicts=True,
+        )
+        try:
+            with transaction.atomic():
+                ExpiryReminder.objects.create(token=token, days=urgent)
+        except IntegrityError:  # another run claimed this reminder
+            return False
+        notifications.notify_token_expiring(token, _days_left(token, now, urgent), unclaim)
+    return True
+
+
+def expiry_reminders_send(now: datetime | None = None) -> RemindersSent:
+    """Send each token's due expiry reminder once; return how many were sent and which failed.
 
     Thresholds come from KEYWARD_EXPIRY_REMINDER_DAYS. A token owed several
     reminders at once (the job did not run for a while) gets only the most
     urgent one; the others are recorded too, so that they never arrive late.
     The reminder is recorded before it is sent and sent only by the run that
-    inserted the record, so overlapping runs send it once.
+    inserted the record, so overlapping runs send it once. One token that
+    fails (a bad address, a header the mail server refuses) is logged and the
+    others are still reminded; its reminder is tried again on the next run.
     """
     now = now or timezone.now()
     thresholds = sorted(set(settings.KEYWARD_EXPIRY_REMINDER_DAYS))
-    reminded = 0
+    run = RemindersSent()
     for token, due in _due_thresholds(now, thresholds).items():
-        urgent, *skipped = due
-        # One transaction per token: its email goes out when its record commits.
-        with transaction.atomic():
-            ExpiryReminder.objects.bulk_create(
-                [ExpiryReminder(token=token, days=days) for days in skipped],
-                ignore_conflicts=True,
-            )
-            try:
-                with transaction.atomic():
-                    ExpiryReminder.objects.create(token=token, days=urgent)
-            except IntegrityError:  # another run claimed this reminder
-                continue
-            notifications.notify_token_expiring(token, _days_left(token, now, urgent))
-        reminded += 1
-    return reminded
+        try:
+            claimed = _remind(token, due, now, run)
+        except Exception:
+            logger.exception("Could not send the expiry reminder of token %s.", token.public_id)
+            run.failed.append(token.public_id)
+            continue
+        if claimed and token.public_id not in run.failed:
+            run.reminded += 1
+    return run

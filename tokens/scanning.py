@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
+from accounts.text import name_repaired
 from tokens import prefixes
 from tokens.models import LeakReport
 
@@ -143,7 +144,15 @@ def parse_report(body: bytes) -> list[ReportedToken]:
             raise ScanningError(400, "Each entry needs a token and a type.")
         if not isinstance(url, str) or not isinstance(source, str):
             raise ScanningError(400, "url and source must be strings.")
-        reported.append(ReportedToken(token=token, type=kind, url=url[:500], source=source[:100]))
+        # Stored in the audit log: a report is not refused for a stray control character.
+        reported.append(
+            ReportedToken(
+                token=token,
+                type=name_repaired(kind)[:100],
+                url=name_repaired(url)[:500],
+                source=name_repaired(source)[:100],
+            )
+        )
     return reported
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from ninja import Field, Schema
 from pydantic import BaseModel
 
+from accounts import text
+from tokens import validation
 from tokens.models import Token
 
 
@@ -99,9 +102,22 @@ class InputSchema(BaseModel):
     """
 
 
+NameField = Field(
+    min_length=1,
+    max_length=validation.MAX_NAME_LENGTH,
+    pattern=text.GIVEN_NAME_PATTERN,
+    description="One line of printable text; surrounding spaces are trimmed.",
+)
+DescriptionField = Field(
+    max_length=validation.MAX_DESCRIPTION_LENGTH,
+    pattern=text.TEXT_PATTERN,
+    description="Printable text; it may span lines.",
+)
+
+
 class TokenCreateIn(InputSchema):
-    name: str
-    description: str = ""
+    name: Annotated[str, NameField]
+    description: Annotated[str, DescriptionField] = ""
     kind: str = "workspace"
     scopes: list[str] = Field(default_factory=list)
     preset: str | None = Field(None, description="read, read_write or admin, instead of scopes.")
@@ -112,8 +128,8 @@ class TokenCreateIn(InputSchema):
 
 
 class TokenUpdateIn(InputSchema):
-    name: str | None = None
-    description: str | None = None
+    name: Annotated[str, NameField] | None = None
+    description: Annotated[str, DescriptionField] | None = None
 
 
 class TokenRotateIn(InputSchema):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import unicodedata
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -11,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.models import Workspace
+from accounts.text import clean_text, validate_text
 from tokens import scopes as scope_catalogue
 from tokens.models import Resource, WorkspacePolicy
 
@@ -25,41 +25,21 @@ MAX_ID = 2**63 - 1
 LIFETIME_TOLERANCE = timedelta(minutes=5)
 
 
-def _has_control_characters(text: str) -> bool:
-    return any(unicodedata.category(char) in ("Cc", "Cs") for char in text)
-
-
 def clean_name(name: str) -> str:
-    """Return the token name trimmed, or raise when it is empty, too long or unprintable."""
-    name = (name or "").strip()
-    if not name:
-        raise ValidationError({"name": "Give the token a name."}, code="required")
-    if _has_control_characters(name):
-        raise ValidationError(
-            {"name": "Use letters, digits, spaces and punctuation only."}, code="invalid"
-        )
-    if len(name) > MAX_NAME_LENGTH:
-        raise ValidationError(
-            {"name": f"Keep the name under {MAX_NAME_LENGTH} characters."}, code="too_long"
-        )
-    return name
+    """Return the token name trimmed, or raise when it is empty, too long or not one line."""
+    return clean_text(
+        name, field="name", max_length=MAX_NAME_LENGTH, required="Give the token a name."
+    )
 
 
 def clean_description(description: str) -> str:
-    """Return the description trimmed, or raise when it is too long or cannot be stored."""
-    description = (description or "").strip()
-    # NUL and lone surrogates cannot be stored (PostgreSQL refuses NUL in text).
-    if "\x00" in description or any(unicodedata.category(char) == "Cs" for char in description):
-        raise ValidationError(
-            {"description": "The description contains characters that cannot be stored."},
-            code="invalid",
-        )
-    if len(description) > MAX_DESCRIPTION_LENGTH:
-        raise ValidationError(
-            {"description": f"Keep the description under {MAX_DESCRIPTION_LENGTH} characters."},
-            code="too_long",
-        )
-    return description
+    """Return the description trimmed, newlines as LF, or raise when too long or unprintable."""
+    return clean_text(
+        description,
+        field="description",
+        max_length=MAX_DESCRIPTION_LENGTH,
+        validator=validate_text,
+    )
 
 
 def clean_scopes(requested: Iterable[str], grantable: set[str]) -> list[str]:

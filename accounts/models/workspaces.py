@@ -7,12 +7,13 @@ from django.db import models
 from django.urls import reverse
 
 from accounts.roles import Role
+from accounts.text import validate_name
 
 __all__ = ["Membership", "MembershipQuerySet", "Workspace"]
 
 
 class Workspace(models.Model):
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, validators=[validate_name])
     slug = models.SlugField(max_length=50, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

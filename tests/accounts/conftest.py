@@ -10,11 +10,12 @@ from accounts.roles import Role
 
 
 @pytest.fixture
-def invitation(workspace, admin_user) -> Invitation:
+def invitation(workspace, admin_user, django_capture_on_commit_callbacks) -> Invitation:
     """Return a pending invitation of new@example.com as Member, sent by the Admin."""
-    return services.invitation_create(
-        workspace=workspace, actor=admin_user, email="new@example.com", role=Role.MEMBER
-    )
+    with django_capture_on_commit_callbacks(execute=True):  # the email goes after commit
+        return services.invitation_create(
+            workspace=workspace, actor=admin_user, email="new@example.com", role=Role.MEMBER
+        )
 
 
 class SignalRecorder:

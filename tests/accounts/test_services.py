@@ -245,10 +245,13 @@ def test_accept_by_someone_already_a_member_is_refused(workspace, admin_user, me
     assert invitation.is_pending
 
 
-def test_resend_sends_a_fresh_link_and_writes_an_audit_event(invitation, admin_user):
+def test_resend_sends_a_fresh_link_and_writes_an_audit_event(
+    invitation, admin_user, django_capture_on_commit_callbacks
+):
     old_key, old_sent = invitation.key, invitation.sent_at
 
-    services.invitation_resend(invitation=invitation, actor=admin_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.invitation_resend(invitation=invitation, actor=admin_user)
 
     invitation.refresh_from_db()
     assert invitation.key != old_key

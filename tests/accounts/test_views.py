@@ -318,12 +318,15 @@ def test_invite_form_without_htmx_is_a_full_page(admin_client_acme, workspace):
     assert 'name="email"' in content
 
 
-def test_invite_without_htmx_redirects_with_a_message(admin_client_acme, workspace):
-    response = admin_client_acme.post(
-        reverse("accounts:member_invite", args=["acme"]),
-        {"email": "Someone@Example.com", "role": "manager"},
-        follow=True,
-    )
+def test_invite_without_htmx_redirects_with_a_message(
+    admin_client_acme, workspace, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client_acme.post(
+            reverse("accounts:member_invite", args=["acme"]),
+            {"email": "Someone@Example.com", "role": "manager"},
+            follow=True,
+        )
 
     assert response.redirect_chain == [(reverse("accounts:members", args=["acme"]), 302)]
     assert "Invitation sent to someone@example.com." in response.content.decode()
@@ -332,12 +335,15 @@ def test_invite_without_htmx_redirects_with_a_message(admin_client_acme, workspa
     assert mail.outbox[0].to == ["someone@example.com"]
 
 
-def test_invite_with_htmx_swaps_the_list_and_closes_the_modal(admin_client_acme, workspace):
-    response = admin_client_acme.post(
-        reverse("accounts:member_invite", args=["acme"]),
-        {"email": "someone@example.com", "role": "member"},
-        **HTMX,
-    )
+def test_invite_with_htmx_swaps_the_list_and_closes_the_modal(
+    admin_client_acme, workspace, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client_acme.post(
+            reverse("accounts:member_invite", args=["acme"]),
+            {"email": "someone@example.com", "role": "member"},
+            **HTMX,
+        )
 
     content = response.content.decode()
     assert response.status_code == 200
@@ -580,10 +586,13 @@ def test_removing_the_last_admin_shows_the_error(admin_client_acme, admin_user, 
 # Resend and cancel -------------------------------------------------------------------
 
 
-def test_resend_without_htmx_redirects_with_a_message(admin_client_acme, invitation):
-    response = admin_client_acme.post(
-        reverse("accounts:invitation_resend", args=["acme", invitation.pk]), follow=True
-    )
+def test_resend_without_htmx_redirects_with_a_message(
+    admin_client_acme, invitation, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client_acme.post(
+            reverse("accounts:invitation_resend", args=["acme", invitation.pk]), follow=True
+        )
 
     assert "Invitation resent to new@example.com." in response.content.decode()
     assert len(mail.outbox) == 2

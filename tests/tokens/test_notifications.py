@@ -64,7 +64,7 @@ def remind(committed):
 
     def run(now) -> int:
         with committed():
-            return expiry_reminders_send(now=now)
+            return expiry_reminders_send(now=now).reminded
 
     return run
 

@@ -1022,3 +1022,13 @@ def test_a_report_larger_than_one_lookup_is_looked_up_in_chunks(
 
     assert [item["label"] for item in response.json()] == ["true_positive"] * 5 + ["false_positive"]
     assert Token.objects.filter(revoke_reason=RevokeReason.LEAK).count() == 5
+
+
+def test_control_characters_in_where_it_was_found_are_not_stored(keys_file, send, leaked):
+    token, secret = leaked
+
+    response = send([entry(secret, url="https://example.com/a\x00b", source="com\u202emit\n")])
+
+    assert response.status_code == 200
+    event = revoke_events(token).get()
+    assert (event.details["url"], event.details["source"]) == ("https://example.com/a b", "com mit")

@@ -10,7 +10,7 @@ import pytest
 from cryptography.fernet import Fernet
 from django.core.checks import run_checks
 from django.core.exceptions import ImproperlyConfigured
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from tests.factories import issue
@@ -217,8 +217,8 @@ def test_the_command_leaves_tokens_without_a_copy_alone(
     assert plain.encrypted_secret == ""
 
 
-def test_the_command_reports_copies_whose_key_is_gone_and_keeps_them(
-    settings, old_key, workspace, stored
+def test_the_command_reports_copies_whose_key_is_gone_keeps_them_and_fails_after_the_rest(
+    settings, old_key, workspace, stored, caplog
 ):
     gone = Fernet(new_key().encode())
     orphan = next(iter(stored.values()))
@@ -227,10 +227,12 @@ def test_the_command_reports_copies_whose_key_is_gone_and_keeps_them(
     newest = new_key()
     settings.KEYWARD_TOKEN_ENCRYPTION_KEYS = [newest, old_key]
 
-    out, err = run_rotate()
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="1 copies were encrypted with a key that is no longer"):
+        call_command("rotate_token_encryption_keys", stdout=out)
 
-    assert "Re-encrypted 1 stored token copies." in out
-    assert "1 copies were encrypted with a key that is no longer configured" in err
+    assert "Re-encrypted 1 stored token copies." in out.getvalue()
+    assert f"No configured key decrypts the copy of token {orphan.public_id}." in caplog.text
     orphan.refresh_from_db()
     assert orphan.encrypted_secret == orphan_ciphertext  # untouched, in case the key comes back
     other_secret, other = list(stored.items())[1]

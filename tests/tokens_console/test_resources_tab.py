@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts import text
 from accounts.models import AuditEvent
 from accounts.roles import Role
 from tests.factories import HTMX, actor_of, issue, signed_in, triggers
@@ -568,7 +569,7 @@ def test_adding_without_javascript_redirects_with_a_message(admin_client, worksp
     [
         ("", "Give the resource a name."),
         ("ORDERS-DB", "already has a resource named “ORDERS-DB”"),
-        ("bad\x01name", "Use letters, digits, spaces and punctuation only."),
+        ("bad\x01name", text.NAME_MESSAGE),
     ],
 )
 def test_errors_show_next_to_the_name_and_keep_what_was_typed(

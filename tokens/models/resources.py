@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from accounts.text import validate_name, validate_text
+
 __all__ = ["Resource"]
 
 
@@ -11,11 +13,14 @@ class Resource(models.Model):
     workspace = models.ForeignKey(
         "accounts.Workspace", on_delete=models.CASCADE, related_name="resources"
     )
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, validators=[validate_name])
     kind = models.CharField(
-        max_length=50, blank=True, help_text="What it is, e.g. database, application."
+        max_length=50,
+        blank=True,
+        validators=[validate_name],
+        help_text="What it is, e.g. database, application.",
     )
-    description = models.CharField(max_length=255, blank=True)
+    description = models.CharField(max_length=255, blank=True, validators=[validate_text])
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

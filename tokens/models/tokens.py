@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.text import validate_name, validate_text
 from tokens import secrets
 
 __all__ = ["RevokeReason", "Token", "TokenKind", "TokenQuerySet", "TokenStatus"]
@@ -121,8 +122,8 @@ class Token(models.Model):
         related_name="+",
         help_text="The token that created it through the API.",
     )
-    name = models.CharField(max_length=100)
-    description = models.CharField(max_length=255, blank=True)
+    name = models.CharField(max_length=100, validators=[validate_name])
+    description = models.CharField(max_length=255, blank=True, validators=[validate_text])
     prefix = models.CharField(max_length=16, editable=False)
     digest = models.CharField(max_length=64, unique=True, editable=False)
     last_four = models.CharField(max_length=4, editable=False)

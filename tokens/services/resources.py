@@ -10,8 +10,6 @@ changes anything. Each change writes an audit event.
 
 from __future__ import annotations
 
-import unicodedata
-
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
@@ -22,6 +20,7 @@ from django.utils import timezone
 from accounts.audit import audit_record
 from accounts.models import Workspace
 from accounts.roles import Role
+from accounts.text import clean_text, validate_text
 from tokens import rules
 from tokens.actors import Actor
 from tokens.models import Resource, Token, TokenKind
@@ -48,32 +47,23 @@ def _field_error(field: str, message: str, code: str) -> ValidationError:
     return ValidationError({field: ValidationError(message, code=code)}, code=code)
 
 
-def _clean_text(value: str, field: str, label: str, max_length: int, required: str = "") -> str:
-    """Return `value` trimmed, or raise when it is missing (if `required` says how to fix
-    that), too long, or holds control characters (which some databases cannot store)."""
-    value = (value or "").strip()
-    if required and not value:
-        raise _field_error(field, required, "required")
-    if any(unicodedata.category(char) in ("Cc", "Cs") for char in value):
-        raise _field_error(field, "Use letters, digits, spaces and punctuation only.", "invalid")
-    if len(value) > max_length:
-        raise _field_error(field, f"Keep the {label} under {max_length} characters.", "too_long")
-    return value
-
-
 def clean_name(name: str) -> str:
     """Return the resource name trimmed, or raise when it is empty, too long or unprintable."""
-    return _clean_text(name, "name", "name", MAX_NAME_LENGTH, "Give the resource a name.")
+    return clean_text(
+        name, field="name", max_length=MAX_NAME_LENGTH, required="Give the resource a name."
+    )
 
 
 def clean_kind(kind: str) -> str:
     """Return the kind trimmed (it may be empty), or raise when it is too long or unprintable."""
-    return _clean_text(kind, "kind", "kind", MAX_KIND_LENGTH)
+    return clean_text(kind, field="kind", max_length=MAX_KIND_LENGTH)
 
 
 def clean_description(description: str) -> str:
-    """Return the description trimmed (it may be empty), or raise when it is too long."""
-    return _clean_text(description, "description", "description", MAX_DESCRIPTION_LENGTH)
+    """Return the description trimmed (it may be empty), or raise when too long or unprintable."""
+    return clean_text(
+        description, field="description", max_length=MAX_DESCRIPTION_LENGTH, validator=validate_text
+    )
 
 
 def _duplicate_name(name: str) -> ValidationError:

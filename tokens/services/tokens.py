@@ -401,7 +401,12 @@ def personal_tokens_revoke(
     request: HttpRequest | None = None,
 ) -> int:
     """Revoke a user's active personal tokens in a workspace; with `keep_scopes`, only
-    those holding a scope outside it. Return how many were revoked."""
+    those holding a scope outside it. Return how many were revoked.
+
+    Unlike the batch jobs it does not go on past a token that fails: it runs inside
+    the change that calls it (a removal, a demotion), which must be undone rather
+    than leave a token of someone who lost the right to it.
+    """
     candidates = Token.objects.active().filter(
         workspace_id=workspace_id, owner_id=user_id, kind=TokenKind.PERSONAL
     )

@@ -11,6 +11,7 @@ from django.urls import reverse
 from accounts.form_errors import add_service_errors
 from accounts.htmx import finish_action, render_page
 from accounts.permissions import Perm, workspace_view
+from accounts.text import validate_name, validate_text
 from tokens.actors import Actor
 from tokens.models import Resource
 from tokens.services import resources
@@ -26,15 +27,19 @@ class ResourceForm(forms.Form):
     name = forms.CharField(
         max_length=resources.MAX_NAME_LENGTH,
         error_messages={"required": "Give the resource a name."},
+        validators=[validate_name],
         widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "e.g. orders-db"}),
         help_text="Unique in this workspace. Renaming keeps the tokens limited to it.",
     )
     kind = forms.CharField(
         max_length=resources.MAX_KIND_LENGTH,
         required=False,
+        validators=[validate_name],
         widget=forms.TextInput(attrs={"placeholder": "e.g. database, application"}),
     )
-    description = forms.CharField(max_length=resources.MAX_DESCRIPTION_LENGTH, required=False)
+    description = forms.CharField(
+        max_length=resources.MAX_DESCRIPTION_LENGTH, required=False, validators=[validate_text]
+    )
 
 
 def _actor(request: HttpRequest) -> Actor:

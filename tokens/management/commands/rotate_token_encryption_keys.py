@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand
+import logging
+
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from tokens import vault
 from tokens.models import Token
 from tokens.services import ended_copies_erase
+
+logger = logging.getLogger("keyward.tokens.vault")
 
 
 class Command(BaseCommand):
@@ -23,12 +27,17 @@ class Command(BaseCommand):
             return
         erased = ended_copies_erase()  # no point re-encrypting what can never be revealed
         count = lost = 0
-        tokens = Token.objects.exclude(encrypted_secret="").only("pk", "encrypted_secret")
+        tokens = Token.objects.exclude(encrypted_secret="").only(
+            "pk", "public_id", "encrypted_secret"
+        )
         with transaction.atomic():
             for token in tokens.select_for_update().iterator(chunk_size=500):
                 try:
                     token.encrypted_secret = vault.reencrypt(token.encrypted_secret)
                 except vault.SecretUnavailable:
+                    logger.warning(
+                        "No configured key decrypts the copy of token %s.", token.public_id
+                    )
                     lost += 1
                     continue
                 token.save(update_fields=["encrypted_secret"])
@@ -37,7 +46,8 @@ class Command(BaseCommand):
         if erased:
             self.stdout.write(f"Erased the copies of {erased} tokens that no longer work.")
         if lost:
-            self.stderr.write(
+            # After the whole batch, so that one bad copy never stops the others.
+            raise CommandError(
                 f"{lost} copies were encrypted with a key that is no longer configured; "
                 "they cannot be revealed. Put the old key back (after the new one) and run again."
             )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from tokens.reminders import expiry_reminders_send
 from tokens.services import ended_copies_erase
@@ -15,8 +15,14 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        sent = expiry_reminders_send()
-        self.stdout.write(f"Sent {sent} expiry reminder(s).")
+        run = expiry_reminders_send()
+        self.stdout.write(f"Sent {run.reminded} expiry reminder(s).")
         erased = ended_copies_erase()
         if erased:
             self.stdout.write(f"Erased the stored copies of {erased} expired token(s).")
+        if run.failed:
+            # After the whole batch, so that one bad token never stops the others.
+            raise CommandError(
+                f"Could not send the expiry reminders of {len(run.failed)} token(s) "
+                f"({', '.join(run.failed)}); see the log. They are tried again next run."
+            )

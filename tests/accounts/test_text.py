@@ -1,0 +1,190 @@
+"""Names are one line of printable text: the rule, and each door that applies it (forms,
+admin, services, the migration that repairs stored names). The API: tests/tokens/test_names.py."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from typing import Annotated
+
+import pytest
+from django.apps import apps
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import Field, TypeAdapter
+from pydantic import ValidationError as PydanticError
+
+from accounts import services, text
+from accounts.forms import SignupForm, WorkspaceForm
+from accounts.models import User, Workspace
+from tests.conftest import PASSWORD
+from tests.factories import signed_in
+
+FORBIDDEN_IN_NAMES = {
+    "carriage return": "Acme\rCorp",
+    "line feed": "Acme\nCorp",
+    "tab": "Acme\tCorp",
+    "NUL": "Acme\x00Corp",
+    "next line (C1)": "Acme\x85Corp",
+    "delete": "Acme\x7fCorp",
+    "line separator": "Acme\u2028Corp",
+    "paragraph separator": "Acme\u2029Corp",
+    "lone surrogate": "Acme\ud800Corp",
+    "right-to-left override": "Acme\u202eproC",
+    "left-to-right embedding": "Acme\u202aCorp",
+    "first-strong isolate": "Acme\u2068Corp",
+    "left-to-right mark": "Acme\u200eCorp",
+    "Arabic letter mark": "Acme\u061cCorp",
+}
+PRINTABLE = ["Acme Corp", "Déploiement — prod", "東京 CI", "rocket 🚀 deploy", "O'Brien & Co."]
+
+
+@pytest.mark.parametrize("value", FORBIDDEN_IN_NAMES.values(), ids=FORBIDDEN_IN_NAMES.keys())
+def test_a_name_refuses_each_forbidden_character(value):
+    with pytest.raises(ValidationError) as caught:
+        text.validate_name(value)
+    assert caught.value.code == "invalid"
+    assert caught.value.message == text.NAME_MESSAGE
+
+
+@pytest.mark.parametrize("value", PRINTABLE)
+def test_a_name_accepts_printable_text_in_any_script(value):
+    text.validate_name(value)
+    text.validate_text(value)
+
+
+def test_a_description_may_span_lines_and_hold_tabs_but_no_other_control():
+    text.validate_text("first line\nsecond\tcolumn\r\nthird")
+    for value in ("a\x00b", "a\x0bb", "a\u202eb", "a\u2028b", "a\udfffb"):
+        with pytest.raises(ValidationError):
+            text.validate_text(value)
+
+
+@given(st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=20))
+def test_the_schema_pattern_says_what_the_validator_does(value):
+    def valid(validator) -> bool:
+        try:
+            validator(value)
+        except ValidationError:
+            return False
+        return True
+
+    assert bool(re.fullmatch(text.NAME_PATTERN, value)) == valid(text.validate_name)
+    assert bool(re.fullmatch(text.TEXT_PATTERN, value)) == valid(text.validate_text)
+
+
+@given(st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=20))
+def test_a_required_name_passes_the_schema_exactly_when_the_service_accepts_it(value):
+    try:
+        text.clean_text(value, field="name", max_length=100, required="Give a name.")
+    except ValidationError:
+        accepted = False
+    else:
+        accepted = True
+
+    # pydantic checks the pattern with Rust's regex engine; schema tools use Python's or ECMA's.
+    assert _fits(value) == accepted
+    assert bool(re.fullmatch(text.GIVEN_NAME_PATTERN, value)) == accepted
+
+
+GIVEN_NAME = TypeAdapter(Annotated[str, Field(pattern=text.GIVEN_NAME_PATTERN)])
+
+
+def _fits(value: str) -> bool:
+    try:
+        GIVEN_NAME.validate_python(value)
+    except PydanticError:
+        return False
+    return True
+
+
+def test_a_repaired_name_turns_forbidden_characters_into_single_spaces():
+    assert text.name_repaired("  Acme\r\n\u202eCorp\x00 ") == "Acme Corp"
+    assert text.text_repaired("one\r\ntwo\x00three\r") == "one\ntwo three"
+
+
+# Forms and services ----------------------------------------------------------------------
+
+
+def test_signup_form_refuses_a_workspace_name_with_a_carriage_return():
+    form = SignupForm(
+        {
+            "full_name": "Ann\u202eevil",
+            "email": "ann@example.com",
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+            "workspace_name": "Acme\rCorp",
+        }
+    )
+
+    assert not form.is_valid()
+    assert form.errors["workspace_name"] == [text.NAME_MESSAGE]
+    assert form.errors["full_name"] == [text.NAME_MESSAGE]
+
+
+def test_workspace_form_refuses_a_line_separator():
+    form = WorkspaceForm({"name": "Acme\u2028Corp"})
+    assert not form.is_valid()
+    assert form.errors["name"] == [text.NAME_MESSAGE]
+
+
+@pytest.mark.django_db
+def test_the_workspace_page_shows_the_error_next_to_the_name(admin_user):
+    response = signed_in(admin_user).post(
+        reverse("accounts:workspace_create"), {"name": "Acme\rCorp"}
+    )
+
+    assert response.status_code == 200
+    assert text.NAME_MESSAGE in response.content.decode()
+    assert not Workspace.objects.filter(name__contains="\r").exists()
+
+
+@pytest.mark.django_db
+def test_services_refuse_names_that_are_not_one_line(admin_user):
+    with pytest.raises(ValidationError) as caught:
+        services.workspace_create(name="Acme\rCorp", creator=admin_user)
+    assert caught.value.message_dict == {"name": [text.NAME_MESSAGE]}
+    with pytest.raises(ValidationError) as caught:
+        services.user_signup(email="ann@example.com", password=PASSWORD, full_name="Ann\nBob")
+    assert caught.value.message_dict == {"full_name": [text.NAME_MESSAGE]}
+    assert not User.objects.filter(email="ann@example.com").exists()
+
+
+@pytest.mark.django_db
+def test_the_admin_refuses_a_workspace_name_with_a_carriage_return(workspace):
+    operator = User.objects.create_superuser("operator@example.com", PASSWORD)
+    change = reverse("admin:accounts_workspace_change", args=[workspace.pk])
+    data = {
+        "name": "Acme\rCorp",
+        "slug": workspace.slug,
+        "memberships-TOTAL_FORMS": "0",
+        "memberships-INITIAL_FORMS": "0",
+        "memberships-MIN_NUM_FORMS": "0",
+        "memberships-MAX_NUM_FORMS": "1000",
+    }
+
+    response = signed_in(operator).post(change, data)
+
+    assert response.status_code == 200
+    assert text.NAME_MESSAGE in response.content.decode()
+    workspace.refresh_from_db()
+    assert workspace.name == "Acme"
+
+
+# The migration that repairs stored names -----------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_migration_repairs_stored_workspace_and_display_names(workspace, admin_user):
+    Workspace.objects.filter(pk=workspace.pk).update(name="Acme\r\nCorp\u202e")
+    User.objects.filter(pk=admin_user.pk).update(full_name="Ann\x1b \tAdmin")
+    migration = importlib.import_module("accounts.migrations.0002_names_single_line_text")
+
+    migration.repair_names(apps, None)
+
+    workspace.refresh_from_db()
+    admin_user.refresh_from_db()
+    assert workspace.name == "Acme Corp"
+    assert admin_user.full_name == "Ann Admin"
