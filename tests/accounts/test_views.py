@@ -1013,11 +1013,12 @@ def test_signups_are_limited_per_client_address(client, db, settings):
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
 def test_invitation_resends_stop_past_the_address_limit(
-    admin_client_acme, invitation, settings, htmx
+    admin_client_acme, invitation, settings, htmx, django_capture_on_commit_callbacks
 ):
     settings.KEYWARD_EMAILS_PER_ADDRESS = 2  # the invitation itself was the first email
     url = reverse("accounts:invitation_resend", args=["acme", invitation.pk])
-    admin_client_acme.post(url)
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client_acme.post(url)
     before = _state()
 
     response = admin_client_acme.post(url, **(HTMX if htmx else {}), follow=not htmx)
@@ -1049,11 +1050,14 @@ def test_invitations_are_limited_per_address_across_workspaces(
     assert len(mail.outbox) == 1
 
 
-def test_invitations_are_limited_per_client_address(admin_client_acme, workspace, settings):
+def test_invitations_are_limited_per_client_address(
+    admin_client_acme, workspace, settings, django_capture_on_commit_callbacks
+):
     settings.KEYWARD_EMAILS_PER_IP = 2
     url = reverse("accounts:member_invite", args=["acme"])
     for n in range(3):
-        response = admin_client_acme.post(url, {"email": f"p{n}@example.com", "role": "member"})
+        with django_capture_on_commit_callbacks(execute=True):
+            response = admin_client_acme.post(url, {"email": f"p{n}@example.com", "role": "member"})
 
     assert "Too many emails to p2@example.com or from your address." in response.content.decode()
     assert Invitation.objects.count() == 2
