@@ -8,8 +8,14 @@ import re
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    ValidationError,
+)
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.urls import re_path
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -197,6 +203,23 @@ def _schema_invalid(request, exc: SchemaValidationError) -> HttpResponse:
 def _http_error(request, exc: HttpError) -> HttpResponse:
     # django-ninja raises these itself, e.g. for a body that is not JSON.
     return _error(request, exc.status_code, "invalid_request", str(exc))
+
+
+@api.exception_handler(SuspiciousOperation)
+def _suspicious(request, exc: SuspiciousOperation) -> HttpResponse:
+    # Django's own parsing refusals (too many fields, a body over the limit) land here;
+    # ninja would answer them with a traceback under DEBUG, Django with an HTML page.
+    logging.getLogger(f"django.security.{exc.__class__.__name__}").warning(
+        "%s (%s %s)", exc, request.method, request.path[:200]
+    )
+    if isinstance(exc, RequestDataTooBig):
+        return _error(request, 413, "too_large", "The request body is too large.")
+    return _error(request, 400, "invalid_request", f"The request cannot be read: {exc}")
+
+
+@api.exception_handler(MultiPartParserError)
+def _unreadable_multipart(request, exc: MultiPartParserError) -> HttpResponse:
+    return _error(request, 400, "invalid_request", f"The multipart body cannot be read: {exc}")
 
 
 @api.exception_handler(Http404)
