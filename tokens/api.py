@@ -18,6 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.urls import re_path
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 from django.views.decorators.csrf import csrf_exempt
 from ninja import Form, NinjaAPI, Status
 from ninja.errors import AuthenticationError, HttpError
@@ -417,20 +418,27 @@ def token_rotate(request, token_id: str, payload: TokenRotateIn | None = None):
     return Status(201, TokenWithSecretOut(**_out(new_token).dict(), token=secret))
 
 
-def _json_method_not_allowed(view):
-    """Wrap an API view so that a wrong method gets our JSON error, not ninja's plain text."""
+def _api_view(view):
+    """Wrap an API view: a wrong method gets our JSON 405, and no response is stored by caches.
+
+    Every answer is about a workspace's tokens for one bearer, and some carry a
+    new secret; marking them all no-store keeps that rule in one place.
+    """
 
     @functools.wraps(view)
     def wrapped(request, *args, **kwargs):
         response = view(request, *args, **kwargs)
-        if response.status_code != 405:
-            return response
-        allowed = response.get("Allow", "")
-        answer = _error(
-            request, 405, "method_not_allowed", f"This endpoint accepts {allowed or 'no method'}."
-        )
-        answer["Allow"] = allowed
-        return answer
+        if response.status_code == 405:
+            allowed = response.get("Allow", "")
+            response = _error(
+                request,
+                405,
+                "method_not_allowed",
+                f"This endpoint accepts {allowed or 'no method'}.",
+            )
+            response["Allow"] = allowed
+        patch_cache_control(response, no_store=True, private=True)
+        return response
 
     return wrapped
 
@@ -441,8 +449,9 @@ def _unknown_endpoint(request: HttpRequest, path: str = "") -> HttpResponse:
 
 
 def api_urls():
-    """Return the API's URLconf: ninja's routes with JSON 405s, then a JSON 404 for the rest."""
+    """Return the API's URLconf: ninja's routes, then a JSON 404 for the rest, all no-store."""
     patterns, app_name, namespace = api.urls
+    patterns = [*patterns, re_path(r"^(?P<path>.*)$", _unknown_endpoint)]
     for pattern in patterns:
-        pattern.callback = _json_method_not_allowed(pattern.callback)
-    return [*patterns, re_path(r"^(?P<path>.*)$", _unknown_endpoint)], app_name, namespace
+        pattern.callback = _api_view(pattern.callback)
+    return patterns, app_name, namespace

@@ -1,4 +1,4 @@
-"""The JSON API under bodies and queries Django cannot parse: a JSON 4xx in every mode."""
+"""The API's HTTP edges: unreadable requests get a JSON 4xx in every mode; nothing is cached."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from django.test import Client, override_settings
 
 from tests.factories import issue
-from tests.tokens.test_api import ALL_SCOPES, BASE
+from tests.tokens.test_api import ALL_SCOPES, BASE, Api
 
 pytestmark = pytest.mark.django_db
 MAX_BODY = 2000
@@ -76,3 +76,44 @@ def test_an_unparsable_request_is_a_json_4xx_in_every_mode(secret, case, debug):
     assert response.json()["error"] == error
     assert response.json()["message"]
     assert b"Traceback" not in response.content
+
+
+def _no_store(response) -> bool:
+    return {"no-store", "private"} <= {p.strip() for p in response["Cache-Control"].split(",")}
+
+
+def test_the_responses_that_carry_a_new_secret_are_not_stored(secret):
+    api = Api(secret)
+
+    created = api.post("/tokens", {"name": "deploy", "scopes": ["tokens:read"]})
+    rotated = api.post(f"/tokens/{created.json()['id']}/rotate", {"grace": "none"})
+
+    assert created.status_code == rotated.status_code == 201
+    assert created.json()["token"] and rotated.json()["token"]
+    assert _no_store(created)
+    assert _no_store(rotated)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/whoami"),
+        ("GET", "/tokens"),
+        ("GET", "/tokens/tok_missing"),
+        ("POST", "/introspect"),
+        ("POST", "/tokens"),
+        ("PATCH", "/tokens/tok_missing"),
+        ("DELETE", "/tokens/tok_missing"),
+        ("PUT", "/whoami"),
+        ("GET", "/no-such-endpoint"),
+        ("GET", "/openapi.json"),
+    ],
+)
+def test_no_api_answer_is_stored_by_caches(secret, method, path):
+    response = Api(secret).raw(method, path, "{}")
+
+    assert _no_store(response), (response.status_code, response.get("Cache-Control"))
+
+
+def test_an_unauthenticated_answer_is_not_stored_either(db):
+    assert _no_store(Api().get("/tokens"))
