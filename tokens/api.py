@@ -20,7 +20,7 @@ from django.urls import re_path
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.views.decorators.csrf import csrf_exempt
-from ninja import Form, NinjaAPI, Status
+from ninja import Form, NinjaAPI, Query, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as SchemaValidationError
 from ninja.security import HttpBearer
@@ -33,10 +33,12 @@ from tokens import scopes as scope_catalogue
 from tokens import services
 from tokens.actors import Actor
 from tokens.auth import AuthenticationFailed, TokenPrincipal, authenticate_token
-from tokens.models import Token, TokenKind, TokenStatus
+from tokens.models import Token
 from tokens.schemas import (
     ErrorOut,
     IntrospectionOut,
+    KindName,
+    ListStatus,
     TokenCreateIn,
     TokenOut,
     TokenRotateIn,
@@ -49,7 +51,8 @@ logger = logging.getLogger("keyward.tokens.api")
 REALM = 'Bearer realm="keyward"'
 # Public ids are short ASCII words (tok_…); anything else cannot name a token.
 PUBLIC_ID = re.compile(r"[A-Za-z0-9_]{1,32}")
-LIST_STATUSES = {*TokenStatus.values, "all"}
+# Where ninja says a bad value came from; clients know their field names without it.
+SOURCES = {"body", "payload", "query", "path", "form"}
 MAX_OFFSET = 10**9  # databases refuse offsets beyond their integer range
 
 
@@ -195,9 +198,10 @@ def _invalid(request, exc: ValidationError) -> HttpResponse:
 def _schema_invalid(request, exc: SchemaValidationError) -> HttpResponse:
     fields: dict[str, list[str]] = {}
     for item in exc.errors:
-        location = [str(part) for part in item.get("loc", ()) if part not in ("body", "payload")]
+        location = [str(part) for part in item.get("loc", ()) if part not in SOURCES]
         fields.setdefault(".".join(location) or "body", []).append(item.get("msg", "invalid"))
-    return _error(request, 400, "invalid_request", "The request body is not valid.", fields=fields)
+    message = f"The request is not valid; check {', '.join(fields)}."
+    return _error(request, 400, "invalid_request", message, fields=fields)
 
 
 @api.exception_handler(HttpError)
@@ -316,16 +320,14 @@ def introspect(request, token: Form[str]):
 
 @api.get("/tokens", response={200: list[TokenOut], **ERRORS}, tags=["tokens"])
 @require_scope("tokens:read")
-def token_list(request, status: str = "active", kind: str = "", limit: int = 100, offset: int = 0):
+def token_list(
+    request,
+    status: ListStatus = "active",
+    kind: KindName | None = None,
+    limit: int = Query(100, ge=1, description="At most 500 tokens are sent, whatever the limit."),
+    offset: int = Query(0, ge=0),
+):
     """List the workspace's tokens this token may see (status: active, expired, revoked, all)."""
-    if status not in LIST_STATUSES:
-        raise ValidationError({"status": "Choose active, expired, revoked or all."})
-    if kind and kind not in TokenKind.values:
-        raise ValidationError({"kind": "Choose workspace or personal."})
-    if limit < 1:
-        raise ValidationError({"limit": "limit must be at least 1 (at most 500 tokens are sent)."})
-    if offset < 0:
-        raise ValidationError({"offset": "offset cannot be negative."})
     actor = Actor.token(request.auth)
     tokens = services.tokens_visible_to(actor, _workspace(request.auth)).with_status(status)
     if kind:
@@ -342,15 +344,15 @@ def token_list(request, status: str = "active", kind: str = "", limit: int = 100
 @require_scope("tokens:write")
 def token_create(request, payload: TokenCreateIn):
     """Create a token; the secret is in this response only."""
+    sent = payload.model_fields_set
+    if {"scopes", "preset"} <= sent:
+        raise ValidationError({"preset": "Send scopes or a preset, not both."})
+    if {"expires_at", "expires_in_days"} <= sent:
+        raise ValidationError({"expires_in_days": "Send expires_at or expires_in_days, not both."})
     scopes = payload.scopes
     if payload.preset:
-        preset = {p.key: p for p in scope_catalogue.presets()}.get(payload.preset)
-        if preset is None:
-            raise ValidationError({"preset": "Choose read, read_write or admin."})
-        scopes = list(preset.scopes)
+        scopes = list({p.key: p for p in scope_catalogue.presets()}[payload.preset].scopes)
     expires_at = payload.expires_at
-    if payload.expires_at is not None and payload.expires_in_days is not None:
-        raise ValidationError({"expires_in_days": "Send expires_at or expires_in_days, not both."})
     if payload.expires_in_days:
         expires_at = timezone.now() + timedelta(days=payload.expires_in_days)
     token, secret = services.token_create(
@@ -359,7 +361,7 @@ def token_create(request, payload: TokenCreateIn):
         name=payload.name,
         description=payload.description,
         kind=payload.kind,
-        scopes=scopes,
+        scopes=scopes or [],
         resource_ids=payload.resources,
         allowed_ips=payload.allowed_ips,
         expires_at=expires_at,

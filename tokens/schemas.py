@@ -3,11 +3,43 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Literal
 
+from django.conf import settings
 from ninja import Field, Schema
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
-from tokens.models import Token
+from tokens.models import Token, TokenKind, TokenStatus
+from tokens.services.tokens import GRACE_PERIODS
+from tokens.validation import MAX_DESCRIPTION_LENGTH, MAX_ID, MAX_IP_RANGES, MAX_NAME_LENGTH
+
+# The schema states what the service accepts, so that generated clients agree with it.
+# Text is trimmed before it is checked; the patterns say so. They only document: the
+# service's checks (tokens/validation.py) stay the one place that enforces them.
+# Lone surrogates are refused too; regex engines cannot name them and UTF-8 cannot carry them.
+_UNPRINTABLE = r"\x00-\x1f\x7f-\x9f"
+_UNSTORABLE = r"\x00"
+NAME_PATTERN = (
+    rf"^\s*[^\s{_UNPRINTABLE}]"
+    rf"(?:[^{_UNPRINTABLE}]{{0,{MAX_NAME_LENGTH - 2}}}[^\s{_UNPRINTABLE}])?\s*$"
+)
+DESCRIPTION_PATTERN = (
+    rf"^\s*(?:[^\s{_UNSTORABLE}]"
+    rf"(?:[^{_UNSTORABLE}]{{0,{MAX_DESCRIPTION_LENGTH - 2}}}[^\s{_UNSTORABLE}])?)?\s*$"
+)
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+IPV4_RANGE_PATTERN = rf"^{_OCTET}(?:\.{_OCTET}){{3}}(?:/(?:3[0-2]|[12]?\d))?$"
+
+ScopeName = Literal[tuple(settings.KEYWARD_SCOPES)]
+PresetName = Literal[tuple(settings.KEYWARD_SCOPE_PRESETS)]
+KindName = Literal[tuple(TokenKind.values)]
+GraceName = Literal[tuple(GRACE_PERIODS)]
+ListStatus = Literal[(*TokenStatus.values, "all")]
+
+
+def _text(pattern: str, description: str) -> dict:
+    """Return Field arguments that document a trimmed text's pattern without enforcing it."""
+    return {"description": description, "json_schema_extra": {"pattern": pattern}}
 
 
 class ErrorOut(Schema):
@@ -91,37 +123,65 @@ class TokenWithSecretOut(TokenOut):
 
 
 class InputSchema(BaseModel):
-    """A request body: a JSON object.
+    """A request body: a JSON object with no unknown fields.
 
     ninja's Schema reads attributes from any value, so a body such as ``[]``
     or ``"x"`` would pass as an object with no fields; pydantic's BaseModel
     refuses it.
     """
 
+    model_config = ConfigDict(extra="forbid")
+
+
+NAME = _text(NAME_PATTERN, f"1 to {MAX_NAME_LENGTH} printable characters, trimmed.")
+DESCRIPTION = _text(DESCRIPTION_PATTERN, f"At most {MAX_DESCRIPTION_LENGTH} characters, trimmed.")
+
 
 class TokenCreateIn(InputSchema):
-    name: str
-    description: str = ""
-    kind: str = "workspace"
-    scopes: list[str] = Field(default_factory=list)
-    preset: str | None = Field(None, description="read, read_write or admin, instead of scopes.")
-    resources: list[int] = Field(default_factory=list, description="Resource ids; empty for all.")
-    allowed_ips: list[str] = Field(default_factory=list)
-    expires_at: datetime | None = None
-    expires_in_days: int | None = Field(None, ge=1, le=3650)
+    """Scopes or a preset, not both; an expiry date or a number of days, not both."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [{"required": ["scopes"]}, {"required": ["preset"]}],
+            "not": {"required": ["expires_at", "expires_in_days"]},
+        }
+    )
+
+    name: str = Field(**NAME)
+    description: str = Field("", **DESCRIPTION)
+    kind: KindName = "workspace"
+    scopes: list[ScopeName] = Field(None, min_length=1, description="Instead of a preset.")
+    preset: PresetName = Field(None, description="Instead of scopes.")
+    resources: list[int] = Field(
+        default_factory=list,
+        description="Ids of the workspace's resources; empty for all.",
+        json_schema_extra={"items": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
+    )
+    allowed_ips: list[Annotated[str, Field(pattern=r"^\S+$")]] = Field(
+        default_factory=list,
+        max_length=MAX_IP_RANGES,
+        description="IP addresses or CIDR ranges (IPv6 ranges too); empty for any address.",
+        json_schema_extra={
+            "items": {
+                "type": "string",
+                "pattern": r"^\S+$",
+                "anyOf": [{"pattern": IPV4_RANGE_PATTERN}, {"format": "ipv6"}],
+            },
+        },
+    )
+    expires_at: datetime = Field(
+        None, description="In the future, within the workspace's maximum lifetime."
+    )
+    expires_in_days: int = Field(None, ge=1, le=3650)
 
 
 class TokenUpdateIn(InputSchema):
-    name: str | None = None
-    description: str | None = None
+    name: str = Field(None, **NAME)
+    description: str = Field(None, **DESCRIPTION)
 
 
 class TokenRotateIn(InputSchema):
-    grace: str = Field("none", description="none, 1h, 1d or 7d.")
-
-
-class RevokeIn(InputSchema):
-    reason: str | None = None
+    grace: GraceName = Field("none", description="How long the old secret keeps working.")
 
 
 class IntrospectionOut(Schema):
