@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from django.conf import settings
 from django.http import HttpRequest
 
@@ -10,12 +12,17 @@ def client_ip(request: HttpRequest | None) -> str | None:
     """Return the client's IP address, trusting X-Forwarded-For only when configured."""
     if request is None:
         return None
+    address = request.META.get("REMOTE_ADDR", "")
     if settings.KEYWARD_TRUST_X_FORWARDED_FOR:
         forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
         # The proxy appends the address it saw last; earlier entries are the client's claim.
         if forwarded:
-            return forwarded.split(",")[-1].strip() or None
-    return request.META.get("REMOTE_ADDR") or None
+            address = forwarded.split(",")[-1].strip()
+    # Only an address is returned: it is stored in IP columns, which refuse anything else.
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return None
 
 
 def user_agent(request: HttpRequest | None) -> str:

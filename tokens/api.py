@@ -115,7 +115,8 @@ def bearer_auth(request: HttpRequest) -> TokenPrincipal:
             "Use the Bearer scheme: Authorization: Bearer <token>.",
             {"WWW-Authenticate": f'{REALM}, error="invalid_request"'},
         )
-    ip = client_ip(request) or "unknown"
+    address = client_ip(request)
+    ip = address or "unknown"
     limiter = failure_limiter()
     wait = limiter.retry_after(ip)
     if wait:
@@ -126,7 +127,7 @@ def bearer_auth(request: HttpRequest) -> TokenPrincipal:
             {"Retry-After": str(wait)},
         )
     try:
-        return authenticate_token(value.strip(), client_ip=ip, user_agent=user_agent(request))
+        return authenticate_token(value.strip(), client_ip=address, user_agent=user_agent(request))
     except AuthenticationFailed as failure:
         limiter.record_failure(ip)
         logger.warning(

@@ -117,3 +117,26 @@ def test_no_api_answer_is_stored_by_caches(secret, method, path):
 
 def test_an_unauthenticated_answer_is_not_stored_either(db):
     assert _no_store(Api().get("/tokens"))
+
+
+@pytest.mark.parametrize(
+    ("environ", "trust_forwarded"),
+    [
+        ({"REMOTE_ADDR": ""}, False),
+        ({"REMOTE_ADDR": "unknown"}, False),
+        ({"REMOTE_ADDR": "192.0.2.1", "HTTP_X_FORWARDED_FOR": "evil, not-an-ip"}, True),
+    ],
+    ids=["no-address", "garbage-address", "garbage-forwarded-for"],
+)
+def test_a_request_without_a_readable_address_is_served_and_records_none(
+    workspace, admin_user, settings, environ, trust_forwarded
+):
+    settings.KEYWARD_TRUST_X_FORWARDED_FOR = trust_forwarded
+    token, secret = issue(admin_user, workspace, name="automation", scopes=ALL_SCOPES)
+
+    response = Client().get(f"{BASE}/whoami", HTTP_AUTHORIZATION=f"Bearer {secret}", **environ)
+
+    assert response.status_code == 200
+    token.refresh_from_db()
+    assert token.last_used_at is not None
+    assert token.last_used_ip is None
