@@ -274,7 +274,7 @@ def _out(token: Token) -> TokenOut:
     return TokenOut.from_token(token)
 
 
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 429: ErrorOut}
+ERRORS = {code: ErrorOut for code in (400, 401, 403, 404, 413, 429)}
 
 
 @api.get("/whoami", response={200: WhoAmIOut, **ERRORS}, tags=["tokens"])
