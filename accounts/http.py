@@ -24,6 +24,7 @@ def client_ip(request: HttpRequest | None) -> str | None:
         # The proxy appends the address it saw last; earlier entries are the client's claim.
         if forwarded:
             address = forwarded.split(",")[-1].strip()
+    # Only an address is returned: it is stored in IP columns, which refuse anything else.
     try:
         return str(ipaddress.ip_address(address))
     except ValueError:

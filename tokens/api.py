@@ -8,12 +8,19 @@ import re
 from datetime import timedelta
 from typing import NoReturn
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    ValidationError,
+)
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.urls import re_path
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 from django.views.decorators.csrf import csrf_exempt
-from ninja import Form, NinjaAPI, Status
+from ninja import Form, NinjaAPI, Query, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as SchemaValidationError
 from ninja.security import HttpBearer
@@ -26,10 +33,12 @@ from tokens import lookup_limit, services
 from tokens import scopes as scope_catalogue
 from tokens.actors import Actor
 from tokens.auth import AuthenticationFailed, TokenPrincipal, authenticate_token
-from tokens.models import Token, TokenKind, TokenStatus
+from tokens.models import Token
 from tokens.schemas import (
     ErrorOut,
     IntrospectionOut,
+    KindName,
+    ListStatus,
     TokenCreateIn,
     TokenOut,
     TokenRotateIn,
@@ -42,7 +51,8 @@ logger = logging.getLogger("keyward.tokens.api")
 REALM = 'Bearer realm="keyward"'
 # Public ids are short ASCII words (tok_…); anything else cannot name a token.
 PUBLIC_ID = re.compile(r"[A-Za-z0-9_]{1,32}")
-LIST_STATUSES = {*TokenStatus.values, "all"}
+# Where ninja says a bad value came from; clients know their field names without it.
+SOURCES = {"body", "payload", "query", "path", "form"}
 MAX_OFFSET = 10**9  # databases refuse offsets beyond their integer range
 
 
@@ -96,9 +106,10 @@ def bearer_auth(request: HttpRequest) -> TokenPrincipal:
             "Use the Bearer scheme: Authorization: Bearer <token>.",
             {"WWW-Authenticate": f'{REALM}, error="invalid_request"'},
         )
-    ip = client_ip(request) or "unknown"
+    address = client_ip(request)
+    ip = address or "unknown"
     try:
-        return authenticate_token(value.strip(), client_ip=ip, user_agent=user_agent(request))
+        return authenticate_token(value.strip(), client_ip=address, user_agent=user_agent(request))
     except AuthenticationFailed as failure:
         _refuse_failure(failure, request, ip)
 
@@ -192,16 +203,34 @@ def _invalid(request, exc: ValidationError) -> HttpResponse:
 def _schema_invalid(request, exc: SchemaValidationError) -> HttpResponse:
     fields: dict[str, list[str]] = {}
     for item in exc.errors:
-        location = [str(part) for part in item.get("loc", ()) if part not in ("body", "payload")]
+        location = [str(part) for part in item.get("loc", ()) if part not in SOURCES]
         message = text.PATTERN_MESSAGES.get(item.get("ctx", {}).get("pattern"), item.get("msg"))
         fields.setdefault(".".join(location) or "body", []).append(message or "invalid")
-    return _error(request, 400, "invalid_request", "The request body is not valid.", fields=fields)
+    message = f"The request is not valid; check {', '.join(fields)}."
+    return _error(request, 400, "invalid_request", message, fields=fields)
 
 
 @api.exception_handler(HttpError)
 def _http_error(request, exc: HttpError) -> HttpResponse:
     # django-ninja raises these itself, e.g. for a body that is not JSON.
     return _error(request, exc.status_code, "invalid_request", str(exc))
+
+
+@api.exception_handler(SuspiciousOperation)
+def _suspicious(request, exc: SuspiciousOperation) -> HttpResponse:
+    # Django's own parsing refusals (too many fields, a body over the limit) land here;
+    # ninja would answer them with a traceback under DEBUG, Django with an HTML page.
+    logging.getLogger(f"django.security.{exc.__class__.__name__}").warning(
+        "%s (%s %s)", exc, request.method, request.path[:200]
+    )
+    if isinstance(exc, RequestDataTooBig):
+        return _error(request, 413, "too_large", "The request body is too large.")
+    return _error(request, 400, "invalid_request", f"The request cannot be read: {exc}")
+
+
+@api.exception_handler(MultiPartParserError)
+def _unreadable_multipart(request, exc: MultiPartParserError) -> HttpResponse:
+    return _error(request, 400, "invalid_request", f"The multipart body cannot be read: {exc}")
 
 
 @api.exception_handler(Http404)
@@ -250,7 +279,7 @@ def _out(token: Token) -> TokenOut:
     return TokenOut.from_token(token)
 
 
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 429: ErrorOut}
+ERRORS = {code: ErrorOut for code in (400, 401, 403, 404, 413, 429)}
 
 
 @api.get("/whoami", response={200: WhoAmIOut, **ERRORS}, tags=["tokens"])
@@ -299,16 +328,14 @@ def introspect(request, token: Form[str]):
 
 @api.get("/tokens", response={200: list[TokenOut], **ERRORS}, tags=["tokens"])
 @require_scope("tokens:read")
-def token_list(request, status: str = "active", kind: str = "", limit: int = 100, offset: int = 0):
+def token_list(
+    request,
+    status: ListStatus = "active",
+    kind: KindName | None = None,
+    limit: int = Query(100, ge=1, description="At most 500 tokens are sent, whatever the limit."),
+    offset: int = Query(0, ge=0),
+):
     """List the workspace's tokens this token may see (status: active, expired, revoked, all)."""
-    if status not in LIST_STATUSES:
-        raise ValidationError({"status": "Choose active, expired, revoked or all."})
-    if kind and kind not in TokenKind.values:
-        raise ValidationError({"kind": "Choose workspace or personal."})
-    if limit < 1:
-        raise ValidationError({"limit": "limit must be at least 1 (at most 500 tokens are sent)."})
-    if offset < 0:
-        raise ValidationError({"offset": "offset cannot be negative."})
     actor = Actor.token(request.auth)
     tokens = services.tokens_visible_to(actor, _workspace(request.auth)).with_status(status)
     if kind:
@@ -325,15 +352,15 @@ def token_list(request, status: str = "active", kind: str = "", limit: int = 100
 @require_scope("tokens:write")
 def token_create(request, payload: TokenCreateIn):
     """Create a token; the secret is in this response only."""
+    sent = payload.model_fields_set
+    if {"scopes", "preset"} <= sent:
+        raise ValidationError({"preset": "Send scopes or a preset, not both."})
+    if {"expires_at", "expires_in_days"} <= sent:
+        raise ValidationError({"expires_in_days": "Send expires_at or expires_in_days, not both."})
     scopes = payload.scopes
     if payload.preset:
-        preset = {p.key: p for p in scope_catalogue.presets()}.get(payload.preset)
-        if preset is None:
-            raise ValidationError({"preset": "Choose read, read_write or admin."})
-        scopes = list(preset.scopes)
+        scopes = list({p.key: p for p in scope_catalogue.presets()}[payload.preset].scopes)
     expires_at = payload.expires_at
-    if payload.expires_at is not None and payload.expires_in_days is not None:
-        raise ValidationError({"expires_in_days": "Send expires_at or expires_in_days, not both."})
     if payload.expires_in_days:
         expires_at = timezone.now() + timedelta(days=payload.expires_in_days)
     token, secret = services.token_create(
@@ -342,7 +369,7 @@ def token_create(request, payload: TokenCreateIn):
         name=payload.name,
         description=payload.description,
         kind=payload.kind,
-        scopes=scopes,
+        scopes=scopes or [],
         resource_ids=payload.resources,
         allowed_ips=payload.allowed_ips,
         expires_at=expires_at,
@@ -401,20 +428,27 @@ def token_rotate(request, token_id: str, payload: TokenRotateIn | None = None):
     return Status(201, TokenWithSecretOut(**_out(new_token).dict(), token=secret))
 
 
-def _json_method_not_allowed(view):
-    """Wrap an API view so that a wrong method gets our JSON error, not ninja's plain text."""
+def _api_view(view):
+    """Wrap an API view: a wrong method gets our JSON 405, and no response is stored by caches.
+
+    Every answer is about a workspace's tokens for one bearer, and some carry a
+    new secret; marking them all no-store keeps that rule in one place.
+    """
 
     @functools.wraps(view)
     def wrapped(request, *args, **kwargs):
         response = view(request, *args, **kwargs)
-        if response.status_code != 405:
-            return response
-        allowed = response.get("Allow", "")
-        answer = _error(
-            request, 405, "method_not_allowed", f"This endpoint accepts {allowed or 'no method'}."
-        )
-        answer["Allow"] = allowed
-        return answer
+        if response.status_code == 405:
+            allowed = response.get("Allow", "")
+            response = _error(
+                request,
+                405,
+                "method_not_allowed",
+                f"This endpoint accepts {allowed or 'no method'}.",
+            )
+            response["Allow"] = allowed
+        patch_cache_control(response, no_store=True, private=True)
+        return response
 
     return wrapped
 
@@ -425,8 +459,9 @@ def _unknown_endpoint(request: HttpRequest, path: str = "") -> HttpResponse:
 
 
 def api_urls():
-    """Return the API's URLconf: ninja's routes with JSON 405s, then a JSON 404 for the rest."""
+    """Return the API's URLconf: ninja's routes, then a JSON 404 for the rest, all no-store."""
     patterns, app_name, namespace = api.urls
+    patterns = [*patterns, re_path(r"^(?P<path>.*)$", _unknown_endpoint)]
     for pattern in patterns:
-        pattern.callback = _json_method_not_allowed(pattern.callback)
-    return [*patterns, re_path(r"^(?P<path>.*)$", _unknown_endpoint)], app_name, namespace
+        pattern.callback = _api_view(pattern.callback)
+    return patterns, app_name, namespace

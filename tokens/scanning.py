@@ -11,6 +11,7 @@ import base64
 import binascii
 import json
 import logging
+import re
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -32,6 +33,11 @@ KEYS_CACHE_KEY = "keyward:github-secret-scanning-keys"
 KEYS_FRESH_KEY = "keyward:github-secret-scanning-keys-fresh"
 REFETCH_GUARD_KEY = "keyward:github-secret-scanning-refetch"
 RETRY_SECONDS = 60
+# A report is an array of flat objects (depth 2); a little room for fields GitHub may add.
+MAX_DEPTH = 4
+JSON_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
+INNERMOST_CONTAINER = re.compile(rb"\[[^\[\]{}]*\]|\{[^\[\]{}]*\}")
+CONTAINER_MARK = re.compile(rb"[\[\]{}]")
 
 
 class ScanningError(Exception):
@@ -126,15 +132,40 @@ def verify_signature(body: bytes, identifier: str, signature_b64: str) -> None:
         raise ScanningError(401, "Bad signature.") from None
 
 
+def check_size(length: int) -> None:
+    """Raise ScanningError(413) if a body of `length` bytes is over the configured limit."""
+    if length > settings.KEYWARD_GITHUB_SECRET_SCANNING_MAX_BODY:
+        raise ScanningError(413, "The report is too large.")
+
+
+def check_depth(body: bytes) -> None:
+    """Raise ScanningError(400) if the JSON `body` nests arrays or objects over MAX_DEPTH.
+
+    json.loads recurses once per level, so a deep enough body exhausts the
+    stack; this scan does not recurse: with strings blanked out, each pass
+    removes the innermost containers, and MAX_DEPTH passes must remove all.
+    """
+    rest = JSON_STRING.sub(b'""', body)
+    for _ in range(MAX_DEPTH):
+        rest = INNERMOST_CONTAINER.sub(b"", rest)
+    if CONTAINER_MARK.search(rest):
+        raise ScanningError(400, f"The body nests deeper than {MAX_DEPTH} levels or is not JSON.")
+
+
 def parse_report(body: bytes) -> list[ReportedToken]:
-    """Return the reported tokens, or raise ScanningError(400) for a malformed body."""
+    """Return the distinct reported tokens, or raise ScanningError(400/413) for a bad body.
+
+    A value reported twice (found in two places) counts once, at its first place.
+    """
+    check_size(len(body))
+    check_depth(body)
     try:
         items = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise ScanningError(400, "The body is not JSON.") from None
     if not isinstance(items, list):
         raise ScanningError(400, "The body must be a JSON array.")
-    reported = []
+    reported: dict[str, ReportedToken] = {}
     for item in items:
         if not isinstance(item, dict):
             raise ScanningError(400, "Each entry must be an object.")
@@ -145,15 +176,16 @@ def parse_report(body: bytes) -> list[ReportedToken]:
         if not isinstance(url, str) or not isinstance(source, str):
             raise ScanningError(400, "url and source must be strings.")
         # Stored in the audit log: a report is not refused for a stray control character.
-        reported.append(
+        reported.setdefault(
+            token,
             ReportedToken(
                 token=token,
                 type=name_repaired(kind)[:100],
                 url=name_repaired(url)[:500],
                 source=name_repaired(source)[:100],
-            )
+            ),
         )
-    return reported
+    return list(reported.values())
 
 
 def handle_report(body: bytes, identifier: str, signature: str) -> list[dict]:

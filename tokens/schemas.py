@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
+from django.conf import settings
 from ninja import Field, Schema
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from accounts import text
-from tokens import validation
-from tokens.models import Token
+from tokens.models import Token, TokenKind, TokenStatus
+from tokens.services.tokens import GRACE_PERIODS
+from tokens.validation import MAX_DESCRIPTION_LENGTH, MAX_ID, MAX_IP_RANGES, MAX_NAME_LENGTH
+
+# The schema states what the service accepts, so that generated clients agree with it.
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+IPV4_RANGE_PATTERN = rf"^{_OCTET}(?:\.{_OCTET}){{3}}(?:/(?:3[0-2]|[12]?\d))?$"
+
+ScopeName = Literal[tuple(settings.KEYWARD_SCOPES)]
+PresetName = Literal[tuple(settings.KEYWARD_SCOPE_PRESETS)]
+KindName = Literal[tuple(TokenKind.values)]
+GraceName = Literal[tuple(GRACE_PERIODS)]
+ListStatus = Literal[(*TokenStatus.values, "all")]
 
 
 class ErrorOut(Schema):
@@ -94,50 +106,74 @@ class TokenWithSecretOut(TokenOut):
 
 
 class InputSchema(BaseModel):
-    """A request body: a JSON object.
+    """A request body: a JSON object with no unknown fields.
 
     ninja's Schema reads attributes from any value, so a body such as ``[]``
     or ``"x"`` would pass as an object with no fields; pydantic's BaseModel
     refuses it.
     """
 
+    model_config = ConfigDict(extra="forbid")
+
 
 NameField = Field(
     min_length=1,
-    max_length=validation.MAX_NAME_LENGTH,
+    max_length=MAX_NAME_LENGTH,
     pattern=text.GIVEN_NAME_PATTERN,
     description="One line of printable text; surrounding spaces are trimmed.",
 )
 DescriptionField = Field(
-    max_length=validation.MAX_DESCRIPTION_LENGTH,
+    max_length=MAX_DESCRIPTION_LENGTH,
     pattern=text.TEXT_PATTERN,
     description="Printable text; it may span lines.",
 )
 
 
 class TokenCreateIn(InputSchema):
+    """Scopes or a preset, not both; an expiry date or a number of days, not both."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [{"required": ["scopes"]}, {"required": ["preset"]}],
+            "not": {"required": ["expires_at", "expires_in_days"]},
+        }
+    )
+
     name: Annotated[str, NameField]
     description: Annotated[str, DescriptionField] = ""
-    kind: str = "workspace"
-    scopes: list[str] = Field(default_factory=list)
-    preset: str | None = Field(None, description="read, read_write or admin, instead of scopes.")
-    resources: list[int] = Field(default_factory=list, description="Resource ids; empty for all.")
-    allowed_ips: list[str] = Field(default_factory=list)
-    expires_at: datetime | None = None
-    expires_in_days: int | None = Field(None, ge=1, le=3650)
+    kind: KindName = "workspace"
+    scopes: list[ScopeName] = Field(None, min_length=1, description="Instead of a preset.")
+    preset: PresetName = Field(None, description="Instead of scopes.")
+    resources: list[int] = Field(
+        default_factory=list,
+        description="Ids of the workspace's resources; empty for all.",
+        json_schema_extra={"items": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
+    )
+    allowed_ips: list[Annotated[str, Field(pattern=r"^\S+$")]] = Field(
+        default_factory=list,
+        max_length=MAX_IP_RANGES,
+        description="IP addresses or CIDR ranges (IPv6 ranges too); empty for any address.",
+        json_schema_extra={
+            "items": {
+                "type": "string",
+                "pattern": r"^\S+$",
+                "anyOf": [{"pattern": IPV4_RANGE_PATTERN}, {"format": "ipv6"}],
+            },
+        },
+    )
+    expires_at: datetime = Field(
+        None, description="In the future, within the workspace's maximum lifetime."
+    )
+    expires_in_days: int = Field(None, ge=1, le=3650)
 
 
 class TokenUpdateIn(InputSchema):
-    name: Annotated[str, NameField] | None = None
-    description: Annotated[str, DescriptionField] | None = None
+    name: Annotated[str, NameField] = None
+    description: Annotated[str, DescriptionField] = None
 
 
 class TokenRotateIn(InputSchema):
-    grace: str = Field("none", description="none, 1h, 1d or 7d.")
-
-
-class RevokeIn(InputSchema):
-    reason: str | None = None
+    grace: GraceName = Field("none", description="How long the old secret keeps working.")
 
 
 class IntrospectionOut(Schema):

@@ -463,7 +463,8 @@ def test_a_page_that_cannot_exist_is_a_400_not_a_silent_guess(api, admin_token, 
     response = api.get("/tokens", params)
 
     assert response.status_code == 400
-    assert response.json()["error"] == "validation_error"
+    assert response.json()["error"] == "invalid_request"
+    assert next(iter(params)) in response.json()["fields"]
     assert next(iter(params)) in response.json()["message"]
 
 

@@ -25,7 +25,7 @@ from django.conf import settings as django_settings
 from django.core import mail
 from django.core.cache import cache
 from django.db import connection
-from django.test import Client
+from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -628,6 +628,81 @@ def test_the_default_limit_is_two_mebibytes(keys_file, send, leaked):
 
     assert response.status_code == 413
     assert state() == before
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["debug-off", "debug-on"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b"[" * 100_000 + b"]" * 100_000, id="deep-arrays"),
+        pytest.param(b'[{"a":' * 50_000 + b"1" + b"}]" * 50_000, id="deep-objects"),
+        pytest.param(b"[" * 100_000, id="deep-unclosed"),
+        pytest.param(encode([[[[[]]]]]), id="one-level-too-deep"),
+    ],
+)
+def test_a_signed_deeply_nested_body_is_a_400_not_a_crash(keys_file, send, leaked, body, debug):
+    before = state()
+
+    with override_settings(DEBUG=debug):
+        response = send(body)
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+    assert state() == before
+
+
+def test_brackets_in_strings_and_a_little_nesting_are_accepted(keys_file, send, leaked):
+    _, secret = leaked
+    report = [{**entry(secret, url='https://x/[[[[[[{{{{\\"]]]'), "extra": {"a": [1]}}]
+
+    response = send(report)
+
+    assert response.status_code == 200
+    assert response.json()[0]["label"] == "true_positive"
+
+
+def test_a_body_under_a_lying_content_length_is_still_bounded(settings):
+    settings.KEYWARD_GITHUB_SECRET_SCANNING_MAX_BODY = 10
+
+    with pytest.raises(scanning.ScanningError) as refused:
+        scanning.parse_report(b'["01234567890"]')
+
+    assert refused.value.status == 413
+
+
+def test_a_body_over_djangos_upload_limit_is_a_413(keys_file, send, settings, leaked):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    before = state()
+
+    response = send(encode([entry("x" * 200)]))
+
+    assert response.status_code == 413
+    assert response.json()["error"] == "too_large"
+    assert state() == before
+
+
+def test_a_token_reported_twice_is_answered_and_recorded_once(keys_file, send, leaked):
+    _, secret = leaked
+    unknown = well_formed_unknown()
+    report = [entry(secret), entry(unknown), entry(secret, url=LEAK_URL + "#again"), entry(unknown)]
+
+    response = send(report)
+
+    assert response.status_code == 200
+    assert [item["token_raw"] for item in response.json()] == [secret, unknown]
+    assert response.json()[0]["label"] == "true_positive"
+    stored = LeakReport.objects.get()
+    assert stored.reported == 2
+    assert [item["url"] for item in stored.entries] == [LEAK_URL, LEAK_URL]
+
+
+def test_the_answer_naming_reported_secrets_is_not_stored_by_caches(keys_file, send, leaked):
+    response = send([entry(leaked[1])])
+
+    assert response.status_code == 200
+    assert {"no-store", "private"} <= {
+        part.strip() for part in response["Cache-Control"].split(",")
+    }
 
 
 # Repeated and late reports --------------------------------------------------------------

@@ -2,34 +2,44 @@
 
 from __future__ import annotations
 
-from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.cache import patch_cache_control
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from tokens.scanning import ScanningError, handle_report
+from tokens.scanning import ScanningError, check_size, handle_report
+
+CODES = {401: "invalid_signature", 413: "too_large"}
+
+
+def _announced_length(request: HttpRequest) -> int:
+    """Return the Content-Length; one that is not a number counts as too large."""
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 2**63
 
 
 @csrf_exempt  # GitHub cannot send a CSRF token; the ECDSA signature authenticates it
 @require_POST
 def github_secret_scanning(request: HttpRequest) -> HttpResponse:
     """Revoke the tokens GitHub found in public and label each report entry."""
-    limit = settings.KEYWARD_GITHUB_SECRET_SCANNING_MAX_BODY
     try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = limit + 1
-    if length > limit:
-        return JsonResponse(
-            {"error": "too_large", "message": "The report is too large."}, status=413
-        )
-    try:
+        check_size(_announced_length(request))  # before reading the body
         answer = handle_report(
             request.body,
             request.headers.get("Github-Public-Key-Identifier", ""),
             request.headers.get("Github-Public-Key-Signature", ""),
         )
-    except ScanningError as error:
-        code = "invalid_signature" if error.status == 401 else "invalid_request"
-        return JsonResponse({"error": code, "message": str(error)}, status=error.status)
-    return JsonResponse(answer, safe=False)
+    except RequestDataTooBig:  # over Django's DATA_UPLOAD_MAX_MEMORY_SIZE
+        error = ScanningError(413, "The report is too large.")
+    except ScanningError as refused:
+        error = refused
+    else:
+        response = JsonResponse(answer, safe=False)
+        # The answer repeats the reported values: leaked secrets, but secrets.
+        patch_cache_control(response, no_store=True, private=True)
+        return response
+    code = CODES.get(error.status, "invalid_request")
+    return JsonResponse({"error": code, "message": str(error)}, status=error.status)
