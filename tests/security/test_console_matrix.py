@@ -215,7 +215,8 @@ def _try(world: World, client, caller: str, method: str, url: str, data: dict):
     """
     with rolled_back():
         response = getattr(client, method)(url, data) if method == "post" else client.get(url)
-        changed = changes(world.baseline, snapshot()) if _refused(response, caller) else []
+        watched = method == "get" or _refused(response, caller)
+        changed = changes(world.baseline, snapshot()) if watched else []
     return response, changed
 
 
@@ -236,6 +237,8 @@ def world(db) -> World:
 @pytest.mark.parametrize(("route", "name"), list(_cells()))
 def test_route_refuses_whom_the_table_refuses(world: World, route: str, name: str | None):
     """Each forbidden (caller, method) answers 403/404/405 or sends to sign-in; nothing changes.
+
+    No GET changes anything, whoever sends it.
 
     Allowed cells must not answer a refusal nor a 500, so the table cannot be
     stricter than the code without failing either.
@@ -267,6 +270,9 @@ def test_route_refuses_whom_the_table_refuses(world: World, route: str, name: st
                 failures.append(f"{cell}: refused but changed {changed}")
             elif allowed and not is_admin and response.status_code in (403, 404):
                 failures.append(f"{cell}: the table allows it ({need.name})")
+            elif method == "get" and changed:
+                # CSRF protection covers unsafe methods only: a GET must change nothing.
+                failures.append(f"{cell}: a GET changed {changed}")
     assert not failures, "\n".join(failures)
 
 

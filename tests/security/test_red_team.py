@@ -212,3 +212,53 @@ def test_a_token_cannot_carry_an_unbounded_allow_list(world: World):
     assert response.status_code == 400
     assert "allowed_ips" in response.json()["fields"]
     assert not changes(before, snapshot())
+
+
+TOKEN_ACTIONS = ("rename", "rotate", "revoke", "reveal", "activity")
+
+
+def test_a_member_cannot_reach_another_persons_personal_token(world: World):
+    """Inside one workspace, a Member naming a Manager's personal token gets 404 everywhere."""
+    theirs, _ = issue(world.manager, world.acme.workspace, "mine", kind="personal")
+    client = signed_in(world.member)
+    before = snapshot()
+    for action in TOKEN_ACTIONS:
+        url = f"/w/acme/settings/tokens/{theirs.public_id}/{action}/"
+        assert client.get(url).status_code in (404, 405), url
+        assert client.post(url, {"name": "x", "grace": "none"}).status_code == 404, url
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {world.personal_secret}")
+    assert api.get(f"/api/v1/tokens/{theirs.public_id}").status_code == 404
+    listed = {token["id"] for token in api.get("/api/v1/tokens?status=all").json()}
+    assert theirs.public_id not in listed
+    assert not changes(before, snapshot())
+
+
+def test_operators_never_see_a_secret_in_admin(world: World):
+    """Django admin shows a stored token without its value nor its encrypted copy."""
+    policy = workspace_policy(world.acme.workspace)
+    policy.reveal_policy = RevealPolicy.RETRIEVABLE
+    policy.save()
+    token, secret = issue(world.acme.admin, world.acme.workspace, "kept")
+    operator = signed_in(world.operator)
+    pages = [
+        "/admin/tokens/token/",
+        f"/admin/tokens/token/{token.pk}/change/",
+        f"/admin/tokens/token/{token.pk}/history/",
+    ]
+    for url in pages:
+        content = operator.get(url).content.decode()
+        assert secret not in content and secret[4:] not in content, url
+        assert token.encrypted_secret not in content, url
+
+
+def test_the_api_grants_no_cross_origin_reads(world: World):
+    """No CORS header: a page on another site cannot read API answers with a user's token."""
+    response = _api(world, "GET", "/api/v1/whoami", HTTP_ORIGIN="https://evil.test")
+    preflight = Client().options(
+        "/api/v1/whoami",
+        HTTP_ORIGIN="https://evil.test",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET",
+    )
+    for answer in (response, preflight):
+        assert "Access-Control-Allow-Origin" not in answer
+        assert "Access-Control-Allow-Credentials" not in answer
