@@ -14,7 +14,7 @@ import json
 import pytest
 from django.test import Client
 
-from tests.security.world import World, build_world, changes, rolled_back, snapshot
+from tests.security.world import World, changes, rolled_back, shared_world, snapshot
 from tokens.api import failure_limiter
 
 # The scope each operation needs (None: any valid token) and a valid body, so a
@@ -43,7 +43,6 @@ def _operations() -> list[str]:
     ]
 
 
-@pytest.mark.django_db
 def test_every_operation_is_in_the_table():
     """An endpoint nobody decided about fails here, before it can ship unchecked."""
     operations = _operations()
@@ -52,12 +51,14 @@ def test_every_operation_is_in_the_table():
     assert set(OPERATIONS) <= set(operations), "the table names operations that are gone"
 
 
-@pytest.fixture
-def world(db) -> World:
+world = shared_world(SCOPE_SETS)
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_failure_limiter():
     failure_limiter.cache_clear()
-    world = build_world(SCOPE_SETS)
-    world.baseline = snapshot()
-    yield world
+    yield
     failure_limiter.cache_clear()
 
 

@@ -17,7 +17,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from tests.factories import signed_in
-from tests.security.world import World, build_world, changes, rolled_back, snapshot
+from tests.security.world import World, changes, rolled_back, shared_world, snapshot
 
 
 class Need(IntEnum):
@@ -227,11 +227,8 @@ def _cells():
         yield pytest.param(route, name, id=name or route)
 
 
-@pytest.fixture
-def world(db) -> World:
-    world = build_world()
-    world.baseline = snapshot()
-    return world
+world = shared_world()
+pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.parametrize(("route", "name"), list(_cells()))

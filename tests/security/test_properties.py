@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from accounts import forms as account_forms
 from tests.factories import signed_in
-from tests.security.world import World, build_world, changes, rolled_back, snapshot
+from tests.security.world import World, changes, rolled_back, shared_world, snapshot
 from tokens import forms as token_forms
 from tokens.api import api, failure_limiter
 from tokens.views.policies import PolicyForm
@@ -142,11 +142,8 @@ def _succeeded(response) -> bool:
     return response.status_code in (301, 302) or "no-store" in response.get("Cache-Control", "")
 
 
-@pytest.fixture
-def world(db) -> World:
-    world = build_world({"all": ("workspace:read", "members:read", "tokens:read", "tokens:write")})
-    world.baseline = snapshot()
-    return world
+world = shared_world({"all": ("workspace:read", "members:read", "tokens:read", "tokens:write")})
+pytestmark = pytest.mark.django_db
 
 
 def _caller(world: World, who: str | None) -> Client:
@@ -221,12 +218,11 @@ def _bodies(properties: list[str]):
 
 @pytest.fixture
 def api_world(world: World):
-    failure_limiter.cache_clear()
+    failure_limiter.cache_clear()  # a limiter left over by other tests could refuse the token
     _, secret = world.acme.tokens_by_scope["all"]
     return world, {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
 
 
-@pytest.mark.django_db
 @pytest.mark.parametrize(("method", "path", "properties"), list(_body_operations()))
 def test_api_body_answers_every_input_with_json(api_world, method, path, properties):
     """Send generated bodies: never a 500; a 4xx is a JSON error and stores nothing."""

@@ -5,7 +5,9 @@ from __future__ import annotations
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import pytest
 from django.apps import apps
+from django.core.management import call_command
 from django.db import transaction
 
 from accounts.models import Invitation, Membership, User, Workspace
@@ -138,3 +140,23 @@ def rolled_back():
     with transaction.atomic():
         yield
         transaction.set_rollback(True)
+
+
+def shared_world(scopes_sets: dict[str, tuple[str, ...]] | None = None):
+    """Return a fixture giving each test of a module one world, built once and committed.
+
+    Each test still runs in its own transaction (ask for `db` beside it) and
+    every request in a rolled-back savepoint, so the world never changes; the
+    module's end flushes it away. Tests must not change the world's objects.
+    """
+
+    @pytest.fixture(scope="module")
+    def world(django_db_setup, django_db_blocker) -> World:
+        with django_db_blocker.unblock():
+            built = build_world(scopes_sets)
+            built.baseline = snapshot()
+        yield built
+        with django_db_blocker.unblock():
+            call_command("flush", interactive=False, verbosity=0)
+
+    return world
