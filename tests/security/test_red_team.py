@@ -195,7 +195,8 @@ def test_an_invitation_link_opened_by_someone_else_joins_nobody(world: World):
 @pytest.mark.xfail(
     strict=True,
     reason="tokens/api.py passes 'unknown' as the client IP when REMOTE_ADDR is empty "
-    "(a unix-socket peer); it is then stored in last_used_ip, an inet column on PostgreSQL",
+    "(a unix-socket peer): SQLite stores it in last_used_ip, PostgreSQL's inet column "
+    "refuses it and a valid token gets a 500 (bearer_auth belongs to another slice)",
 )
 def test_a_request_without_peer_address_records_no_fake_address(world: World):
     token, secret = issue(world.acme.admin, world.acme.workspace, "socket")
@@ -262,3 +263,20 @@ def test_the_api_grants_no_cross_origin_reads(world: World):
     for answer in (response, preflight):
         assert "Access-Control-Allow-Origin" not in answer
         assert "Access-Control-Allow-Credentials" not in answer
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the password-change form checks the old password without the sign-in limiter "
+    "that sign-in and sudo mode share: a stolen session can guess the password there "
+    "(accounts/forms.py belongs to the slice unifying the limiter, issue item 1)",
+)
+def test_the_password_change_form_cannot_be_used_to_guess_the_password(world: World):
+    client = signed_in(world.acme.admin)
+    url = "/accounts/password/change/"
+    new = {"new_password1": "another-long-password-9", "new_password2": "another-long-password-9"}
+    for attempt in range(10):
+        client.post(url, {"old_password": f"guess-{attempt}", **new})
+    response = client.post(url, {"old_password": PASSWORD, **new})
+    world.acme.admin.refresh_from_db()
+    assert world.acme.admin.check_password(PASSWORD), response.status_code
