@@ -13,6 +13,7 @@ import json
 from urllib.parse import urlencode
 
 import pytest
+from django.contrib.auth.forms import PasswordChangeForm, PasswordResetForm
 from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
@@ -20,6 +21,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accounts import forms as account_forms
+from accounts.invitation_links import invitation_link_token
+from accounts.sudo import SudoForm
+from tests.conftest import PASSWORD
 from tests.factories import signed_in
 from tests.security.world import World, changes, rolled_back, shared_world, snapshot
 from tokens import forms as token_forms
@@ -109,11 +113,33 @@ FORMS = {
         "admin",
         {"max_lifetime_days": "90", "reveal_policy": "show_once"},
     ),
+    "tokens:reveal": (SudoForm, "admin", {"password": PASSWORD}),
+    "accounts:password_change": (
+        PasswordChangeForm,
+        "admin",
+        {
+            "old_password": PASSWORD,
+            "new_password1": "a-long-enough-password-2",
+            "new_password2": "a-long-enough-password-2",
+        },
+    ),
+    "accounts:password_reset": (PasswordResetForm, None, {"email": "admin@example.com"}),
+    "accounts:invitation_accept": (
+        account_forms.InvitationSignupForm,
+        None,
+        {
+            "full_name": "Invitee",
+            "password1": "a-long-enough-password-3",
+            "password2": "a-long-enough-password-3",
+        },
+    ),
 }
 
 
 def _url(name: str, world: World) -> str:
     route_kwargs = {
+        "accounts:invitation_accept": {"token": invitation_link_token(world.acme.invitation)},
+        "tokens:reveal": {"public_id": world.acme.token.public_id},
         "tokens:rename": {"public_id": world.acme.token.public_id},
         "tokens:rotate": {"public_id": world.acme.token.public_id},
         "tokens:resource_rename": {"pk": world.acme.resource.pk},
