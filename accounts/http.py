@@ -10,25 +10,36 @@ from django.http import HttpRequest
 from accounts.text import name_repaired
 
 
+def _address(value: str) -> str | None:
+    """Return `value` as a canonical IP address, or None if it is not one.
+
+    A zone index (fe80::1%eth0) is refused too: databases' inet columns and
+    the allow-lists' networks have no place for it.
+    """
+    try:
+        address = ipaddress.ip_address(value.strip())
+    except ValueError:
+        return None
+    if getattr(address, "scope_id", None):
+        return None
+    return str(address)
+
+
 def client_ip(request: HttpRequest | None) -> str | None:
     """Return the client's IP address, trusting X-Forwarded-For only when configured.
 
-    Anything that is not an IP address gives None: the address is stored in an
-    IP column, which refuses other text (PostgreSQL's inet answers an error).
+    Whatever a header says, the answer is an IP address or None: it is stored
+    in IP columns, compared with allow-lists and written to logs.
     """
     if request is None:
         return None
-    address = request.META.get("REMOTE_ADDR", "")
     if settings.KEYWARD_TRUST_X_FORWARDED_FOR:
         forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
         # The proxy appends the address it saw last; earlier entries are the client's claim.
-        if forwarded:
-            address = forwarded.split(",")[-1].strip()
-    # Only an address is returned: it is stored in IP columns, which refuse anything else.
-    try:
-        return str(ipaddress.ip_address(address))
-    except ValueError:
-        return None
+        # A last entry that is no address is a misbehaving proxy: fall back to the peer.
+        if forwarded and (address := _address(forwarded.split(",")[-1])):
+            return address
+    return _address(request.META.get("REMOTE_ADDR") or "")
 
 
 def user_agent(request: HttpRequest | None) -> str:
