@@ -36,9 +36,10 @@ def client_ip(request: HttpRequest | None) -> str | None:
     if settings.KEYWARD_TRUST_X_FORWARDED_FOR:
         forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
         # The proxy appends the address it saw last; earlier entries are the client's claim.
-        # A last entry that is no address is a misbehaving proxy: fall back to the peer.
-        if forwarded and (address := _address(forwarded.split(",")[-1])):
-            return address
+        # A last entry that is no address gives None, not the proxy's own address: an
+        # allow-list naming the proxy must not let every such request through.
+        if forwarded:
+            return _address(forwarded.split(",")[-1])
     return _address(request.META.get("REMOTE_ADDR") or "")
 
 

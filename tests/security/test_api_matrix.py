@@ -15,7 +15,7 @@ import pytest
 from django.test import Client
 
 from tests.security.world import World, changes, rolled_back, shared_world, snapshot
-from tokens.api import failure_limiter
+from tokens.lookup_limit import failure_limiter
 
 # The scope each operation needs (None: any valid token) and a valid body, so a
 # missing check would let the call through.

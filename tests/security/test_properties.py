@@ -27,7 +27,8 @@ from tests.conftest import PASSWORD
 from tests.factories import signed_in
 from tests.security.world import World, changes, rolled_back, shared_world, snapshot
 from tokens import forms as token_forms
-from tokens.api import api, failure_limiter
+from tokens.api import api
+from tokens.lookup_limit import failure_limiter
 from tokens.views.policies import PolicyForm
 from tokens.views.resources import ResourceForm
 

@@ -20,7 +20,8 @@ from django.utils import timezone
 from hypothesis import HealthCheck, settings
 
 from tests.factories import actor_of, issue
-from tokens.api import api, failure_limiter
+from tokens.api import api
+from tokens.lookup_limit import failure_limiter
 from tokens.services.resources import resource_create
 
 ALL_SCOPES = ["workspace:read", "members:read", "tokens:read", "tokens:write", "tokens:introspect"]
