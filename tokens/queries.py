@@ -10,6 +10,7 @@ from django.utils import timezone
 from accounts.models import AuditEvent, Workspace
 from tokens import rules
 from tokens.actors import Actor
+from tokens.models import active_q
 from tokens.services import tokens_visible_to
 
 WINDOW_DAYS = 30
@@ -20,9 +21,7 @@ def token_counts(actor: Actor, workspace: Workspace) -> dict[str, int]:
     """Return, in one query, the counts the overview shows for tokens the actor may see."""
     now = timezone.now()
     window = now - timedelta(days=WINDOW_DAYS)
-    active = (Q(revoked_at__isnull=True) | Q(revoked_at__gt=now)) & (
-        Q(expires_at__isnull=True) | Q(expires_at__gt=now)
-    )
+    active = active_q(now)
     return tokens_visible_to(actor, workspace).aggregate(
         active=Count("pk", filter=active),
         expiring=Count(
