@@ -121,7 +121,9 @@ def test_a_token_created_through_the_api_emails_the_owner_of_the_calling_token(
     )
 
     with committed():
-        response = Api(caller).post("/tokens", {"name": "from-api", "scopes": ["tokens:read"]})
+        response = Api(caller).post(
+            "/tokens", {"name": "from-api", "kind": "personal", "scopes": ["tokens:read"]}
+        )
 
     assert response.status_code == 201
     secret = response.json()["token"]

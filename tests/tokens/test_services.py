@@ -16,7 +16,7 @@ from accounts.models import AuditEvent, Membership
 from accounts.roles import Role
 from tests.conftest import make_member
 from tests.factories import actor_of, issue
-from tokens import secrets, services
+from tokens import secrets, services, validation
 from tokens.actors import Actor
 from tokens.auth import AuthenticationFailed, authenticate_token
 from tokens.models import Resource, RevokeReason, Token, TokenKind, TokenStatus
@@ -483,6 +483,78 @@ def test_rotate_keeps_the_lifetime(workspace, admin_user, clock):
     assert abs(new.expires_at - (clock.now + timedelta(days=10))) < timedelta(seconds=5)
 
 
+def test_rotation_gives_a_never_expiring_token_a_lifetime_once_the_policy_forbids_them(
+    workspace, admin_user, clock
+):
+    old, _ = issue(admin_user, workspace)
+    set_policy(workspace, allow_never_expiring=False, max_lifetime_days=None)
+
+    new, _ = services.token_rotate(actor=actor_of(admin_user, workspace), token=old)
+
+    assert new.expires_at == clock.now + timedelta(days=validation.DEFAULT_LIFETIME_DAYS)
+
+
+@pytest.mark.parametrize(
+    ("old_days", "cap", "new_days"), [(None, 10, 10), (90, 30, 30), (7, 30, 7)]
+)
+def test_rotation_caps_the_lifetime_by_the_current_policy(
+    workspace, admin_user, clock, old_days, cap, new_days
+):
+    expires_at = clock.now + timedelta(days=old_days) if old_days else None
+    old, _ = issue(admin_user, workspace, expires_at=expires_at)
+    set_policy(workspace, max_lifetime_days=cap)
+
+    new, _ = services.token_rotate(actor=actor_of(admin_user, workspace), token=old)
+
+    assert abs(new.expires_at - (clock.now + timedelta(days=new_days))) < timedelta(seconds=5)
+
+
+def test_a_token_rotating_a_token_bounds_the_new_one_by_itself(workspace, admin_user, clock):
+    db = Resource.objects.create(workspace=workspace, name="db")
+    _, maker_secret = issue(
+        admin_user,
+        workspace,
+        name="maker",
+        scopes=["tokens:read", "tokens:write"],
+        expires_at=clock.now + timedelta(days=7),
+    )
+    long_lived, _ = issue(admin_user, workspace, expires_at=clock.now + timedelta(days=90))
+    unlimited, _ = issue(admin_user, workspace, name="unlimited")
+    _, limited_secret = issue(
+        admin_user,
+        workspace,
+        name="limited",
+        scopes=["tokens:read", "tokens:write"],
+        resource_ids=[db.pk],
+    )
+    actor = Actor.token(authenticate_token(maker_secret))
+
+    new, _ = services.token_rotate(actor=actor, token=long_lived)
+
+    assert new.expires_at == clock.now + timedelta(days=7)
+    assert new.created_by_token.name == "maker"
+    limited_actor = Actor.token(authenticate_token(limited_secret))
+    before = state()
+    with pytest.raises(ValidationError) as refused:
+        services.token_rotate(actor=limited_actor, token=unlimited)
+    assert list(refused.value.message_dict) == ["resources"]
+    assert state() == before
+
+
+def test_a_token_rotating_itself_gets_a_new_secret_not_a_longer_life(workspace, admin_user, clock):
+    token, secret = issue(
+        admin_user,
+        workspace,
+        scopes=["tokens:read", "tokens:write"],
+        expires_at=clock.now + timedelta(days=7),
+    )
+    clock.advance(days=3)
+
+    new, _ = services.token_rotate(actor=Actor.token(authenticate_token(secret)), token=token)
+
+    assert new.expires_at == token.expires_at
+
+
 def test_a_token_in_grace_cannot_be_rotated_again(workspace, admin_user):
     old, _ = issue(admin_user, workspace)
     actor = actor_of(admin_user, workspace)
@@ -724,7 +796,7 @@ def test_every_action_by_a_token_is_audited_with_the_token(workspace, admin_user
     before = AuditEvent.objects.count()
 
     token, _ = services.token_create(
-        actor=actor, workspace=workspace, name="made", scopes=["tokens:read"]
+        actor=actor, workspace=workspace, name="made", scopes=["tokens:read"], kind="personal"
     )
     services.token_rename(actor=actor, token=token, name="renamed")
     new, _ = services.token_rotate(actor=actor, token=token)

@@ -9,12 +9,13 @@ action writes an audit event naming its actor.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Exists
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -91,6 +92,14 @@ def _acting_token_id(actor: Actor) -> int | None:
     return actor.principal.token_pk if actor.principal is not None else None
 
 
+def _maker(actor: Actor) -> Token | None:
+    """Return the token acting through the API, which bounds the tokens it makes, or None."""
+    token_pk = _acting_token_id(actor)
+    if token_pk is None:
+        return None
+    return Token.objects.prefetch_related("resources").get(pk=token_pk)
+
+
 def _issue(
     *,
     workspace: Workspace,
@@ -157,8 +166,11 @@ def token_create(
     description = validation.clean_description(description)
     cleaned_scopes = validation.clean_scopes(scopes, rules.grantable_scopes(actor))
     ranges = validation.clean_allowed_ips(allowed_ips)
-    expires_at = validation.clean_expiry(expires_at, policy)
     resources = validation.clean_resources(workspace, resource_ids)
+    expires_at = validation.clean_within_maker(
+        _maker(actor), kind=kind, resources=resources, allowed_ips=ranges, expires_at=expires_at
+    )
+    expires_at = validation.clean_expiry(expires_at, policy)
     owner_id = actor.user_id if kind == TokenKind.PERSONAL else None
     try:
         with transaction.atomic():
@@ -242,6 +254,12 @@ def token_rename(
     return token
 
 
+def token_rotation_expiry(*, actor: Actor, token: Token) -> datetime | None:
+    """Return the expiry the token's successor would get if the actor rotated it now."""
+    policy = workspace_policy(token.workspace)
+    return validation.rotation_expiry(token, policy, _maker(actor), timezone.now())
+
+
 def token_rotate(
     *,
     actor: Actor,
@@ -252,7 +270,8 @@ def token_rotate(
     """Replace a token by a new secret with the same settings.
 
     The old token keeps working for the grace period (none, 1h, 1d, 7d), then
-    stops. The new token keeps the old one's lifetime, within the policy.
+    stops. The new token follows the current policies and, rotated by a token,
+    that token's bounds (see validation.rotation_expiry and clean_within_maker).
     """
     if not rules.may_manage(actor, token):
         raise PermissionDenied("You may not rotate this token.")
@@ -276,13 +295,18 @@ def token_rotate(
             raise PermissionDenied(
                 f"Your role cannot grant {', '.join(sorted(beyond))}, which this token holds."
             )
-        expires_at = None
-        if token.expires_at:
-            expires_at = now + (token.expires_at - token.created_at)
+        resources = list(token.resources.all())
+        maker = _maker(actor)
         policy = workspace_policy(token.workspace)
-        if policy.max_lifetime_days:
-            cap = now + timedelta(days=policy.max_lifetime_days)
-            expires_at = min(expires_at or cap, cap)
+        expires_at = validation.rotation_expiry(token, policy, maker, now)
+        validation.clean_within_maker(
+            maker,
+            kind=token.kind,
+            resources=resources,
+            allowed_ips=list(token.allowed_ips),
+            expires_at=expires_at,
+        )
+        expires_at = validation.clean_expiry(expires_at, policy)
         token.revoked_at = now + grace
         token.revoke_reason = RevokeReason.ROTATION
         token.revoked_by_id = actor.user_id
@@ -293,13 +317,14 @@ def token_rotate(
             kind=token.kind,
             owner_id=token.owner_id,
             # A person rotating becomes the creator; a token or the system keeps the old one's.
+            # A token rotating becomes the maker that bounds it; otherwise the maker stays,
+            # so that the new token still dies with it (see _revoke_made_by).
             created_by_id=actor.user_id or token.created_by_id,
-            created_by_token_id=_acting_token_id(actor)
-            or (None if actor.user_id else token.created_by_token_id),
+            created_by_token_id=_acting_token_id(actor) or token.created_by_token_id,
             name=token.name,
             description=token.description,
             scopes=list(token.scopes),
-            resources=list(token.resources.all()),
+            resources=resources,
             allowed_ips=list(token.allowed_ips),
             expires_at=expires_at,
             keep_copy=keep_copy,
@@ -369,7 +394,42 @@ def _revoke(
             request=request,
             details={"reason": reason, **(details or {})},
         )
+        _revoke_made_by(token, actor=actor, request=request)
     return token, True
+
+
+def _revoke_made_by(parent: Token, *, actor: Actor, request: HttpRequest | None) -> None:
+    """Revoke the active tokens `parent` made through the API, and theirs: child tokens
+    die with the parent, whoever revokes it and why.
+
+    A rotated token's successor carries on its makings: revoking the successor
+    revokes what its predecessors made, while revoking a predecessor whose
+    successor still works (ending a grace period early) revokes nothing else.
+    """
+    makers = [parent.pk]
+    predecessor_id = parent.rotated_from_id
+    while predecessor_id is not None and predecessor_id not in makers:
+        makers.append(predecessor_id)
+        predecessor = Token.objects.filter(pk=predecessor_id).values_list("rotated_from_id")
+        predecessor_id = predecessor.first()[0]
+    # One query, with the successor's test inside: a token revoked costs one more query.
+    successor = Token.objects.active().filter(rotated_from_id=parent.pk)
+    children = (
+        Token.objects.active()
+        .filter(created_by_token_id__in=makers)
+        .exclude(Exists(successor))
+        .order_by("pk")
+    )
+    # The actor may revoke the parent; what it made goes with it, whatever the actor's role.
+    cascade = replace(actor, bypass_rules=True)
+    for child in children:
+        _revoke(
+            actor=cascade,
+            token=child,
+            reason=RevokeReason.PARENT_REVOKED,
+            request=request,
+            details={"parent": parent.public_id},
+        )
 
 
 def tokens_visible_to(actor: Actor, workspace: Workspace):
@@ -408,8 +468,10 @@ def personal_tokens_revoke(
     for token in candidates.select_related("workspace"):
         if keep_scopes is not None and set(token.scopes) <= keep_scopes:
             continue
-        token_revoke(actor=actor, token=token, reason=reason, request=request)
-        revoked += 1
+        _, revoked_now = _revoke(
+            actor=actor, token=token, reason=reason, request=request, details=None
+        )
+        revoked += revoked_now
     return revoked
 
 
