@@ -750,14 +750,59 @@ def test_promoting_revokes_nothing(workspace, admin_user, member_user):
     assert Token.objects.active().count() == 1
 
 
-def test_a_deactivated_users_personal_token_stops_authenticating(workspace, member_user):
-    _, secret = issue(member_user, workspace, kind=TokenKind.PERSONAL)
-    assert failure_reason(secret) is None
+def deactivate_by_save(user):
+    user.is_active = False
+    user.save(update_fields=["is_active"])
 
-    member_user.is_active = False
-    member_user.save(update_fields=["is_active"])
 
-    assert failure_reason(secret) == "owner_inactive"
+def deactivate_by_update(user):
+    type(user).objects.filter(email__in=[user.email, "nobody@example.com"]).update(is_active=False)
+
+
+@pytest.mark.parametrize("deactivate", [deactivate_by_save, deactivate_by_update])
+def test_deactivating_a_user_revokes_their_personal_tokens_in_every_workspace(
+    workspace, other_workspace, admin_user, manager_user, deactivate
+):
+    Membership.objects.create(user=manager_user, workspace=other_workspace, role=Role.ADMIN)
+    here, secret = issue(manager_user, workspace, kind=TokenKind.PERSONAL)
+    there, _ = issue(manager_user, other_workspace, kind=TokenKind.PERSONAL)
+    shared, _ = issue(manager_user, workspace, name="shared")
+    colleagues, _ = issue(admin_user, workspace, name="colleagues", kind=TokenKind.PERSONAL)
+
+    deactivate(manager_user)
+
+    for token in (here, there):
+        token.refresh_from_db()
+        assert token.status() == TokenStatus.REVOKED
+        assert token.revoke_reason == RevokeReason.OWNER_DEACTIVATED
+    assert failure_reason(secret) == "revoked"
+    assert set(Token.objects.active()) == {shared, colleagues}
+    events = AuditEvent.objects.filter(action="token.revoked")
+    assert {(e.target_id, e.details["reason"]) for e in events} == {
+        (here.public_id, "owner_deactivated"),
+        (there.public_id, "owner_deactivated"),
+    }
+
+
+def test_reactivating_a_user_does_not_bring_their_tokens_back(workspace, member_user):
+    token, secret = issue(member_user, workspace, kind=TokenKind.PERSONAL)
+    deactivate_by_save(member_user)
+
+    member_user.is_active = True
+    member_user.save()
+
+    assert Token.objects.get(pk=token.pk).status() == TokenStatus.REVOKED
+    assert failure_reason(secret) == "revoked"
+
+
+def test_saving_an_inactive_user_again_revokes_nothing_more(workspace, member_user):
+    deactivate_by_save(member_user)
+    before = AuditEvent.objects.count()
+
+    member_user.full_name = "Still away"
+    member_user.save()
+
+    assert AuditEvent.objects.count() == before
 
 
 # Actors in the audit log --------------------------------------------------------

@@ -452,18 +452,18 @@ def token_for(actor: Actor, workspace: Workspace, public_id: str) -> Token:
 
 def personal_tokens_revoke(
     *,
-    workspace_id: int,
+    workspace_id: int | None,
     user_id: int,
     reason: str,
     actor: Actor,
     keep_scopes: set[str] | None = None,
     request: HttpRequest | None = None,
 ) -> int:
-    """Revoke a user's active personal tokens in a workspace; with `keep_scopes`, only
-    those holding a scope outside it. Return how many were revoked."""
-    candidates = Token.objects.active().filter(
-        workspace_id=workspace_id, owner_id=user_id, kind=TokenKind.PERSONAL
-    )
+    """Revoke a user's active personal tokens in a workspace (None: in every workspace);
+    with `keep_scopes`, only those holding a scope outside it. Return how many were revoked."""
+    candidates = Token.objects.active().filter(owner_id=user_id, kind=TokenKind.PERSONAL)
+    if workspace_id is not None:
+        candidates = candidates.filter(workspace_id=workspace_id)
     revoked = 0
     for token in candidates.select_related("workspace"):
         if keep_scopes is not None and set(token.scopes) <= keep_scopes:
