@@ -483,6 +483,21 @@ def test_rotate_keeps_the_lifetime(workspace, admin_user, clock):
     assert abs(new.expires_at - (clock.now + timedelta(days=10))) < timedelta(seconds=5)
 
 
+def test_a_maker_revoked_after_it_authenticated_makes_nothing(workspace, admin_user):
+    maker, secret = issue(admin_user, workspace, scopes=["tokens:read", "tokens:write"])
+    target, _ = issue(admin_user, workspace, name="target")
+    actor = Actor.token(authenticate_token(secret))
+    services.token_revoke(actor=actor_of(admin_user, workspace), token=maker)
+    before = state()
+
+    with pytest.raises(PermissionDenied):
+        services.token_create(actor=actor, workspace=workspace, name="late", scopes=["tokens:read"])
+    with pytest.raises(PermissionDenied):
+        services.token_rotate(actor=actor, token=target)
+
+    assert state() == before
+
+
 def test_rotation_gives_a_never_expiring_token_a_lifetime_once_the_policy_forbids_them(
     workspace, admin_user, clock
 ):

@@ -92,12 +92,23 @@ def _acting_token_id(actor: Actor) -> int | None:
     return actor.principal.token_pk if actor.principal is not None else None
 
 
-def _maker(actor: Actor) -> Token | None:
-    """Return the token acting through the API, which bounds the tokens it makes, or None."""
+def _maker(actor: Actor, *, lock: bool = False) -> Token | None:
+    """Return the token acting through the API, which bounds the tokens it makes, or None.
+
+    With `lock` (in the transaction that issues a token, before any other token row)
+    the maker's row is locked and must still work: a concurrent revocation of the
+    maker then either waits and revokes the new token with it, or is seen here.
+    """
     token_pk = _acting_token_id(actor)
     if token_pk is None:
         return None
-    return Token.objects.prefetch_related("resources").get(pk=token_pk)
+    makers = Token.objects.prefetch_related("resources").filter(pk=token_pk)
+    if not lock:
+        return makers.get()
+    maker = makers.select_for_update(of=("self",)).active().first()
+    if maker is None:
+        raise PermissionDenied("The token making this one no longer works.")
+    return maker
 
 
 def _issue(
@@ -175,6 +186,7 @@ def token_create(
     try:
         with transaction.atomic():
             keep_copy = _lock_reveal_policy(workspace.pk)
+            _maker(actor, lock=True)
             if _name_conflict(workspace, name):
                 raise _duplicate_name(name)
             token, value = _issue(
@@ -284,6 +296,7 @@ def token_rotate(
     now = timezone.now()
     with transaction.atomic():
         keep_copy = _lock_reveal_policy(token.workspace_id)
+        maker = _maker(actor, lock=True)  # before the token: revocation locks makers first too
         token = Token.objects.select_for_update().select_related("workspace").get(pk=token.pk)
         if not token.is_active or (token.revoked_at and token.revoked_at > now):
             raise ValidationError(
@@ -296,7 +309,6 @@ def token_rotate(
                 f"Your role cannot grant {', '.join(sorted(beyond))}, which this token holds."
             )
         resources = list(token.resources.all())
-        maker = _maker(actor)
         policy = workspace_policy(token.workspace)
         expires_at = validation.rotation_expiry(token, policy, maker, now)
         validation.clean_within_maker(
