@@ -12,6 +12,7 @@ from tokens.models.tokens import (
     TokenStatus,
     active_q,
     lifecycle_status,
+    revoked_q,
     visible_q,
 )
 
@@ -28,5 +29,6 @@ __all__ = [
     "WorkspacePolicy",
     "active_q",
     "lifecycle_status",
+    "revoked_q",
     "visible_q",
 ]

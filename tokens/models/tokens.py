@@ -20,6 +20,7 @@ __all__ = [
     "TokenStatus",
     "active_q",
     "lifecycle_status",
+    "revoked_q",
     "visible_q",
 ]
 
@@ -89,6 +90,14 @@ def active_q(now: datetime, prefix: str = "") -> Q:
     )
 
 
+def revoked_q(now: datetime) -> Q:
+    """Return the condition of tokens revoked by `now`: before they expired (see
+    lifecycle_status: one retired once expired counts as expired)."""
+    return Q(revoked_at__lte=now) & (
+        Q(expires_at__isnull=True) | Q(expires_at__gt=models.F("revoked_at"))
+    )
+
+
 def visible_q(*, user_id: int | None, sees_all: bool, prefix: str = "") -> Q:
     """Return the condition of tokens a member may list (see rules.sees_all_tokens).
 
@@ -114,10 +123,7 @@ class TokenQuerySet(models.QuerySet["Token"]):
 
     def revoked(self, now: datetime | None = None) -> TokenQuerySet:
         """Return the tokens revoked (before they expired)."""
-        now = now or timezone.now()
-        return self.filter(revoked_at__lte=now).filter(
-            Q(expires_at__isnull=True) | Q(expires_at__gt=models.F("revoked_at"))
-        )
+        return self.filter(revoked_q(now or timezone.now()))
 
     def ended(self, now: datetime | None = None) -> TokenQuerySet:
         """Return the tokens that no longer authenticate: expired or revoked."""
