@@ -490,9 +490,9 @@ def test_a_maker_revoked_after_it_authenticated_makes_nothing(workspace, admin_u
     services.token_revoke(actor=actor_of(admin_user, workspace), token=maker)
     before = state()
 
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(ValidationError):
         services.token_create(actor=actor, workspace=workspace, name="late", scopes=["tokens:read"])
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(ValidationError):
         services.token_rotate(actor=actor, token=target)
 
     assert state() == before
@@ -554,6 +554,31 @@ def test_a_token_rotating_a_token_bounds_the_new_one_by_itself(workspace, admin_
         services.token_rotate(actor=limited_actor, token=unlimited)
     assert list(refused.value.message_dict) == ["resources"]
     assert state() == before
+
+
+def test_a_person_rotating_a_token_made_by_a_token_keeps_it_within_its_maker(
+    workspace, admin_user, clock
+):
+    _, maker_secret = issue(
+        admin_user,
+        workspace,
+        name="maker",
+        scopes=["tokens:read", "tokens:write"],
+        expires_at=clock.now + timedelta(days=7),
+    )
+    child, _ = services.token_create(
+        actor=Actor.token(authenticate_token(maker_secret)),
+        workspace=workspace,
+        name="child",
+        scopes=["tokens:read"],
+    )
+    clock.advance(days=5)
+
+    new, _ = services.token_rotate(actor=actor_of(admin_user, workspace), token=child)
+
+    assert new.expires_at == child.expires_at  # the maker's end, not 7 more days
+    assert new.created_by_token.name == "maker"
+    assert new.created_by == admin_user
 
 
 def test_a_token_rotating_itself_gets_a_new_secret_not_a_longer_life(workspace, admin_user, clock):

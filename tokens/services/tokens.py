@@ -92,22 +92,24 @@ def _acting_token_id(actor: Actor) -> int | None:
     return actor.principal.token_pk if actor.principal is not None else None
 
 
-def _maker(actor: Actor, *, lock: bool = False) -> Token | None:
-    """Return the token acting through the API, which bounds the tokens it makes, or None.
+def _maker(token_pk: int | None, *, lock: bool = False) -> Token | None:
+    """Return the token with `token_pk`, the maker that bounds a token, or None for none.
 
     With `lock` (in the transaction that issues a token, before any other token row)
     the maker's row is locked and must still work: a concurrent revocation of the
     maker then either waits and revokes the new token with it, or is seen here.
     """
-    token_pk = _acting_token_id(actor)
     if token_pk is None:
         return None
     makers = Token.objects.prefetch_related("resources").filter(pk=token_pk)
     if not lock:
-        return makers.get()
+        return makers.first()
     maker = makers.select_for_update(of=("self",)).active().first()
     if maker is None:
-        raise PermissionDenied("The token making this one no longer works.")
+        raise ValidationError(
+            "The token that makes this one no longer works; create a new token instead.",
+            code="maker_inactive",
+        )
     return maker
 
 
@@ -179,14 +181,18 @@ def token_create(
     ranges = validation.clean_allowed_ips(allowed_ips)
     resources = validation.clean_resources(workspace, resource_ids)
     expires_at = validation.clean_within_maker(
-        _maker(actor), kind=kind, resources=resources, allowed_ips=ranges, expires_at=expires_at
+        _maker(_acting_token_id(actor)),
+        kind=kind,
+        resources=resources,
+        allowed_ips=ranges,
+        expires_at=expires_at,
     )
     expires_at = validation.clean_expiry(expires_at, policy)
     owner_id = actor.user_id if kind == TokenKind.PERSONAL else None
     try:
         with transaction.atomic():
             keep_copy = _lock_reveal_policy(workspace.pk)
-            _maker(actor, lock=True)
+            _maker(_acting_token_id(actor), lock=True)
             if _name_conflict(workspace, name):
                 raise _duplicate_name(name)
             token, value = _issue(
@@ -269,7 +275,8 @@ def token_rename(
 def token_rotation_expiry(*, actor: Actor, token: Token) -> datetime | None:
     """Return the expiry the token's successor would get if the actor rotated it now."""
     policy = workspace_policy(token.workspace)
-    return validation.rotation_expiry(token, policy, _maker(actor), timezone.now())
+    maker = _maker(_acting_token_id(actor) or token.created_by_token_id)
+    return validation.rotation_expiry(token, policy, maker, timezone.now())
 
 
 def token_rotate(
@@ -282,8 +289,9 @@ def token_rotate(
     """Replace a token by a new secret with the same settings.
 
     The old token keeps working for the grace period (none, 1h, 1d, 7d), then
-    stops. The new token follows the current policies and, rotated by a token,
-    that token's bounds (see validation.rotation_expiry and clean_within_maker).
+    stops. The new token follows the current policies and the bounds of its maker:
+    the token rotating it, else the token that made the old one (see
+    validation.rotation_expiry and clean_within_maker).
     """
     if not rules.may_manage(actor, token):
         raise PermissionDenied("You may not rotate this token.")
@@ -296,7 +304,10 @@ def token_rotate(
     now = timezone.now()
     with transaction.atomic():
         keep_copy = _lock_reveal_policy(token.workspace_id)
-        maker = _maker(actor, lock=True)  # before the token: revocation locks makers first too
+        # The new token's maker: the token rotating it, else the old one's (never changes).
+        # Locked before the token, in the order revocation locks makers and what they made.
+        maker_id = _acting_token_id(actor) or token.created_by_token_id
+        maker = _maker(maker_id, lock=True)
         token = Token.objects.select_for_update().select_related("workspace").get(pk=token.pk)
         if not token.is_active or (token.revoked_at and token.revoked_at > now):
             raise ValidationError(
@@ -329,10 +340,9 @@ def token_rotate(
             kind=token.kind,
             owner_id=token.owner_id,
             # A person rotating becomes the creator; a token or the system keeps the old one's.
-            # A token rotating becomes the maker that bounds it; otherwise the maker stays,
-            # so that the new token still dies with it (see _revoke_made_by).
+            # The maker bounds the new token and takes it along when revoked (_revoke_made_by).
             created_by_id=actor.user_id or token.created_by_id,
-            created_by_token_id=_acting_token_id(actor) or token.created_by_token_id,
+            created_by_token_id=maker_id,
             name=token.name,
             description=token.description,
             scopes=list(token.scopes),
