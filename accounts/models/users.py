@@ -27,7 +27,7 @@ class UserQuerySet(models.QuerySet["User"]):
             count = super().update(**kwargs)
             for user in deactivated:
                 user.is_active = False
-                signals.user_deactivated.send(sender=User, user=user, actor=None, request=None)
+                signals.send_user_deactivated(user)
         return count
 
 
@@ -96,7 +96,7 @@ class User(AbstractBaseUser, PermissionsMixin):
             return
         with transaction.atomic():  # the account and its tokens change together
             super().save(*args, **kwargs)
-            signals.user_deactivated.send(sender=User, user=self, actor=None, request=None)
+            signals.send_user_deactivated(self)
 
     def clean(self) -> None:
         """Store the email in its normal form."""

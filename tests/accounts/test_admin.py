@@ -262,6 +262,9 @@ def test_deactivating_a_user_in_admin_revokes_their_personal_tokens_in_api_and_c
     assert response.status_code == 302
     member_user.refresh_from_db()
     assert not member_user.is_active
+    revoked = AuditEvent.objects.get(action="token.revoked", target_id=personal.public_id)
+    assert revoked.actor_label == "operator@example.com"
+    assert revoked.details["reason"] == "owner_deactivated"
     listed = Client().get(
         "/api/v1/tokens", {"status": "all"}, headers={"Authorization": f"Bearer {reader}"}
     )
