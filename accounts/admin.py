@@ -6,7 +6,7 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from accounts import services
+from accounts import services, signals
 from accounts.audit import audit_record
 from accounts.models import AuditEvent, Invitation, Membership, User, Workspace
 
@@ -47,6 +47,11 @@ class UserAdmin(BaseUserAdmin):
             {"classes": ["wide"], "fields": ["email", "usable_password", "password1", "password2"]},
         ),
     ]
+
+    def save_model(self, request, obj, form, change):
+        """Save the user; a deactivation's token revocations name the operator."""
+        with signals.acting_as(request.user, request):
+            super().save_model(request, obj, form, change)
 
 
 class MembershipInline(admin.TabularInline):

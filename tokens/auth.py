@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from accounts.roles import Role
 from tokens import prefixes, secrets
+from tokens.models import TokenStatus, lifecycle_status
 
 logger = logging.getLogger("keyward.tokens.auth")
 
@@ -227,12 +228,10 @@ def authenticate_token(
         resources,
     ) = row
     now = timezone.now()
-    revoked_at = _moment(revoked_at)
-    if revoked_at is not None and revoked_at <= now:
-        raise AuthenticationFailed("revoked", public_id)
     expires_at = _moment(expires_at)
-    if expires_at is not None and expires_at <= now:
-        raise AuthenticationFailed("expired", public_id)
+    status = lifecycle_status(_moment(revoked_at), expires_at, now)
+    if status != TokenStatus.ACTIVE:
+        raise AuthenticationFailed(status, public_id)
     if owner_id is not None and not owner_active:
         raise AuthenticationFailed("owner_inactive", public_id)
     if owner_id is not None and owner_role is None:

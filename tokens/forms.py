@@ -11,6 +11,7 @@ from django.utils import timezone
 from accounts.roles import Role
 from accounts.text import validate_name, validate_text
 from tokens import scopes as scope_catalogue
+from tokens import validation
 from tokens.models import TokenKind, WorkspacePolicy
 
 CUSTOM = "custom"
@@ -91,8 +92,9 @@ class TokenCreateForm(forms.Form):
         self.fields["resources"].choices = [(str(r.pk), r.name) for r in resources]
         self.fields["expiration"].choices = self._expiration_choices()
         days = self._expiry_days()
+        default = validation.DEFAULT_LIFETIME_DAYS
         self.fields["expiration"].initial = (
-            "30" if 30 in days else str(days[-1]) if days else CUSTOM
+            str(default) if default in days else str(days[-1]) if days else CUSTOM
         )
         if not role.at_least(Role.MANAGER):
             self.fields["kind"].choices = [(TokenKind.PERSONAL, TokenKind.PERSONAL.label)]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts.models import AuditEvent, Workspace
 from tokens import rules
 from tokens.actors import Actor
+from tokens.models import active_q, revoked_q
 from tokens.services import tokens_visible_to
 
 WINDOW_DAYS = 30
@@ -20,9 +21,7 @@ def token_counts(actor: Actor, workspace: Workspace) -> dict[str, int]:
     """Return, in one query, the counts the overview shows for tokens the actor may see."""
     now = timezone.now()
     window = now - timedelta(days=WINDOW_DAYS)
-    active = (Q(revoked_at__isnull=True) | Q(revoked_at__gt=now)) & (
-        Q(expires_at__isnull=True) | Q(expires_at__gt=now)
-    )
+    active = active_q(now)
     return tokens_visible_to(actor, workspace).aggregate(
         active=Count("pk", filter=active),
         expiring=Count(
@@ -33,12 +32,7 @@ def token_counts(actor: Actor, workspace: Workspace) -> dict[str, int]:
             filter=active
             & (Q(last_used_at__lt=window) | Q(last_used_at__isnull=True, created_at__lt=window)),
         ),
-        # As TokenQuerySet.revoked: a token revoked after it had expired counts as expired.
-        revoked=Count(
-            "pk",
-            filter=Q(revoked_at__lte=now, revoked_at__gte=window)
-            & (Q(expires_at__isnull=True) | Q(expires_at__gt=F("revoked_at"))),
-        ),
+        revoked=Count("pk", filter=revoked_q(now) & Q(revoked_at__gte=window)),
     )
 
 

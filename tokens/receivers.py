@@ -1,11 +1,11 @@
-"""Revoke personal tokens when accounts announces a membership change."""
+"""Revoke personal tokens when accounts announces a membership change or a deactivation."""
 
 from __future__ import annotations
 
 from django.dispatch import receiver
 
-from accounts.models import Membership
-from accounts.signals import membership_removed, membership_role_changed
+from accounts.models import Membership, User
+from accounts.signals import membership_removed, membership_role_changed, user_deactivated
 from tokens import scopes
 from tokens.actors import Actor
 from tokens.models import RevokeReason
@@ -37,5 +37,20 @@ def revoke_tokens_beyond_new_role(sender, membership, old_role, actor=None, requ
         reason=RevokeReason.ROLE_CHANGED,
         actor=_system_actor(actor),
         keep_scopes=scopes.grantable_by(membership.role),
+        request=request,
+    )
+
+
+@receiver(user_deactivated, sender=User)
+def revoke_tokens_of_deactivated_user(sender, user, actor=None, request=None, **kwargs):
+    """Revoke every personal token the deactivated user holds, in every workspace.
+
+    Reactivating the account does not bring them back: the person makes new ones.
+    """
+    personal_tokens_revoke(
+        workspace_id=None,
+        user_id=user.pk,
+        reason=RevokeReason.OWNER_DEACTIVATED,
+        actor=_system_actor(actor),
         request=request,
     )

@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts.models import Workspace
 from accounts.text import clean_text, validate_text
 from tokens import scopes as scope_catalogue
-from tokens.models import Resource, WorkspacePolicy
+from tokens.models import Resource, Token, WorkspacePolicy
 
 MAX_NAME_LENGTH = 100
 MAX_DESCRIPTION_LENGTH = 255
@@ -23,6 +23,9 @@ MAX_EXPIRY = timedelta(days=100 * 365)
 MAX_ID = 2**63 - 1
 # A lifetime chosen on a form is computed a moment before the service checks it.
 LIFETIME_TOLERANCE = timedelta(minutes=5)
+# The lifetime the Add-token form proposes, and a rotated never-expiring token gets
+# where the policy no longer allows never-expiring tokens.
+DEFAULT_LIFETIME_DAYS = 30
 
 
 def clean_name(name: str) -> str:
@@ -138,3 +141,86 @@ def clean_resources(workspace: Workspace, resource_ids: Iterable) -> list[Resour
     if len(found) != len(wanted):
         raise ValidationError({"resources": "Unknown resource."}, code="unknown_resource")
     return found
+
+
+def _beyond_maker(field: str, message: str) -> ValidationError:
+    return ValidationError({field: message}, code="beyond_maker")
+
+
+def clean_within_maker(
+    maker: Token | None,
+    *,
+    kind: str,
+    resources: list[Resource],
+    allowed_ips: list[str],
+    expires_at: datetime | None,
+) -> datetime | None:
+    """Return the expiry of a token made by the token `maker`, or raise for any setting
+    that would reach beyond its maker.
+
+    A token made through the API is bounded by the token that made it: the same
+    kind, a subset of its resources, networks within its IP ranges, and an end no
+    later than its expiry (no expiry given: the maker's). Scopes are bounded by
+    the actor's scope cap (rules.grantable_scopes). `maker` None (a person, an
+    operator, the system) bounds nothing.
+    """
+    if maker is None:
+        return expires_at
+    if kind != maker.kind:
+        raise _beyond_maker("kind", f"A {maker.kind} token can only make {maker.kind} tokens.")
+    allowed_resources = {resource.pk: resource.name for resource in maker.resources.all()}
+    if allowed_resources and (
+        not resources or any(r.pk not in allowed_resources for r in resources)
+    ):
+        names = ", ".join(sorted(allowed_resources.values()))
+        raise _beyond_maker(
+            "resources", f"The token making this one is limited to {names}: choose among them."
+        )
+    if maker.allowed_ips:
+        networks = [ipaddress.ip_network(cidr) for cidr in maker.allowed_ips]
+        if not allowed_ips:
+            raise _beyond_maker(
+                "allowed_ips",
+                f"The token making this one is limited to {', '.join(maker.allowed_ips)}: "
+                "give ranges within them.",
+            )
+        for entry in allowed_ips:
+            child = ipaddress.ip_network(entry)
+            if not any(
+                child.version == parent.version and child.subnet_of(parent) for parent in networks
+            ):
+                raise _beyond_maker(
+                    "allowed_ips",
+                    f"“{entry}” is outside the ranges of the token making this one "
+                    f"({', '.join(maker.allowed_ips)}).",
+                )
+    if maker.expires_at is not None:
+        if expires_at is None:
+            return maker.expires_at
+        if expires_at > maker.expires_at:
+            raise _beyond_maker(
+                "expires_at",
+                "Choose an expiry no later than that of the token making this one "
+                f"({maker.expires_at:%Y-%m-%d %H:%M} UTC).",
+            )
+    return expires_at
+
+
+def rotation_expiry(
+    token: Token, policy: WorkspacePolicy, maker: Token | None, now: datetime
+) -> datetime | None:
+    """Return the expiry of the token that replaces `token` when it rotates now.
+
+    The new token gets the old one's lifetime from now, within every current
+    rule: capped by the policy's maximum lifetime; where never-expiring tokens
+    are no longer allowed, a never-expiring token's successor gets the default
+    lifetime; and a token rotated by a token ends no later than that token.
+    """
+    expires_at = now + (token.expires_at - token.created_at) if token.expires_at else None
+    if expires_at is None and not policy.never_expiring_allowed:
+        expires_at = now + timedelta(days=DEFAULT_LIFETIME_DAYS)
+    if policy.max_lifetime_days:
+        expires_at = min(expires_at, now + timedelta(days=policy.max_lifetime_days))
+    if maker is not None and maker.expires_at is not None:
+        expires_at = min(expires_at or maker.expires_at, maker.expires_at)
+    return expires_at

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
+from accounts import signals
 from accounts.text import validate_name
 
-__all__ = ["User", "UserManager", "normalize_email"]
+__all__ = ["User", "UserManager", "UserQuerySet", "normalize_email"]
 
 
 def normalize_email(email: str) -> str:
@@ -17,7 +18,21 @@ def normalize_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
-class UserManager(BaseUserManager["User"]):
+class UserQuerySet(models.QuerySet["User"]):
+    def update(self, **kwargs) -> int:
+        """Update the users; announce each one this deactivates (signals.user_deactivated)."""
+        if kwargs.get("is_active", True) is not False:
+            return super().update(**kwargs)
+        with transaction.atomic():
+            deactivated = list(self.filter(is_active=True).select_for_update())
+            count = super().update(**kwargs)
+            for user in deactivated:
+                user.is_active = False
+                signals.send_user_deactivated(user)
+        return count
+
+
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
     use_in_migrations = True
 
     def create_user(self, email: str, password: str | None = None, **fields) -> User:
@@ -67,6 +82,22 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email
+
+    def save(self, *args, **kwargs) -> None:
+        """Save the user; announce a deactivation (signals.user_deactivated) after it."""
+        update_fields = kwargs.get("update_fields")
+        deactivating = (
+            not self.is_active
+            and self.pk is not None
+            and (update_fields is None or "is_active" in update_fields)
+            and type(self)._base_manager.filter(pk=self.pk, is_active=True).exists()
+        )
+        if not deactivating:
+            super().save(*args, **kwargs)
+            return
+        with transaction.atomic():  # the account and its tokens change together
+            super().save(*args, **kwargs)
+            signals.send_user_deactivated(self)
 
     def clean(self) -> None:
         """Store the email in its normal form."""

@@ -9,6 +9,8 @@ from django.urls import reverse
 from accounts.audit import audit_record
 from accounts.models import AuditEvent, Membership, User
 from tests.conftest import PASSWORD
+from tests.factories import issue, signed_in
+from tokens.models import Token, TokenKind
 
 pytestmark = pytest.mark.django_db
 
@@ -245,3 +247,34 @@ def test_operator_workspace_rename_in_admin_is_audited(operator_client, workspac
     workspace.refresh_from_db()
     assert workspace.name == "Acme Corp"
     assert AuditEvent.objects.get(action="workspace.changed").details == {"name": "Acme Corp"}
+
+
+def test_deactivating_a_user_in_admin_revokes_their_personal_tokens_in_api_and_console(
+    operator_client, workspace, admin_user, member_user
+):
+    personal, _ = issue(member_user, workspace, kind=TokenKind.PERSONAL)
+    _, reader = issue(admin_user, workspace, name="reader", scopes=["tokens:read"])
+    url = reverse("admin:accounts_user_change", args=[member_user.pk])
+    data = {"email": member_user.email, "full_name": "", "is_staff": "", "is_superuser": ""}
+
+    response = operator_client.post(url, data)  # is_active left unticked
+
+    assert response.status_code == 302
+    member_user.refresh_from_db()
+    assert not member_user.is_active
+    revoked = AuditEvent.objects.get(action="token.revoked", target_id=personal.public_id)
+    assert revoked.actor_label == "operator@example.com"
+    assert revoked.details["reason"] == "owner_deactivated"
+    listed = Client().get(
+        "/api/v1/tokens", {"status": "all"}, headers={"Authorization": f"Bearer {reader}"}
+    )
+    [item] = [item for item in listed.json() if item["id"] == personal.public_id]
+    assert (item["status"], item["revoke_reason"]) == ("revoked", "owner_deactivated")
+    tokens_tab = reverse("tokens:list", kwargs={"slug": workspace.slug})
+    page = signed_in(admin_user).get(tokens_tab, {"status": "revoked"}).content.decode()
+    assert personal.public_id in page
+    assert "Owner&#x27;s account was deactivated" in page
+
+    member_user.is_active = True
+    member_user.save()
+    assert Token.objects.get(pk=personal.pk).status() == "revoked"

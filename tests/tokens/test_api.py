@@ -660,6 +660,146 @@ def test_a_token_cannot_grant_scopes_it_does_not_hold(workspace, admin_user):
     assert "scopes" in response.json()["fields"]
 
 
+@pytest.fixture
+def bounded_maker(workspace, admin_user, clock):
+    """Return (maker token, its API client, resources db and queue): a token limited to
+    one resource, one IP range and 7 days, that may write tokens."""
+    db = Resource.objects.create(workspace=workspace, name="db")
+    queue = Resource.objects.create(workspace=workspace, name="queue")
+    maker, secret = issue(
+        admin_user,
+        workspace,
+        name="bounded",
+        scopes=["tokens:read", "tokens:write"],
+        resource_ids=[db.pk],
+        allowed_ips=["10.0.0.0/8"],
+        expires_at=clock.now + timedelta(days=7),
+    )
+    return maker, Api(secret, ip="10.1.2.3"), db, queue
+
+
+def child_body(db, **fields) -> dict:
+    return {
+        "name": "child",
+        "scopes": ["tokens:read"],
+        "resources": [db.pk],
+        "allowed_ips": ["10.1.0.0/16"],
+        **fields,
+    }
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"resources": []}, "resources"),
+        ({"resources": "queue"}, "resources"),
+        ({"resources": "db+queue"}, "resources"),
+        ({"allowed_ips": []}, "allowed_ips"),
+        ({"allowed_ips": ["0.0.0.0/0"]}, "allowed_ips"),
+        ({"allowed_ips": ["10.1.0.0/16", "192.0.2.0/24"]}, "allowed_ips"),
+        ({"allowed_ips": ["::/0"]}, "allowed_ips"),
+        ({"expires_in_days": 30}, "expires_at"),
+    ],
+)
+def test_a_token_cannot_make_a_token_wider_than_itself(bounded_maker, fields, field):
+    _, client, db, queue = bounded_maker
+    named = {"queue": [queue.pk], "db+queue": [db.pk, queue.pk]}
+    if isinstance(fields.get("resources"), str):
+        fields = {"resources": named[fields["resources"]]}
+
+    response = client.post("/tokens", child_body(db, **fields))
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "validation_error"
+    assert list(response.json()["fields"]) == [field]
+    assert not Token.objects.filter(name="child").exists()
+
+
+def test_a_token_made_by_a_bounded_token_stays_within_it(bounded_maker):
+    maker, client, db, _ = bounded_maker
+
+    response = client.post("/tokens", child_body(db, allowed_ips=["10.1.0.0/16", "10.2.3.4"]))
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body["resources"] == ["db"]
+    assert body["allowed_ips"] == ["10.1.0.0/16", "10.2.3.4/32"]
+    # No expiry asked for: the child ends with its maker.
+    assert Token.objects.get(public_id=body["id"]).expires_at == maker.expires_at
+
+
+def test_a_personal_token_cannot_make_a_workspace_token(workspace, manager_user):
+    _, secret = issue(
+        manager_user, workspace, kind=TokenKind.PERSONAL, scopes=["tokens:read", "tokens:write"]
+    )
+
+    response = Api(secret).post("/tokens", {"name": "shared", "scopes": ["tokens:read"]})
+
+    assert response.status_code == 400
+    assert list(response.json()["fields"]) == ["kind"]
+
+
+def test_children_die_with_the_token_that_made_them(workspace, api, admin_token):
+    child = api.post("/tokens", {"name": "child", "scopes": ["tokens:read", "tokens:write"]}).json()
+    grandchild = (
+        Api(child["token"])
+        .post("/tokens", {"name": "grandchild", "scopes": ["tokens:read"]})
+        .json()
+    )
+    unrelated, _ = issue(admin_token[0].created_by, workspace, name="unrelated")
+
+    Api(child["token"]).delete(f"/tokens/{admin_token[0].public_id}")
+
+    assert Token.objects.get(pk=unrelated.pk).is_active
+    for made in (child, grandchild):
+        token = Token.objects.get(public_id=made["id"])
+        assert token.status() == TokenStatus.REVOKED
+        assert token.revoke_reason == RevokeReason.PARENT_REVOKED
+        event = AuditEvent.objects.get(action="token.revoked", target_id=made["id"])
+        assert event.details["reason"] == "parent_revoked"
+    listed = {
+        item["id"]: item
+        for item in Api(issue(admin_token[0].created_by, workspace, name="reader")[1])
+        .get("/tokens", {"status": "revoked"})
+        .json()
+    }
+    assert listed[child["id"]]["revoke_reason"] == "parent_revoked"
+    assert listed[child["id"]]["created_by_token"] == admin_token[0].public_id
+
+
+def test_a_rotated_makers_children_keep_working_until_its_successor_is_revoked(
+    workspace, admin_user, api, admin_token
+):
+    child = api.post("/tokens", {"name": "child", "scopes": ["tokens:read"]}).json()
+    actor = actor_of(admin_user, workspace)
+
+    successor, _ = services.token_rotate(actor=actor, token=admin_token[0], grace="none")
+
+    assert authenticate_token(child["token"]).public_id == child["id"]
+    services.token_revoke(actor=actor, token=successor)
+    assert Token.objects.get(public_id=child["id"]).revoke_reason == RevokeReason.PARENT_REVOKED
+
+
+def test_ending_a_makers_grace_early_leaves_its_children_to_the_successor(
+    workspace, admin_user, api, admin_token
+):
+    child = api.post("/tokens", {"name": "child", "scopes": ["tokens:read"]}).json()
+    actor = actor_of(admin_user, workspace)
+    services.token_rotate(actor=actor, token=admin_token[0], grace="1d")
+
+    services.token_revoke(actor=actor, token=admin_token[0])
+
+    assert authenticate_token(child["token"]).public_id == child["id"]
+
+
+def test_a_leaked_makers_children_are_revoked_too(workspace, admin_user, api, admin_token):
+    child = api.post("/tokens", {"name": "child", "scopes": ["tokens:read"]}).json()
+
+    services.tokens_revoke_leaked([(admin_token[1], {"url": "https://example.com/x"})])
+
+    assert Token.objects.get(public_id=child["id"]).revoke_reason == RevokeReason.PARENT_REVOKED
+
+
 def test_validation_errors_are_400_with_fields(api):
     api.post("/tokens", {"name": "ci", "scopes": ["tokens:read"]})
 

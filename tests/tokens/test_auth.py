@@ -6,15 +6,17 @@ from datetime import timedelta
 
 import pytest
 from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.models import QuerySet
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Membership
 from accounts.roles import Role
 from tests.factories import actor_of, issue
+from tests.tokens.test_models import CASES, NOW
 from tokens import auth, secrets, services
 from tokens.auth import AuthenticationFailed, authenticate_token
-from tokens.models import Resource, Token, TokenKind
+from tokens.models import Resource, Token, TokenKind, TokenStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -292,10 +294,27 @@ def test_a_scheduled_revocation_takes_effect_at_its_time(workspace, admin_user, 
     assert reason(secret) == "revoked"
 
 
+def test_the_lookup_applies_the_models_one_active_rule_on_every_case(workspace, admin_user, clock):
+    clock.now = NOW
+    secrets_by_case = {}
+    for case, (expires_at, revoked_at, _) in CASES.items():
+        token, secrets_by_case[case] = issue(admin_user, workspace, name=case)
+        Token.objects.filter(pk=token.pk).update(expires_at=expires_at, revoked_at=revoked_at)
+
+    for case, (_, _, status) in CASES.items():
+        secret = secrets_by_case[case]
+        if status == TokenStatus.ACTIVE:
+            assert authenticate_token(secret, record_use=False).name == case
+        else:
+            assert reason(secret) == status, case
+    active = {t.name for t in Token.objects.filter(workspace=workspace).active(NOW)}
+    assert active == {case for case, (_, _, status) in CASES.items() if status == "active"}
+
+
 def test_an_inactive_owners_token_fails(workspace, member_user):
     _, secret = issue(member_user, workspace, kind=TokenKind.PERSONAL)
-    member_user.is_active = False
-    member_user.save(update_fields=["is_active"])
+    # Deactivating revokes the token; a raw write does not, and the lookup still refuses it.
+    QuerySet.update(type(member_user).objects.filter(pk=member_user.pk), is_active=False)
 
     assert reason(secret) == "owner_inactive"
 

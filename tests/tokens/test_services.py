@@ -16,7 +16,7 @@ from accounts.models import AuditEvent, Membership
 from accounts.roles import Role
 from tests.conftest import make_member
 from tests.factories import actor_of, issue
-from tokens import secrets, services
+from tokens import secrets, services, validation
 from tokens.actors import Actor
 from tokens.auth import AuthenticationFailed, authenticate_token
 from tokens.models import Resource, RevokeReason, Token, TokenKind, TokenStatus
@@ -483,6 +483,118 @@ def test_rotate_keeps_the_lifetime(workspace, admin_user, clock):
     assert abs(new.expires_at - (clock.now + timedelta(days=10))) < timedelta(seconds=5)
 
 
+def test_a_maker_revoked_after_it_authenticated_makes_nothing(workspace, admin_user):
+    maker, secret = issue(admin_user, workspace, scopes=["tokens:read", "tokens:write"])
+    target, _ = issue(admin_user, workspace, name="target")
+    actor = Actor.token(authenticate_token(secret))
+    services.token_revoke(actor=actor_of(admin_user, workspace), token=maker)
+    before = state()
+
+    with pytest.raises(ValidationError):
+        services.token_create(actor=actor, workspace=workspace, name="late", scopes=["tokens:read"])
+    with pytest.raises(ValidationError):
+        services.token_rotate(actor=actor, token=target)
+
+    assert state() == before
+
+
+def test_rotation_gives_a_never_expiring_token_a_lifetime_once_the_policy_forbids_them(
+    workspace, admin_user, clock
+):
+    old, _ = issue(admin_user, workspace)
+    set_policy(workspace, allow_never_expiring=False, max_lifetime_days=None)
+
+    new, _ = services.token_rotate(actor=actor_of(admin_user, workspace), token=old)
+
+    assert new.expires_at == clock.now + timedelta(days=validation.DEFAULT_LIFETIME_DAYS)
+
+
+@pytest.mark.parametrize(
+    ("old_days", "cap", "new_days"), [(None, 10, 10), (90, 30, 30), (7, 30, 7)]
+)
+def test_rotation_caps_the_lifetime_by_the_current_policy(
+    workspace, admin_user, clock, old_days, cap, new_days
+):
+    expires_at = clock.now + timedelta(days=old_days) if old_days else None
+    old, _ = issue(admin_user, workspace, expires_at=expires_at)
+    set_policy(workspace, max_lifetime_days=cap)
+
+    new, _ = services.token_rotate(actor=actor_of(admin_user, workspace), token=old)
+
+    assert abs(new.expires_at - (clock.now + timedelta(days=new_days))) < timedelta(seconds=5)
+
+
+def test_a_token_rotating_a_token_bounds_the_new_one_by_itself(workspace, admin_user, clock):
+    db = Resource.objects.create(workspace=workspace, name="db")
+    _, maker_secret = issue(
+        admin_user,
+        workspace,
+        name="maker",
+        scopes=["tokens:read", "tokens:write"],
+        expires_at=clock.now + timedelta(days=7),
+    )
+    long_lived, _ = issue(admin_user, workspace, expires_at=clock.now + timedelta(days=90))
+    unlimited, _ = issue(admin_user, workspace, name="unlimited")
+    _, limited_secret = issue(
+        admin_user,
+        workspace,
+        name="limited",
+        scopes=["tokens:read", "tokens:write"],
+        resource_ids=[db.pk],
+    )
+    actor = Actor.token(authenticate_token(maker_secret))
+
+    new, _ = services.token_rotate(actor=actor, token=long_lived)
+
+    assert new.expires_at == clock.now + timedelta(days=7)
+    assert new.created_by_token.name == "maker"
+    limited_actor = Actor.token(authenticate_token(limited_secret))
+    before = state()
+    with pytest.raises(ValidationError) as refused:
+        services.token_rotate(actor=limited_actor, token=unlimited)
+    assert list(refused.value.message_dict) == ["resources"]
+    assert state() == before
+
+
+def test_a_person_rotating_a_token_made_by_a_token_keeps_it_within_its_maker(
+    workspace, admin_user, clock
+):
+    _, maker_secret = issue(
+        admin_user,
+        workspace,
+        name="maker",
+        scopes=["tokens:read", "tokens:write"],
+        expires_at=clock.now + timedelta(days=7),
+    )
+    child, _ = services.token_create(
+        actor=Actor.token(authenticate_token(maker_secret)),
+        workspace=workspace,
+        name="child",
+        scopes=["tokens:read"],
+    )
+    clock.advance(days=5)
+
+    new, _ = services.token_rotate(actor=actor_of(admin_user, workspace), token=child)
+
+    assert new.expires_at == child.expires_at  # the maker's end, not 7 more days
+    assert new.created_by_token.name == "maker"
+    assert new.created_by == admin_user
+
+
+def test_a_token_rotating_itself_gets_a_new_secret_not_a_longer_life(workspace, admin_user, clock):
+    token, secret = issue(
+        admin_user,
+        workspace,
+        scopes=["tokens:read", "tokens:write"],
+        expires_at=clock.now + timedelta(days=7),
+    )
+    clock.advance(days=3)
+
+    new, _ = services.token_rotate(actor=Actor.token(authenticate_token(secret)), token=token)
+
+    assert new.expires_at == token.expires_at
+
+
 def test_a_token_in_grace_cannot_be_rotated_again(workspace, admin_user):
     old, _ = issue(admin_user, workspace)
     actor = actor_of(admin_user, workspace)
@@ -678,14 +790,59 @@ def test_promoting_revokes_nothing(workspace, admin_user, member_user):
     assert Token.objects.active().count() == 1
 
 
-def test_a_deactivated_users_personal_token_stops_authenticating(workspace, member_user):
-    _, secret = issue(member_user, workspace, kind=TokenKind.PERSONAL)
-    assert failure_reason(secret) is None
+def deactivate_by_save(user):
+    user.is_active = False
+    user.save(update_fields=["is_active"])
 
-    member_user.is_active = False
-    member_user.save(update_fields=["is_active"])
 
-    assert failure_reason(secret) == "owner_inactive"
+def deactivate_by_update(user):
+    type(user).objects.filter(email__in=[user.email, "nobody@example.com"]).update(is_active=False)
+
+
+@pytest.mark.parametrize("deactivate", [deactivate_by_save, deactivate_by_update])
+def test_deactivating_a_user_revokes_their_personal_tokens_in_every_workspace(
+    workspace, other_workspace, admin_user, manager_user, deactivate
+):
+    Membership.objects.create(user=manager_user, workspace=other_workspace, role=Role.ADMIN)
+    here, secret = issue(manager_user, workspace, kind=TokenKind.PERSONAL)
+    there, _ = issue(manager_user, other_workspace, kind=TokenKind.PERSONAL)
+    shared, _ = issue(manager_user, workspace, name="shared")
+    colleagues, _ = issue(admin_user, workspace, name="colleagues", kind=TokenKind.PERSONAL)
+
+    deactivate(manager_user)
+
+    for token in (here, there):
+        token.refresh_from_db()
+        assert token.status() == TokenStatus.REVOKED
+        assert token.revoke_reason == RevokeReason.OWNER_DEACTIVATED
+    assert failure_reason(secret) == "revoked"
+    assert set(Token.objects.active()) == {shared, colleagues}
+    events = AuditEvent.objects.filter(action="token.revoked")
+    assert {(e.target_id, e.details["reason"]) for e in events} == {
+        (here.public_id, "owner_deactivated"),
+        (there.public_id, "owner_deactivated"),
+    }
+
+
+def test_reactivating_a_user_does_not_bring_their_tokens_back(workspace, member_user):
+    token, secret = issue(member_user, workspace, kind=TokenKind.PERSONAL)
+    deactivate_by_save(member_user)
+
+    member_user.is_active = True
+    member_user.save()
+
+    assert Token.objects.get(pk=token.pk).status() == TokenStatus.REVOKED
+    assert failure_reason(secret) == "revoked"
+
+
+def test_saving_an_inactive_user_again_revokes_nothing_more(workspace, member_user):
+    deactivate_by_save(member_user)
+    before = AuditEvent.objects.count()
+
+    member_user.full_name = "Still away"
+    member_user.save()
+
+    assert AuditEvent.objects.count() == before
 
 
 # Actors in the audit log --------------------------------------------------------
@@ -724,7 +881,7 @@ def test_every_action_by_a_token_is_audited_with_the_token(workspace, admin_user
     before = AuditEvent.objects.count()
 
     token, _ = services.token_create(
-        actor=actor, workspace=workspace, name="made", scopes=["tokens:read"]
+        actor=actor, workspace=workspace, name="made", scopes=["tokens:read"], kind="personal"
     )
     services.token_rename(actor=actor, token=token, name="renamed")
     new, _ = services.token_rotate(actor=actor, token=token)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import unquote, urljoin
 
 import pytest
@@ -618,23 +618,31 @@ def test_plain_rotate_renders_the_full_page_with_the_reveal(admin_client, ws_tok
 
 
 @pytest.mark.parametrize(
-    ("lifetime", "said"),
+    ("lifetime", "policy", "new_lifetime"),
     [
-        (timedelta(days=7), "a fresh lifetime of 7 days from now"),
-        (timedelta(days=90), "a fresh lifetime of 90 days from now"),
-        (timedelta(hours=6), "a fresh lifetime as short as the old one's (less than a day)"),
-        (None, "never expires, if the workspace's policy still allows it"),
+        (timedelta(days=7), {}, timedelta(days=7)),
+        (timedelta(days=90), {}, timedelta(days=90)),
+        (timedelta(days=90), {"max_lifetime_days": 30}, timedelta(days=30)),
+        (timedelta(hours=6), {}, timedelta(hours=6)),
+        (None, {}, None),
+        (None, {"allow_never_expiring": False}, timedelta(days=30)),
     ],
 )
-def test_the_rotate_dialog_says_the_new_token_gets_a_fresh_lifetime(
-    admin_client, admin_user, workspace, lifetime, said
+def test_the_rotate_dialog_says_the_new_token_follows_the_current_policies_and_when_it_expires(
+    admin_client, admin_user, workspace, lifetime, policy, new_lifetime
 ):
     expires_at = timezone.now() + lifetime if lifetime else None
     token, _ = issue(admin_user, workspace, "ci-deploy", expires_at=expires_at)
+    WorkspacePolicy.objects.update_or_create(workspace=workspace, defaults=policy)
 
-    text = parse(admin_client.get(url("rotate", token), **HTMX)).text()
+    dialog = parse(admin_client.get(url("rotate", token), **HTMX))
 
-    assert said in text
+    assert "It follows the workspace's current policies" in dialog.text()
+    if new_lifetime is None:
+        assert "it never expires" in dialog.text()
+    else:
+        said = datetime.fromisoformat(dialog.find("time").attrs["datetime"])
+        assert abs(said - (timezone.now() + new_lifetime)) < timedelta(minutes=1)
 
 
 def test_rotating_a_revoked_token_shows_the_error_in_the_dialog(admin_client, ws_token):

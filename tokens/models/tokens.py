@@ -13,7 +13,17 @@ from django.utils import timezone
 from accounts.text import validate_name, validate_text
 from tokens import secrets
 
-__all__ = ["RevokeReason", "Token", "TokenKind", "TokenQuerySet", "TokenStatus"]
+__all__ = [
+    "RevokeReason",
+    "Token",
+    "TokenKind",
+    "TokenQuerySet",
+    "TokenStatus",
+    "active_q",
+    "lifecycle_status",
+    "revoked_q",
+    "visible_q",
+]
 
 PUBLIC_ID_LENGTH = 16
 
@@ -37,6 +47,8 @@ class RevokeReason(models.TextChoices):
     ROLE_CHANGED = "role_changed", "Owner's role no longer allows its scopes"
     OPERATOR = "operator", "Revoked by an operator"
     EXPIRED = "expired", "Expired"
+    OWNER_DEACTIVATED = "owner_deactivated", "Owner's account was deactivated"
+    PARENT_REVOKED = "parent_revoked", "The token that made it was revoked"
 
 
 class TokenStatus(models.TextChoices):
@@ -45,14 +57,63 @@ class TokenStatus(models.TextChoices):
     REVOKED = "revoked", "Revoked"
 
 
+# The one definition of "active" (the token's own lifecycle): lifecycle_status in Python,
+# active_q in SQL; tests/tokens/test_models.py checks that they agree on every case. A
+# token whose owner leaves, is demoted or deactivated is revoked when that happens
+# (tokens/receivers.py); tokens/auth.py checks the owner again on every request.
+
+
+def lifecycle_status(
+    revoked_at: datetime | None, expires_at: datetime | None, now: datetime
+) -> str:
+    """Return active, expired or revoked for a token with these moments, as of `now`.
+
+    A revoked_at in the future is a scheduled end (a rotation's grace period):
+    the token is active until then. A token retired at or after the moment it
+    expired (to free its name) counts as expired.
+    """
+    if (
+        revoked_at is not None
+        and revoked_at <= now
+        and (expires_at is None or revoked_at < expires_at)
+    ):
+        return TokenStatus.REVOKED
+    if expires_at is not None and expires_at <= now:
+        return TokenStatus.EXPIRED
+    return TokenStatus.ACTIVE
+
+
+def active_q(now: datetime, prefix: str = "") -> Q:
+    """Return the condition of tokens active at `now`; `prefix` reaches them through a
+    relation (``"tokens__"`` from a resource)."""
+    return (Q(**{f"{prefix}revoked_at__isnull": True}) | Q(**{f"{prefix}revoked_at__gt": now})) & (
+        Q(**{f"{prefix}expires_at__isnull": True}) | Q(**{f"{prefix}expires_at__gt": now})
+    )
+
+
+def revoked_q(now: datetime) -> Q:
+    """Return the condition of tokens revoked by `now`: before they expired (see
+    lifecycle_status: one retired once expired counts as expired)."""
+    return Q(revoked_at__lte=now) & (
+        Q(expires_at__isnull=True) | Q(expires_at__gt=models.F("revoked_at"))
+    )
+
+
+def visible_q(*, user_id: int | None, sees_all: bool, prefix: str = "") -> Q:
+    """Return the condition of tokens a member may list (see rules.sees_all_tokens).
+
+    Admins and Managers see every token; Members see workspace tokens and their
+    own personal tokens.
+    """
+    if sees_all:
+        return Q()
+    return Q(**{f"{prefix}kind": TokenKind.WORKSPACE}) | Q(**{f"{prefix}owner_id": user_id})
+
+
 class TokenQuerySet(models.QuerySet["Token"]):
     def active(self, now: datetime | None = None) -> TokenQuerySet:
         """Return the tokens that authenticate now."""
-        now = now or timezone.now()
-        return self.filter(
-            Q(revoked_at__isnull=True) | Q(revoked_at__gt=now),
-            Q(expires_at__isnull=True) | Q(expires_at__gt=now),
-        )
+        return self.filter(active_q(now or timezone.now()))
 
     def expired(self, now: datetime | None = None) -> TokenQuerySet:
         """Return the tokens past their expiry that were not revoked before it."""
@@ -63,15 +124,11 @@ class TokenQuerySet(models.QuerySet["Token"]):
 
     def revoked(self, now: datetime | None = None) -> TokenQuerySet:
         """Return the tokens revoked (before they expired)."""
-        now = now or timezone.now()
-        return self.filter(revoked_at__lte=now).filter(
-            Q(expires_at__isnull=True) | Q(expires_at__gt=models.F("revoked_at"))
-        )
+        return self.filter(revoked_q(now or timezone.now()))
 
     def ended(self, now: datetime | None = None) -> TokenQuerySet:
         """Return the tokens that no longer authenticate: expired or revoked."""
-        now = now or timezone.now()
-        return self.filter(Q(expires_at__lte=now) | Q(revoked_at__lte=now))
+        return self.exclude(active_q(now or timezone.now()))
 
     def with_status(self, status: str, now: datetime | None = None) -> TokenQuerySet:
         """Return the tokens with `status` (active, expired, revoked, or all)."""
@@ -82,15 +139,8 @@ class TokenQuerySet(models.QuerySet["Token"]):
         }.get(status, lambda now: self)(now)
 
     def visible_to(self, *, workspace_id: int, user_id: int | None, sees_all: bool):
-        """Return the workspace's tokens this member may list.
-
-        Admins and Managers see every token; Members see workspace tokens and
-        their own personal tokens.
-        """
-        tokens = self.filter(workspace_id=workspace_id)
-        if sees_all:
-            return tokens
-        return tokens.filter(Q(kind=TokenKind.WORKSPACE) | Q(owner_id=user_id))
+        """Return the workspace's tokens this member may list (see visible_q)."""
+        return self.filter(visible_q(user_id=user_id, sees_all=sees_all), workspace_id=workspace_id)
 
 
 class Token(models.Model):
@@ -201,17 +251,7 @@ class Token(models.Model):
 
     def status(self, now: datetime | None = None) -> str:
         """Return active, expired or revoked, as of `now`."""
-        now = now or timezone.now()
-        # A token retired at the moment it expired (to free its name) counts as expired.
-        if (
-            self.revoked_at
-            and self.revoked_at <= now
-            and (self.expires_at is None or self.revoked_at < self.expires_at)
-        ):
-            return TokenStatus.REVOKED
-        if self.expires_at and self.expires_at <= now:
-            return TokenStatus.EXPIRED
-        return TokenStatus.ACTIVE
+        return lifecycle_status(self.revoked_at, self.expires_at, now or timezone.now())
 
     @property
     def is_active(self) -> bool:

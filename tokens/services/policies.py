@@ -12,7 +12,6 @@ from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -45,14 +44,8 @@ def tokens_beyond_lifetime(workspace: Workspace, max_lifetime_days: int | None) 
     if not max_lifetime_days:
         return 0
     limit = timezone.now() + timedelta(days=max_lifetime_days)
-    # A rotated token in its grace period stops at its scheduled revocation.
-    return (
-        Token.objects.active()
-        .filter(workspace=workspace)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=limit))
-        .filter(Q(revoked_at__isnull=True) | Q(revoked_at__gt=limit))
-        .count()
-    )
+    # Those still active at the limit: a token in its grace period stops at its revocation.
+    return Token.objects.active(limit).filter(workspace=workspace).count()
 
 
 def never_expiring_count(workspace: Workspace) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.db.models.functions import Lower
 from django.http import HttpRequest
 from django.utils import timezone
@@ -23,7 +23,7 @@ from accounts.roles import Role
 from accounts.text import clean_text, validate_text
 from tokens import rules
 from tokens.actors import Actor
-from tokens.models import Resource, Token, TokenKind
+from tokens.models import Resource, Token, active_q, visible_q
 
 MAX_NAME_LENGTH = 100
 MAX_KIND_LENGTH = 50
@@ -253,11 +253,9 @@ def resources_with_usage(actor: Actor, workspace: Workspace) -> QuerySet[Resourc
     """Return the workspace's resources, each with `active_tokens`: how many active
     tokens the actor may see are limited to it. One query, however many resources."""
     now = timezone.now()
-    counted = (Q(tokens__revoked_at__isnull=True) | Q(tokens__revoked_at__gt=now)) & (
-        Q(tokens__expires_at__isnull=True) | Q(tokens__expires_at__gt=now)
+    counted = active_q(now, prefix="tokens__") & visible_q(
+        user_id=actor.user_id, sees_all=rules.sees_all_tokens(actor), prefix="tokens__"
     )
-    if not rules.sees_all_tokens(actor):
-        counted &= Q(tokens__kind=TokenKind.WORKSPACE) | Q(tokens__owner_id=actor.user_id)
     return (
         Resource.objects.filter(workspace=workspace)
         .annotate(active_tokens=Count("tokens", filter=counted, distinct=True))

@@ -9,12 +9,13 @@ action writes an audit event naming its actor.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Exists
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -92,6 +93,27 @@ def _acting_token_id(actor: Actor) -> int | None:
     return actor.principal.token_pk if actor.principal is not None else None
 
 
+def _maker(token_pk: int | None, *, lock: bool = False) -> Token | None:
+    """Return the token with `token_pk`, the maker that bounds a token, or None for none.
+
+    With `lock` (in the transaction that issues a token, before any other token row)
+    the maker's row is locked and must still work: a concurrent revocation of the
+    maker then either waits and revokes the new token with it, or is seen here.
+    """
+    if token_pk is None:
+        return None
+    makers = Token.objects.prefetch_related("resources").filter(pk=token_pk)
+    if not lock:
+        return makers.first()
+    maker = makers.select_for_update(of=("self",)).active().first()
+    if maker is None:
+        raise ValidationError(
+            "The token that makes this one no longer works; create a new token instead.",
+            code="maker_inactive",
+        )
+    return maker
+
+
 def _issue(
     *,
     workspace: Workspace,
@@ -158,12 +180,20 @@ def token_create(
     description = validation.clean_description(description)
     cleaned_scopes = validation.clean_scopes(scopes, rules.grantable_scopes(actor))
     ranges = validation.clean_allowed_ips(allowed_ips)
-    expires_at = validation.clean_expiry(expires_at, policy)
     resources = validation.clean_resources(workspace, resource_ids)
+    expires_at = validation.clean_within_maker(
+        _maker(_acting_token_id(actor)),
+        kind=kind,
+        resources=resources,
+        allowed_ips=ranges,
+        expires_at=expires_at,
+    )
+    expires_at = validation.clean_expiry(expires_at, policy)
     owner_id = actor.user_id if kind == TokenKind.PERSONAL else None
     try:
         with transaction.atomic():
             keep_copy = _lock_reveal_policy(workspace.pk)
+            _maker(_acting_token_id(actor), lock=True)
             if _name_conflict(workspace, name):
                 raise _duplicate_name(name)
             token, value = _issue(
@@ -243,6 +273,13 @@ def token_rename(
     return token
 
 
+def token_rotation_expiry(*, actor: Actor, token: Token) -> datetime | None:
+    """Return the expiry the token's successor would get if the actor rotated it now."""
+    policy = workspace_policy(token.workspace)
+    maker = _maker(_acting_token_id(actor) or token.created_by_token_id)
+    return validation.rotation_expiry(token, policy, maker, timezone.now())
+
+
 def token_rotate(
     *,
     actor: Actor,
@@ -253,7 +290,9 @@ def token_rotate(
     """Replace a token by a new secret with the same settings.
 
     The old token keeps working for the grace period (none, 1h, 1d, 7d), then
-    stops. The new token keeps the old one's lifetime, within the policy.
+    stops. The new token follows the current policies and the bounds of its maker:
+    the token rotating it, else the token that made the old one (see
+    validation.rotation_expiry and clean_within_maker).
     """
     if not rules.may_manage(actor, token):
         raise PermissionDenied("You may not rotate this token.")
@@ -266,6 +305,10 @@ def token_rotate(
     now = timezone.now()
     with transaction.atomic():
         keep_copy = _lock_reveal_policy(token.workspace_id)
+        # The new token's maker: the token rotating it, else the old one's (never changes).
+        # Locked before the token, in the order revocation locks makers and what they made.
+        maker_id = _acting_token_id(actor) or token.created_by_token_id
+        maker = _maker(maker_id, lock=True)
         token = Token.objects.select_for_update().select_related("workspace").get(pk=token.pk)
         if not token.is_active or (token.revoked_at and token.revoked_at > now):
             raise ValidationError(
@@ -277,13 +320,17 @@ def token_rotate(
             raise PermissionDenied(
                 f"Your role cannot grant {', '.join(sorted(beyond))}, which this token holds."
             )
-        expires_at = None
-        if token.expires_at:
-            expires_at = now + (token.expires_at - token.created_at)
+        resources = list(token.resources.all())
         policy = workspace_policy(token.workspace)
-        if policy.max_lifetime_days:
-            cap = now + timedelta(days=policy.max_lifetime_days)
-            expires_at = min(expires_at or cap, cap)
+        expires_at = validation.rotation_expiry(token, policy, maker, now)
+        validation.clean_within_maker(
+            maker,
+            kind=token.kind,
+            resources=resources,
+            allowed_ips=list(token.allowed_ips),
+            expires_at=expires_at,
+        )
+        expires_at = validation.clean_expiry(expires_at, policy)
         token.revoked_at = now + grace
         token.revoke_reason = RevokeReason.ROTATION
         token.revoked_by_id = actor.user_id
@@ -294,13 +341,13 @@ def token_rotate(
             kind=token.kind,
             owner_id=token.owner_id,
             # A person rotating becomes the creator; a token or the system keeps the old one's.
+            # The maker bounds the new token and takes it along when revoked (_revoke_made_by).
             created_by_id=actor.user_id or token.created_by_id,
-            created_by_token_id=_acting_token_id(actor)
-            or (None if actor.user_id else token.created_by_token_id),
+            created_by_token_id=maker_id,
             name=token.name,
             description=token.description,
             scopes=list(token.scopes),
-            resources=list(token.resources.all()),
+            resources=resources,
             allowed_ips=list(token.allowed_ips),
             expires_at=expires_at,
             keep_copy=keep_copy,
@@ -370,7 +417,42 @@ def _revoke(
             request=request,
             details={"reason": reason, **(details or {})},
         )
+        _revoke_made_by(token, actor=actor, request=request)
     return token, True
+
+
+def _revoke_made_by(parent: Token, *, actor: Actor, request: HttpRequest | None) -> None:
+    """Revoke the active tokens `parent` made through the API, and theirs: child tokens
+    die with the parent, whoever revokes it and why.
+
+    A rotated token's successor carries on its makings: revoking the successor
+    revokes what its predecessors made, while revoking a predecessor whose
+    successor still works (ending a grace period early) revokes nothing else.
+    """
+    makers = [parent.pk]
+    predecessor_id = parent.rotated_from_id
+    while predecessor_id is not None and predecessor_id not in makers:
+        makers.append(predecessor_id)
+        predecessor = Token.objects.filter(pk=predecessor_id).values_list("rotated_from_id")
+        predecessor_id = predecessor.first()[0]
+    # One query, with the successor's test inside: a token revoked costs one more query.
+    successor = Token.objects.active().filter(rotated_from_id=parent.pk)
+    children = (
+        Token.objects.active()
+        .filter(created_by_token_id__in=makers)
+        .exclude(Exists(successor))
+        .order_by("pk")
+    )
+    # The actor may revoke the parent; what it made goes with it, whatever the actor's role.
+    cascade = replace(actor, bypass_rules=True)
+    for child in children:
+        _revoke(
+            actor=cascade,
+            token=child,
+            reason=RevokeReason.PARENT_REVOKED,
+            request=request,
+            details={"parent": parent.public_id},
+        )
 
 
 def tokens_visible_to(actor: Actor, workspace: Workspace):
@@ -393,29 +475,31 @@ def token_for(actor: Actor, workspace: Workspace, public_id: str) -> Token:
 
 def personal_tokens_revoke(
     *,
-    workspace_id: int,
+    workspace_id: int | None,
     user_id: int,
     reason: str,
     actor: Actor,
     keep_scopes: set[str] | None = None,
     request: HttpRequest | None = None,
 ) -> int:
-    """Revoke a user's active personal tokens in a workspace; with `keep_scopes`, only
-    those holding a scope outside it. Return how many were revoked.
+    """Revoke a user's active personal tokens in a workspace (None: in every workspace);
+    with `keep_scopes`, only those holding a scope outside it. Return how many were revoked.
 
     Unlike the batch jobs it does not go on past a token that fails: it runs inside
-    the change that calls it (a removal, a demotion), which must be undone rather
-    than leave a token of someone who lost the right to it.
+    the change that calls it (a removal, a demotion, a deactivation), which must be
+    undone rather than leave a token of someone who lost the right to it.
     """
-    candidates = Token.objects.active().filter(
-        workspace_id=workspace_id, owner_id=user_id, kind=TokenKind.PERSONAL
-    )
+    candidates = Token.objects.active().filter(owner_id=user_id, kind=TokenKind.PERSONAL)
+    if workspace_id is not None:
+        candidates = candidates.filter(workspace_id=workspace_id)
     revoked = 0
     for token in candidates.select_related("workspace"):
         if keep_scopes is not None and set(token.scopes) <= keep_scopes:
             continue
-        token_revoke(actor=actor, token=token, reason=reason, request=request)
-        revoked += 1
+        _, revoked_now = _revoke(
+            actor=actor, token=token, reason=reason, request=request, details=None
+        )
+        revoked += revoked_now
     return revoked
 
 

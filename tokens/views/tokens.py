@@ -183,7 +183,13 @@ def token_rotate(request: HttpRequest, public_id: str) -> HttpResponse:
             error = " ".join(exc.messages)
         else:
             return _reveal(request, new_token, secret, f"Token {token.name} rotated.")
-    context = tab_context(request, rotating=token, rotate_form=form, rotate_error=error)
+    context = tab_context(
+        request,
+        rotating=token,
+        rotate_form=form,
+        rotate_error=error,
+        rotate_expires_at=services.token_rotation_expiry(actor=_actor(request), token=token),
+    )
     return render_page(request, TEMPLATE, context, partial="rotate-dialog")
 
 
