@@ -8,7 +8,6 @@ from datetime import UTC, datetime, time, timedelta
 from django import forms
 from django.utils import timezone
 
-from accounts.roles import Role
 from tokens import scopes as scope_catalogue
 from tokens.models import TokenKind, WorkspacePolicy
 
@@ -53,10 +52,17 @@ class TokenCreateForm(forms.Form):
         help_text="One CIDR range per line. Empty allows any client address.",
     )
 
-    def __init__(self, *args, role: Role, policy: WorkspacePolicy, resources=(), **kwargs):
+    def __init__(
+        self,
+        *args,
+        grantable: set[str],
+        kinds: list[str],
+        policy: WorkspacePolicy,
+        resources=(),
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
-        self.role, self.policy = role, policy
-        grantable = scope_catalogue.grantable_by(role)
+        self.policy = policy
         catalogue = scope_catalogue.catalogue()
         self.scope_entries = [
             {
@@ -90,9 +96,9 @@ class TokenCreateForm(forms.Form):
         self.fields["expiration"].initial = (
             "30" if 30 in days else str(days[-1]) if days else CUSTOM
         )
-        if not role.at_least(Role.MANAGER):
-            self.fields["kind"].choices = [(TokenKind.PERSONAL, TokenKind.PERSONAL.label)]
-            self.fields["kind"].initial = TokenKind.PERSONAL
+        self.fields["kind"].choices = [(k, TokenKind(k).label) for k in kinds]
+        if kinds and TokenKind.WORKSPACE not in kinds:
+            self.fields["kind"].initial = kinds[0]
 
     def _expiry_days(self) -> list[int]:
         limit = self.policy.max_lifetime_days

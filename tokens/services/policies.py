@@ -18,8 +18,7 @@ from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.models import Workspace
-from accounts.roles import Role
-from tokens import vault
+from tokens import rules, vault
 from tokens.actors import Actor
 from tokens.models import RevealPolicy, Token, WorkspacePolicy
 from tokens.services.tokens import workspace_policy
@@ -110,8 +109,8 @@ def policy_update(
     *, actor: Actor, workspace: Workspace, request: HttpRequest | None = None, **values
 ) -> PolicyChange:
     """Change the workspace's token policies; switching to show once erases stored copies."""
-    if not (actor.bypass_rules or actor.role == Role.ADMIN):
-        raise PermissionDenied("Only Admins may change the workspace's policies.")
+    if not rules.may_manage_policies(actor):
+        raise PermissionDenied("Your role may not change the workspace's policies.")
     cleaned = _clean({field: values.get(field) for field in FIELDS})
     with transaction.atomic():
         policy = WorkspacePolicy.objects.select_for_update().get(pk=workspace_policy(workspace).pk)

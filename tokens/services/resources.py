@@ -3,9 +3,9 @@
 A token limited to some resources may reach only those; a token limited to
 none reaches every resource. So deleting the last resource a token is limited
 to would widen that token to everything: such a deletion is refused while the
-token is active. Only Admins (and operators) change resources; bad input raises
-ValidationError keyed by field, a forbidden action PermissionDenied, and neither
-changes anything. Each change writes an audit event.
+token is active. Only roles granted resources.manage (and operators) change
+resources; bad input raises ValidationError keyed by field, a forbidden action
+PermissionDenied, and neither changes anything. Each change writes an audit event.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.models import Workspace
-from accounts.roles import Role
 from tokens import rules
 from tokens.actors import Actor
 from tokens.models import Resource, Token, TokenKind
@@ -33,14 +32,9 @@ MAX_DESCRIPTION_LENGTH = 255
 NAMES_IN_MESSAGE = 5
 
 
-def may_manage_resources(actor: Actor) -> bool:
-    """Return whether the actor may create, rename and delete the workspace's resources."""
-    return actor.bypass_rules or actor.role == Role.ADMIN
-
-
 def _require_manager(actor: Actor, verb: str) -> None:
-    if not may_manage_resources(actor):
-        raise PermissionDenied(f"Only Admins may {verb} resources.")
+    if not rules.may_manage_resources(actor):
+        raise PermissionDenied(f"Your role may not {verb} resources.")
 
 
 def _field_error(field: str, message: str, code: str) -> ValidationError:

@@ -27,7 +27,7 @@ NOT_OURS = "No token of this workspace has this value. It may belong to another 
 def _actor(request: HttpRequest) -> Actor:
     actor = Actor.member(request.membership)
     if not rules.may_check_values(actor):
-        raise PermissionDenied("Only Admins and Managers may check token values.")
+        raise PermissionDenied("Your role may not check token values.")
     return actor
 
 

@@ -78,7 +78,7 @@ def policy_settings(request: HttpRequest) -> HttpResponse:
     form = _form(request, policy)
     if request.method == "POST":
         if not has_perm(request.membership, Perm.POLICIES_MANAGE):
-            raise PermissionDenied("Only Admins may change the workspace's policies.")
+            raise PermissionDenied("Your role may not change the workspace's policies.")
         if form.is_valid():
             try:
                 change = policies.policy_update(

@@ -11,6 +11,7 @@ from django.urls import reverse
 from accounts.form_errors import add_service_errors
 from accounts.htmx import finish_action, render_page
 from accounts.permissions import Perm, workspace_view
+from tokens import rules
 from tokens.actors import Actor
 from tokens.models import Resource
 from tokens.services import resources
@@ -52,7 +53,7 @@ def _context(request: HttpRequest, **extra) -> dict:
         "nav": "settings",
         "tab": "resources",
         "resources": resources.resources_with_usage(actor, request.workspace),
-        "may_manage": resources.may_manage_resources(actor),
+        "may_manage": rules.may_manage_resources(actor),
         **extra,
     }
 

@@ -100,15 +100,16 @@ def token_create(request: HttpRequest) -> HttpResponse:
     """Show the Add token form; create the token and reveal its secret once."""
     actor = _actor(request)
     policy = services.workspace_policy(request.workspace)
-    if not rules.may_create_any(actor, policy):
+    kinds = rules.creatable_kinds(actor, policy)
+    if not kinds:
         raise PermissionDenied("Your role may not create tokens in this workspace.")
-    kind = request.POST.get("kind")
-    if kind in TokenKind.values and not rules.may_create(actor, kind, policy):
+    if request.POST.get("kind") in set(TokenKind.values) - set(kinds):
         # The form offers only the kinds the role may create; a forged kind is a 403.
         raise PermissionDenied("Your role may not create this kind of token.")
     form = TokenCreateForm(
         request.POST or None,
-        role=actor.role,
+        grantable=rules.grantable_scopes(actor),
+        kinds=kinds,
         policy=policy,
         resources=Resource.objects.filter(workspace=request.workspace),
     )
