@@ -120,10 +120,6 @@ class TokenRotateIn(InputSchema):
     grace: str = Field("none", description="none, 1h, 1d or 7d.")
 
 
-class RevokeIn(InputSchema):
-    reason: str | None = None
-
-
 class IntrospectionOut(Schema):
     active: bool
     scope: str | None = None

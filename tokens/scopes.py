@@ -52,9 +52,3 @@ def grantable_by(role: Role | str) -> set[str]:
     """Return the scopes that a member with `role` may put on a token."""
     role = Role(role)
     return {name for name, scope in catalogue().items() if role.at_least(scope.lowest_role)}
-
-
-def describe(scope_names) -> list[str]:
-    """Return the descriptions of `scope_names`, in catalogue order."""
-    wanted = set(scope_names)
-    return [scope.description for name, scope in catalogue().items() if name in wanted]

@@ -82,8 +82,8 @@ def member_role(request: HttpRequest, pk: int) -> HttpResponse:
     membership = get_object_or_404(
         Membership.objects.select_related("user"), pk=pk, workspace=request.workspace
     )
-    form = RoleForm(request.POST or None, initial={"role": membership.role})
-    if request.method == "POST" and form.is_valid():
+    form = RoleForm(request.POST, initial={"role": membership.role})
+    if form.is_valid():
         try:
             membership = services.membership_change_role(
                 membership=membership,

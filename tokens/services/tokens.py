@@ -1,7 +1,9 @@
 """Every action on tokens: create, rename, rotate, revoke, and the queries the console needs.
 
-Console views, the JSON API, Django admin and management commands call these;
-nothing else writes tokens. Bad input raises ValidationError keyed by field,
+Console views, the JSON API, Django admin and management commands call these
+for every action; besides them only bookkeeping writes tokens (tokens/auth.py
+records last use, services/policies.py erases stored copies, the key rotation
+command re-encrypts them). Bad input raises ValidationError keyed by field,
 a forbidden action PermissionDenied, and neither changes anything. Each
 action writes an audit event naming its actor.
 """

@@ -195,8 +195,8 @@ def token_revoke(request: HttpRequest, public_id: str) -> HttpResponse:
     if not rules.may_revoke(_actor(request), token):
         raise PermissionDenied("You may not revoke this token.")
     if request.method == "POST":
-        token = services.token_revoke(actor=_actor(request), token=token, request=request)
-        token = visible_token(request, public_id)
+        services.token_revoke(actor=_actor(request), token=token, request=request)
+        token = visible_token(request, public_id)  # again, with the row's related objects
         return finish_action(
             request,
             message=f"Token {token.name} revoked. It no longer authenticates.",
