@@ -1,4 +1,4 @@
-"""Forms of the Tokens tab: create, rename, rotate, and check a value (console and admin)."""
+"""Forms of the Tokens tab: create, rename, rotate (checking a value: tokens.checking)."""
 
 from __future__ import annotations
 
@@ -185,17 +185,4 @@ class TokenRotateForm(forms.Form):
             ("7d", "7 days"),
         ],
         help_text="Time to put the new token where the old one is used.",
-    )
-
-
-class TokenCheckForm(forms.Form):
-    """A pasted token value; never rendered back into the page."""
-
-    value = forms.CharField(
-        label="Token value",
-        max_length=200,
-        strip=True,
-        widget=forms.PasswordInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
-        help_text="Paste the token you found, for example in a log or a public repository. "
-        "Keyward compares a fingerprint of it and keeps nothing of what you paste.",
     )

@@ -27,8 +27,8 @@ from tokens import secrets, services
 from tokens.auth import AuthenticationFailed, authenticate_token
 from tokens.check_proofs import STALE_PROOF as STALE
 from tokens.check_proofs import check_proof, checked_public_id
+from tokens.checking import NOT_OURS, WRONG_FORMAT
 from tokens.models import RevokeReason, Token, TokenKind, TokenStatus
-from tokens.views.check import NOT_OURS, WRONG_FORMAT
 
 pytestmark = pytest.mark.django_db
 
