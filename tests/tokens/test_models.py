@@ -209,3 +209,14 @@ def test_visible_to_a_member_is_workspace_tokens_and_their_own(
 
     assert set(as_member) == {shared, mine}
     assert set(as_manager) == {shared, mine, theirs}
+
+
+def test_erase_copies_erases_only_the_selected_stored_copies(workspace):
+    kept = make_token(workspace, encrypted_secret="ciphertext-a")
+    erased = make_token(workspace, encrypted_secret="ciphertext-b", expires_at=timezone.now())
+    make_token(workspace)  # no copy: not counted
+
+    assert Token.objects.ended().erase_copies() == 1
+    assert list(Token.objects.with_stored_copy()) == [kept]
+    erased.refresh_from_db()
+    assert erased.encrypted_secret == ""

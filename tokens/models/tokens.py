@@ -72,6 +72,14 @@ class TokenQuerySet(models.QuerySet["Token"]):
         now = now or timezone.now()
         return self.filter(Q(expires_at__lte=now) | Q(revoked_at__lte=now))
 
+    def with_stored_copy(self) -> TokenQuerySet:
+        """Return the tokens that keep an encrypted copy of their value (retrievable policy)."""
+        return self.exclude(encrypted_secret="")
+
+    def erase_copies(self) -> int:
+        """Erase the stored copies of these tokens; return how many were erased."""
+        return self.with_stored_copy().update(encrypted_secret="")
+
     def with_status(self, status: str, now: datetime | None = None) -> TokenQuerySet:
         """Return the tokens with `status` (active, expired, revoked, or all)."""
         return {

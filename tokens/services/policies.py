@@ -65,7 +65,7 @@ def never_expiring_count(workspace: Workspace) -> int:
 
 def retrievable_count(workspace: Workspace) -> int:
     """Return how many tokens keep an encrypted copy of their secret."""
-    return Token.objects.filter(workspace=workspace).exclude(encrypted_secret="").count()
+    return Token.objects.filter(workspace=workspace).with_stored_copy().count()
 
 
 def _clean(values: dict) -> dict:
@@ -127,11 +127,7 @@ def policy_update(
         policy.save()
         erased = 0
         if policy.reveal_policy == RevealPolicy.SHOW_ONCE:
-            erased = (
-                Token.objects.filter(workspace=workspace)
-                .exclude(encrypted_secret="")
-                .update(encrypted_secret="")
-            )
+            erased = Token.objects.filter(workspace=workspace).erase_copies()
         audit_record(
             action="policy.updated",
             actor=actor,

@@ -546,4 +546,4 @@ def ended_copies_erase() -> int:
     Revoking erases a copy at once; expiry happens without any request, so the
     hourly job (send_expiry_reminders) and the key rotation command call this.
     """
-    return Token.objects.ended().exclude(encrypted_secret="").update(encrypted_secret="")
+    return Token.objects.ended().erase_copies()
