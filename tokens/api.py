@@ -320,10 +320,7 @@ def token_create(request, payload: TokenCreateIn):
     """Create a token; the secret is in this response only."""
     scopes = payload.scopes
     if payload.preset:
-        preset = {p.key: p for p in scope_catalogue.presets()}.get(payload.preset)
-        if preset is None:
-            raise ValidationError({"preset": "Choose read, read_write or admin."})
-        scopes = list(preset.scopes)
+        scopes = scope_catalogue.preset_scopes(payload.preset)
     expires_at = payload.expires_at
     if payload.expires_at is not None and payload.expires_in_days is not None:
         raise ValidationError({"expires_in_days": "Send expires_at or expires_in_days, not both."})

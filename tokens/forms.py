@@ -130,7 +130,7 @@ class TokenCreateForm(forms.Form):
         cleaned = super().clean()
         preset = cleaned.get("preset")
         if preset and preset != CUSTOM:
-            cleaned["scopes"] = list(next(p["scopes"] for p in self.presets if p["key"] == preset))
+            cleaned["scopes"] = scope_catalogue.preset_scopes(preset)
         elif preset == CUSTOM and not cleaned.get("scopes"):
             self.add_error("scopes", "Choose at least one scope.")
         expiration = cleaned.get("expiration")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 
 from accounts.roles import Role
 
@@ -46,6 +47,15 @@ def presets() -> list[Preset]:
         )
         for key, entry in settings.KEYWARD_SCOPE_PRESETS.items()
     ]
+
+
+def preset_scopes(key: str) -> list[str]:
+    """Return the scopes of the preset `key`, or raise ValidationError naming the presets."""
+    found = {preset.key: preset for preset in presets()}.get(key)
+    if found is None:
+        names = ", ".join(preset.key for preset in presets())
+        raise ValidationError({"preset": f"Choose one of the presets: {names}."}, code="invalid")
+    return list(found.scopes)
 
 
 def grantable_by(role: Role | str) -> set[str]:

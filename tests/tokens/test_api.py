@@ -503,6 +503,17 @@ def test_create_with_a_preset(api):
     assert body["scopes"] == ["workspace:read", "members:read", "tokens:read"]
 
 
+def test_presets_come_from_the_one_definition_in_settings(api, settings):
+    settings.KEYWARD_SCOPE_PRESETS = {"ci": {"label": "CI", "scopes": ["tokens:read"]}}
+
+    made = api.post("/tokens", {"name": "ci", "preset": "ci"})
+    refused = api.post("/tokens", {"name": "ro", "preset": "read"})
+
+    assert made.json()["scopes"] == ["tokens:read"]
+    assert refused.status_code == 400
+    assert "Choose one of the presets: ci." in refused.content.decode()
+
+
 def test_create_with_resources_and_an_expiry_date(workspace, api):
     resource = Resource.objects.create(workspace=workspace, name="db")
     expires_at = (timezone.now() + timedelta(days=3)).replace(microsecond=0)
