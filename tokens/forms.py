@@ -9,7 +9,13 @@ from django import forms
 from django.utils import timezone
 
 from tokens import scopes as scope_catalogue
-from tokens.models import TokenKind, WorkspacePolicy
+from tokens.models import (
+    DESCRIPTION_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    RotationGrace,
+    TokenKind,
+    WorkspacePolicy,
+)
 
 CUSTOM = "custom"
 NEVER = "never"
@@ -20,11 +26,13 @@ class TokenCreateForm(forms.Form):
     """Everything a new token needs; the service checks it all again."""
 
     name = forms.CharField(
-        max_length=100,
+        max_length=NAME_MAX_LENGTH,
         widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "e.g. ci-deploy"}),
         help_text="Say where it will be used, so you know what breaks if you revoke it.",
     )
-    description = forms.CharField(max_length=255, required=False, widget=forms.TextInput())
+    description = forms.CharField(
+        max_length=DESCRIPTION_MAX_LENGTH, required=False, widget=forms.TextInput()
+    )
     kind = forms.ChoiceField(
         choices=TokenKind.choices,
         initial=TokenKind.WORKSPACE,
@@ -169,20 +177,17 @@ class TokenCreateForm(forms.Form):
 
 
 class TokenRenameForm(forms.Form):
-    name = forms.CharField(max_length=100, widget=forms.TextInput(attrs={"autocomplete": "off"}))
-    description = forms.CharField(max_length=255, required=False)
+    name = forms.CharField(
+        max_length=NAME_MAX_LENGTH, widget=forms.TextInput(attrs={"autocomplete": "off"})
+    )
+    description = forms.CharField(max_length=DESCRIPTION_MAX_LENGTH, required=False)
 
 
 class TokenRotateForm(forms.Form):
     grace = forms.ChoiceField(
         label="Keep the old token working for",
         widget=forms.RadioSelect,
-        initial="1h",
-        choices=[
-            ("none", "No grace period: it stops now"),
-            ("1h", "1 hour"),
-            ("1d", "1 day"),
-            ("7d", "7 days"),
-        ],
+        initial=RotationGrace.HOUR,
+        choices=RotationGrace.choices,
         help_text="Time to put the new token where the old one is used.",
     )

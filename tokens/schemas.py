@@ -7,7 +7,7 @@ from datetime import datetime
 from ninja import Field, Schema
 from pydantic import BaseModel
 
-from tokens.models import Token
+from tokens.models import DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH, RotationGrace, Token
 
 
 class ErrorOut(Schema):
@@ -100,8 +100,8 @@ class InputSchema(BaseModel):
 
 
 class TokenCreateIn(InputSchema):
-    name: str
-    description: str = ""
+    name: str = Field(max_length=NAME_MAX_LENGTH)
+    description: str = Field("", max_length=DESCRIPTION_MAX_LENGTH)
     kind: str = "workspace"
     scopes: list[str] = Field(default_factory=list)
     preset: str | None = Field(None, description="read, read_write or admin, instead of scopes.")
@@ -112,12 +112,12 @@ class TokenCreateIn(InputSchema):
 
 
 class TokenUpdateIn(InputSchema):
-    name: str | None = None
-    description: str | None = None
+    name: str | None = Field(None, max_length=NAME_MAX_LENGTH)
+    description: str | None = Field(None, max_length=DESCRIPTION_MAX_LENGTH)
 
 
 class TokenRotateIn(InputSchema):
-    grace: str = Field("none", description="none, 1h, 1d or 7d.")
+    grace: str = Field(RotationGrace.NONE.value, description=", ".join(RotationGrace.values) + ".")
 
 
 class IntrospectionOut(Schema):

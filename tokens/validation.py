@@ -12,10 +12,8 @@ from django.utils import timezone
 
 from accounts.models import Workspace
 from tokens import scopes as scope_catalogue
-from tokens.models import Resource, WorkspacePolicy
+from tokens.models import DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH, Resource, WorkspacePolicy
 
-MAX_NAME_LENGTH = 100
-MAX_DESCRIPTION_LENGTH = 255
 MAX_IP_RANGES = 50
 # Beyond this an expiry means "never" in all but name, and date arithmetic overflows.
 MAX_EXPIRY = timedelta(days=100 * 365)
@@ -38,9 +36,9 @@ def clean_name(name: str) -> str:
         raise ValidationError(
             {"name": "Use letters, digits, spaces and punctuation only."}, code="invalid"
         )
-    if len(name) > MAX_NAME_LENGTH:
+    if len(name) > NAME_MAX_LENGTH:
         raise ValidationError(
-            {"name": f"Keep the name under {MAX_NAME_LENGTH} characters."}, code="too_long"
+            {"name": f"Keep the name under {NAME_MAX_LENGTH} characters."}, code="too_long"
         )
     return name
 
@@ -54,9 +52,9 @@ def clean_description(description: str) -> str:
             {"description": "The description contains characters that cannot be stored."},
             code="invalid",
         )
-    if len(description) > MAX_DESCRIPTION_LENGTH:
+    if len(description) > DESCRIPTION_MAX_LENGTH:
         raise ValidationError(
-            {"description": f"Keep the description under {MAX_DESCRIPTION_LENGTH} characters."},
+            {"description": f"Keep the description under {DESCRIPTION_MAX_LENGTH} characters."},
             code="too_long",
         )
     return description

@@ -220,3 +220,30 @@ def test_erase_copies_erases_only_the_selected_stored_copies(workspace):
     assert list(Token.objects.with_stored_copy()) == [kept]
     erased.refresh_from_db()
     assert erased.encrypted_secret == ""
+
+
+def test_every_door_reads_the_models_length_limits_and_grace_choices():
+    from tokens.api import api
+    from tokens.forms import TokenCreateForm, TokenRenameForm, TokenRotateForm
+    from tokens.models import RotationGrace
+    from tokens.services import GRACE_PERIODS
+
+    name, description = (Token._meta.get_field(f).max_length for f in ("name", "description"))
+    schemas = api.get_openapi_schema()["components"]["schemas"]
+
+    for form in (TokenCreateForm, TokenRenameForm):
+        assert form.base_fields["name"].max_length == name
+        assert form.base_fields["description"].max_length == description
+    for schema in ("TokenCreateIn", "TokenUpdateIn"):
+        properties = schemas[schema]["properties"]
+        assert name in {
+            p.get("maxLength") for p in [properties["name"], *properties["name"].get("anyOf", [])]
+        }
+        assert description in {
+            p.get("maxLength")
+            for p in [properties["description"], *properties["description"].get("anyOf", [])]
+        }
+    assert [value for value, _ in TokenRotateForm.base_fields["grace"].choices] == list(
+        GRACE_PERIODS
+    )
+    assert list(GRACE_PERIODS) == RotationGrace.values

@@ -4,18 +4,30 @@ from __future__ import annotations
 
 from django.db import models
 
-__all__ = ["Resource"]
+__all__ = [
+    "RESOURCE_DESCRIPTION_MAX_LENGTH",
+    "RESOURCE_KIND_MAX_LENGTH",
+    "RESOURCE_NAME_MAX_LENGTH",
+    "Resource",
+]
+
+# The limits every door (forms, the service's validation) reads from here.
+RESOURCE_NAME_MAX_LENGTH = 100
+RESOURCE_KIND_MAX_LENGTH = 50
+RESOURCE_DESCRIPTION_MAX_LENGTH = 255
 
 
 class Resource(models.Model):
     workspace = models.ForeignKey(
         "accounts.Workspace", on_delete=models.CASCADE, related_name="resources"
     )
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=RESOURCE_NAME_MAX_LENGTH)
     kind = models.CharField(
-        max_length=50, blank=True, help_text="What it is, e.g. database, application."
+        max_length=RESOURCE_KIND_MAX_LENGTH,
+        blank=True,
+        help_text="What it is, e.g. database, application.",
     )
-    description = models.CharField(max_length=255, blank=True)
+    description = models.CharField(max_length=RESOURCE_DESCRIPTION_MAX_LENGTH, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets as random_source
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -12,9 +12,21 @@ from django.utils import timezone
 
 from tokens import secrets
 
-__all__ = ["RevokeReason", "Token", "TokenKind", "TokenQuerySet", "TokenStatus"]
+__all__ = [
+    "DESCRIPTION_MAX_LENGTH",
+    "NAME_MAX_LENGTH",
+    "RevokeReason",
+    "RotationGrace",
+    "Token",
+    "TokenKind",
+    "TokenQuerySet",
+    "TokenStatus",
+]
 
 PUBLIC_ID_LENGTH = 16
+# The limits every door (forms, API schemas, the service's validation) reads from here.
+NAME_MAX_LENGTH = 100
+DESCRIPTION_MAX_LENGTH = 255
 
 
 def new_public_id() -> str:
@@ -36,6 +48,28 @@ class RevokeReason(models.TextChoices):
     ROLE_CHANGED = "role_changed", "Owner's role no longer allows its scopes"
     OPERATOR = "operator", "Revoked by an operator"
     EXPIRED = "expired", "Expired"
+
+
+class RotationGrace(models.TextChoices):
+    """How long a rotated token keeps working beside its replacement."""
+
+    NONE = "none", "No grace period: it stops now"
+    HOUR = "1h", "1 hour"
+    DAY = "1d", "1 day"
+    WEEK = "7d", "7 days"
+
+    @property
+    def duration(self) -> timedelta:
+        """Return how long the old token keeps working."""
+        return _GRACE_DURATIONS[self]
+
+
+_GRACE_DURATIONS = {
+    RotationGrace.NONE: timedelta(0),
+    RotationGrace.HOUR: timedelta(hours=1),
+    RotationGrace.DAY: timedelta(days=1),
+    RotationGrace.WEEK: timedelta(days=7),
+}
 
 
 class TokenStatus(models.TextChoices):
@@ -129,8 +163,8 @@ class Token(models.Model):
         related_name="+",
         help_text="The token that created it through the API.",
     )
-    name = models.CharField(max_length=100)
-    description = models.CharField(max_length=255, blank=True)
+    name = models.CharField(max_length=NAME_MAX_LENGTH)
+    description = models.CharField(max_length=DESCRIPTION_MAX_LENGTH, blank=True)
     prefix = models.CharField(max_length=16, editable=False)
     digest = models.CharField(max_length=64, unique=True, editable=False)
     last_four = models.CharField(max_length=4, editable=False)

@@ -23,11 +23,15 @@ from accounts.audit import audit_record
 from accounts.models import Workspace
 from tokens import rules
 from tokens.actors import Actor
-from tokens.models import Resource, Token, TokenKind
+from tokens.models import (
+    RESOURCE_DESCRIPTION_MAX_LENGTH,
+    RESOURCE_KIND_MAX_LENGTH,
+    RESOURCE_NAME_MAX_LENGTH,
+    Resource,
+    Token,
+    TokenKind,
+)
 
-MAX_NAME_LENGTH = 100
-MAX_KIND_LENGTH = 50
-MAX_DESCRIPTION_LENGTH = 255
 # How many blocking tokens a refusal names before it says "and N more".
 NAMES_IN_MESSAGE = 5
 
@@ -57,17 +61,17 @@ def _clean_text(value: str, field: str, label: str, max_length: int, required: s
 
 def clean_name(name: str) -> str:
     """Return the resource name trimmed, or raise when it is empty, too long or unprintable."""
-    return _clean_text(name, "name", "name", MAX_NAME_LENGTH, "Give the resource a name.")
+    return _clean_text(name, "name", "name", RESOURCE_NAME_MAX_LENGTH, "Give the resource a name.")
 
 
 def clean_kind(kind: str) -> str:
     """Return the kind trimmed (it may be empty), or raise when it is too long or unprintable."""
-    return _clean_text(kind, "kind", "kind", MAX_KIND_LENGTH)
+    return _clean_text(kind, "kind", "kind", RESOURCE_KIND_MAX_LENGTH)
 
 
 def clean_description(description: str) -> str:
     """Return the description trimmed (it may be empty), or raise when it is too long."""
-    return _clean_text(description, "description", "description", MAX_DESCRIPTION_LENGTH)
+    return _clean_text(description, "description", "description", RESOURCE_DESCRIPTION_MAX_LENGTH)
 
 
 def _duplicate_name(name: str) -> ValidationError:

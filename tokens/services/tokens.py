@@ -24,15 +24,17 @@ from accounts.audit import audit_record
 from accounts.models import Workspace
 from tokens import notifications, rules, secrets, validation, vault
 from tokens.actors import Actor
-from tokens.models import RevealPolicy, RevokeReason, Token, TokenKind, WorkspacePolicy
+from tokens.models import (
+    RevealPolicy,
+    RevokeReason,
+    RotationGrace,
+    Token,
+    TokenKind,
+    WorkspacePolicy,
+)
 
 LOOKUP_CHUNK = 10_000
-GRACE_PERIODS = {
-    "none": timedelta(0),
-    "1h": timedelta(hours=1),
-    "1d": timedelta(days=1),
-    "7d": timedelta(days=7),
-}
+GRACE_PERIODS = {grace.value: grace.duration for grace in RotationGrace}
 
 
 def workspace_policy(workspace: Workspace) -> WorkspacePolicy:
@@ -261,7 +263,7 @@ def token_rotate(
     if isinstance(grace, str):
         if grace not in GRACE_PERIODS:
             raise ValidationError(
-                {"grace": "Choose none, 1 hour, 1 day or 7 days."}, code="invalid_grace"
+                {"grace": f"Choose one of: {', '.join(GRACE_PERIODS)}."}, code="invalid_grace"
             )
         grace = GRACE_PERIODS[grace]
     now = timezone.now()

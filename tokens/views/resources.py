@@ -13,7 +13,12 @@ from accounts.htmx import finish_action, render_page
 from accounts.permissions import Perm, workspace_view
 from tokens import rules
 from tokens.actors import Actor
-from tokens.models import Resource
+from tokens.models import (
+    RESOURCE_DESCRIPTION_MAX_LENGTH,
+    RESOURCE_KIND_MAX_LENGTH,
+    RESOURCE_NAME_MAX_LENGTH,
+    Resource,
+)
 from tokens.services import resources
 
 TEMPLATE = "tokens/resources.html"
@@ -25,17 +30,17 @@ class ResourceForm(forms.Form):
     """A resource's name, kind and description; the service checks them again."""
 
     name = forms.CharField(
-        max_length=resources.MAX_NAME_LENGTH,
+        max_length=RESOURCE_NAME_MAX_LENGTH,
         error_messages={"required": "Give the resource a name."},
         widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "e.g. orders-db"}),
         help_text="Unique in this workspace. Renaming keeps the tokens limited to it.",
     )
     kind = forms.CharField(
-        max_length=resources.MAX_KIND_LENGTH,
+        max_length=RESOURCE_KIND_MAX_LENGTH,
         required=False,
         widget=forms.TextInput(attrs={"placeholder": "e.g. database, application"}),
     )
-    description = forms.CharField(max_length=resources.MAX_DESCRIPTION_LENGTH, required=False)
+    description = forms.CharField(max_length=RESOURCE_DESCRIPTION_MAX_LENGTH, required=False)
 
 
 def _actor(request: HttpRequest) -> Actor:
