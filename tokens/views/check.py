@@ -56,6 +56,6 @@ def token_check(request: HttpRequest) -> HttpResponse:
         check_proof=form.proof_for(request.user),
         check_notice=notice,
     )
-    response = render_page(request, TEMPLATE, context, partial="check-dialog")
+    response = render_page(request, TEMPLATE, context, dialog="check-dialog")
     patch_cache_control(response, no_store=True, private=True)
     return response

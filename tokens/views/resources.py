@@ -106,7 +106,7 @@ def resource_create(request: HttpRequest) -> HttpResponse:
                 target="#resource-list",
             )
     return render_page(
-        request, TEMPLATE, _context(request, create_form=form), partial="create-dialog"
+        request, TEMPLATE, _context(request, create_form=form), dialog="create-dialog"
     )
 
 
@@ -145,7 +145,7 @@ def resource_rename(request: HttpRequest, pk: int) -> HttpResponse:
                 target=f"#resource-{row.pk}",
             )
     context = _context(request, renaming=resource, rename_form=form)
-    return render_page(request, TEMPLATE, context, partial="rename-dialog")
+    return render_page(request, TEMPLATE, context, dialog="rename-dialog")
 
 
 @workspace_view(Perm.RESOURCES_MANAGE)
@@ -177,4 +177,4 @@ def resource_delete(request: HttpRequest, pk: int) -> HttpResponse:
         blocking_count=resources.tokens_limited_only_to(resource).count(),
         delete_error=error,
     )
-    return render_page(request, TEMPLATE, context, partial="delete-dialog")
+    return render_page(request, TEMPLATE, context, dialog="delete-dialog")

@@ -81,7 +81,7 @@ def _attach_errors(form, error: ValidationError) -> None:
 def _reveal(request: HttpRequest, token: Token, secret: str, message: str) -> HttpResponse:
     """Answer with the one response that carries a new secret."""
     context = tab_context(request, revealed=reveal_context(token, secret))
-    response = render_page(request, TEMPLATE, context, partial="reveal-dialog")
+    response = render_page(request, TEMPLATE, context, dialog="reveal-dialog")
     patch_cache_control(response, no_store=True, private=True)
     if request.htmx:
         trigger_client_event(response, "tokens:changed", {})
@@ -126,7 +126,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
         else:
             return _reveal(request, token, secret, f"Token {token.name} created.")
     return render_page(
-        request, TEMPLATE, tab_context(request, create_form=form), partial="create-dialog"
+        request, TEMPLATE, tab_context(request, create_form=form), dialog="create-dialog"
     )
 
 
@@ -161,7 +161,7 @@ def token_rename(request: HttpRequest, public_id: str) -> HttpResponse:
                 target=f"#token-{token.public_id}",
             )
     context = tab_context(request, renaming=token, rename_form=form)
-    return render_page(request, TEMPLATE, context, partial="rename-dialog")
+    return render_page(request, TEMPLATE, context, dialog="rename-dialog")
 
 
 @workspace_view()
@@ -185,7 +185,7 @@ def token_rotate(request: HttpRequest, public_id: str) -> HttpResponse:
         else:
             return _reveal(request, new_token, secret, f"Token {token.name} rotated.")
     context = tab_context(request, rotating=token, rotate_form=form, rotate_error=error)
-    return render_page(request, TEMPLATE, context, partial="rotate-dialog")
+    return render_page(request, TEMPLATE, context, dialog="rotate-dialog")
 
 
 @workspace_view()
@@ -207,5 +207,5 @@ def token_revoke(request: HttpRequest, public_id: str) -> HttpResponse:
             target=f"#token-{token.public_id}",
         )
     return render_page(
-        request, TEMPLATE, tab_context(request, revoking=token), partial="revoke-dialog"
+        request, TEMPLATE, tab_context(request, revoking=token), dialog="revoke-dialog"
     )
