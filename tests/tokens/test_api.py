@@ -947,3 +947,18 @@ def test_a_wrong_method_answers_a_json_405_naming_the_allowed_ones(api, method, 
 
 def test_the_api_docs_still_answer(api):
     assert api.get("/openapi.json").status_code == 200
+
+
+def test_the_api_follows_the_permission_table(api, workspace, admin_user, monkeypatch):
+    from accounts.permissions import LOWEST_ROLE, Perm
+    from accounts.roles import Role
+
+    target, _ = issue(admin_user, workspace, name="deploy")
+    # A workspace token acts with a Manager's rules; the table decides what those are.
+    monkeypatch.setitem(LOWEST_ROLE, Perm.TOKENS_MANAGE_WORKSPACE, Role.ADMIN)
+
+    refused = api.patch(f"/tokens/{target.public_id}", {"name": "renamed"})
+    monkeypatch.setitem(LOWEST_ROLE, Perm.TOKENS_MANAGE_WORKSPACE, Role.MANAGER)
+    allowed = api.patch(f"/tokens/{target.public_id}", {"name": "renamed"})
+
+    assert (refused.status_code, allowed.status_code) == (403, 200)
