@@ -12,7 +12,7 @@ from accounts.models import AuditEvent, User, Workspace
 
 
 class AuditActor(Protocol):
-    """Anything that acts without being a user (an API token's principal)."""
+    """Anything that acts without being a user: a tokens Actor (token, operator, system)."""
 
     def audit_actor_fields(self) -> dict[str, Any]:
         """Return the AuditEvent actor fields naming this actor."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
 from django_htmx.http import reswap, retarget, trigger_client_event
 
@@ -15,9 +16,23 @@ def render_page(
     context: dict,
     *,
     partial: str | None = None,
+    dialog: str | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    """Render `template`, or only its `partial` block when HTMX asks."""
+    """Render `template`, or only its `partial` (or `dialog`) block when HTMX asks.
+
+    A `dialog` is the partial the view chose to show over the page: without
+    HTMX it is rendered first and handed to the page as `dialog` (its name as
+    `dialog_name`), so the page shows that dialog and no other, whatever else
+    the context holds.
+    """
+    if dialog and not request.htmx:
+        context = {
+            **context,
+            "dialog": render_to_string(f"{template}#{dialog}", context, request),
+            "dialog_name": dialog,
+        }
+    partial = partial or dialog
     name = f"{template}#{partial}" if partial and request.htmx else template
     response = render(request, name, context, status=status)
     if partial:

@@ -1,9 +1,14 @@
-"""Decide who may do what in a workspace: the one module every console view uses.
+"""Decide who may do what in a workspace: the one table every decision reads.
+
+`LOWEST_ROLE` names, for each permission, the least powerful role granted it, and
+`role_has_perm` is the only function that reads it. Views (`workspace_view`),
+templates (the `can` filter, through `has_perm`) and services (`tokens.rules`,
+which adds the operator and system bypass) all ask it, so changing a row changes
+the page and the action together.
 
 A view names the permission it needs; `workspace_view` resolves the workspace
 from the URL and the caller's membership, answers 404 to non-members (so a
 workspace's existence is not revealed) and 403 to a role that is too low.
-Templates ask `has_perm` (through the `can` filter) only to decide what to show.
 """
 
 from __future__ import annotations
@@ -29,6 +34,13 @@ class Perm(StrEnum):
     RESOURCES_MANAGE = "resources.manage"
     POLICIES_MANAGE = "policies.manage"
     AUDIT_VIEW = "audit.view"
+    TOKENS_VIEW_ALL = "tokens.view_all"
+    TOKENS_CREATE_WORKSPACE = "tokens.create_workspace"
+    # Members may also create personal tokens where the workspace's policy lets them.
+    TOKENS_CREATE_PERSONAL = "tokens.create_personal"
+    TOKENS_MANAGE_WORKSPACE = "tokens.manage_workspace"
+    TOKENS_REVOKE_ANY = "tokens.revoke_any"
+    TOKENS_CHECK_VALUES = "tokens.check_values"
 
 
 LOWEST_ROLE: dict[Perm, Role] = {
@@ -38,14 +50,29 @@ LOWEST_ROLE: dict[Perm, Role] = {
     Perm.RESOURCES_MANAGE: Role.ADMIN,
     Perm.POLICIES_MANAGE: Role.ADMIN,
     Perm.AUDIT_VIEW: Role.MANAGER,
+    Perm.TOKENS_VIEW_ALL: Role.MANAGER,
+    Perm.TOKENS_CREATE_WORKSPACE: Role.MANAGER,
+    Perm.TOKENS_CREATE_PERSONAL: Role.MANAGER,
+    Perm.TOKENS_MANAGE_WORKSPACE: Role.MANAGER,
+    Perm.TOKENS_REVOKE_ANY: Role.ADMIN,
+    Perm.TOKENS_CHECK_VALUES: Role.MANAGER,
 }
+
+
+def role_has_perm(role: Role | str, perm: Perm | str) -> bool:
+    """Return whether `role` grants `perm`: the one reader of LOWEST_ROLE."""
+    return Role(role).at_least(LOWEST_ROLE[Perm(perm)])
+
+
+def roles_granted(perm: Perm | str) -> str:
+    """Return the roles granted `perm` in words, most powerful first: "Admins and Managers"."""
+    names = [f"{role.label}s" for role in Role if role_has_perm(role, perm)]
+    return " and ".join(filter(None, [", ".join(names[:-1]), names[-1]]))
 
 
 def has_perm(membership: Membership | None, perm: Perm | str) -> bool:
     """Return whether `membership` grants `perm`."""
-    if membership is None:
-        return False
-    return membership.role_enum.at_least(LOWEST_ROLE[Perm(perm)])
+    return membership is not None and role_has_perm(membership.role_enum, perm)
 
 
 def require_perm(membership: Membership | None, perm: Perm | str) -> None:

@@ -4,16 +4,16 @@ policies."""
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import get_object_or_404, redirect
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
 from tokens import services
 from tokens.actors import Actor
-from tokens.check_proofs import STALE_PROOF, check_proof, checked_public_id
-from tokens.forms import TokenCheckForm
+from tokens.checking import TokenCheckForm, token_revoke_checked
 from tokens.models import LeakReport, Resource, RevokeReason, Token, WorkspacePolicy
 
 
@@ -102,48 +102,33 @@ class TokenAdmin(admin.ModelAdmin):
         """Find a token by its value across workspaces and revoke it as leaked (audited)."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        actor = Actor.operator(request.user)
-        form = TokenCheckForm(request.POST or None)
+        arguments = {"actor": Actor.operator(request.user), "workspace": None, "request": request}
+        form = TokenCheckForm(request.POST or None, **arguments)
         if request.method == "POST" and request.POST.get("revoke"):
             if not self.has_revoke_permission(request):
                 raise PermissionDenied
-            public_id = checked_public_id(request.POST["revoke"], request.user)
-            if public_id is not None:
-                return self._revoke_as_leaked(request, actor, public_id)
-            form = TokenCheckForm()
-            self.message_user(request, STALE_PROOF, messages.ERROR)
-        found = None
-        if form.is_bound and form.is_valid():
-            value = form.cleaned_data["value"]
-            if not services.secrets_look_valid(value):
-                form.add_error("value", "This is not a Keyward token (format or checksum).")
-            else:
-                try:
-                    found = services.token_check(
-                        actor=actor, workspace=None, value=value, request=request
-                    )
-                except ValidationError as error:
-                    form.add_error("value", error)
-                else:
-                    if found is None:
-                        form.add_error("value", "No token has this value.")
+            try:
+                outcome = token_revoke_checked(
+                    user=request.user, proof=request.POST["revoke"], **arguments
+                )
+            except Token.DoesNotExist:
+                raise Http404("No such token.") from None
+            if outcome.token is not None:
+                self.message_user(request, outcome.message, messages.SUCCESS)
+                return redirect(reverse("admin:tokens_token_change", args=[outcome.token.pk]))
+            form = TokenCheckForm(**arguments)
+            self.message_user(request, outcome.message, messages.ERROR)
+        found = form.found if form.is_bound and form.is_valid() else None
         context = {
             **self.admin_site.each_context(request),
             "title": "Check a token",
             "opts": self.model._meta,
             "form": form,
             "found": found,
-            "check_proof": check_proof(found, request.user) if found is not None else "",
+            "check_proof": form.proof_for(request.user),
             "may_revoke": self.has_revoke_permission(request),
         }
         return TemplateResponse(request, "admin/tokens/token/check.html", context)
-
-    def _revoke_as_leaked(self, request, actor: Actor, public_id: str):
-        token = get_object_or_404(Token, public_id=public_id)
-        leak = services.token_revoke_as_leaked(actor=actor, token=token, request=request)
-        level = messages.SUCCESS if leak.revoked_now else messages.INFO
-        self.message_user(request, f"Token {token.name} {leak.outcome()}", level)
-        return redirect(reverse("admin:tokens_token_change", args=[token.pk]))
 
     @admin.action(description="Revoke selected tokens", permissions=["revoke"])
     def revoke_selected(self, request, queryset):

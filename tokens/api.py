@@ -359,7 +359,7 @@ def token_create(request, payload: TokenCreateIn):
         raise ValidationError({"expires_in_days": "Send expires_at or expires_in_days, not both."})
     scopes = payload.scopes
     if payload.preset:
-        scopes = list({p.key: p for p in scope_catalogue.presets()}[payload.preset].scopes)
+        scopes = scope_catalogue.preset_scopes(payload.preset)
     expires_at = payload.expires_at
     if payload.expires_in_days:
         expires_at = timezone.now() + timedelta(days=payload.expires_in_days)

@@ -50,14 +50,6 @@ class TokenPrincipal:
         """Return whether the token holds `scope`."""
         return scope in self.scopes
 
-    def audit_actor_fields(self) -> dict:
-        """Return the AuditEvent fields that name this token as the actor."""
-        return {
-            "actor_token_id": self.public_id,
-            "actor_user_id": self.owner_id,
-            "actor_label": f"token {self.name}",
-        }
-
 
 class AuthenticationFailed(Exception):
     """The token does not authenticate; `reason` is for logs and audit only."""

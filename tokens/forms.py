@@ -1,4 +1,4 @@
-"""Forms of the Tokens tab: create, rename, rotate, and check a value (console and admin)."""
+"""Forms of the Tokens tab: create, rename, rotate (checking a value: tokens.checking)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,16 @@ from datetime import UTC, datetime, time, timedelta
 from django import forms
 from django.utils import timezone
 
-from accounts.roles import Role
 from accounts.text import validate_name, validate_text
 from tokens import scopes as scope_catalogue
 from tokens import validation
-from tokens.models import TokenKind, WorkspacePolicy
+from tokens.models import (
+    DESCRIPTION_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    RotationGrace,
+    TokenKind,
+    WorkspacePolicy,
+)
 
 CUSTOM = "custom"
 NEVER = "never"
@@ -23,13 +28,16 @@ class TokenCreateForm(forms.Form):
     """Everything a new token needs; the service checks it all again."""
 
     name = forms.CharField(
-        max_length=100,
+        max_length=NAME_MAX_LENGTH,
         validators=[validate_name],
         widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "e.g. ci-deploy"}),
         help_text="Say where it will be used, so you know what breaks if you revoke it.",
     )
     description = forms.CharField(
-        max_length=255, required=False, validators=[validate_text], widget=forms.TextInput()
+        max_length=DESCRIPTION_MAX_LENGTH,
+        required=False,
+        validators=[validate_text],
+        widget=forms.TextInput(),
     )
     kind = forms.ChoiceField(
         choices=TokenKind.choices,
@@ -58,10 +66,17 @@ class TokenCreateForm(forms.Form):
         help_text="One CIDR range per line. Empty allows any client address.",
     )
 
-    def __init__(self, *args, role: Role, policy: WorkspacePolicy, resources=(), **kwargs):
+    def __init__(
+        self,
+        *args,
+        grantable: set[str],
+        kinds: list[str],
+        policy: WorkspacePolicy,
+        resources=(),
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
-        self.role, self.policy = role, policy
-        grantable = scope_catalogue.grantable_by(role)
+        self.policy = policy
         catalogue = scope_catalogue.catalogue()
         self.scope_entries = [
             {
@@ -96,9 +111,9 @@ class TokenCreateForm(forms.Form):
         self.fields["expiration"].initial = (
             str(default) if default in days else str(days[-1]) if days else CUSTOM
         )
-        if not role.at_least(Role.MANAGER):
-            self.fields["kind"].choices = [(TokenKind.PERSONAL, TokenKind.PERSONAL.label)]
-            self.fields["kind"].initial = TokenKind.PERSONAL
+        self.fields["kind"].choices = [(k, TokenKind(k).label) for k in kinds]
+        if kinds and TokenKind.WORKSPACE not in kinds:
+            self.fields["kind"].initial = kinds[0]
 
     def _expiry_days(self) -> list[int]:
         limit = self.policy.max_lifetime_days
@@ -130,7 +145,7 @@ class TokenCreateForm(forms.Form):
         cleaned = super().clean()
         preset = cleaned.get("preset")
         if preset and preset != CUSTOM:
-            cleaned["scopes"] = list(next(p["scopes"] for p in self.presets if p["key"] == preset))
+            cleaned["scopes"] = scope_catalogue.preset_scopes(preset)
         elif preset == CUSTOM and not cleaned.get("scopes"):
             self.add_error("scopes", "Choose at least one scope.")
         expiration = cleaned.get("expiration")
@@ -170,36 +185,20 @@ class TokenCreateForm(forms.Form):
 
 class TokenRenameForm(forms.Form):
     name = forms.CharField(
-        max_length=100,
+        max_length=NAME_MAX_LENGTH,
         validators=[validate_name],
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
-    description = forms.CharField(max_length=255, required=False, validators=[validate_text])
+    description = forms.CharField(
+        max_length=DESCRIPTION_MAX_LENGTH, required=False, validators=[validate_text]
+    )
 
 
 class TokenRotateForm(forms.Form):
     grace = forms.ChoiceField(
         label="Keep the old token working for",
         widget=forms.RadioSelect,
-        initial="1h",
-        choices=[
-            ("none", "No grace period: it stops now"),
-            ("1h", "1 hour"),
-            ("1d", "1 day"),
-            ("7d", "7 days"),
-        ],
+        initial=RotationGrace.HOUR,
+        choices=RotationGrace.choices,
         help_text="Time to put the new token where the old one is used.",
-    )
-
-
-class TokenCheckForm(forms.Form):
-    """A pasted token value; never rendered back into the page."""
-
-    value = forms.CharField(
-        label="Token value",
-        max_length=200,
-        strip=True,
-        widget=forms.PasswordInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
-        help_text="Paste the token you found, for example in a log or a public repository. "
-        "Keyward compares a fingerprint of it and keeps nothing of what you paste.",
     )

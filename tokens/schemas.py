@@ -10,9 +10,15 @@ from ninja import Field, Schema
 from pydantic import BaseModel, ConfigDict
 
 from accounts import text
-from tokens.models import Token, TokenKind, TokenStatus
-from tokens.services.tokens import GRACE_PERIODS
-from tokens.validation import MAX_DESCRIPTION_LENGTH, MAX_ID, MAX_IP_RANGES, MAX_NAME_LENGTH
+from tokens.models import (
+    DESCRIPTION_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    RotationGrace,
+    Token,
+    TokenKind,
+    TokenStatus,
+)
+from tokens.validation import MAX_ID, MAX_IP_RANGES
 
 # The schema states what the service accepts, so that generated clients agree with it.
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
@@ -21,7 +27,7 @@ IPV4_RANGE_PATTERN = rf"^{_OCTET}(?:\.{_OCTET}){{3}}(?:/(?:3[0-2]|[12]?\d))?$"
 ScopeName = Literal[tuple(settings.KEYWARD_SCOPES)]
 PresetName = Literal[tuple(settings.KEYWARD_SCOPE_PRESETS)]
 KindName = Literal[tuple(TokenKind.values)]
-GraceName = Literal[tuple(GRACE_PERIODS)]
+GraceName = Literal[tuple(RotationGrace.values)]
 ListStatus = Literal[(*TokenStatus.values, "all")]
 
 
@@ -118,12 +124,12 @@ class InputSchema(BaseModel):
 
 NameField = Field(
     min_length=1,
-    max_length=MAX_NAME_LENGTH,
+    max_length=NAME_MAX_LENGTH,
     pattern=text.GIVEN_NAME_PATTERN,
     description="One line of printable text; surrounding spaces are trimmed.",
 )
 DescriptionField = Field(
-    max_length=MAX_DESCRIPTION_LENGTH,
+    max_length=DESCRIPTION_MAX_LENGTH,
     pattern=text.TEXT_PATTERN,
     description="Printable text; it may span lines.",
 )
@@ -173,7 +179,9 @@ class TokenUpdateIn(InputSchema):
 
 
 class TokenRotateIn(InputSchema):
-    grace: GraceName = Field("none", description="How long the old secret keeps working.")
+    grace: GraceName = Field(
+        RotationGrace.NONE.value, description="How long the old secret keeps working."
+    )
 
 
 class IntrospectionOut(Schema):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 
 from accounts.roles import Role
 
@@ -48,13 +49,16 @@ def presets() -> list[Preset]:
     ]
 
 
+def preset_scopes(key: str) -> list[str]:
+    """Return the scopes of the preset `key`, or raise ValidationError naming the presets."""
+    found = {preset.key: preset for preset in presets()}.get(key)
+    if found is None:
+        names = ", ".join(preset.key for preset in presets())
+        raise ValidationError({"preset": f"Choose one of the presets: {names}."}, code="invalid")
+    return list(found.scopes)
+
+
 def grantable_by(role: Role | str) -> set[str]:
     """Return the scopes that a member with `role` may put on a token."""
     role = Role(role)
     return {name for name, scope in catalogue().items() if role.at_least(scope.lowest_role)}
-
-
-def describe(scope_names) -> list[str]:
-    """Return the descriptions of `scope_names`, in catalogue order."""
-    wanted = set(scope_names)
-    return [scope.description for name, scope in catalogue().items() if name in wanted]

@@ -12,10 +12,8 @@ from django.utils import timezone
 from accounts.models import Workspace
 from accounts.text import clean_text, validate_text
 from tokens import scopes as scope_catalogue
-from tokens.models import Resource, Token, WorkspacePolicy
+from tokens.models import DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH, Resource, Token, WorkspacePolicy
 
-MAX_NAME_LENGTH = 100
-MAX_DESCRIPTION_LENGTH = 255
 MAX_IP_RANGES = 50
 # Beyond this an expiry means "never" in all but name, and date arithmetic overflows.
 MAX_EXPIRY = timedelta(days=100 * 365)
@@ -31,7 +29,7 @@ DEFAULT_LIFETIME_DAYS = 30
 def clean_name(name: str) -> str:
     """Return the token name trimmed, or raise when it is empty, too long or not one line."""
     return clean_text(
-        name, field="name", max_length=MAX_NAME_LENGTH, required="Give the token a name."
+        name, field="name", max_length=NAME_MAX_LENGTH, required="Give the token a name."
     )
 
 
@@ -40,7 +38,7 @@ def clean_description(description: str) -> str:
     return clean_text(
         description,
         field="description",
-        max_length=MAX_DESCRIPTION_LENGTH,
+        max_length=DESCRIPTION_MAX_LENGTH,
         validator=validate_text,
     )
 

@@ -6,7 +6,7 @@ from django import template
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 
-from accounts.permissions import has_perm
+from accounts.permissions import has_perm, roles_granted
 
 register = template.Library()
 
@@ -15,6 +15,12 @@ register = template.Library()
 def can(membership, perm: str) -> bool:
     """Return whether `membership` grants `perm`: {% if membership|can:"members.manage" %}."""
     return has_perm(membership, perm)
+
+
+@register.filter
+def roles_with(perm: str) -> str:
+    """Return who holds `perm`, from the permission table: {{ "policies.manage"|roles_with }}."""
+    return roles_granted(perm)
 
 
 @register.filter

@@ -71,7 +71,7 @@ def member_invite(request: HttpRequest) -> HttpResponse:
                 target="#member-list",
             )
     return render_page(
-        request, TEMPLATE, _context(request, invite_form=form), partial="invite-dialog"
+        request, TEMPLATE, _context(request, invite_form=form), dialog="invite-dialog"
     )
 
 
@@ -82,8 +82,8 @@ def member_role(request: HttpRequest, pk: int) -> HttpResponse:
     membership = get_object_or_404(
         Membership.objects.select_related("user"), pk=pk, workspace=request.workspace
     )
-    form = RoleForm(request.POST or None, initial={"role": membership.role})
-    if request.method == "POST" and form.is_valid():
+    form = RoleForm(request.POST, initial={"role": membership.role})
+    if form.is_valid():
         try:
             membership = services.membership_change_role(
                 membership=membership,
@@ -138,7 +138,7 @@ def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
                 target="#member-list",
             )
     context = _context(request, removing=membership, remove_error=error)
-    return render_page(request, TEMPLATE, context, partial="remove-dialog")
+    return render_page(request, TEMPLATE, context, dialog="remove-dialog")
 
 
 def _invitation_action(request: HttpRequest, pk: int, action, message: str) -> HttpResponse:

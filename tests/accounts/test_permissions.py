@@ -24,6 +24,12 @@ EXPECTED = {
     Perm.RESOURCES_MANAGE: {Role.ADMIN},
     Perm.POLICIES_MANAGE: {Role.ADMIN},
     Perm.AUDIT_VIEW: {Role.ADMIN, Role.MANAGER},
+    Perm.TOKENS_VIEW_ALL: {Role.ADMIN, Role.MANAGER},
+    Perm.TOKENS_CREATE_WORKSPACE: {Role.ADMIN, Role.MANAGER},
+    Perm.TOKENS_CREATE_PERSONAL: {Role.ADMIN, Role.MANAGER},
+    Perm.TOKENS_MANAGE_WORKSPACE: {Role.ADMIN, Role.MANAGER},
+    Perm.TOKENS_REVOKE_ANY: {Role.ADMIN},
+    Perm.TOKENS_CHECK_VALUES: {Role.ADMIN, Role.MANAGER},
 }
 
 
@@ -39,6 +45,20 @@ def test_has_perm_per_role(role, perm):
 @pytest.mark.parametrize("perm", list(Perm))
 def test_no_membership_grants_nothing(perm):
     assert has_perm(None, perm) is False
+
+
+@pytest.mark.parametrize(
+    ("perm", "words"),
+    [
+        (Perm.MEMBERS_MANAGE, "Admins"),
+        (Perm.AUDIT_VIEW, "Admins and Managers"),
+        (Perm.WORKSPACE_VIEW, "Admins, Managers and Members"),
+    ],
+)
+def test_roles_with_filter_names_the_roles_the_table_grants(perm, words):
+    template = Template("{% load console %}{{ perm|roles_with }}")
+
+    assert template.render(Context({"perm": perm.value})) == words
 
 
 def test_unknown_permission_is_an_error_not_a_grant():

@@ -209,7 +209,9 @@ def test_a_manager_checking_an_admins_personal_token_is_told_to_ask_an_admin(
     dialog(page).get_by_role("button", name="Check").click()
 
     expect(dialog(page).locator(".check-result")).to_contain_text("This value is ada-laptop")
-    expect(dialog(page)).to_contain_text("Your role may not revoke this token; ask an Admin.")
+    expect(dialog(page)).to_contain_text(
+        "Your role may not revoke this token; ask one of the Admins."
+    )
     expect(dialog(page).get_by_role("button", name="Revoke as leaked")).to_have_count(0)
     expect(dialog(page).get_by_role("link", name="Close").last).to_be_focused()
 

@@ -20,14 +20,13 @@ from tests.factories import actor_of, issue
 from tokens import secrets, services
 from tokens.auth import AuthenticationFailed, authenticate_token
 from tokens.check_proofs import check_proof, checked_public_id
+from tokens.checking import NOT_FOUND, WRONG_FORMAT
 from tokens.models import LeakReport, RevokeReason, Token, TokenKind, TokenStatus
 
 pytestmark = pytest.mark.django_db
 
 CHECK = reverse("admin:tokens_token_check")
 CHANGELIST = reverse("admin:tokens_token_changelist")
-WRONG_FORMAT = "This is not a Keyward token (format or checksum)."
-NOT_FOUND = "No token has this value."
 
 
 @pytest.fixture
@@ -241,6 +240,17 @@ def test_revoke_as_leaked(
     assert [m.to for m in mail.outbox] == [["admin@example.com"]]
 
 
+def test_revoking_a_revoked_token_says_nothing_changed_as_the_console_does(
+    operator_client, operator, acme_token, admin_user, workspace
+):
+    token, _ = acme_token
+    services.token_revoke(actor=actor_of(admin_user, workspace), token=token)
+
+    response = operator_client.post(CHECK, revoke_data(token, operator), follow=True)
+
+    assert "Token deploy was already revoked; nothing changed." in response.content.decode()
+
+
 def test_revoke_as_leaked_is_audited_with_the_operator_as_actor(
     operator_client, operator, globex_token
 ):
@@ -279,7 +289,7 @@ def test_revoking_a_revoked_token_changes_nothing(
         response = operator_client.post(CHECK, revoke_data(token, operator), follow=True)
 
     assert response.status_code == 200
-    assert "no longer worked; nothing changed." in response.content.decode()
+    assert "was already revoked; nothing changed." in response.content.decode()
     assert state() == before
     assert mail.outbox == []
 

@@ -563,6 +563,17 @@ def test_create_with_a_preset(api):
     assert body["scopes"] == ["workspace:read", "members:read", "tokens:read"]
 
 
+def test_presets_come_from_the_one_definition_in_settings(api, settings):
+    settings.KEYWARD_SCOPE_PRESETS = {"ci": {"label": "CI", "scopes": ["tokens:read"]}}
+
+    made = api.post("/tokens", {"name": "ci", "preset": "ci"})
+    refused = api.post("/tokens", {"name": "ro", "preset": "read"})
+
+    assert made.json()["scopes"] == ["tokens:read"]
+    assert refused.status_code == 400
+    assert "Choose one of the presets: ci." in refused.content.decode()
+
+
 def test_create_with_resources_and_an_expiry_date(workspace, api):
     resource = Resource.objects.create(workspace=workspace, name="db")
     expires_at = (timezone.now() + timedelta(days=3)).replace(microsecond=0)
@@ -1136,3 +1147,18 @@ def test_a_wrong_method_answers_a_json_405_naming_the_allowed_ones(api, method, 
 
 def test_the_api_docs_still_answer(api):
     assert api.get("/openapi.json").status_code == 200
+
+
+def test_the_api_follows_the_permission_table(api, workspace, admin_user, monkeypatch):
+    from accounts.permissions import LOWEST_ROLE, Perm
+    from accounts.roles import Role
+
+    target, _ = issue(admin_user, workspace, name="deploy")
+    # A workspace token acts with a Manager's rules; the table decides what those are.
+    monkeypatch.setitem(LOWEST_ROLE, Perm.TOKENS_MANAGE_WORKSPACE, Role.ADMIN)
+
+    refused = api.patch(f"/tokens/{target.public_id}", {"name": "renamed"})
+    monkeypatch.setitem(LOWEST_ROLE, Perm.TOKENS_MANAGE_WORKSPACE, Role.MANAGER)
+    allowed = api.patch(f"/tokens/{target.public_id}", {"name": "renamed"})
+
+    assert (refused.status_code, allowed.status_code) == (403, 200)

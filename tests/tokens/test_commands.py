@@ -236,7 +236,7 @@ def test_revoke_token_as_leaked_leaves_a_revoked_token_alone(
 
     out, _ = run("revoke_token", token.public_id, "--reason", "leak")
 
-    assert out.endswith("no longer worked; nothing changed.\n")
+    assert out.endswith("was already revoked; nothing changed.\n")
     assert mailoutbox == []
 
 

@@ -209,3 +209,41 @@ def test_visible_to_a_member_is_workspace_tokens_and_their_own(
 
     assert set(as_member) == {shared, mine}
     assert set(as_manager) == {shared, mine, theirs}
+
+
+def test_erase_copies_erases_only_the_selected_stored_copies(workspace):
+    kept = make_token(workspace, encrypted_secret="ciphertext-a")
+    erased = make_token(workspace, encrypted_secret="ciphertext-b", expires_at=timezone.now())
+    make_token(workspace)  # no copy: not counted
+
+    assert Token.objects.ended().erase_copies() == 1
+    assert list(Token.objects.with_stored_copy()) == [kept]
+    erased.refresh_from_db()
+    assert erased.encrypted_secret == ""
+
+
+def test_every_door_reads_the_models_length_limits_and_grace_choices():
+    from tokens.api import api
+    from tokens.forms import TokenCreateForm, TokenRenameForm, TokenRotateForm
+    from tokens.models import RotationGrace
+    from tokens.services import GRACE_PERIODS
+
+    name, description = (Token._meta.get_field(f).max_length for f in ("name", "description"))
+    schemas = api.get_openapi_schema()["components"]["schemas"]
+
+    for form in (TokenCreateForm, TokenRenameForm):
+        assert form.base_fields["name"].max_length == name
+        assert form.base_fields["description"].max_length == description
+    for schema in ("TokenCreateIn", "TokenUpdateIn"):
+        properties = schemas[schema]["properties"]
+        assert name in {
+            p.get("maxLength") for p in [properties["name"], *properties["name"].get("anyOf", [])]
+        }
+        assert description in {
+            p.get("maxLength")
+            for p in [properties["description"], *properties["description"].get("anyOf", [])]
+        }
+    assert [value for value, _ in TokenRotateForm.base_fields["grace"].choices] == list(
+        GRACE_PERIODS
+    )
+    assert list(GRACE_PERIODS) == RotationGrace.values

@@ -28,8 +28,8 @@ from tokens import secrets, services
 from tokens.auth import AuthenticationFailed, authenticate_token
 from tokens.check_proofs import STALE_PROOF as STALE
 from tokens.check_proofs import check_proof, checked_public_id
+from tokens.checking import NOT_OURS, WRONG_FORMAT
 from tokens.models import RevokeReason, Token, TokenKind, TokenStatus
-from tokens.views.check import NOT_OURS, WRONG_FORMAT
 
 pytestmark = pytest.mark.django_db
 
@@ -708,7 +708,7 @@ def test_a_manager_sees_an_admins_personal_token_but_is_not_offered_to_revoke_it
     dom = parse(manager_client.post(CHECK, {"value": secret}, **HTMX))
 
     assert "This value is ada-laptop" in dom.text()
-    assert "Your role may not revoke this token; ask an Admin." in dom.text()
+    assert "Your role may not revoke this token; ask one of the Admins." in dom.text()
     assert dom.find("input", name="revoke") is None
     assert token_checked_events().filter(target_id=token.public_id).count() == 1
 

@@ -555,3 +555,17 @@ def test_the_preview_does_not_count_a_token_that_stops_after_its_grace_period(
     # Only the new token lives longer than 30 days; the old one stops within the hour.
     assert policies.tokens_beyond_lifetime(workspace, 30) == 1
     assert impact.text().startswith("1 active token expires more than 30 days from now, or never.")
+
+
+def test_the_lifetime_input_takes_its_limits_from_the_form(admin_client, workspace, monkeypatch):
+    from django import forms
+
+    from tokens.views.policies import PolicyForm
+
+    shorter = forms.IntegerField(required=False, min_value=1, max_value=365)
+    monkeypatch.setitem(PolicyForm.base_fields, "max_lifetime_days", shorter)
+
+    response = admin_client.get(policies_url())
+
+    lifetime = next(n for n in controls(response) if n.attrs["name"] == "max_lifetime_days")
+    assert (lifetime.attrs["min"], lifetime.attrs["max"]) == ("1", "365")

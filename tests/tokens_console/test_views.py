@@ -474,6 +474,25 @@ def test_htmx_dialogs_are_partials_and_plain_ones_are_full_pages(
     assert "ci-deploy" in rows(page)  # the list stays under the dialog
 
 
+def test_a_full_page_shows_the_dialog_its_view_names_whatever_the_context_holds(
+    admin_client, ws_token, monkeypatch
+):
+    from tokens.views import tokens as token_views
+
+    tab_context = token_views.tab_context
+    # Another dialog's context key (the create form) set alongside the revoke dialog's.
+    monkeypatch.setattr(
+        token_views,
+        "tab_context",
+        lambda request, **extra: tab_context(request, create_form=1, **extra),
+    )
+
+    page = admin_client.get(url("revoke", ws_token))
+
+    titles = [h.text() for h in parse(page).find_all("h2") if h.attrs.get("id") == "modal-title"]
+    assert titles == ["Revoke token"]
+
+
 def test_htmx_create_answers_with_the_reveal_and_refreshes_the_list(admin_client, workspace):
     response = admin_client.post(url("create"), create_data(), **HTMX)
 

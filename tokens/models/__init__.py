@@ -3,9 +3,17 @@
 from tokens.models.leaks import LeakReport
 from tokens.models.policies import RevealPolicy, WorkspacePolicy
 from tokens.models.reminders import ExpiryReminder
-from tokens.models.resources import Resource
+from tokens.models.resources import (
+    RESOURCE_DESCRIPTION_MAX_LENGTH,
+    RESOURCE_KIND_MAX_LENGTH,
+    RESOURCE_NAME_MAX_LENGTH,
+    Resource,
+)
 from tokens.models.tokens import (
+    DESCRIPTION_MAX_LENGTH,
+    NAME_MAX_LENGTH,
     RevokeReason,
+    RotationGrace,
     Token,
     TokenKind,
     TokenQuerySet,
@@ -17,11 +25,17 @@ from tokens.models.tokens import (
 )
 
 __all__ = [
+    "DESCRIPTION_MAX_LENGTH",
+    "NAME_MAX_LENGTH",
+    "RESOURCE_DESCRIPTION_MAX_LENGTH",
+    "RESOURCE_KIND_MAX_LENGTH",
+    "RESOURCE_NAME_MAX_LENGTH",
     "ExpiryReminder",
     "LeakReport",
     "Resource",
     "RevealPolicy",
     "RevokeReason",
+    "RotationGrace",
     "Token",
     "TokenKind",
     "TokenQuerySet",

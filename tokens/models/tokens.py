@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets as random_source
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -14,7 +14,10 @@ from accounts.text import validate_name, validate_text
 from tokens import secrets
 
 __all__ = [
+    "DESCRIPTION_MAX_LENGTH",
+    "NAME_MAX_LENGTH",
     "RevokeReason",
+    "RotationGrace",
     "Token",
     "TokenKind",
     "TokenQuerySet",
@@ -26,6 +29,9 @@ __all__ = [
 ]
 
 PUBLIC_ID_LENGTH = 16
+# The limits every door (forms, API schemas, the service's validation) reads from here.
+NAME_MAX_LENGTH = 100
+DESCRIPTION_MAX_LENGTH = 255
 
 
 def new_public_id() -> str:
@@ -49,6 +55,28 @@ class RevokeReason(models.TextChoices):
     EXPIRED = "expired", "Expired"
     OWNER_DEACTIVATED = "owner_deactivated", "Owner's account was deactivated"
     PARENT_REVOKED = "parent_revoked", "The token that made it was revoked"
+
+
+class RotationGrace(models.TextChoices):
+    """How long a rotated token keeps working beside its replacement."""
+
+    NONE = "none", "No grace period: it stops now"
+    HOUR = "1h", "1 hour"
+    DAY = "1d", "1 day"
+    WEEK = "7d", "7 days"
+
+    @property
+    def duration(self) -> timedelta:
+        """Return how long the old token keeps working."""
+        return _GRACE_DURATIONS[self]
+
+
+_GRACE_DURATIONS = {
+    RotationGrace.NONE: timedelta(0),
+    RotationGrace.HOUR: timedelta(hours=1),
+    RotationGrace.DAY: timedelta(days=1),
+    RotationGrace.WEEK: timedelta(days=7),
+}
 
 
 class TokenStatus(models.TextChoices):
@@ -130,6 +158,14 @@ class TokenQuerySet(models.QuerySet["Token"]):
         """Return the tokens that no longer authenticate: expired or revoked."""
         return self.exclude(active_q(now or timezone.now()))
 
+    def with_stored_copy(self) -> TokenQuerySet:
+        """Return the tokens that keep an encrypted copy of their value (retrievable policy)."""
+        return self.exclude(encrypted_secret="")
+
+    def erase_copies(self) -> int:
+        """Erase the stored copies of these tokens; return how many were erased."""
+        return self.with_stored_copy().update(encrypted_secret="")
+
     def with_status(self, status: str, now: datetime | None = None) -> TokenQuerySet:
         """Return the tokens with `status` (active, expired, revoked, or all)."""
         return {
@@ -172,8 +208,10 @@ class Token(models.Model):
         related_name="+",
         help_text="The token that created it through the API.",
     )
-    name = models.CharField(max_length=100, validators=[validate_name])
-    description = models.CharField(max_length=255, blank=True, validators=[validate_text])
+    name = models.CharField(max_length=NAME_MAX_LENGTH, validators=[validate_name])
+    description = models.CharField(
+        max_length=DESCRIPTION_MAX_LENGTH, blank=True, validators=[validate_text]
+    )
     prefix = models.CharField(max_length=16, editable=False)
     digest = models.CharField(max_length=64, unique=True, editable=False)
     last_four = models.CharField(max_length=4, editable=False)

@@ -17,8 +17,7 @@ from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.models import Workspace
-from accounts.roles import Role
-from tokens import vault
+from tokens import rules, vault
 from tokens.actors import Actor
 from tokens.models import RevealPolicy, Token, WorkspacePolicy
 from tokens.services.tokens import workspace_policy
@@ -59,7 +58,7 @@ def never_expiring_count(workspace: Workspace) -> int:
 
 def retrievable_count(workspace: Workspace) -> int:
     """Return how many tokens keep an encrypted copy of their secret."""
-    return Token.objects.filter(workspace=workspace).exclude(encrypted_secret="").count()
+    return Token.objects.filter(workspace=workspace).with_stored_copy().count()
 
 
 def _clean(values: dict) -> dict:
@@ -103,8 +102,8 @@ def policy_update(
     *, actor: Actor, workspace: Workspace, request: HttpRequest | None = None, **values
 ) -> PolicyChange:
     """Change the workspace's token policies; switching to show once erases stored copies."""
-    if not (actor.bypass_rules or actor.role == Role.ADMIN):
-        raise PermissionDenied("Only Admins may change the workspace's policies.")
+    if not rules.may_manage_policies(actor):
+        raise PermissionDenied("Your role may not change the workspace's policies.")
     cleaned = _clean({field: values.get(field) for field in FIELDS})
     with transaction.atomic():
         policy = WorkspacePolicy.objects.select_for_update().get(pk=workspace_policy(workspace).pk)
@@ -121,11 +120,7 @@ def policy_update(
         policy.save()
         erased = 0
         if policy.reveal_policy == RevealPolicy.SHOW_ONCE:
-            erased = (
-                Token.objects.filter(workspace=workspace)
-                .exclude(encrypted_secret="")
-                .update(encrypted_secret="")
-            )
+            erased = Token.objects.filter(workspace=workspace).erase_copies()
         audit_record(
             action="policy.updated",
             actor=actor,

@@ -3,9 +3,9 @@
 A token limited to some resources may reach only those; a token limited to
 none reaches every resource. So deleting the last resource a token is limited
 to would widen that token to everything: such a deletion is refused while the
-token is active. Only Admins (and operators) change resources; bad input raises
-ValidationError keyed by field, a forbidden action PermissionDenied, and neither
-changes anything. Each change writes an audit event.
+token is active. Only roles granted resources.manage (and operators) change
+resources; bad input raises ValidationError keyed by field, a forbidden action
+PermissionDenied, and neither changes anything. Each change writes an audit event.
 """
 
 from __future__ import annotations
@@ -19,27 +19,26 @@ from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.models import Workspace
-from accounts.roles import Role
 from accounts.text import clean_text, validate_text
 from tokens import rules
 from tokens.actors import Actor
-from tokens.models import Resource, Token, active_q, visible_q
+from tokens.models import (
+    RESOURCE_DESCRIPTION_MAX_LENGTH,
+    RESOURCE_KIND_MAX_LENGTH,
+    RESOURCE_NAME_MAX_LENGTH,
+    Resource,
+    Token,
+    active_q,
+    visible_q,
+)
 
-MAX_NAME_LENGTH = 100
-MAX_KIND_LENGTH = 50
-MAX_DESCRIPTION_LENGTH = 255
 # How many blocking tokens a refusal names before it says "and N more".
 NAMES_IN_MESSAGE = 5
 
 
-def may_manage_resources(actor: Actor) -> bool:
-    """Return whether the actor may create, rename and delete the workspace's resources."""
-    return actor.bypass_rules or actor.role == Role.ADMIN
-
-
 def _require_manager(actor: Actor, verb: str) -> None:
-    if not may_manage_resources(actor):
-        raise PermissionDenied(f"Only Admins may {verb} resources.")
+    if not rules.may_manage_resources(actor):
+        raise PermissionDenied(f"Your role may not {verb} resources.")
 
 
 def _field_error(field: str, message: str, code: str) -> ValidationError:
@@ -50,19 +49,25 @@ def _field_error(field: str, message: str, code: str) -> ValidationError:
 def clean_name(name: str) -> str:
     """Return the resource name trimmed, or raise when it is empty, too long or unprintable."""
     return clean_text(
-        name, field="name", max_length=MAX_NAME_LENGTH, required="Give the resource a name."
+        name,
+        field="name",
+        max_length=RESOURCE_NAME_MAX_LENGTH,
+        required="Give the resource a name.",
     )
 
 
 def clean_kind(kind: str) -> str:
     """Return the kind trimmed (it may be empty), or raise when it is too long or unprintable."""
-    return clean_text(kind, field="kind", max_length=MAX_KIND_LENGTH)
+    return clean_text(kind, field="kind", max_length=RESOURCE_KIND_MAX_LENGTH)
 
 
 def clean_description(description: str) -> str:
     """Return the description trimmed (it may be empty), or raise when too long or unprintable."""
     return clean_text(
-        description, field="description", max_length=MAX_DESCRIPTION_LENGTH, validator=validate_text
+        description,
+        field="description",
+        max_length=RESOURCE_DESCRIPTION_MAX_LENGTH,
+        validator=validate_text,
     )
 
 

@@ -1,7 +1,9 @@
 """Every action on tokens: create, rename, rotate, revoke, and the queries the console needs.
 
-Console views, the JSON API, Django admin and management commands call these;
-nothing else writes tokens. Bad input raises ValidationError keyed by field,
+Console views, the JSON API, Django admin and management commands call these
+for every action; besides them only bookkeeping writes tokens (tokens/auth.py
+records last use, services/policies.py erases stored copies, the key rotation
+command re-encrypts them). Bad input raises ValidationError keyed by field,
 a forbidden action PermissionDenied, and neither changes anything. Each
 action writes an audit event naming its actor.
 """
@@ -24,15 +26,17 @@ from accounts.http import client_ip
 from accounts.models import Workspace
 from tokens import lookup_limit, notifications, prefixes, rules, secrets, validation, vault
 from tokens.actors import Actor
-from tokens.models import RevealPolicy, RevokeReason, Token, TokenKind, WorkspacePolicy
+from tokens.models import (
+    RevealPolicy,
+    RevokeReason,
+    RotationGrace,
+    Token,
+    TokenKind,
+    WorkspacePolicy,
+)
 
 LOOKUP_CHUNK = 10_000
-GRACE_PERIODS = {
-    "none": timedelta(0),
-    "1h": timedelta(hours=1),
-    "1d": timedelta(days=1),
-    "7d": timedelta(days=7),
-}
+GRACE_PERIODS = {grace.value: grace.duration for grace in RotationGrace}
 
 
 def workspace_policy(workspace: Workspace) -> WorkspacePolicy:
@@ -299,7 +303,7 @@ def token_rotate(
     if isinstance(grace, str):
         if grace not in GRACE_PERIODS:
             raise ValidationError(
-                {"grace": "Choose none, 1 hour, 1 day or 7 days."}, code="invalid_grace"
+                {"grace": f"Choose one of: {', '.join(GRACE_PERIODS)}."}, code="invalid_grace"
             )
         grace = GRACE_PERIODS[grace]
     now = timezone.now()
@@ -559,7 +563,9 @@ class LeakMatch:
     def outcome(self) -> str:
         """Return what the revocation did, in words that follow the token's name."""
         if not self.revoked_now:
-            return "no longer worked; nothing changed."
+            if self.token.revoked_at is not None and self.token.revoked_at <= timezone.now():
+                return "was already revoked; nothing changed."
+            return "no longer worked (expired); nothing changed."
         if not self.emailed:
             return "revoked as leaked. Nobody was emailed: it has no active owner or Admin."
         return f"revoked as leaked. Emailed {', '.join(self.emailed)}."
@@ -659,4 +665,4 @@ def ended_copies_erase() -> int:
     Revoking erases a copy at once; expiry happens without any request, so the
     hourly job (send_expiry_reminders) and the key rotation command call this.
     """
-    return Token.objects.ended().exclude(encrypted_secret="").update(encrypted_secret="")
+    return Token.objects.ended().erase_copies()

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 
 from accounts import query_params
 from accounts.form_errors import add_service_errors
@@ -20,13 +21,38 @@ from tokens.services import policies, workspace_policy
 TEMPLATE = "tokens/policies.html"
 
 
+class ChoiceRadioSelect(forms.RadioSelect):
+    """Radio buttons with attributes per choice; `unavailable` choices show but are disabled."""
+
+    def __init__(self, *args, option_attrs=None, unavailable=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.option_attrs = option_attrs or {}
+        self.unavailable = set(unavailable)
+
+    def create_option(self, name, value, *args, **kwargs):
+        option = super().create_option(name, value, *args, **kwargs)
+        option["attrs"].update(self.option_attrs.get(value, {}))
+        if value in self.unavailable:
+            option["attrs"]["disabled"] = True
+        return option
+
+
 class PolicyForm(forms.Form):
+    """The workspace's token policies; its widgets carry every limit the page shows."""
+
     max_lifetime_days = forms.IntegerField(
         label="Maximum lifetime",
         required=False,
         min_value=1,
         max_value=policies.MAX_LIFETIME_DAYS,
-        widget=forms.NumberInput(attrs={"placeholder": "No limit", "inputmode": "numeric"}),
+        # min and max come from the field; the impact preview is described too.
+        widget=forms.NumberInput(
+            attrs={
+                "placeholder": "No limit",
+                "inputmode": "numeric",
+                "aria-describedby": "id_max_lifetime_days_helptext lifetime-impact",
+            }
+        ),
         help_text="In days. New and rotated tokens must expire within it; empty for no limit.",
     )
     allow_never_expiring = forms.BooleanField(
@@ -38,17 +64,39 @@ class PolicyForm(forms.Form):
         label="Members may create personal tokens", required=False
     )
     reveal_policy = forms.ChoiceField(
-        label="Reveal policy", choices=RevealPolicy.choices, widget=forms.RadioSelect
+        label="Reveal policy",
+        choices=RevealPolicy.choices,
+        widget=ChoiceRadioSelect(
+            option_attrs={RevealPolicy.RETRIEVABLE: {"aria-describedby": "retrievable-help"}}
+        ),
     )
+
+    def __init__(self, *args, editable: bool, policy, preview_url: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not editable:
+            for field in self.fields.values():
+                field.disabled = True
+        if not vault.is_configured() and policy.reveal_policy != RevealPolicy.RETRIEVABLE:
+            # Without keys nobody may switch to retrievable; one already on it may stay.
+            self.fields["reveal_policy"].widget.unavailable = {RevealPolicy.RETRIEVABLE}
+        self.fields["max_lifetime_days"].widget.attrs.update(
+            {
+                "hx-get": preview_url,
+                "hx-trigger": "input changed delay:300ms",
+                "hx-target": "#lifetime-impact",
+                "hx-swap": "outerHTML",
+            }
+        )
 
 
 def _form(request: HttpRequest, policy) -> PolicyForm:
-    initial = {field: getattr(policy, field) for field in policies.FIELDS}
-    form = PolicyForm(request.POST if request.method == "POST" else None, initial=initial)
-    if not has_perm(request.membership, Perm.POLICIES_MANAGE):
-        for field in form.fields.values():
-            field.disabled = True
-    return form
+    return PolicyForm(
+        request.POST if request.method == "POST" else None,
+        initial={field: getattr(policy, field) for field in policies.FIELDS},
+        editable=has_perm(request.membership, Perm.POLICIES_MANAGE),
+        policy=policy,
+        preview_url=reverse("tokens:policies", kwargs={"slug": request.workspace.slug}),
+    )
 
 
 def _lifetime_preview(request: HttpRequest) -> int | None:
@@ -72,7 +120,7 @@ def policy_settings(request: HttpRequest) -> HttpResponse:
     form = _form(request, policy)
     if request.method == "POST":
         if not has_perm(request.membership, Perm.POLICIES_MANAGE):
-            raise PermissionDenied("Only Admins may change the workspace's policies.")
+            raise PermissionDenied("Your role may not change the workspace's policies.")
         if form.is_valid():
             try:
                 change = policies.policy_update(

@@ -12,8 +12,14 @@ from accounts.form_errors import add_service_errors
 from accounts.htmx import finish_action, render_page
 from accounts.permissions import Perm, workspace_view
 from accounts.text import validate_name, validate_text
+from tokens import rules
 from tokens.actors import Actor
-from tokens.models import Resource
+from tokens.models import (
+    RESOURCE_DESCRIPTION_MAX_LENGTH,
+    RESOURCE_KIND_MAX_LENGTH,
+    RESOURCE_NAME_MAX_LENGTH,
+    Resource,
+)
 from tokens.services import resources
 
 TEMPLATE = "tokens/resources.html"
@@ -25,20 +31,20 @@ class ResourceForm(forms.Form):
     """A resource's name, kind and description; the service checks them again."""
 
     name = forms.CharField(
-        max_length=resources.MAX_NAME_LENGTH,
+        max_length=RESOURCE_NAME_MAX_LENGTH,
         error_messages={"required": "Give the resource a name."},
         validators=[validate_name],
         widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "e.g. orders-db"}),
         help_text="Unique in this workspace. Renaming keeps the tokens limited to it.",
     )
     kind = forms.CharField(
-        max_length=resources.MAX_KIND_LENGTH,
+        max_length=RESOURCE_KIND_MAX_LENGTH,
         required=False,
         validators=[validate_name],
         widget=forms.TextInput(attrs={"placeholder": "e.g. database, application"}),
     )
     description = forms.CharField(
-        max_length=resources.MAX_DESCRIPTION_LENGTH, required=False, validators=[validate_text]
+        max_length=RESOURCE_DESCRIPTION_MAX_LENGTH, required=False, validators=[validate_text]
     )
 
 
@@ -57,7 +63,7 @@ def _context(request: HttpRequest, **extra) -> dict:
         "nav": "settings",
         "tab": "resources",
         "resources": resources.resources_with_usage(actor, request.workspace),
-        "may_manage": resources.may_manage_resources(actor),
+        "may_manage": rules.may_manage_resources(actor),
         **extra,
     }
 
@@ -105,7 +111,7 @@ def resource_create(request: HttpRequest) -> HttpResponse:
                 target="#resource-list",
             )
     return render_page(
-        request, TEMPLATE, _context(request, create_form=form), partial="create-dialog"
+        request, TEMPLATE, _context(request, create_form=form), dialog="create-dialog"
     )
 
 
@@ -144,7 +150,7 @@ def resource_rename(request: HttpRequest, pk: int) -> HttpResponse:
                 target=f"#resource-{row.pk}",
             )
     context = _context(request, renaming=resource, rename_form=form)
-    return render_page(request, TEMPLATE, context, partial="rename-dialog")
+    return render_page(request, TEMPLATE, context, dialog="rename-dialog")
 
 
 @workspace_view(Perm.RESOURCES_MANAGE)
@@ -176,4 +182,4 @@ def resource_delete(request: HttpRequest, pk: int) -> HttpResponse:
         blocking_count=resources.tokens_limited_only_to(resource).count(),
         delete_error=error,
     )
-    return render_page(request, TEMPLATE, context, partial="delete-dialog")
+    return render_page(request, TEMPLATE, context, dialog="delete-dialog")

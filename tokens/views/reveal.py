@@ -32,7 +32,7 @@ def token_reveal(request: HttpRequest, public_id: str) -> HttpResponse:
         form = sudo.SudoForm(request.POST if "password" in request.POST else None, request=request)
         if not form.is_valid():
             context = tab_context(request, sudo_token=token, sudo_form=form, purpose=purpose)
-            return render_page(request, TEMPLATE, context, partial="sudo-dialog")
+            return render_page(request, TEMPLATE, context, dialog="sudo-dialog")
         form.confirm()
     try:
         secret = services.token_reveal(actor=actor, token=token, purpose=purpose, request=request)
@@ -43,6 +43,6 @@ def token_reveal(request: HttpRequest, public_id: str) -> HttpResponse:
     else:
         retrieved = reveal_context(token, secret) | {"copy": purpose == "copy"}
         context = tab_context(request, retrieved=retrieved)
-    response = render_page(request, TEMPLATE, context, partial="secret-dialog")
+    response = render_page(request, TEMPLATE, context, dialog="secret-dialog")
     patch_cache_control(response, no_store=True, private=True)
     return response

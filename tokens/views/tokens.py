@@ -81,7 +81,7 @@ def _attach_errors(form, error: ValidationError) -> None:
 def _reveal(request: HttpRequest, token: Token, secret: str, message: str) -> HttpResponse:
     """Answer with the one response that carries a new secret."""
     context = tab_context(request, revealed=reveal_context(token, secret))
-    response = render_page(request, TEMPLATE, context, partial="reveal-dialog")
+    response = render_page(request, TEMPLATE, context, dialog="reveal-dialog")
     patch_cache_control(response, no_store=True, private=True)
     if request.htmx:
         trigger_client_event(response, "tokens:changed", {})
@@ -100,15 +100,16 @@ def token_create(request: HttpRequest) -> HttpResponse:
     """Show the Add token form; create the token and reveal its secret once."""
     actor = _actor(request)
     policy = services.workspace_policy(request.workspace)
-    if not rules.may_create_any(actor, policy):
+    kinds = rules.creatable_kinds(actor, policy)
+    if not kinds:
         raise PermissionDenied("Your role may not create tokens in this workspace.")
-    kind = request.POST.get("kind")
-    if kind in TokenKind.values and not rules.may_create(actor, kind, policy):
+    if request.POST.get("kind") in set(TokenKind.values) - set(kinds):
         # The form offers only the kinds the role may create; a forged kind is a 403.
         raise PermissionDenied("Your role may not create this kind of token.")
     form = TokenCreateForm(
         request.POST or None,
-        role=actor.role,
+        grantable=rules.grantable_scopes(actor),
+        kinds=kinds,
         policy=policy,
         resources=Resource.objects.filter(workspace=request.workspace),
     )
@@ -125,7 +126,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
         else:
             return _reveal(request, token, secret, f"Token {token.name} created.")
     return render_page(
-        request, TEMPLATE, tab_context(request, create_form=form), partial="create-dialog"
+        request, TEMPLATE, tab_context(request, create_form=form), dialog="create-dialog"
     )
 
 
@@ -160,7 +161,7 @@ def token_rename(request: HttpRequest, public_id: str) -> HttpResponse:
                 target=f"#token-{token.public_id}",
             )
     context = tab_context(request, renaming=token, rename_form=form)
-    return render_page(request, TEMPLATE, context, partial="rename-dialog")
+    return render_page(request, TEMPLATE, context, dialog="rename-dialog")
 
 
 @workspace_view()
@@ -190,7 +191,7 @@ def token_rotate(request: HttpRequest, public_id: str) -> HttpResponse:
         rotate_error=error,
         rotate_expires_at=services.token_rotation_expiry(actor=_actor(request), token=token),
     )
-    return render_page(request, TEMPLATE, context, partial="rotate-dialog")
+    return render_page(request, TEMPLATE, context, dialog="rotate-dialog")
 
 
 @workspace_view()
@@ -200,8 +201,8 @@ def token_revoke(request: HttpRequest, public_id: str) -> HttpResponse:
     if not rules.may_revoke(_actor(request), token):
         raise PermissionDenied("You may not revoke this token.")
     if request.method == "POST":
-        token = services.token_revoke(actor=_actor(request), token=token, request=request)
-        token = visible_token(request, public_id)
+        services.token_revoke(actor=_actor(request), token=token, request=request)
+        token = visible_token(request, public_id)  # again, with the row's related objects
         return finish_action(
             request,
             message=f"Token {token.name} revoked. It no longer authenticates.",
@@ -212,5 +213,5 @@ def token_revoke(request: HttpRequest, public_id: str) -> HttpResponse:
             target=f"#token-{token.public_id}",
         )
     return render_page(
-        request, TEMPLATE, tab_context(request, revoking=token), partial="revoke-dialog"
+        request, TEMPLATE, tab_context(request, revoking=token), dialog="revoke-dialog"
     )

@@ -27,9 +27,7 @@ class Command(BaseCommand):
             return
         erased = ended_copies_erase()  # no point re-encrypting what can never be revealed
         count = lost = 0
-        tokens = Token.objects.exclude(encrypted_secret="").only(
-            "pk", "public_id", "encrypted_secret"
-        )
+        tokens = Token.objects.with_stored_copy().only("pk", "public_id", "encrypted_secret")
         with transaction.atomic():
             for token in tokens.select_for_update().iterator(chunk_size=500):
                 try:
