@@ -26,6 +26,7 @@ from accounts.sudo import SudoForm
 from tests.conftest import PASSWORD
 from tests.factories import signed_in
 from tests.security.world import World, changes, rolled_back, shared_world, snapshot
+from tokens import checking
 from tokens import forms as token_forms
 from tokens.api import api
 from tokens.lookup_limit import failure_limiter
@@ -106,7 +107,7 @@ FORMS = {
     ),
     "tokens:rename": (token_forms.TokenRenameForm, "admin", {"name": "renamed"}),
     "tokens:rotate": (token_forms.TokenRotateForm, "admin", {"grace": "1h"}),
-    "tokens:check": (token_forms.TokenCheckForm, "admin", {"value": "kww_x"}),
+    "tokens:check": (checking.TokenCheckForm, "admin", {"value": "kww_x"}),
     "tokens:resource_create": (ResourceForm, "admin", {"name": "orders", "kind": "db"}),
     "tokens:resource_rename": (ResourceForm, "admin", {"name": "orders"}),
     "tokens:policies": (
