@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent
 from tests.factories import actor_of, issue
+from tokens import scopes as scope_catalogue
 from tokens import secrets, services
 from tokens.auth import authenticate_token
 from tokens.models import Resource, RevokeReason, Token, TokenKind, TokenStatus
@@ -564,14 +565,20 @@ def test_create_with_a_preset(api):
 
 
 def test_presets_come_from_the_one_definition_in_settings(api, settings):
-    settings.KEYWARD_SCOPE_PRESETS = {"ci": {"label": "CI", "scopes": ["tokens:read"]}}
+    # The schema's enum is built from settings when the app starts (settings do not
+    # change while it runs); the scopes a preset grants are read at each request.
+    preset = Client().get("/api/v1/openapi.json").json()["components"]["schemas"]
+    enum = preset["TokenCreateIn"]["properties"]["preset"]["enum"]
+    settings.KEYWARD_SCOPE_PRESETS = {
+        **settings.KEYWARD_SCOPE_PRESETS,
+        "read": {"label": "Read", "scopes": ["tokens:read"]},
+    }
 
-    made = api.post("/tokens", {"name": "ci", "preset": "ci"})
-    refused = api.post("/tokens", {"name": "ro", "preset": "read"})
+    made = api.post("/tokens", {"name": "ci", "preset": "read"})
 
+    assert enum == list(settings.KEYWARD_SCOPE_PRESETS)
     assert made.json()["scopes"] == ["tokens:read"]
-    assert refused.status_code == 400
-    assert "Choose one of the presets: ci." in refused.content.decode()
+    assert scope_catalogue.preset_scopes("read") == ["tokens:read"]
 
 
 def test_create_with_resources_and_an_expiry_date(workspace, api):
