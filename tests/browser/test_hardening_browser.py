@@ -403,8 +403,8 @@ def test_the_lifetime_input_takes_its_limits_from_the_form(
     expect(lifetime).to_have_attribute("min", "1")
     expect(lifetime).to_have_attribute("max", str(MAX_LIFETIME_DAYS))
     expect(lifetime).to_have_attribute("placeholder", "No limit")
-    expect(lifetime).to_have_attribute(
-        "aria-describedby", "id_max_lifetime_days_helptext lifetime-impact"
+    expect(lifetime).to_have_accessible_description(
+        "In days. New and rotated tokens must expire within it; empty for no limit."
     )
 
     # Past the maximum: refused next to the field, the typed value kept, nothing saved.
@@ -414,6 +414,10 @@ def test_the_lifetime_input_takes_its_limits_from_the_form(
     expect(field.locator(".errors")).to_contain_text(str(MAX_LIFETIME_DAYS))
     expect(lifetime).to_have_value(str(MAX_LIFETIME_DAYS + 1))
     expect(lifetime).to_have_attribute("max", str(MAX_LIFETIME_DAYS))
+    expect(lifetime).to_have_attribute("aria-invalid", "true")
+    expect(lifetime).to_have_accessible_description(
+        re.compile(rf"no limit\. Ensure this value is less than or equal to {MAX_LIFETIME_DAYS}\.")
+    )
     shoot(page, "policies-lifetime-error")
     assert services.workspace_policy(workspace).max_lifetime_days is None
 
