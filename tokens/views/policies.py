@@ -50,7 +50,9 @@ class PolicyForm(forms.Form):
             attrs={
                 "placeholder": "No limit",
                 "inputmode": "numeric",
-                "aria-describedby": "id_max_lifetime_days_helptext lifetime-impact",
+                # Set here, so Django adds none: the error's id too (ignored while absent).
+                "aria-describedby": "id_max_lifetime_days_helptext id_max_lifetime_days_error "
+                "lifetime-impact",
             }
         ),
         help_text="In days. New and rotated tokens must expire within it; empty for no limit.",
