@@ -314,7 +314,7 @@ def token_rotate(
         maker_id = _acting_token_id(actor) or token.created_by_token_id
         maker = _maker(maker_id, lock=True)
         token = Token.objects.select_for_update().select_related("workspace").get(pk=token.pk)
-        if not token.is_active or (token.revoked_at and token.revoked_at > now):
+        if not token.is_active or token.in_grace(now):
             raise ValidationError(
                 "Only an active token that was not rotated already can be rotated.",
                 code="not_rotatable",
