@@ -554,7 +554,7 @@ def token_check(
 
 @dataclass(frozen=True)
 class LeakMatch:
-    """A token reported as leaked, whether the report revoked it, and who was emailed about it."""
+    """A token reported as leaked, whether the report revoked it, and whom it emails about it."""
 
     token: Token
     revoked_now: bool
@@ -568,7 +568,8 @@ class LeakMatch:
             return "no longer worked (expired); nothing changed."
         if not self.emailed:
             return "revoked as leaked. Nobody was emailed: it has no active owner or Admin."
-        return f"revoked as leaked. Emailed {', '.join(self.emailed)}."
+        # The emails go out after commit and may still fail: say they are on their way.
+        return f"revoked as leaked. Emailing {', '.join(self.emailed)}."
 
 
 def tokens_revoke_leaked(
