@@ -89,7 +89,7 @@ def test_issue_token_is_audited_as_the_command_or_the_operator(workspace):
         "--scopes",
         "tokens:read",
         "--operator",
-        "OPS@example.com",
+        " OPS@example.com ",  # read as sign-in reads it: trimmed, lower-cased
     )
 
     first, second = AuditEvent.objects.filter(action="token.created").order_by("id")
