@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from accounts import signin_limit
 from accounts.models.users import normalize_email
 from accounts.roles import Role
-from accounts.text import validate_name
+from accounts.text import validate_email_text, validate_name
 
 
 class SignInLimitMixin:
@@ -108,7 +108,9 @@ class SignupForm(PasswordPairMixin):
     full_name = forms.CharField(
         max_length=150, required=False, label="Your name", validators=[validate_name]
     )
-    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    email = forms.EmailField(
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}), validators=[validate_email_text]
+    )
     workspace_name = forms.CharField(
         max_length=100,
         label="Workspace name",
@@ -146,7 +148,9 @@ class WorkspaceForm(forms.Form):
 
 
 class InvitationForm(forms.Form):
-    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    email = forms.EmailField(
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}), validators=[validate_email_text]
+    )
     role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.dateparse import parse_date
 
 # Days-to-expiry and "within N days" filters: ten years is the longest span that means anything.
@@ -23,6 +25,20 @@ def whole_number(value: str | None, *, minimum: int, maximum: int) -> int | None
         return None
     number = int(value)
     return number if minimum <= number <= maximum else None
+
+
+class WholeNumberField(forms.IntegerField):
+    """An IntegerField that takes ASCII digits only, as whole_number does.
+
+    Django's IntegerField hands the text to `int`, which also reads "٣٠" and
+    "3_0" as 30: a form would store what the preview beside it refuses.
+    """
+
+    def to_python(self, value):
+        text = "" if value is None else str(value).strip()
+        if text and not (text.isascii() and text.isdigit()):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(text)
 
 
 def days(value: str | None, *, maximum: int = MAX_DAYS) -> int | None:

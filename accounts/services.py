@@ -19,7 +19,7 @@ from accounts.emails import send_invitation_email
 from accounts.flood_limit import refuse_email_flood, refuse_signup_flood
 from accounts.models import Invitation, Membership, User, Workspace
 from accounts.models.invitations import new_invitation_key
-from accounts.models.users import normalize_email
+from accounts.models.users import clean_email, normalize_email
 from accounts.roles import Role
 from accounts.side_effects import after_commit
 from accounts.text import clean_text
@@ -81,7 +81,7 @@ def user_signup(
 ) -> tuple[User, Workspace | None]:
     """Create a user, and a first workspace where they are Admin when it is named."""
     refuse_signup_flood(request)
-    email = normalize_email(email)
+    email = clean_email(email)
     if User.objects.filter(email=email).exists():
         raise ValidationError(
             {"email": "An account with this email already exists. Sign in instead."},
@@ -104,7 +104,7 @@ def invitation_create(
     request: HttpRequest | None = None,
 ) -> Invitation:
     """Invite `email` to `workspace` with `role` and email them a signed link."""
-    email = normalize_email(email)
+    email = clean_email(email)
     role = _valid_role(role)
     if Membership.objects.filter(workspace=workspace, user__email=email).exists():
         raise ValidationError(

@@ -11,6 +11,7 @@ controls that make text read differently from what it is ("Trojan Source").
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from django.core.exceptions import ValidationError
 from django.utils.deconstruct import deconstructible
@@ -77,6 +78,24 @@ class TextValidator:
 
 validate_name = TextValidator("name")
 validate_text = TextValidator("text")
+
+# Control, format (zero-width, bidi), surrogate and separator characters: none
+# shows on screen, so an address holding one lists exactly like another.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp", "Zs"})
+EMAIL_MESSAGE = "Enter an email address without spaces, invisible or control characters."
+
+
+def validate_email_text(value: str) -> None:
+    """Refuse an email address holding a space or an invisible or control character.
+
+    Such an address would sign up as a second account that reads exactly like
+    another one in every list, audit line and email.
+    """
+    if any(
+        character.isspace() or unicodedata.category(character) in _INVISIBLE_CATEGORIES
+        for character in value or ""
+    ):
+        raise ValidationError(EMAIL_MESSAGE, code="invalid")
 
 
 def clean_text(

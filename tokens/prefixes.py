@@ -17,3 +17,10 @@ def parser() -> secrets.TokenParser:
 @cache
 def _parser(base_prefix: str, accepted: tuple[str, ...]) -> secrets.TokenParser:
     return secrets.TokenParser(base_prefix, accepted)
+
+
+def scanning_pattern(kind: str | None = None) -> str:
+    """Return the expression to register with secret scanners: every prefix still accepted."""
+    return secrets.token_pattern(
+        settings.KEYWARD_TOKEN_PREFIX, settings.KEYWARD_TOKEN_PREFIXES_ACCEPTED, kind
+    )

@@ -29,10 +29,8 @@ def _due_thresholds(now: datetime, thresholds: list[int]) -> dict[Token, list[in
     for days in thresholds:
         window = timedelta(days=days)
         tokens = (
-            Token.objects.filter(
-                revoked_at__isnull=True, expires_at__gt=now, expires_at__lte=now + window
-            )
-            .filter(expires_at__gt=F("created_at") + window)
+            Token.objects.active_not_in_grace(now)
+            .filter(expires_at__lte=now + window, expires_at__gt=F("created_at") + window)
             .exclude(reminders__days=days)
             .select_related("workspace", "owner", "created_by")
             .order_by("expires_at", "pk")

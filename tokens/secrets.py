@@ -109,7 +109,16 @@ def censor(prefix: str, last: str) -> str:
     return f"{prefix}…{last}"
 
 
-def token_pattern(base_prefix: str) -> str:
-    """Return a regular expression that matches this deployment's tokens, for secret scanners."""
-    letters = "".join(sorted(KIND_LETTERS.values()))
-    return rf"\b{re.escape(base_prefix)}[{letters}]_[0-9A-Za-z]{{{BODY_LENGTH}}}\b"
+def token_pattern(base_prefix: str, accepted: Iterable[str] = (), kind: str | None = None) -> str:
+    """Return a regular expression matching this deployment's tokens, for secret scanners.
+
+    It matches tokens of `kind` (both kinds when None) under `base_prefix` and
+    under every `accepted` earlier prefix: those tokens still work, so a leaked
+    one must still be found.
+    """
+    prefixes = sorted({base_prefix, *accepted})
+    stem = "|".join(re.escape(prefix) for prefix in prefixes)
+    if len(prefixes) > 1:
+        stem = f"(?:{stem})"
+    letter = KIND_LETTERS[kind] if kind else f"[{''.join(sorted(KIND_LETTERS.values()))}]"
+    return rf"\b{stem}{letter}_[0-9A-Za-z]{{{BODY_LENGTH}}}\b"

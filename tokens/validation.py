@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from accounts import query_params
 from accounts.models import Workspace
 from accounts.text import clean_text, validate_text
 from tokens import scopes as scope_catalogue
@@ -128,12 +129,11 @@ def clean_expiry(expires_at: datetime | None, policy: WorkspacePolicy) -> dateti
 
 def clean_resources(workspace: Workspace, resource_ids: Iterable) -> list[Resource]:
     """Return the workspace's resources with these ids, or raise for any that are not its own."""
-    wanted = {str(pk) for pk in resource_ids or () if str(pk).strip()}
-    if not wanted:
+    given = [str(pk) for pk in resource_ids or () if str(pk).strip()]
+    if not given:
         return []
-    if not all(
-        pk.isascii() and pk.isdigit() and len(pk) <= 19 and 0 < int(pk) <= MAX_ID for pk in wanted
-    ):
+    wanted = {query_params.whole_number(pk, minimum=1, maximum=MAX_ID) for pk in given}
+    if None in wanted:
         raise ValidationError({"resources": "Unknown resource."}, code="unknown_resource")
     found = list(Resource.objects.filter(workspace=workspace, pk__in=wanted))
     if len(found) != len(wanted):

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.roles import Role
+from accounts.text import validate_email_text
 
 __all__ = ["Invitation", "InvitationQuerySet"]
 
@@ -30,7 +31,7 @@ class Invitation(models.Model):
     workspace = models.ForeignKey(
         "accounts.Workspace", on_delete=models.CASCADE, related_name="invitations"
     )
-    email = models.EmailField()
+    email = models.EmailField(validators=[validate_email_text])
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
     invited_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"

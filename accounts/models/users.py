@@ -2,20 +2,43 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
 from accounts import signals
-from accounts.text import validate_name
+from accounts.text import validate_email_text, validate_name
 
-__all__ = ["User", "UserManager", "UserQuerySet", "normalize_email"]
+__all__ = ["User", "UserManager", "UserQuerySet", "clean_email", "normalize_email"]
 
 
 def normalize_email(email: str) -> str:
-    """Return `email` trimmed and lower-cased, the one form we store and compare."""
-    return (email or "").strip().lower()
+    """Return `email` trimmed and lower-cased, its domain NFKC-normalized: the one form we store.
+
+    Mail servers read a domain through IDNA, which folds compatibility forms
+    (a domain typed in full-width letters is the ASCII one), so we fold them too and
+    one mailbox has one spelling. The local part is the receiving server's
+    business and keeps its characters. This never refuses anything (sign-in
+    looks up with it); validate_email_text refuses invisible characters.
+    """
+    local, at, domain = (email or "").strip().rpartition("@")
+    if at:
+        domain = unicodedata.normalize("NFKC", domain)
+    return f"{local}{at}{domain}".lower()
+
+
+def clean_email(email: str, *, field: str = "email") -> str:
+    """Return `email` in its normal form, or raise a ValidationError keyed by `field`."""
+    email = normalize_email(email)
+    try:
+        validate_email_text(email)
+    except ValidationError as error:
+        raise ValidationError({field: error}, code=error.code) from None
+    return email
 
 
 class UserQuerySet(models.QuerySet["User"]):
@@ -57,7 +80,7 @@ class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
 
 
 class User(AbstractBaseUser, PermissionsMixin):
-    email = models.EmailField("email address", unique=True)
+    email = models.EmailField("email address", unique=True, validators=[validate_email_text])
     full_name = models.CharField(max_length=150, blank=True, validators=[validate_name])
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -32,6 +33,7 @@ def _context(request: HttpRequest, **extra) -> dict:
         .filter(workspace=workspace)
         .select_related("invited_by"),
         "role_choices": Role.choices,
+        "invitation_days": settings.KEYWARD_INVITATION_MAX_AGE_DAYS,
         "nav": "settings",
         "tab": "members",
         **extra,
@@ -65,7 +67,8 @@ def member_invite(request: HttpRequest) -> HttpResponse:
         else:
             return finish_action(
                 request,
-                message=f"Invitation sent to {invitation.email}.",
+                # Its email goes out after commit and may still fail: say what is known.
+                message=f"Invitation created; emailing it to {invitation.email}.",
                 redirect_url=_members_url(request),
                 update=_member_list(request),
                 target="#member-list",
@@ -163,7 +166,7 @@ def _invitation_action(request: HttpRequest, pk: int, action, message: str) -> H
 def invitation_resend(request: HttpRequest, pk: int) -> HttpResponse:
     """Send a pending invitation again with a fresh link."""
     return _invitation_action(
-        request, pk, services.invitation_resend, "Invitation resent to {email}."
+        request, pk, services.invitation_resend, "Invitation renewed; emailing it to {email}."
     )
 
 

@@ -1,5 +1,6 @@
 """Names are one line of printable text: the rule, and each door that applies it (forms,
-admin, services, the migration that repairs stored names). The API: tests/tokens/test_names.py."""
+admin, services, the migration that repairs stored names). The API: tests/tokens/test_names.py.
+Email addresses hold no invisible characters, by the same doors."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ from pydantic import Field, TypeAdapter
 from pydantic import ValidationError as PydanticError
 
 from accounts import services, text
-from accounts.forms import SignupForm, WorkspaceForm
-from accounts.models import User, Workspace
+from accounts.forms import InvitationForm, SignupForm, WorkspaceForm
+from accounts.models import Invitation, User, Workspace
+from accounts.models.users import normalize_email
 from tests.conftest import PASSWORD
 from tests.factories import signed_in
 
@@ -171,6 +173,77 @@ def test_the_admin_refuses_a_workspace_name_with_a_carriage_return(workspace):
     assert text.NAME_MESSAGE in response.content.decode()
     workspace.refresh_from_db()
     assert workspace.name == "Acme"
+
+
+# Email addresses: no invisible characters -------------------------------------------------
+
+INVISIBLE_IN_EMAILS = {
+    "zero-width space (Cf)": "admin@example.com\u200b",
+    "zero-width joiner (Cf)": "ad\u200dmin@example.com",
+    "byte order mark (Cf)": "admin@exa\ufeffmple.com",
+    "right-to-left override (Cf)": "admin\u202e@example.com",
+    "soft hyphen (Cf)": "ad\u00admin@example.com",
+    "NUL (Cc)": "admin\x00@example.com",
+    "next line (Cc)": "admin@example.com\x85",
+    "line separator (Zl)": "admin@example.com\u2028",
+    "paragraph separator (Zp)": "admin@example.com\u2029",
+    "no-break space inside (Zs)": "admin\u00a0@example.com",
+    "tab inside": "admin@exam\tple.com",
+}
+
+
+@pytest.mark.parametrize("email", INVISIBLE_IN_EMAILS.values(), ids=INVISIBLE_IN_EMAILS.keys())
+def test_an_email_refuses_each_invisible_or_control_character(email):
+    with pytest.raises(ValidationError) as caught:
+        text.validate_email_text(email)
+    assert caught.value.messages == [text.EMAIL_MESSAGE]
+
+
+def test_an_email_domain_is_folded_to_its_compatibility_form():
+    assert normalize_email(" Ann@\uff45xample.COM ") == "ann@example.com"
+    assert normalize_email("\uff41nn@example.com") == "\uff41nn@example.com"  # local part kept
+
+
+@pytest.mark.parametrize("form_class", [SignupForm, InvitationForm])
+def test_the_signup_and_invitation_forms_refuse_an_invisible_character(form_class):
+    form = form_class({"email": "admin@example.com\u200b"})
+    assert not form.is_valid()
+    assert text.EMAIL_MESSAGE in form.errors["email"]
+
+
+@pytest.mark.django_db
+def test_services_refuse_an_email_with_an_invisible_character(workspace, admin_user):
+    lookalike = "admin@example.com\u200b"
+    with pytest.raises(ValidationError) as caught:
+        services.user_signup(email=lookalike, password=PASSWORD, workspace_name="Lookalike")
+    assert caught.value.message_dict == {"email": [text.EMAIL_MESSAGE]}
+    with pytest.raises(ValidationError) as caught:
+        services.invitation_create(
+            workspace=workspace, actor=admin_user, email=lookalike, role="member"
+        )
+    assert caught.value.message_dict == {"email": [text.EMAIL_MESSAGE]}
+    with pytest.raises(ValidationError):
+        User.objects.create_user("ann\u200b@example.com", PASSWORD)
+    assert User.objects.count() == 1
+    assert not Invitation.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_admin_refuses_a_user_whose_email_holds_an_invisible_character(admin_user):
+    operator = User.objects.create_superuser("operator@example.com", PASSWORD)
+    response = signed_in(operator).post(
+        reverse("admin:accounts_user_add"),
+        {
+            "email": "admin@example.com\u200b",
+            "usable_password": "true",
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+        },
+    )
+
+    assert response.status_code == 200
+    assert text.EMAIL_MESSAGE in response.content.decode()
+    assert User.objects.count() == 2
 
 
 # The migration that repairs stored names -----------------------------------------------

@@ -22,6 +22,7 @@ from accounts.models import AuditEvent, Invitation, Membership, User, Workspace
 from accounts.roles import Role
 from tests.conftest import PASSWORD, make_member
 from tests.factories import HTMX
+from tests.mail_backends import FAILING
 
 pytestmark = pytest.mark.django_db
 
@@ -329,10 +330,36 @@ def test_invite_without_htmx_redirects_with_a_message(
         )
 
     assert response.redirect_chain == [(reverse("accounts:members", args=["acme"]), 302)]
-    assert "Invitation sent to someone@example.com." in response.content.decode()
+    assert "Invitation created; emailing it to someone@example.com." in response.content.decode()
     invitation = Invitation.objects.get()
     assert (invitation.email, invitation.role) == ("someone@example.com", "manager")
     assert mail.outbox[0].to == ["someone@example.com"]
+
+
+def test_invite_says_the_email_is_on_its_way_not_that_it_arrived(
+    admin_client_acme, workspace, settings, django_capture_on_commit_callbacks
+):
+    settings.MAILERS = FAILING
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client_acme.post(
+            reverse("accounts:member_invite", args=["acme"]),
+            {"email": "someone@example.com", "role": "member"},
+            follow=True,
+        )
+
+    content = response.content.decode()
+    assert "Invitation created; emailing it to someone@example.com." in content
+    assert "sent to" not in content
+    assert Invitation.objects.get().email == "someone@example.com"
+
+
+def test_the_invite_dialog_says_how_long_the_link_works(admin_client_acme, workspace, settings):
+    settings.KEYWARD_INVITATION_MAX_AGE_DAYS = 3
+
+    response = admin_client_acme.get(reverse("accounts:member_invite", args=["acme"]))
+
+    assert "a link that works once, for 3 days." in response.content.decode()
 
 
 def test_invite_with_htmx_swaps_the_list_and_closes_the_modal(
@@ -354,7 +381,7 @@ def test_invite_with_htmx_swaps_the_list_and_closes_the_modal(
     assert response["HX-Reswap"] == "outerHTML"
     triggers = _triggers(response)
     assert "modal:close" in triggers
-    assert triggers["toast"]["message"] == "Invitation sent to someone@example.com."
+    assert triggers["toast"]["message"] == "Invitation created; emailing it to someone@example.com."
     assert len(mail.outbox) == 1
 
 
@@ -594,7 +621,7 @@ def test_resend_without_htmx_redirects_with_a_message(
             reverse("accounts:invitation_resend", args=["acme", invitation.pk]), follow=True
         )
 
-    assert "Invitation resent to new@example.com." in response.content.decode()
+    assert "Invitation renewed; emailing it to new@example.com." in response.content.decode()
     assert len(mail.outbox) == 2
     assert Invitation.objects.get().key != invitation.key
 

@@ -235,7 +235,7 @@ def test_revoke_as_leaked(
     with pytest.raises(AuthenticationFailed):
         authenticate_token(secret)
     page = operator_client.get(response["Location"])
-    assert "Token deploy revoked as leaked. Emailed admin@example.com." in page.content.decode()
+    assert "Token deploy revoked as leaked. Emailing admin@example.com." in page.content.decode()
     # The token's people hear of it: its creator, who is also Acme's Admin.
     assert [m.to for m in mail.outbox] == [["admin@example.com"]]
 

@@ -89,7 +89,7 @@ def test_issue_token_is_audited_as_the_command_or_the_operator(workspace):
         "--scopes",
         "tokens:read",
         "--operator",
-        "OPS@example.com",
+        " OPS@example.com ",  # read as sign-in reads it: trimmed, lower-cased
     )
 
     first, second = AuditEvent.objects.filter(action="token.created").order_by("id")
@@ -220,7 +220,7 @@ def test_revoke_token_as_leaked_is_the_one_leak_action(
         out, _ = run("revoke_token", secret, "--reason", "leak")
 
     assert out == (
-        f"{token.public_id} (ci, workspace acme) revoked as leaked. Emailed admin@example.com.\n"
+        f"{token.public_id} (ci, workspace acme) revoked as leaked. Emailing admin@example.com.\n"
     )
     event = AuditEvent.objects.get(action="token.revoked")
     assert (event.details["reason"], event.details["found_by"]) == ("leak", "operator")

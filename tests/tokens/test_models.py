@@ -164,6 +164,18 @@ def test_status_queryset_methods_agree_with_status(workspace):
     ) == len(tokens)
 
 
+def test_in_grace_is_one_rule_in_python_and_sql(workspace):
+    for case, (expires_at, revoked_at, _) in CASES.items():
+        make_token(workspace, name=case, expires_at=expires_at, revoked_at=revoked_at)
+    expected = {"in rotation grace", "grace ends before expiry"}
+
+    in_grace = {token.name for token in Token.objects.all() if token.in_grace(NOW)}
+    active = set(Token.objects.active(NOW).values_list("name", flat=True))
+    lasting = set(Token.objects.active_not_in_grace(NOW).values_list("name", flat=True))
+    assert in_grace == expected
+    assert lasting == active - expected
+
+
 def test_with_status_all_returns_every_token(workspace):
     for case, (expires_at, revoked_at, _) in CASES.items():
         make_token(workspace, name=case, expires_at=expires_at, revoked_at=revoked_at)

@@ -37,6 +37,7 @@ from tokens import scanning, secrets, services
 from tokens.models import LeakReport, RevokeReason, Token, TokenKind, TokenStatus
 
 ENDPOINT = "/integrations/github/secret-scanning/"
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 DOC = Path(__file__).resolve().parents[2] / "docs" / "secret-scanning.md"
 LEAK_URL = "https://github.com/octo-org/octo-repo/blob/main/deploy/.env"
 WORKSPACE_TYPE = "keyward_workspace_token"
@@ -619,6 +620,38 @@ def test_a_body_over_the_limit_is_a_413_and_changes_nothing(keys_file, send, set
     accepted = send(at_limit)
     assert accepted.status_code == 200
     assert accepted.json()[0]["label"] == "true_positive"
+
+
+# Spellings of a length that `int` reads but a Content-Length header may not hold.
+LENGTH_SPELLINGS = {
+    "arabic-indic": lambda n: str(n).translate(ARABIC_INDIC),
+    "underscore": lambda n: f"{str(n)[0]}_{str(n)[1:]}",
+    "plus": lambda n: f"+{n}",
+}
+
+
+@pytest.mark.parametrize("spell", LENGTH_SPELLINGS.values(), ids=LENGTH_SPELLINGS.keys())
+def test_a_content_length_not_in_ascii_digits_is_a_413(
+    client, github_key, keys_file, leaked, spell
+):
+    _, secret = leaked
+    report = encode([entry(secret)])
+    before = state()
+
+    response = client.post(
+        ENDPOINT,
+        data=report,
+        content_type="application/json",
+        headers={
+            "Github-Public-Key-Identifier": github_key.identifier,
+            "Github-Public-Key-Signature": github_key.sign(report),
+        },
+        CONTENT_LENGTH=spell(len(report)),  # what `int` would still read as the length
+    )
+
+    assert response.status_code == 413
+    assert response.json()["error"] == "too_large"
+    assert state() == before
 
 
 def test_the_default_limit_is_two_mebibytes(keys_file, send, leaked):

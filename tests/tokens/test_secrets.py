@@ -257,6 +257,20 @@ def test_token_pattern_follows_the_base_prefix():
     assert re.search(secrets.token_pattern("a.c"), "abcp_" + value[6:]) is None
 
 
+def test_token_pattern_covers_every_accepted_prefix_and_each_kind_alone():
+    current = secrets.generate("acme", "workspace")
+    old = secrets.generate("kw", "workspace")
+    old_personal = secrets.generate("kw", "personal")
+    both_kinds = re.compile(secrets.token_pattern("acme", ["kw", "k.w"]))
+    workspace_only = re.compile(secrets.token_pattern("acme", ["kw"], kind="workspace"))
+
+    assert both_kinds.findall(f"{current} {old} {old_personal}") == [current, old, old_personal]
+    assert workspace_only.findall(f"{current} {old} {old_personal}") == [current, old]
+    assert not both_kinds.search("kxw_" + old[4:])  # an accepted prefix is matched literally
+    assert not both_kinds.search(secrets.generate("zz", "workspace"))
+    assert secrets.token_pattern("kw", ["kw"]) == secrets.token_pattern("kw")
+
+
 def test_the_parser_accepts_earlier_prefixes_of_any_length():
     parser = secrets.TokenParser("acme", accepted=["kw", "k_w"])
     for prefix, kind in [("acme", "workspace"), ("kw", "personal"), ("k_w", "workspace")]:

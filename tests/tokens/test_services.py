@@ -293,7 +293,7 @@ def test_a_naive_expiry_is_read_in_the_default_time_zone(workspace, admin_user):
     assert token.expires_at == naive.replace(tzinfo=UTC)
 
 
-@pytest.mark.parametrize("pk", ["²", "1" * 5000, str(2**63), "0", "-1", "x"])
+@pytest.mark.parametrize("pk", ["²", "٣", "3_0", "1" * 5000, str(2**63), "0", "-1", "x"])
 def test_resource_ids_that_cannot_exist_are_refused(workspace, admin_user, pk):
     with pytest.raises(ValidationError) as error:
         issue(admin_user, workspace, resource_ids=[pk])

@@ -795,7 +795,7 @@ def test_revoke_as_leaked_names_whom_it_emailed(admin_client, admin_user, leaked
     response = admin_client.post(CHECK, revoke_data(token, admin_client), **HTMX)
 
     assert triggers(response)["toast"]["message"] == (
-        "Token ci-deploy revoked as leaked. Emailed admin@example.com, manager@example.com."
+        "Token ci-deploy revoked as leaked. Emailing admin@example.com, manager@example.com."
     )
 
 

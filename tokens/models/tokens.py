@@ -23,6 +23,7 @@ __all__ = [
     "TokenQuerySet",
     "TokenStatus",
     "active_q",
+    "in_grace_q",
     "lifecycle_status",
     "revoked_q",
     "visible_q",
@@ -88,7 +89,8 @@ class TokenStatus(models.TextChoices):
 # The one definition of "active" (the token's own lifecycle): lifecycle_status in Python,
 # active_q in SQL; tests/tokens/test_models.py checks that they agree on every case. A
 # token whose owner leaves, is demoted or deactivated is revoked when that happens
-# (tokens/receivers.py); tokens/auth.py checks the owner again on every request.
+# (tokens/receivers.py); tokens/auth.py checks the owner again on every request. "In
+# grace" (active, end scheduled) is Token.in_grace in Python, in_grace_q in SQL.
 
 
 def lifecycle_status(
@@ -119,6 +121,12 @@ def active_q(now: datetime, prefix: str = "") -> Q:
     )
 
 
+def in_grace_q(now: datetime, prefix: str = "") -> Q:
+    """Return the condition of tokens active at `now` whose end is scheduled (a rotation's
+    grace period: a successor replaces them); see Token.in_grace."""
+    return active_q(now, prefix) & Q(**{f"{prefix}revoked_at__gt": now})
+
+
 def revoked_q(now: datetime) -> Q:
     """Return the condition of tokens revoked by `now`: before they expired (see
     lifecycle_status: one retired once expired counts as expired)."""
@@ -142,6 +150,11 @@ class TokenQuerySet(models.QuerySet["Token"]):
     def active(self, now: datetime | None = None) -> TokenQuerySet:
         """Return the tokens that authenticate now."""
         return self.filter(active_q(now or timezone.now()))
+
+    def active_not_in_grace(self, now: datetime | None = None) -> TokenQuerySet:
+        """Return the active tokens with no scheduled end: they work until they expire."""
+        now = now or timezone.now()
+        return self.filter(active_q(now)).exclude(in_grace_q(now))
 
     def expired(self, now: datetime | None = None) -> TokenQuerySet:
         """Return the tokens past their expiry that were not revoked before it."""
@@ -295,6 +308,10 @@ class Token(models.Model):
     def is_active(self) -> bool:
         """Return whether the token authenticates now."""
         return self.status() == TokenStatus.ACTIVE
+
+    def in_grace(self, now: datetime | None = None) -> bool:
+        """Return whether the token is active with a scheduled end (see in_grace_q)."""
+        return self.revoked_at is not None and self.status(now) == TokenStatus.ACTIVE
 
     @property
     def ends_at(self) -> datetime | None:

@@ -50,8 +50,8 @@ def tokens_beyond_lifetime(workspace: Workspace, max_lifetime_days: int | None) 
 def never_expiring_count(workspace: Workspace) -> int:
     """Return how many active tokens never expire."""
     return (
-        Token.objects.active()
-        .filter(workspace=workspace, expires_at__isnull=True, revoked_at__isnull=True)
+        Token.objects.active_not_in_grace()
+        .filter(workspace=workspace, expires_at__isnull=True)
         .count()
     )
 

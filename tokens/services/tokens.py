@@ -314,7 +314,7 @@ def token_rotate(
         maker_id = _acting_token_id(actor) or token.created_by_token_id
         maker = _maker(maker_id, lock=True)
         token = Token.objects.select_for_update().select_related("workspace").get(pk=token.pk)
-        if not token.is_active or (token.revoked_at and token.revoked_at > now):
+        if not token.is_active or token.in_grace(now):
             raise ValidationError(
                 "Only an active token that was not rotated already can be rotated.",
                 code="not_rotatable",
@@ -554,7 +554,7 @@ def token_check(
 
 @dataclass(frozen=True)
 class LeakMatch:
-    """A token reported as leaked, whether the report revoked it, and who was emailed about it."""
+    """A token reported as leaked, whether the report revoked it, and whom it emails about it."""
 
     token: Token
     revoked_now: bool
@@ -568,7 +568,8 @@ class LeakMatch:
             return "no longer worked (expired); nothing changed."
         if not self.emailed:
             return "revoked as leaked. Nobody was emailed: it has no active owner or Admin."
-        return f"revoked as leaked. Emailed {', '.join(self.emailed)}."
+        # The emails go out after commit and may still fail: say they are on their way.
+        return f"revoked as leaked. Emailing {', '.join(self.emailed)}."
 
 
 def tokens_revoke_leaked(

@@ -40,7 +40,7 @@ class ChoiceRadioSelect(forms.RadioSelect):
 class PolicyForm(forms.Form):
     """The workspace's token policies; its widgets carry every limit the page shows."""
 
-    max_lifetime_days = forms.IntegerField(
+    max_lifetime_days = query_params.WholeNumberField(
         label="Maximum lifetime",
         required=False,
         min_value=1,

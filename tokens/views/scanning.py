@@ -8,17 +8,19 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from accounts import query_params
 from tokens.scanning import ScanningError, check_size, handle_report
 
 CODES = {401: "invalid_signature", 413: "too_large"}
+UNREADABLE_LENGTH = 2**63
 
 
 def _announced_length(request: HttpRequest) -> int:
-    """Return the Content-Length; one that is not a number counts as too large."""
-    try:
-        return int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return 2**63
+    """Return the Content-Length; one that is not a number in ASCII digits counts as too large."""
+    announced = query_params.whole_number(
+        request.META.get("CONTENT_LENGTH") or "0", minimum=0, maximum=UNREADABLE_LENGTH - 1
+    )
+    return UNREADABLE_LENGTH if announced is None else announced
 
 
 @csrf_exempt  # GitHub cannot send a CSRF token; the ECDSA signature authenticates it

@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts import query_params
 from accounts.command_output import stdout_to_stderr
 from accounts.models import User, Workspace
+from accounts.models.users import normalize_email
 from tokens import services
 from tokens.actors import Actor
 from tokens.models import Token, TokenKind
@@ -70,7 +71,7 @@ class Command(BaseCommand):
             raise CommandError(f"No workspace with slug {options['workspace']!r}.")
         actor = Actor.system("manage.py issue_token")
         if options["operator"]:
-            user = User.objects.filter(email=options["operator"].lower()).first()
+            user = User.objects.filter(email=normalize_email(options["operator"])).first()
             if user is None:
                 raise CommandError(f"No user {options['operator']!r}.")
             actor = Actor.operator(user)
