@@ -12,7 +12,7 @@ from django.utils.functional import SimpleLazyObject
 from django_htmx.http import trigger_client_event
 
 from accounts.form_errors import add_service_errors
-from accounts.htmx import finish_action, render_page
+from accounts.htmx import attempt, finish_action, render_page
 from accounts.permissions import workspace_view
 from tokens import rules, services, vault
 from tokens.actors import Actor
@@ -113,18 +113,17 @@ def token_create(request: HttpRequest) -> HttpResponse:
         policy=policy,
         resources=Resource.objects.filter(workspace=request.workspace),
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            token, secret = services.token_create(
-                actor=actor,
-                workspace=request.workspace,
-                request=request,
-                **form.service_arguments(),
-            )
-        except ValidationError as error:
-            _attach_errors(form, error)
-        else:
-            return _reveal(request, token, secret, f"Token {token.name} created.")
+    created = attempt(
+        request,
+        lambda: services.token_create(
+            actor=actor, workspace=request.workspace, request=request, **form.service_arguments()
+        ),
+        form,
+        show_errors=_attach_errors,
+    )
+    if created.done:
+        token, secret = created.result
+        return _reveal(request, token, secret, f"Token {token.name} created.")
     return render_page(
         request, TEMPLATE, tab_context(request, create_form=form), dialog="create-dialog"
     )
@@ -139,27 +138,24 @@ def token_rename(request: HttpRequest, public_id: str) -> HttpResponse:
     form = TokenRenameForm(
         request.POST or None, initial={"name": token.name, "description": token.description}
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.token_rename(
-                actor=_actor(request),
-                token=token,
-                name=form.cleaned_data["name"],
-                description=form.cleaned_data["description"],
-                request=request,
-            )
-        except ValidationError as error:
-            _attach_errors(form, error)
-        else:
-            return finish_action(
-                request,
-                message=f"Token renamed to {token.name}.",
-                redirect_url=_list_url(request),
-                update=render_page(
-                    request, TEMPLATE, tab_context(request, row=token), partial="token-row"
-                ),
-                target=f"#token-{token.public_id}",
-            )
+    renamed = attempt(
+        request,
+        lambda: services.token_rename(
+            actor=_actor(request), token=token, request=request, **form.cleaned_data
+        ),
+        form,
+        show_errors=_attach_errors,
+    )
+    if renamed.done:
+        return finish_action(
+            request,
+            message=f"Token renamed to {token.name}.",
+            redirect_url=_list_url(request),
+            update=render_page(
+                request, TEMPLATE, tab_context(request, row=token), partial="token-row"
+            ),
+            target=f"#token-{token.public_id}",
+        )
     context = tab_context(request, renaming=token, rename_form=form)
     return render_page(request, TEMPLATE, context, dialog="rename-dialog")
 
@@ -171,24 +167,22 @@ def token_rotate(request: HttpRequest, public_id: str) -> HttpResponse:
     if not rules.may_manage(_actor(request), token):
         raise PermissionDenied("You may not rotate this token.")
     form = TokenRotateForm(request.POST or None)
-    error = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            new_token, secret = services.token_rotate(
-                actor=_actor(request),
-                token=token,
-                grace=form.cleaned_data["grace"],
-                request=request,
-            )
-        except ValidationError as exc:
-            error = " ".join(exc.messages)
-        else:
-            return _reveal(request, new_token, secret, f"Token {token.name} rotated.")
+    rotated = attempt(
+        request,
+        lambda: services.token_rotate(
+            actor=_actor(request), token=token, request=request, **form.cleaned_data
+        ),
+        form,
+        show_errors=None,
+    )
+    if rotated.done:
+        new_token, secret = rotated.result
+        return _reveal(request, new_token, secret, f"Token {token.name} rotated.")
     context = tab_context(
         request,
         rotating=token,
         rotate_form=form,
-        rotate_error=error,
+        rotate_error=rotated.error,
         rotate_expires_at=services.token_rotation_expiry(actor=_actor(request), token=token),
     )
     return render_page(request, TEMPLATE, context, dialog="rotate-dialog")
