@@ -76,6 +76,16 @@ def finish_action(
     return response
 
 
+def finish_with_partial(
+    request: HttpRequest, message: str, template: str, context: dict, partial: str, url: str
+) -> HttpResponse:
+    """Answer a successful action by swapping in the page's `partial` (its id is its name)."""
+    update = render_page(request, template, context, partial=partial)
+    return finish_action(
+        request, message=message, redirect_url=url, update=update, target=f"#{partial}"
+    )
+
+
 def refuse_action(request: HttpRequest, *, message: str, redirect_url: str) -> HttpResponse:
     """Answer an action that changed nothing: an error toast with HTMX, else a flash message."""
     if not request.htmx:

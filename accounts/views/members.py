@@ -12,7 +12,7 @@ from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from accounts import services
 from accounts.forms import InvitationForm, RoleForm
-from accounts.htmx import attempt, finish_action, refuse_action, render_page
+from accounts.htmx import attempt, finish_action, finish_with_partial, refuse_action, render_page
 from accounts.models import Invitation, Membership
 from accounts.permissions import Perm, workspace_view
 from accounts.roles import Role
@@ -38,8 +38,12 @@ def _context(request: HttpRequest, **extra) -> dict:
     }
 
 
-def _member_list(request: HttpRequest) -> HttpResponse:
-    return render_page(request, TEMPLATE, _context(request), partial="member-list")
+def _done(request: HttpRequest, message: str) -> HttpResponse:
+    """Answer an action that changed the member list: the list, refreshed, and `message`."""
+    context = _context(request)
+    return finish_with_partial(
+        request, message, TEMPLATE, context, "member-list", _members_url(request)
+    )
 
 
 @workspace_view(Perm.MEMBERS_VIEW)
@@ -60,13 +64,7 @@ def member_invite(request: HttpRequest) -> HttpResponse:
         form,
     )
     if invited.done:
-        return finish_action(
-            request,
-            message=f"Invitation sent to {invited.result.email}.",
-            redirect_url=_members_url(request),
-            update=_member_list(request),
-            target="#member-list",
-        )
+        return _done(request, f"Invitation sent to {invited.result.email}.")
     return render_page(
         request, TEMPLATE, _context(request, invite_form=form), dialog="invite-dialog"
     )
@@ -129,13 +127,7 @@ def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
         home = reverse("accounts:home")
         return HttpResponseClientRedirect(home) if request.htmx else redirect(home)
     if removed.done:
-        return finish_action(
-            request,
-            message=f"{membership.user.email} was removed from {request.workspace.name}.",
-            redirect_url=_members_url(request),
-            update=_member_list(request),
-            target="#member-list",
-        )
+        return _done(request, f"{membership.user.email} was removed from {request.workspace.name}.")
     context = _context(request, removing=membership, remove_error=removed.error)
     return render_page(request, TEMPLATE, context, dialog="remove-dialog")
 
@@ -148,13 +140,7 @@ def _invitation_action(request: HttpRequest, pk: int, action, message: str) -> H
         return refuse_action(
             request, message=" ".join(error.messages), redirect_url=_members_url(request)
         )
-    return finish_action(
-        request,
-        message=message.format(email=invitation.email),
-        redirect_url=_members_url(request),
-        update=_member_list(request),
-        target="#member-list",
-    )
+    return _done(request, message.format(email=invitation.email))
 
 
 @require_POST

@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
-from accounts.htmx import attempt, finish_action, render_page
+from accounts.htmx import attempt, finish_action, finish_with_partial, render_page
 from accounts.permissions import Perm, workspace_view
 from accounts.text import validate_name, validate_text
 from tokens import rules
@@ -80,6 +80,13 @@ def _resource_list(request: HttpRequest) -> HttpResponse:
     return render_page(request, TEMPLATE, _context(request), partial="resource-list")
 
 
+def _done(request: HttpRequest, message: str) -> HttpResponse:
+    """Answer an action that changed the resource list: the list, refreshed, and `message`."""
+    return finish_with_partial(
+        request, message, TEMPLATE, _context(request), "resource-list", _list_url(request)
+    )
+
+
 @workspace_view()
 def resource_list(request: HttpRequest) -> HttpResponse:
     """List the workspace's resources with how many active tokens are limited to each."""
@@ -98,13 +105,7 @@ def resource_create(request: HttpRequest) -> HttpResponse:
         form,
     )
     if created.done:
-        return finish_action(
-            request,
-            message=f"Resource {created.result.name} added.",
-            redirect_url=_list_url(request),
-            update=_resource_list(request),
-            target="#resource-list",
-        )
+        return _done(request, f"Resource {created.result.name} added.")
     return render_page(
         request, TEMPLATE, _context(request, create_form=form), dialog="create-dialog"
     )
@@ -157,13 +158,7 @@ def resource_delete(request: HttpRequest, pk: int) -> HttpResponse:
         ),
     )
     if deleted.done:
-        return finish_action(
-            request,
-            message=f"Resource {resource.name} deleted.",
-            redirect_url=_list_url(request),
-            update=_resource_list(request),
-            target="#resource-list",
-        )
+        return _done(request, f"Resource {resource.name} deleted.")
     using = resources.tokens_using(resource)
     shown = list(using[:TOKENS_SHOWN])
     total = len(shown) if len(shown) < TOKENS_SHOWN else using.count()
