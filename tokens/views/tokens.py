@@ -78,6 +78,17 @@ def _attach_errors(form, error: ValidationError) -> None:
     add_service_errors(form, error, rename)
 
 
+def _row_done(request: HttpRequest, token: Token, message: str) -> HttpResponse:
+    """Answer an action on one token: its row, redrawn in place, and `message`."""
+    return finish_action(
+        request,
+        message=message,
+        redirect_url=_list_url(request),
+        update=render_page(request, TEMPLATE, tab_context(request, row=token), partial="token-row"),
+        target=f"#token-{token.public_id}",
+    )
+
+
 def _reveal(request: HttpRequest, token: Token, secret: str, message: str) -> HttpResponse:
     """Answer with the one response that carries a new secret."""
     context = tab_context(request, revealed=reveal_context(token, secret))
@@ -147,15 +158,7 @@ def token_rename(request: HttpRequest, public_id: str) -> HttpResponse:
         show_errors=_attach_errors,
     )
     if renamed.done:
-        return finish_action(
-            request,
-            message=f"Token renamed to {token.name}.",
-            redirect_url=_list_url(request),
-            update=render_page(
-                request, TEMPLATE, tab_context(request, row=token), partial="token-row"
-            ),
-            target=f"#token-{token.public_id}",
-        )
+        return _row_done(request, token, f"Token renamed to {token.name}.")
     context = tab_context(request, renaming=token, rename_form=form)
     return render_page(request, TEMPLATE, context, dialog="rename-dialog")
 
@@ -197,15 +200,7 @@ def token_revoke(request: HttpRequest, public_id: str) -> HttpResponse:
     if request.method == "POST":
         services.token_revoke(actor=_actor(request), token=token, request=request)
         token = visible_token(request, public_id)  # again, with the row's related objects
-        return finish_action(
-            request,
-            message=f"Token {token.name} revoked. It no longer authenticates.",
-            redirect_url=_list_url(request),
-            update=render_page(
-                request, TEMPLATE, tab_context(request, row=token), partial="token-row"
-            ),
-            target=f"#token-{token.public_id}",
-        )
+        return _row_done(request, token, f"Token {token.name} revoked. It no longer authenticates.")
     return render_page(
         request, TEMPLATE, tab_context(request, revoking=token), dialog="revoke-dialog"
     )
