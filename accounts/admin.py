@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts import services, signals
+from accounts.admin_base import ReadOnlyAdmin
 from accounts.audit import audit_record
 from accounts.models import AuditEvent, Invitation, Membership, User, Workspace
 
@@ -140,7 +141,7 @@ class InvitationAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     list_display = [
         "created_at",
         "action",
@@ -154,12 +155,3 @@ class AuditEventAdmin(admin.ModelAdmin):
     search_fields = ["action", "actor_label", "target_label", "target_id", "actor_token_id"]
     date_hierarchy = "created_at"
     list_select_related = ["workspace"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
 from django_htmx.http import reswap, retarget, trigger_client_event
+
+from accounts.form_errors import add_service_errors
 
 
 def render_page(
@@ -68,6 +76,16 @@ def finish_action(
     return response
 
 
+def finish_with_partial(
+    request: HttpRequest, message: str, template: str, context: dict, partial: str, url: str
+) -> HttpResponse:
+    """Answer a successful action by swapping in the page's `partial` (its id is its name)."""
+    update = render_page(request, template, context, partial=partial)
+    return finish_action(
+        request, message=message, redirect_url=url, update=update, target=f"#{partial}"
+    )
+
+
 def refuse_action(request: HttpRequest, *, message: str, redirect_url: str) -> HttpResponse:
     """Answer an action that changed nothing: an error toast with HTMX, else a flash message."""
     if not request.htmx:
@@ -76,3 +94,36 @@ def refuse_action(request: HttpRequest, *, message: str, redirect_url: str) -> H
     response = HttpResponse(status=204)
     trigger_client_event(response, "toast", {"message": message, "level": "error"})
     return response
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What a posted action did: `done`, with the service's `result`, or refused with `error`."""
+
+    done: bool = False
+    result: Any = None
+    error: str | None = None
+
+
+def attempt(
+    request: HttpRequest,
+    action: Callable[[], Any],
+    form: forms.Form | None = None,
+    *,
+    show_errors: Callable[[forms.Form, ValidationError], None] | None = add_service_errors,
+) -> Attempt:
+    """Run a dialog's service `action` when the request is a POST (and `form` is valid).
+
+    The action reads the form's cleaned data itself. A refusal
+    (ValidationError) is shown on the form by `show_errors` and also returned
+    as one line, for dialogs that show it without a form.
+    """
+    if request.method != "POST" or (form is not None and not form.is_valid()):
+        return Attempt()
+    try:
+        result = action()
+    except ValidationError as error:
+        if form is not None and show_errors is not None:
+            show_errors(form, error)
+        return Attempt(error=" ".join(error.messages))
+    return Attempt(done=True, result=result)

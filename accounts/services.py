@@ -133,11 +133,15 @@ def invitation_create(
         raise ValidationError(
             {"email": f"{email} has a pending invitation already."}, code="duplicate"
         ) from None
+    _email_after_commit(invitation, request)
+    return invitation
+
+
+def _email_after_commit(invitation: Invitation, request: HttpRequest | None) -> None:
     after_commit(
         lambda: send_invitation_email(invitation, request),
         what=f"email invitation {invitation.pk}",
     )
-    return invitation
 
 
 def _require_pending(invitation: Invitation) -> None:
@@ -163,10 +167,7 @@ def invitation_resend(
             request=request,
             details={"email": invitation.email},
         )
-    after_commit(
-        lambda: send_invitation_email(invitation, request),
-        what=f"email invitation {invitation.pk}",
-    )
+    _email_after_commit(invitation, request)
     return invitation
 
 

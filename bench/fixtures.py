@@ -35,6 +35,26 @@ def bench_token() -> str:
     return secret
 
 
+def workspace_tokens_in_bulk(workspace, creator, count: int, name: str) -> list[str]:
+    """Insert `count` active workspace tokens (in bulk: test data) and return their secrets."""
+    prefix = settings.KEYWARD_TOKEN_PREFIX
+    values = [secrets.generate(prefix, TokenKind.WORKSPACE) for _ in range(count)]
+    Token.objects.bulk_create(
+        Token(
+            workspace=workspace,
+            kind=TokenKind.WORKSPACE,
+            created_by=creator,
+            name=f"{name}-{i}",
+            prefix=secrets.kind_prefix(prefix, TokenKind.WORKSPACE),
+            digest=secrets.digest(value),
+            last_four=secrets.last_four(value),
+            scopes=["tokens:read"],
+        )
+        for i, value in enumerate(values)
+    )
+    return values
+
+
 def bench_workspace_with_tokens(count: int) -> tuple[Workspace, User]:
     """Return a workspace holding `count` tokens (inserted in bulk: this is test data)."""
     workspace, membership = bench_workspace("console")

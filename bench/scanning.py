@@ -14,7 +14,7 @@ from django.core import mail
 from django.db import connection
 from django.test import Client, override_settings
 
-from bench.fixtures import bench_workspace
+from bench.fixtures import bench_workspace, workspace_tokens_in_bulk
 from bench.measure import QueryCounter, header, row
 
 ENDPOINT = "/integrations/github/secret-scanning/"
@@ -46,29 +46,6 @@ class Signer:
         return json.dumps(
             {"public_keys": [{"key_identifier": KEY_ID, "key": self.pem, "is_current": True}]}
         )
-
-
-def fresh_tokens(workspace, creator, count: int, run: int) -> list[str]:
-    """Insert `count` active workspace tokens (in bulk: test data) and return their secrets."""
-    from tokens import secrets
-    from tokens.models import Token, TokenKind
-
-    prefix = settings.KEYWARD_TOKEN_PREFIX
-    values = [secrets.generate(prefix, TokenKind.WORKSPACE) for _ in range(count)]
-    Token.objects.bulk_create(
-        Token(
-            workspace=workspace,
-            kind=TokenKind.WORKSPACE,
-            created_by=creator,
-            name=f"leak-{run}-{i}",
-            prefix=secrets.kind_prefix(prefix, TokenKind.WORKSPACE),
-            digest=secrets.digest(value),
-            last_four=secrets.last_four(value),
-            scopes=["tokens:read"],
-        )
-        for i, value in enumerate(values)
-    )
-    return values
 
 
 def report_body(ours: list[str], unknown: int) -> bytes:
@@ -122,7 +99,9 @@ def run(runs: int) -> None:
             first_queries = repeated_queries = 0
             for i in range(runs):
                 mail.outbox = []
-                body = report_body(fresh_tokens(workspace, membership.user, OURS, i), UNKNOWN)
+                body = report_body(
+                    workspace_tokens_in_bulk(workspace, membership.user, OURS, f"leak-{i}"), UNKNOWN
+                )
                 seconds, first_queries = deliver(client, signer, body)
                 first.append(seconds)
                 seconds, repeated_queries = deliver(client, signer, body)

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
+from accounts.admin_base import ReadOnlyAdmin
 from tokens import services
 from tokens.actors import Actor
 from tokens.checking import TokenCheckForm, token_revoke_checked
@@ -31,7 +31,9 @@ class StatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(Token)
-class TokenAdmin(admin.ModelAdmin):
+class TokenAdmin(ReadOnlyAdmin):
+    # Read-only: tokens are made by the service (console, API, issue_token), which shows the
+    # secret once, and revoked, never deleted (which also keeps "Delete selected" out).
     list_display = [
         "name",
         "public_id",
@@ -76,17 +78,6 @@ class TokenAdmin(admin.ModelAdmin):
     def status_display(self, token: Token) -> str:
         return token.status(timezone.now()).capitalize()
 
-    def has_add_permission(self, request):
-        # Tokens are made by the service (console, API, issue_token), which shows the secret once.
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        # Also keeps "Delete selected" out of the actions: revoke, never delete.
-        return False
-
     def get_urls(self):
         check = self.admin_site.admin_view(self.check_view)
         return [
@@ -107,12 +98,9 @@ class TokenAdmin(admin.ModelAdmin):
         if request.method == "POST" and request.POST.get("revoke"):
             if not self.has_revoke_permission(request):
                 raise PermissionDenied
-            try:
-                outcome = token_revoke_checked(
-                    user=request.user, proof=request.POST["revoke"], **arguments
-                )
-            except Token.DoesNotExist:
-                raise Http404("No such token.") from None
+            outcome = token_revoke_checked(
+                user=request.user, proof=request.POST["revoke"], **arguments
+            )
             if outcome.token is not None:
                 self.message_user(request, outcome.message, messages.SUCCESS)
                 return redirect(reverse("admin:tokens_token_change", args=[outcome.token.pk]))
@@ -140,19 +128,6 @@ class TokenAdmin(admin.ModelAdmin):
             )
             count += 1
         self.message_user(request, f"Revoked {count} token(s).", messages.SUCCESS)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Show records whose changes must go through the console's audited services."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Resource)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
 
 from accounts.models import User, Workspace
 from tokens import rules, services
@@ -88,8 +89,8 @@ def token_revoke_checked(
 ) -> CheckedRevocation:
     """Revoke as leaked the token a check proof names; say what happened.
 
-    Raise Token.DoesNotExist when the actor may not see the token and
-    PermissionDenied when it may not revoke it.
+    Raise Http404 when the actor may not see the token and PermissionDenied
+    when it may not revoke it.
     """
     public_id = checked_public_id(proof, user)
     if public_id is None:
@@ -97,7 +98,7 @@ def token_revoke_checked(
     tokens = (
         Token.objects.all() if workspace is None else services.tokens_visible_to(actor, workspace)
     )
-    token = tokens.select_related("workspace", "owner").get(public_id=public_id)
+    token = get_object_or_404(tokens.select_related("workspace", "owner"), public_id=public_id)
     if not rules.may_revoke(actor, token):
         raise PermissionDenied("You may not revoke this token.")
     leak = services.token_revoke_as_leaked(actor=actor, token=token, request=request)

@@ -3,12 +3,36 @@
 from __future__ import annotations
 
 from django import template
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 
 from accounts.permissions import has_perm, roles_granted
 
 register = template.Library()
+
+
+@register.simple_block_tag(takes_context=True)
+def dialog_form(
+    context, content: str, *, title: str, cancel_url: str, action: str, form_class: str = ""
+) -> str:
+    """Render a dialog's header and the form that posts `action` back into the modal.
+
+    {% dialog_form title="Rename token" cancel_url=list_url action=rename_url %}
+      fields… {% include "components/dialog_actions.html" … %}
+    {% enddialog_form %}
+    """
+    return render_to_string(
+        "components/dialog_form.html",
+        {
+            "title": title,
+            "cancel_url": cancel_url,
+            "action": action,
+            "form_class": form_class,
+            "content": content,
+        },
+        request=context.get("request"),
+    )
 
 
 @register.filter

@@ -13,7 +13,7 @@ from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from accounts import services
 from accounts.forms import InvitationForm, RoleForm
-from accounts.htmx import finish_action, refuse_action, render_page
+from accounts.htmx import attempt, finish_action, finish_with_partial, refuse_action, render_page
 from accounts.models import Invitation, Membership
 from accounts.permissions import Perm, workspace_view
 from accounts.roles import Role
@@ -40,8 +40,12 @@ def _context(request: HttpRequest, **extra) -> dict:
     }
 
 
-def _member_list(request: HttpRequest) -> HttpResponse:
-    return render_page(request, TEMPLATE, _context(request), partial="member-list")
+def _done(request: HttpRequest, message: str) -> HttpResponse:
+    """Answer an action that changed the member list: the list, refreshed, and `message`."""
+    context = _context(request)
+    return finish_with_partial(
+        request, message, TEMPLATE, context, "member-list", _members_url(request)
+    )
 
 
 @workspace_view(Perm.MEMBERS_VIEW)
@@ -54,25 +58,16 @@ def members(request: HttpRequest) -> HttpResponse:
 def member_invite(request: HttpRequest) -> HttpResponse:
     """Invite someone by email with a role."""
     form = InvitationForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            invitation = services.invitation_create(
-                workspace=request.workspace,
-                actor=request.user,
-                request=request,
-                **form.cleaned_data,
-            )
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            return finish_action(
-                request,
-                # Its email goes out after commit and may still fail: say what is known.
-                message=f"Invitation created; emailing it to {invitation.email}.",
-                redirect_url=_members_url(request),
-                update=_member_list(request),
-                target="#member-list",
-            )
+    invited = attempt(
+        request,
+        lambda: services.invitation_create(
+            workspace=request.workspace, actor=request.user, request=request, **form.cleaned_data
+        ),
+        form,
+    )
+    if invited.done:
+        # Its email goes out after commit and may still fail: say what is known.
+        return _done(request, f"Invitation created; emailing it to {invited.result.email}.")
     return render_page(
         request, TEMPLATE, _context(request, invite_form=form), dialog="invite-dialog"
     )
@@ -86,25 +81,27 @@ def member_role(request: HttpRequest, pk: int) -> HttpResponse:
         Membership.objects.select_related("user"), pk=pk, workspace=request.workspace
     )
     form = RoleForm(request.POST, initial={"role": membership.role})
-    if form.is_valid():
-        try:
-            membership = services.membership_change_role(
-                membership=membership,
-                role=form.cleaned_data["role"],
-                actor=request.user,
-                request=request,
-            )
-        except ValidationError as error:
-            form.add_error("role", error)
-        else:
-            return finish_action(
-                request,
-                message=f"{membership.user.email} is now {membership.get_role_display()}.",
-                redirect_url=_members_url(request),
-                update=render_page(
-                    request, TEMPLATE, _context(request, row=membership), partial="member-row"
-                ),
-            )
+    changed = attempt(
+        request,
+        lambda: services.membership_change_role(
+            membership=membership,
+            role=form.cleaned_data["role"],
+            actor=request.user,
+            request=request,
+        ),
+        form,
+        show_errors=lambda form, error: form.add_error("role", error),
+    )
+    if changed.done:
+        membership = changed.result
+        return finish_action(
+            request,
+            message=f"{membership.user.email} is now {membership.get_role_display()}.",
+            redirect_url=_members_url(request),
+            update=render_page(
+                request, TEMPLATE, _context(request, row=membership), partial="member-row"
+            ),
+        )
     role_error = {"pk": membership.pk, "message": " ".join(form.errors.get("role", []))}
     context = _context(request, row=membership, role_error=role_error)
     response = render_page(request, TEMPLATE, context, partial="member-row")
@@ -121,26 +118,20 @@ def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
     membership = get_object_or_404(
         Membership.objects.select_related("user"), pk=pk, workspace=request.workspace
     )
-    error = None
-    if request.method == "POST":
-        try:
-            services.membership_remove(membership=membership, actor=request.user, request=request)
-        except ValidationError as exc:
-            error = " ".join(exc.messages)
-        else:
-            if membership.user_id == request.user.pk:
-                # They left: this workspace's pages now answer them 404, so go home.
-                messages.success(request, f"You left {request.workspace.name}.")
-                home = reverse("accounts:home")
-                return HttpResponseClientRedirect(home) if request.htmx else redirect(home)
-            return finish_action(
-                request,
-                message=f"{membership.user.email} was removed from {request.workspace.name}.",
-                redirect_url=_members_url(request),
-                update=_member_list(request),
-                target="#member-list",
-            )
-    context = _context(request, removing=membership, remove_error=error)
+    removed = attempt(
+        request,
+        lambda: services.membership_remove(
+            membership=membership, actor=request.user, request=request
+        ),
+    )
+    if removed.done and membership.user_id == request.user.pk:
+        # They left: this workspace's pages now answer them 404, so go home.
+        messages.success(request, f"You left {request.workspace.name}.")
+        home = reverse("accounts:home")
+        return HttpResponseClientRedirect(home) if request.htmx else redirect(home)
+    if removed.done:
+        return _done(request, f"{membership.user.email} was removed from {request.workspace.name}.")
+    context = _context(request, removing=membership, remove_error=removed.error)
     return render_page(request, TEMPLATE, context, dialog="remove-dialog")
 
 
@@ -152,13 +143,7 @@ def _invitation_action(request: HttpRequest, pk: int, action, message: str) -> H
         return refuse_action(
             request, message=" ".join(error.messages), redirect_url=_members_url(request)
         )
-    return finish_action(
-        request,
-        message=message.format(email=invitation.email),
-        redirect_url=_members_url(request),
-        update=_member_list(request),
-        target="#member-list",
-    )
+    return _done(request, message.format(email=invitation.email))
 
 
 @require_POST

@@ -12,24 +12,12 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from accounts.models import AuditEvent, Membership, User, Workspace
+from tests.accounts.test_audit_tab import CSV_HEADER
 from tests.browser.helpers import assert_not_reloaded, mark_document
 from tokens import services
 from tokens.actors import Actor
 
 pytestmark = pytest.mark.playwright
-
-CSV_HEADER = [
-    "time",
-    "action",
-    "actor",
-    "actor_token_id",
-    "target_type",
-    "target_id",
-    "target",
-    "ip",
-    "user_agent",
-    "details",
-]
 
 
 # Helpers -------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent, Membership, User
 from accounts.roles import Role
+from bench.fixtures import workspace_tokens_in_bulk
 from tests.conftest import make_member
 from tests.factories import actor_of, issue
 from tokens import scanning, secrets, services
@@ -972,30 +973,10 @@ def test_a_leak_report_is_recorded_without_any_reported_value(keys_file, send, l
 # Batches and queries --------------------------------------------------------------------
 
 
-def bulk_tokens(workspace, creator, count: int) -> list[str]:
-    """Insert `count` active workspace tokens directly (test data) and return their secrets."""
-    prefix = django_settings.KEYWARD_TOKEN_PREFIX
-    values = [secrets.generate(prefix, TokenKind.WORKSPACE) for _ in range(count)]
-    Token.objects.bulk_create(
-        Token(
-            workspace=workspace,
-            kind=TokenKind.WORKSPACE,
-            created_by=creator,
-            name=f"bulk-{i}",
-            prefix=secrets.kind_prefix(prefix, TokenKind.WORKSPACE),
-            digest=secrets.digest(value),
-            last_four=secrets.last_four(value),
-            scopes=["tokens:read"],
-        )
-        for i, value in enumerate(values)
-    )
-    return values
-
-
 def test_a_batch_of_a_thousand_values_is_answered_in_order_with_one_lookup(
     keys_file, send, workspace, manager_user
 ):
-    ours = bulk_tokens(workspace, manager_user, 100)
+    ours = workspace_tokens_in_bulk(workspace, manager_user, 100, "bulk")
     unknown = [well_formed_unknown() for _ in range(450)]
     junk = [f"junk-{i}" for i in range(450)]
     values = [*ours, *unknown, *junk]
@@ -1126,7 +1107,7 @@ def test_a_report_larger_than_one_lookup_is_looked_up_in_chunks(
     # Databases cap the parameters of one query (SQLite: 32,766); a 2 MiB report could
     # name more well-formed values than that, so the lookup goes in chunks.
     monkeypatch.setattr(services.tokens, "LOOKUP_CHUNK", 2)
-    ours = bulk_tokens(workspace, manager_user, 5)
+    ours = workspace_tokens_in_bulk(workspace, manager_user, 5, "bulk")
 
     response = send([entry(value) for value in [*ours, well_formed_unknown()]])
 

@@ -13,22 +13,6 @@ from django.utils import timezone
 from accounts.text import validate_name, validate_text
 from tokens import secrets
 
-__all__ = [
-    "DESCRIPTION_MAX_LENGTH",
-    "NAME_MAX_LENGTH",
-    "RevokeReason",
-    "RotationGrace",
-    "Token",
-    "TokenKind",
-    "TokenQuerySet",
-    "TokenStatus",
-    "active_q",
-    "in_grace_q",
-    "lifecycle_status",
-    "revoked_q",
-    "visible_q",
-]
-
 PUBLIC_ID_LENGTH = 16
 # The limits every door (forms, API schemas, the service's validation) reads from here.
 NAME_MAX_LENGTH = 100

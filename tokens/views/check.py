@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django_htmx.http import trigger_client_event
@@ -13,7 +13,6 @@ from accounts.permissions import workspace_view
 from tokens import rules
 from tokens.actors import Actor
 from tokens.checking import TokenCheckForm, token_revoke_checked
-from tokens.models import Token
 from tokens.views.tokens import TEMPLATE, tab_context
 
 
@@ -37,12 +36,7 @@ def token_check(request: HttpRequest) -> HttpResponse:
     arguments = {"actor": actor, "workspace": request.workspace, "request": request}
     notice = ""
     if request.method == "POST" and request.POST.get("revoke"):
-        try:
-            outcome = token_revoke_checked(
-                user=request.user, proof=request.POST["revoke"], **arguments
-            )
-        except Token.DoesNotExist:
-            raise Http404("No such token.") from None
+        outcome = token_revoke_checked(user=request.user, proof=request.POST["revoke"], **arguments)
         if outcome.token is not None:
             return _revoked(request, outcome.message)
         form, notice = TokenCheckForm(**arguments), outcome.message

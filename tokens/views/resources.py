@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
-from accounts.form_errors import add_service_errors
-from accounts.htmx import finish_action, render_page
+from accounts.htmx import attempt, finish_action, finish_with_partial, render_page
 from accounts.permissions import Perm, workspace_view
 from accounts.text import validate_name, validate_text
 from tokens import rules
@@ -82,6 +80,13 @@ def _resource_list(request: HttpRequest) -> HttpResponse:
     return render_page(request, TEMPLATE, _context(request), partial="resource-list")
 
 
+def _done(request: HttpRequest, message: str) -> HttpResponse:
+    """Answer an action that changed the resource list: the list, refreshed, and `message`."""
+    return finish_with_partial(
+        request, message, TEMPLATE, _context(request), "resource-list", _list_url(request)
+    )
+
+
 @workspace_view()
 def resource_list(request: HttpRequest) -> HttpResponse:
     """List the workspace's resources with how many active tokens are limited to each."""
@@ -92,24 +97,15 @@ def resource_list(request: HttpRequest) -> HttpResponse:
 def resource_create(request: HttpRequest) -> HttpResponse:
     """Show the Add resource form; create the resource and refresh the list."""
     form = _form(request)
-    if request.method == "POST" and form.is_valid():
-        try:
-            resource = resources.resource_create(
-                actor=_actor(request),
-                workspace=request.workspace,
-                request=request,
-                **form.cleaned_data,
-            )
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            return finish_action(
-                request,
-                message=f"Resource {resource.name} added.",
-                redirect_url=_list_url(request),
-                update=_resource_list(request),
-                target="#resource-list",
-            )
+    created = attempt(
+        request,
+        lambda: resources.resource_create(
+            actor=_actor(request), workspace=request.workspace, request=request, **form.cleaned_data
+        ),
+        form,
+    )
+    if created.done:
+        return _done(request, f"Resource {created.result.name} added.")
     return render_page(
         request, TEMPLATE, _context(request, create_form=form), dialog="create-dialog"
     )
@@ -123,32 +119,30 @@ def resource_rename(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         initial={"name": resource.name, "kind": resource.kind, "description": resource.description},
     )
-    if request.method == "POST" and form.is_valid():
-        old_name = resource.name
-        try:
-            resources.resource_rename(
-                actor=_actor(request), resource=resource, request=request, **form.cleaned_data
-            )
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            row = resources.resources_with_usage(_actor(request), request.workspace).get(
-                pk=resource.pk
-            )
-            message = (
-                f"Resource {old_name} renamed to {row.name}."
-                if row.name != old_name
-                else f"Resource {row.name} saved."
-            )
-            return finish_action(
-                request,
-                message=message,
-                redirect_url=_list_url(request),
-                update=render_page(
-                    request, TEMPLATE, _context(request, row=row), partial="resource-row"
-                ),
-                target=f"#resource-{row.pk}",
-            )
+    old_name = resource.name
+    renamed = attempt(
+        request,
+        lambda: resources.resource_rename(
+            actor=_actor(request), resource=resource, request=request, **form.cleaned_data
+        ),
+        form,
+    )
+    if renamed.done:
+        row = resources.resources_with_usage(_actor(request), request.workspace).get(pk=resource.pk)
+        message = (
+            f"Resource {old_name} renamed to {row.name}."
+            if row.name != old_name
+            else f"Resource {row.name} saved."
+        )
+        return finish_action(
+            request,
+            message=message,
+            redirect_url=_list_url(request),
+            update=render_page(
+                request, TEMPLATE, _context(request, row=row), partial="resource-row"
+            ),
+            target=f"#resource-{row.pk}",
+        )
     context = _context(request, renaming=resource, rename_form=form)
     return render_page(request, TEMPLATE, context, dialog="rename-dialog")
 
@@ -157,20 +151,14 @@ def resource_rename(request: HttpRequest, pk: int) -> HttpResponse:
 def resource_delete(request: HttpRequest, pk: int) -> HttpResponse:
     """Show which tokens use a resource and delete it, unless a token would widen."""
     resource = _resource(request, pk)
-    error = None
-    if request.method == "POST":
-        try:
-            resources.resource_delete(actor=_actor(request), resource=resource, request=request)
-        except ValidationError as exc:
-            error = " ".join(exc.messages)
-        else:
-            return finish_action(
-                request,
-                message=f"Resource {resource.name} deleted.",
-                redirect_url=_list_url(request),
-                update=_resource_list(request),
-                target="#resource-list",
-            )
+    deleted = attempt(
+        request,
+        lambda: resources.resource_delete(
+            actor=_actor(request), resource=resource, request=request
+        ),
+    )
+    if deleted.done:
+        return _done(request, f"Resource {resource.name} deleted.")
     using = resources.tokens_using(resource)
     shown = list(using[:TOKENS_SHOWN])
     total = len(shown) if len(shown) < TOKENS_SHOWN else using.count()
@@ -180,6 +168,6 @@ def resource_delete(request: HttpRequest, pk: int) -> HttpResponse:
         using=shown,
         using_more=total - len(shown),
         blocking_count=resources.tokens_limited_only_to(resource).count(),
-        delete_error=error,
+        delete_error=deleted.error,
     )
     return render_page(request, TEMPLATE, context, dialog="delete-dialog")

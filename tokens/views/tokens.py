@@ -12,7 +12,7 @@ from django.utils.functional import SimpleLazyObject
 from django_htmx.http import trigger_client_event
 
 from accounts.form_errors import add_service_errors
-from accounts.htmx import finish_action, render_page
+from accounts.htmx import attempt, finish_action, render_page
 from accounts.permissions import workspace_view
 from tokens import rules, services, vault
 from tokens.actors import Actor
@@ -78,6 +78,17 @@ def _attach_errors(form, error: ValidationError) -> None:
     add_service_errors(form, error, rename)
 
 
+def _row_done(request: HttpRequest, token: Token, message: str) -> HttpResponse:
+    """Answer an action on one token: its row, redrawn in place, and `message`."""
+    return finish_action(
+        request,
+        message=message,
+        redirect_url=_list_url(request),
+        update=render_page(request, TEMPLATE, tab_context(request, row=token), partial="token-row"),
+        target=f"#token-{token.public_id}",
+    )
+
+
 def _reveal(request: HttpRequest, token: Token, secret: str, message: str) -> HttpResponse:
     """Answer with the one response that carries a new secret."""
     context = tab_context(request, revealed=reveal_context(token, secret))
@@ -113,18 +124,17 @@ def token_create(request: HttpRequest) -> HttpResponse:
         policy=policy,
         resources=Resource.objects.filter(workspace=request.workspace),
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            token, secret = services.token_create(
-                actor=actor,
-                workspace=request.workspace,
-                request=request,
-                **form.service_arguments(),
-            )
-        except ValidationError as error:
-            _attach_errors(form, error)
-        else:
-            return _reveal(request, token, secret, f"Token {token.name} created.")
+    created = attempt(
+        request,
+        lambda: services.token_create(
+            actor=actor, workspace=request.workspace, request=request, **form.service_arguments()
+        ),
+        form,
+        show_errors=_attach_errors,
+    )
+    if created.done:
+        token, secret = created.result
+        return _reveal(request, token, secret, f"Token {token.name} created.")
     return render_page(
         request, TEMPLATE, tab_context(request, create_form=form), dialog="create-dialog"
     )
@@ -139,27 +149,16 @@ def token_rename(request: HttpRequest, public_id: str) -> HttpResponse:
     form = TokenRenameForm(
         request.POST or None, initial={"name": token.name, "description": token.description}
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.token_rename(
-                actor=_actor(request),
-                token=token,
-                name=form.cleaned_data["name"],
-                description=form.cleaned_data["description"],
-                request=request,
-            )
-        except ValidationError as error:
-            _attach_errors(form, error)
-        else:
-            return finish_action(
-                request,
-                message=f"Token renamed to {token.name}.",
-                redirect_url=_list_url(request),
-                update=render_page(
-                    request, TEMPLATE, tab_context(request, row=token), partial="token-row"
-                ),
-                target=f"#token-{token.public_id}",
-            )
+    renamed = attempt(
+        request,
+        lambda: services.token_rename(
+            actor=_actor(request), token=token, request=request, **form.cleaned_data
+        ),
+        form,
+        show_errors=_attach_errors,
+    )
+    if renamed.done:
+        return _row_done(request, token, f"Token renamed to {token.name}.")
     context = tab_context(request, renaming=token, rename_form=form)
     return render_page(request, TEMPLATE, context, dialog="rename-dialog")
 
@@ -171,24 +170,22 @@ def token_rotate(request: HttpRequest, public_id: str) -> HttpResponse:
     if not rules.may_manage(_actor(request), token):
         raise PermissionDenied("You may not rotate this token.")
     form = TokenRotateForm(request.POST or None)
-    error = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            new_token, secret = services.token_rotate(
-                actor=_actor(request),
-                token=token,
-                grace=form.cleaned_data["grace"],
-                request=request,
-            )
-        except ValidationError as exc:
-            error = " ".join(exc.messages)
-        else:
-            return _reveal(request, new_token, secret, f"Token {token.name} rotated.")
+    rotated = attempt(
+        request,
+        lambda: services.token_rotate(
+            actor=_actor(request), token=token, request=request, **form.cleaned_data
+        ),
+        form,
+        show_errors=None,
+    )
+    if rotated.done:
+        new_token, secret = rotated.result
+        return _reveal(request, new_token, secret, f"Token {token.name} rotated.")
     context = tab_context(
         request,
         rotating=token,
         rotate_form=form,
-        rotate_error=error,
+        rotate_error=rotated.error,
         rotate_expires_at=services.token_rotation_expiry(actor=_actor(request), token=token),
     )
     return render_page(request, TEMPLATE, context, dialog="rotate-dialog")
@@ -203,15 +200,7 @@ def token_revoke(request: HttpRequest, public_id: str) -> HttpResponse:
     if request.method == "POST":
         services.token_revoke(actor=_actor(request), token=token, request=request)
         token = visible_token(request, public_id)  # again, with the row's related objects
-        return finish_action(
-            request,
-            message=f"Token {token.name} revoked. It no longer authenticates.",
-            redirect_url=_list_url(request),
-            update=render_page(
-                request, TEMPLATE, tab_context(request, row=token), partial="token-row"
-            ),
-            target=f"#token-{token.public_id}",
-        )
+        return _row_done(request, token, f"Token {token.name} revoked. It no longer authenticates.")
     return render_page(
         request, TEMPLATE, tab_context(request, revoking=token), dialog="revoke-dialog"
     )
