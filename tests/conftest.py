@@ -6,9 +6,11 @@ import os
 
 import pytest
 from django.core.cache import cache
+from django.test import Client
 
 from accounts.models import Membership, User, Workspace
 from accounts.roles import Role
+from tests.factories import signed_in
 from tokens.lookup_limit import failure_limiter
 
 PASSWORD = "correct-horse-battery-staple"
@@ -78,6 +80,12 @@ def member_user(workspace) -> User:
 def operator(db) -> User:
     """Return a superuser who signs in to /admin/."""
     return User.objects.create_superuser("operator@example.com", PASSWORD)
+
+
+@pytest.fixture
+def operator_client(operator) -> Client:
+    """Return a test client signed in to /admin/ as the operator."""
+    return signed_in(operator)
 
 
 @pytest.fixture

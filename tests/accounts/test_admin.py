@@ -16,18 +16,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def operator(db) -> User:
-    return User.objects.create_superuser("operator@example.com", PASSWORD)
-
-
-@pytest.fixture
-def operator_client(operator) -> Client:
-    client = Client()
-    client.force_login(operator)
-    return client
-
-
-@pytest.fixture
 def event(workspace, admin_user) -> AuditEvent:
     return audit_record(
         action="workspace.created", actor=admin_user, workspace=workspace, target=workspace

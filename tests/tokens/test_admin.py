@@ -19,18 +19,6 @@ CHANGELIST = reverse("admin:tokens_token_changelist")
 
 
 @pytest.fixture
-def operator(db) -> User:
-    return User.objects.create_superuser("operator@example.com", PASSWORD)
-
-
-@pytest.fixture
-def operator_client(operator) -> Client:
-    client = Client()
-    client.force_login(operator)
-    return client
-
-
-@pytest.fixture
 def tokens(workspace, other_workspace, admin_user, member_user, outsider):
     """Create an active, a revoked, an in-grace and a personal token, and one elsewhere."""
     actor = actor_of(admin_user, workspace)

@@ -30,18 +30,6 @@ CHANGELIST = reverse("admin:tokens_token_changelist")
 
 
 @pytest.fixture
-def operator(db) -> User:
-    return User.objects.create_superuser("operator@example.com", PASSWORD)
-
-
-@pytest.fixture
-def operator_client(operator) -> Client:
-    client = Client()
-    client.force_login(operator)
-    return client
-
-
-@pytest.fixture
 def acme_token(workspace, admin_user):
     """Return (token, secret) of a workspace token of Acme."""
     return issue(admin_user, workspace, name="deploy")
