@@ -318,7 +318,7 @@ def test_check_a_token_refuses_a_value_that_is_no_token_and_revoking_says_who_wa
 
     expect(dialog(page)).to_be_hidden()
     message = toasts(page)
-    expect(message).to_contain_text("Token ci-deploy revoked as leaked. Emailed ")
+    expect(message).to_contain_text("Token ci-deploy revoked as leaked. Emailing ")
     expect(message).to_contain_text(admin_user.email)
     expect(message).to_contain_text(second_admin.email)
     expect(page.locator(f"#token-{token.public_id} .status")).to_have_text("Revoked")
