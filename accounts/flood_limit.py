@@ -9,23 +9,17 @@ sign-ups per client IP, in one window.
 
 from __future__ import annotations
 
-import math
-
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
-from accounts.http import client_ip
+from accounts.http import limit_key
 from accounts.models.users import normalize_email
-from accounts.ratelimit import FailureLimiter
+from accounts.ratelimit import FailureLimiter, wait_minutes
 
 
 def _limiter(scope: str, limit: int) -> FailureLimiter:
     return FailureLimiter(scope, limit=limit, window=settings.KEYWARD_EMAIL_LIMIT_WINDOW_SECONDS)
-
-
-def _address(request: HttpRequest | None) -> str | None:
-    return (client_ip(request) or "unknown") if request is not None else None
 
 
 def _take(counts: list[tuple[FailureLimiter, str | None]]) -> int:
@@ -40,8 +34,7 @@ def _take(counts: list[tuple[FailureLimiter, str | None]]) -> int:
 
 def wait_message(wait: int, why: str) -> str:
     """Say `why` the request is refused, and how long to wait."""
-    minutes = max(1, math.ceil(wait / 60))
-    return f"{why} Try again in {minutes} minute(s)."
+    return f"{why} Try again in {wait_minutes(wait)} minute(s)."
 
 
 def take_email(request: HttpRequest | None, email: str) -> int:
@@ -52,7 +45,7 @@ def take_email(request: HttpRequest | None, email: str) -> int:
     return _take(
         [
             (_limiter("email-to", settings.KEYWARD_EMAILS_PER_ADDRESS), normalize_email(email)),
-            (_limiter("email-ip", settings.KEYWARD_EMAILS_PER_IP), _address(request)),
+            (_limiter("email-ip", settings.KEYWARD_EMAILS_PER_IP), limit_key(request)),
         ]
     )
 
@@ -68,7 +61,7 @@ def refuse_email_flood(request: HttpRequest | None, email: str, *, field: str | 
 
 def refuse_signup_flood(request: HttpRequest | None) -> None:
     """Count one sign-up from `request`'s address, or raise ValidationError over the limit."""
-    wait = _take([(_limiter("signup-ip", settings.KEYWARD_SIGNUPS_PER_IP), _address(request))])
+    wait = _take([(_limiter("signup-ip", settings.KEYWARD_SIGNUPS_PER_IP), limit_key(request))])
     if wait:
         raise ValidationError(
             wait_message(wait, "Too many sign-ups from your address."), code="rate_limited"

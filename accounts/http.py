@@ -43,6 +43,14 @@ def client_ip(request: HttpRequest | None) -> str | None:
     return _address(request.META.get("REMOTE_ADDR") or "")
 
 
+def limit_key(request: HttpRequest | None) -> str | None:
+    """Return the address the rate limits count `request` under: "unknown" when it has no
+    readable address (those share one count), None without a request."""
+    if request is None:
+        return None
+    return client_ip(request) or "unknown"
+
+
 def user_agent(request: HttpRequest | None) -> str:
     """Return the client's User-Agent header, cut to what the audit log stores."""
     if request is None:

@@ -10,6 +10,11 @@ import time
 from django.core.cache import cache
 
 
+def wait_minutes(seconds: int) -> int:
+    """Return a wait in whole minutes, rounded up, at least one (what messages tell people)."""
+    return max(1, math.ceil(seconds / 60))
+
+
 class FailureLimiter:
     """Allow at most `limit` failures per identity in a fixed window of `window` seconds.
 

@@ -17,7 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.dispatch import receiver
 from django.http import HttpRequest
 
-from accounts.http import client_ip
+from accounts.http import limit_key
 from accounts.models.users import normalize_email
 from accounts.ratelimit import FailureLimiter
 
@@ -44,8 +44,7 @@ def _username(credentials: dict):
 def _identities(request: HttpRequest | None, username) -> tuple[str | None, str | None]:
     """Return the account and address a sign-in attempt counts against (None: not known)."""
     account = normalize_email(username) if isinstance(username, str) and username else None
-    address = (client_ip(request) or "unknown") if request is not None else None
-    return account, address
+    return account, limit_key(request)
 
 
 def retry_after(request: HttpRequest | None, username) -> int:

@@ -27,7 +27,7 @@ from ninja.security import HttpBearer
 
 from accounts import text
 from accounts.audit import audit_record
-from accounts.http import client_ip, user_agent
+from accounts.http import client_ip, limit_key, user_agent
 from accounts.models import Workspace
 from tokens import lookup_limit, services
 from tokens import scopes as scope_catalogue
@@ -307,7 +307,7 @@ def introspect(request, token: Form[str]):
         principal = authenticate_token(token.strip(), check_ip=False, record_use=False)
     except AuthenticationFailed as failure:
         if failure.token_id is None:  # names no token: a guess, limited like a bad Bearer
-            count_failure(client_ip(request) or "unknown")
+            count_failure(limit_key(request))
         return {"active": False}
     if principal.workspace_id != request.auth.workspace_id:
         return {"active": False}

@@ -8,11 +8,10 @@ only misses are refused: a value that is a token is always found.
 from __future__ import annotations
 
 import functools
-import math
 
 from django.conf import settings
 
-from accounts.ratelimit import LocalFailureLimiter
+from accounts.ratelimit import LocalFailureLimiter, wait_minutes
 
 
 class TooManyFailures(Exception):
@@ -25,7 +24,7 @@ class TooManyFailures(Exception):
     @property
     def minutes(self) -> int:
         """Return the wait in whole minutes, rounded up."""
-        return max(1, math.ceil(self.wait / 60))
+        return wait_minutes(self.wait)
 
 
 @functools.cache

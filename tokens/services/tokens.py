@@ -22,7 +22,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.audit import audit_record
-from accounts.http import client_ip
+from accounts.http import limit_key
 from accounts.models import Workspace
 from tokens import lookup_limit, notifications, prefixes, rules, secrets, validation, vault
 from tokens.actors import Actor
@@ -542,7 +542,7 @@ def token_check(
         _audit("token.checked", actor=actor, token=token, request=request)
     elif request is not None:
         try:
-            lookup_limit.count_failure(client_ip(request) or "unknown")
+            lookup_limit.count_failure(limit_key(request))
         except lookup_limit.TooManyFailures as over:
             raise ValidationError(
                 "Too many values that are no token were checked from your address. "
