@@ -80,8 +80,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "ninja",
+    "django_tasks_db",
     "accounts",
     "tokens",
+    "ops",
 ]
 
 MIDDLEWARE = [
@@ -141,6 +143,12 @@ if os.environ.get("CACHE_LOCATION"):
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
         "LOCATION": os.environ["CACHE_LOCATION"],
     }
+
+# Background work (Django's Tasks framework): emails and other side effects.
+# Inline unless a deployment sets KEYWARD_TASKS=database (then `manage.py db_worker` runs them).
+TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+if os.environ.get("KEYWARD_TASKS", "") == "database":
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 AUTH_USER_MODEL = "accounts.User"
 # The sign-in limit comes first: it refuses before any backend checks a credential.
