@@ -24,6 +24,7 @@ run: setup
 
 test: setup
 	@scripts/ensure-chromium.sh
+	@scripts/ensure-services.sh
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
