@@ -1,23 +1,42 @@
-"""Send the accounts app's emails, as text and HTML."""
+"""Send the app's emails, as text and HTML."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.http import HttpRequest
 from django.template.loader import render_to_string
-from django.urls import reverse
 
-from accounts.invitation_links import invitation_link_token
-from accounts.models import Invitation
+from accounts.side_effects import attempt_each
 from accounts.text import name_repaired
 
 
-def absolute_url(path: str, request: HttpRequest | None = None) -> str:
-    """Return `path` as an absolute URL for an email."""
+@dataclass(frozen=True)
+class Email:
+    """One templated email to send; `what` names it in the log and never holds a secret."""
+
+    what: str
+    to: list[str]
+    template: str
+    context: dict
+
+
+def site_url(request: HttpRequest | None = None) -> str:
+    """Return the address emails link to: the request's own, else KEYWARD_BASE_URL.
+
+    Called when an email is queued (the worker has no request); a task gets it as text.
+    """
     if request is not None:
-        return request.build_absolute_uri(path)
-    return settings.KEYWARD_BASE_URL.rstrip("/") + path
+        return request.build_absolute_uri("/")
+    return settings.KEYWARD_BASE_URL
+
+
+def absolute_url(path: str, base_url: str | None = None) -> str:
+    """Return `path` as an absolute URL on `base_url` (KEYWARD_BASE_URL by default)."""
+    return (base_url or settings.KEYWARD_BASE_URL).rstrip("/") + path
 
 
 def send_templated_email(*, to: list[str], template: str, context: dict) -> None:
@@ -30,15 +49,18 @@ def send_templated_email(*, to: list[str], template: str, context: dict) -> None
     message.send()
 
 
-def send_invitation_email(invitation: Invitation, request: HttpRequest | None = None) -> None:
-    """Email the invitation's signed link to the person invited."""
-    path = reverse("accounts:invitation_accept", args=[invitation_link_token(invitation)])
-    send_templated_email(
-        to=[invitation.email],
-        template="invitation",
-        context={
-            "invitation": invitation,
-            "accept_url": absolute_url(path, request),
-            "max_age_days": settings.KEYWARD_INVITATION_MAX_AGE_DAYS,
-        },
+def send_each(emails: Iterable[Email]) -> int:
+    """Send each email; one that fails is logged and the others still go. Return how many went.
+
+    Raise SideEffectsFailed after the last one if any failed, so that the task
+    that sends them is recorded as failed.
+    """
+    return attempt_each(
+        (
+            email.what,
+            lambda email=email: send_templated_email(
+                to=email.to, template=email.template, context=email.context
+            ),
+        )
+        for email in emails
     )

@@ -8,9 +8,10 @@ from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 
-from accounts import signin_limit
+from accounts import signin_limit, tasks
 from accounts.models.users import normalize_email
 from accounts.roles import Role
+from accounts.side_effects import enqueue_after_commit
 from accounts.text import validate_email_text, validate_name
 
 
@@ -67,6 +68,18 @@ class OldPasswordLimitMixin:
 
 class PasswordChangeForm(OldPasswordLimitMixin, auth_forms.PasswordChangeForm):
     """Change the console user's password."""
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Queue the reset email as a task that makes the link when it sends it.
+
+    The link is a credential: it is never written to the task queue.
+    """
+
+    def send_mail(self, subject_template_name, email_template_name, context, *args, **kwargs):
+        """Queue the email to the user in `context`; Django's templates and sender are unused."""
+        base_url = f"{context['protocol']}://{context['domain']}"
+        enqueue_after_commit(tasks.email_password_reset, context["user"].pk, base_url)
 
 
 class AdminPasswordChangeForm(OldPasswordLimitMixin, admin_forms.AdminPasswordChangeForm):

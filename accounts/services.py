@@ -13,15 +13,15 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.text import slugify
 
-from accounts import signals
+from accounts import signals, tasks
 from accounts.audit import audit_record
-from accounts.emails import send_invitation_email
+from accounts.emails import site_url
 from accounts.flood_limit import refuse_email_flood, refuse_signup_flood
 from accounts.models import Invitation, Membership, User, Workspace
 from accounts.models.invitations import new_invitation_key
 from accounts.models.users import clean_email, normalize_email
 from accounts.roles import Role
-from accounts.side_effects import after_commit
+from accounts.side_effects import enqueue_after_commit
 from accounts.text import clean_text
 
 WORKSPACE_NAME_LENGTH = Workspace._meta.get_field("name").max_length
@@ -138,10 +138,7 @@ def invitation_create(
 
 
 def _email_after_commit(invitation: Invitation, request: HttpRequest | None) -> None:
-    after_commit(
-        lambda: send_invitation_email(invitation, request),
-        what=f"email invitation {invitation.pk}",
-    )
+    enqueue_after_commit(tasks.email_invitation, invitation.pk, site_url(request))
 
 
 def _require_pending(invitation: Invitation) -> None:

@@ -26,9 +26,6 @@ password_urls = [
         "accounts/password/reset/",
         auth.PasswordResetView.as_view(
             success_url=reverse_lazy("accounts:password_reset_done"),
-            email_template_name="emails/password_reset.txt",
-            html_email_template_name="emails/password_reset.html",
-            subject_template_name="emails/password_reset_subject.txt",
         ),
         name="password_reset",
     ),

@@ -1,13 +1,17 @@
-"""Email people about their tokens: created, expiring soon, revoked as leaked."""
+"""Email people about their tokens: created, expiring soon, revoked as leaked.
+
+Who is emailed is decided here, when the change is made (the caller reports
+it); the emails are tasks (tokens.tasks) queued to run after commit.
+"""
 
 from __future__ import annotations
 
-from django.urls import reverse
+from collections.abc import Callable
 
-from accounts.emails import absolute_url, send_templated_email
 from accounts.models import Membership
 from accounts.roles import Role
-from accounts.side_effects import after_commit
+from accounts.side_effects import enqueue_after_commit
+from tokens import tasks
 from tokens.models import Token, TokenKind
 
 
@@ -32,31 +36,8 @@ def _admins_of(workspace_ids: list[int]) -> dict[int, list[str]]:
     return admins
 
 
-def _context(token: Token, **extra) -> dict:
-    list_path = reverse("tokens:list", kwargs={"slug": token.workspace.slug})
-    activity_path = reverse(
-        "tokens:activity", kwargs={"slug": token.workspace.slug, "public_id": token.public_id}
-    )
-    return {
-        "token": token,
-        "workspace": token.workspace,
-        "tokens_url": absolute_url(list_path),
-        "activity_url": absolute_url(activity_path),
-        **extra,
-    }
-
-
-def _send(to: list[str], template: str, context: dict, on_failure=None) -> list[str]:
-    """Send the email once the transaction commits; return its recipients."""
-    recipients = sorted({address for address in to if address})
-    if recipients:
-        token = context["token"]
-        after_commit(
-            lambda: send_templated_email(to=recipients, template=template, context=context),
-            what=f"send the {template} email about token {token.public_id}",
-            on_failure=on_failure,
-        )
-    return recipients
+def _recipients(to: list[str | None]) -> list[str]:
+    return sorted({address for address in to if address})
 
 
 def notify_token_created(token: Token) -> None:
@@ -64,20 +45,29 @@ def notify_token_created(token: Token) -> None:
     person = _responsible(token)
     if person is None and token.created_by_id is None:
         # Made through the API by a workspace token: no person asked for it, so tell the Admins.
-        _send(_admins(token), "token_created", _context(token))
+        to = _recipients(_admins(token))
     else:
-        _send([person], "token_created", _context(token))
+        to = _recipients([person])
+    if to:
+        email = {"token": token.pk, "to": to, "extra": {}}
+        enqueue_after_commit(tasks.email_about_tokens, "token_created", [email])
 
 
-def notify_token_expiring(token: Token, days: int, on_failure=None) -> None:
+def notify_token_expiring(
+    token: Token, days: int, *, threshold: int, on_failure: Callable[[], object] | None = None
+) -> None:
     """Warn the owner or creator (and, for workspace tokens, the Admins) of an expiry.
 
-    `on_failure` is called if the email, sent after commit, fails.
+    `threshold` is the reminder claimed for it, released if the email fails;
+    `on_failure` is called if the email fails while the caller waits (inline tasks).
     """
     to = [_responsible(token)]
     if token.kind == TokenKind.WORKSPACE:
         to += _admins(token)
-    _send(to, "token_expiring", _context(token, days=days), on_failure)
+    if to := _recipients(to):
+        enqueue_after_commit(
+            tasks.email_expiry_reminder, token.pk, to, days, threshold, on_failure=on_failure
+        )
 
 
 def notify_tokens_leaked(leaks: list[tuple[Token, dict]]) -> dict[int, list[str]]:
@@ -85,19 +75,22 @@ def notify_tokens_leaked(leaks: list[tuple[Token, dict]]) -> dict[int, list[str]
 
     Each leak says where the token was found (`url`, `source`) and, when a person
     reported it in Keyward, who (`found_by`); without `found_by`, GitHub found it.
-    One query finds the Admins of every workspace concerned. Return the addresses
-    emailed about each token, by its primary key.
+    One query finds the Admins of every workspace concerned, and one task sends
+    all the emails, so that the report is answered without waiting for them.
+    Return the addresses emailed about each token, by its primary key.
     """
     admins = _admins_of(sorted({token.workspace_id for token, _ in leaks}))
-    emailed = {}
+    emailed, emails = {}, []
     for token, leak in leaks:
-        context = _context(
-            token,
-            leak_url=leak.get("url", ""),
-            leak_source=leak.get("source", ""),
-            reported_by=leak.get("found_by", ""),
-        )
-        emailed[token.pk] = _send(
-            [_responsible(token), *admins[token.workspace_id]], "token_leaked", context
-        )
+        to = _recipients([_responsible(token), *admins[token.workspace_id]])
+        emailed[token.pk] = to
+        if to:
+            extra = {
+                "leak_url": leak.get("url", ""),
+                "leak_source": leak.get("source", ""),
+                "reported_by": leak.get("found_by", ""),
+            }
+            emails.append({"token": token.pk, "to": to, "extra": extra})
+    if emails:
+        enqueue_after_commit(tasks.email_about_tokens, "token_leaked", emails)
     return emailed

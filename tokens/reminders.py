@@ -58,10 +58,9 @@ def _remind(token: Token, due: list[int], now: datetime, run: RemindersSent) -> 
     """Claim and send the token's most urgent reminder; return False if another run claimed it."""
     urgent, *skipped = due
 
-    def unclaim() -> None:
-        # The email failed after its record committed: let the next run try again.
+    def failed() -> None:
+        # The email task releases its claim itself, so that the next run tries again.
         run.failed.append(token.public_id)
-        ExpiryReminder.objects.filter(token=token, days=urgent).delete()
 
     # One transaction per token: its email goes out when its record commits.
     with transaction.atomic():
@@ -74,7 +73,9 @@ def _remind(token: Token, due: list[int], now: datetime, run: RemindersSent) -> 
                 ExpiryReminder.objects.create(token=token, days=urgent)
         except IntegrityError:  # another run claimed this reminder
             return False
-        notifications.notify_token_expiring(token, _days_left(token, now, urgent), unclaim)
+        notifications.notify_token_expiring(
+            token, _days_left(token, now, urgent), threshold=urgent, on_failure=failed
+        )
     return True
 
 
@@ -88,6 +89,13 @@ def expiry_reminders_send(now: datetime | None = None) -> RemindersSent:
     inserted the record, so overlapping runs send it once. One token that
     fails (a bad address, a header the mail server refuses) is logged and the
     others are still reminded; its reminder is tried again on the next run.
+
+    With tasks run inline (the default), `failed` lists the reminders whose
+    email failed. With KEYWARD_TASKS=database the emails are sent by the worker
+    after this returns, so `failed` lists only the reminders that could not be
+    queued (their claim rolls back with them); an email that fails in the
+    worker is logged there, its task result is failed, and its claim is
+    released, so that the next run reminds again.
     """
     now = now or timezone.now()
     thresholds = sorted(set(settings.KEYWARD_EXPIRY_REMINDER_DAYS))

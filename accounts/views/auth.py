@@ -11,7 +11,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts import services
 from accounts.flood_limit import take_email, wait_message
-from accounts.forms import SignupForm
+from accounts.forms import PasswordResetForm, SignupForm
 
 
 @sensitive_post_parameters("password1", "password2")
@@ -41,8 +41,10 @@ class PasswordResetView(auth_views.PasswordResetView):
     """Email a reset link, at most as often as the email limit allows.
 
     The limit counts the address typed whether or not it has an account, so the
-    answer never tells whether one exists.
+    answer never tells whether one exists. The email is a task (accounts.tasks).
     """
+
+    form_class = PasswordResetForm
 
     def form_valid(self, form):
         wait = take_email(self.request, form.cleaned_data["email"])

@@ -959,6 +959,7 @@ def test_login_follows_a_local_next(client, admin_user):
 # Password reset -----------------------------------------------------------------------------
 
 
+@pytest.mark.django_db(transaction=True)  # the email is a task run after commit
 def test_password_reset_emails_a_working_link(client, admin_user):
     response = client.post(reverse("accounts:password_reset"), {"email": "Admin@Example.com"})
 
@@ -977,6 +978,7 @@ def test_password_reset_emails_a_working_link(client, admin_user):
     assert admin_user.check_password("a-brand-new-passphrase")
 
 
+@pytest.mark.django_db(transaction=True)  # the email is a task run after commit
 def test_password_reset_does_not_reveal_whether_an_account_exists(client, db):
     response = client.post(reverse("accounts:password_reset"), {"email": "nobody@example.com"})
 
@@ -991,6 +993,7 @@ def _reset(client, email, ip="10.0.0.1"):
     return client.post(reverse("accounts:password_reset"), {"email": email}, REMOTE_ADDR=ip)
 
 
+@pytest.mark.django_db(transaction=True)  # the email is a task run after commit
 @pytest.mark.parametrize("email", ["admin@example.com", "nobody@example.com"])
 def test_password_reset_stops_emailing_an_address_past_its_limit(
     client, admin_user, settings, email
@@ -1008,6 +1011,7 @@ def test_password_reset_stops_emailing_an_address_past_its_limit(
     assert len(mail.outbox) == sent
 
 
+@pytest.mark.django_db(transaction=True)  # the email is a task run after commit
 def test_password_reset_stops_emailing_from_an_address_past_its_limit(
     client, admin_user, manager_user, member_user, settings
 ):

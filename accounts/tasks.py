@@ -1,0 +1,64 @@
+"""Tasks of the accounts app: the emails that carry a link to act on (invitations, resets).
+
+The link is made when the email is sent, never stored in the task queue: it
+grants access, and a link made when the task is queued could be stale by then.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
+from django.tasks import task
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from accounts.emails import Email, absolute_url, send_each
+from accounts.invitation_links import invitation_link_token
+from accounts.models import Invitation, User
+
+logger = logging.getLogger("keyward.accounts.tasks")
+
+
+@task
+def email_invitation(invitation_id: int, base_url: str) -> int:
+    """Email a pending invitation's signed link (for its current key); return 1 if sent.
+
+    An invitation cancelled or accepted while its email waited is not sent.
+    """
+    invitation = (
+        Invitation.objects.select_related("workspace", "invited_by")
+        .filter(pk=invitation_id)
+        .first()
+    )
+    if invitation is None or not invitation.is_pending:
+        logger.info("Invitation %s is no longer pending; not emailed.", invitation_id)
+        return 0
+    path = reverse("accounts:invitation_accept", args=[invitation_link_token(invitation)])
+    context = {
+        "invitation": invitation,
+        "accept_url": absolute_url(path, base_url),
+        "max_age_days": settings.KEYWARD_INVITATION_MAX_AGE_DAYS,
+    }
+    return send_each(
+        [Email(f"email invitation {invitation.pk}", [invitation.email], "invitation", context)]
+    )
+
+
+@task
+def email_password_reset(user_id: int, base_url: str) -> int:
+    """Email a password reset link to an active user with a password; return 1 if sent."""
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None or not user.has_usable_password():
+        logger.info("User %s may not reset a password now; not emailed.", user_id)
+        return 0
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    path = reverse(
+        "accounts:password_reset_confirm",
+        kwargs={"uidb64": uid, "token": default_token_generator.make_token(user)},
+    )
+    context = {"email": user.email, "reset_url": absolute_url(path, base_url)}
+    what = f"email a password reset link to user {user.pk}"
+    return send_each([Email(what, [user.email], "password_reset", context)])
