@@ -145,10 +145,13 @@ if os.environ.get("CACHE_LOCATION"):
     }
 
 # Background work (Django's Tasks framework): emails and other side effects.
-# Inline unless a deployment sets KEYWARD_TASKS=database (then `manage.py db_worker` runs them).
+# Inline unless a deployment sets KEYWARD_TASKS=database (then `manage.py run_worker` runs them).
 TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
 if os.environ.get("KEYWARD_TASKS", "") == "database":
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# `manage.py run_worker` records that it is alive this often; /readyz wants a recent beat.
+KEYWARD_WORKER_HEARTBEAT_SECONDS = env_int("KEYWARD_WORKER_HEARTBEAT_SECONDS", 5)
+KEYWARD_WORKER_HEARTBEAT_MAX_AGE = env_int("KEYWARD_WORKER_HEARTBEAT_MAX_AGE", 60)
 
 AUTH_USER_MODEL = "accounts.User"
 # The sign-in limit comes first: it refuses before any backend checks a credential.

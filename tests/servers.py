@@ -7,12 +7,16 @@ stopped when its context ends, also when the test fails half-way.
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
+import sys
 import time
+import urllib.parse
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,3 +147,68 @@ def start_redis(workdir: Path, port: int | None = None) -> Server:
         "--daemonize", "no",
     ]  # fmt: skip
     return start("redis", command, workdir=workdir, port=port)
+
+
+@contextlib.contextmanager
+def database_for_children(workdir: Path) -> Iterator[str]:
+    """Yield a DATABASE_URL through which child processes reach the test's database.
+
+    Use it in a transactional test (what the test writes is committed). On
+    PostgreSQL it is the test database. SQLite's test database lives in this
+    process's memory, out of a child's reach: it is copied (schema and rows)
+    to a file in `workdir`, and this process's default connection points at
+    that file until the end, so that the test and its children share it.
+    """
+    from django.db import connections
+    from django.db.utils import load_backend
+
+    original = connections["default"]
+    if original.vendor != "sqlite":
+        url = urllib.parse.urlsplit(os.environ["DATABASE_URL"])
+        yield url._replace(path="/" + original.settings_dict["NAME"]).geturl()
+        return
+    path = workdir / "db.sqlite3"
+    original.ensure_connection()
+    target = sqlite3.connect(path)
+    try:
+        original.connection.backup(target)
+    finally:
+        target.close()
+    settings_dict = {**copy.deepcopy(original.settings_dict), "NAME": str(path)}
+    shared = load_backend(settings_dict["ENGINE"]).DatabaseWrapper(settings_dict, "default")
+    connections["default"] = shared
+    try:
+        yield f"sqlite:///{path}"
+    finally:
+        shared.close()
+        connections["default"] = original
+
+
+def production_env(database_url: str, mail_dir: Path, **extra: str) -> dict[str, str]:
+    """Return the environment of a child process run with production settings, emails to files.
+
+    It shares the test's SECRET_KEY, as a deployment's processes share theirs: links one
+    signs, another checks.
+    """
+    from django.conf import settings
+
+    return {
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DEBUG": "0",
+        "SECRET_KEY": settings.SECRET_KEY,
+        "DATABASE_URL": database_url,
+        "KEYWARD_TASKS": "database",
+        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "EMAIL_FILE_PATH": str(mail_dir),
+        **extra,
+    }
+
+
+def start_worker(workdir: Path, env: dict[str, str], ready) -> Server:
+    """Start `manage.py run_worker`, polling often; wait until `ready()` (its heartbeat)."""
+    # The venv's python itself: under `uv run`, a SIGTERM to the group would reach the worker
+    # twice (uv forwards it), and a second signal makes it drop the task it runs.
+    command = [
+        sys.executable, "manage.py", "run_worker", "--no-startup-delay", "--interval", "0.1",
+    ]  # fmt: skip
+    return start("worker", command, workdir=workdir, env=env, ready=ready)
