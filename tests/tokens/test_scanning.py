@@ -28,6 +28,7 @@ from django.db import connection
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from accounts.models import AuditEvent, Membership, User
 from accounts.roles import Role
@@ -1042,6 +1043,34 @@ def test_each_revoked_token_costs_four_queries_and_the_admins_are_found_once(
     assert len(large.captured_queries) - len(small.captured_queries) == 4 * (12 - 2)
     membership_table = f'"{Membership._meta.db_table}"'
     assert sum(membership_table in q["sql"] for q in large.captured_queries) == 1
+
+
+def test_a_report_is_answered_with_one_task_queued_for_all_its_emails(
+    keys_file, send, workspace, manager_user, admin_user, settings
+):
+    """GitHub waits for no email: the report queues one task, whatever the number of tokens."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    queued = DBTaskResult.objects.filter(task_path="tokens.tasks.email_about_tokens")
+
+    def report_of(n: int, name: str) -> list[dict]:
+        return [entry(issue(manager_user, workspace, name=f"{name}-{i}")[1]) for i in range(n)]
+
+    for report in (report_of(2, "few"), report_of(30, "many")):
+        queued.delete()  # the "created" emails
+        mail.outbox.clear()
+
+        response = send(report)
+
+        assert response.status_code == 200
+        [task] = queued
+        emails = task.args_kwargs["args"][1]
+        assert len(emails) == len(report)
+        assert {tuple(email["to"]) for email in emails} == {
+            ("admin@example.com", "manager@example.com")
+        }
+        assert mail.outbox == []  # sent by the worker, after the answer
+        stored = json.dumps(task.args_kwargs)
+        assert not any(item["token"][4:] in stored for item in report)
 
 
 # The onboarding document ----------------------------------------------------------------

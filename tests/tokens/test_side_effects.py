@@ -10,8 +10,10 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from accounts import services as account_services
 from accounts.models import Invitation, User, Workspace
@@ -174,3 +176,21 @@ def test_one_bad_address_does_not_stop_the_other_leak_emails(
     assert message.to == ["outsider@example.com"]
     assert "Could not send the token_leaked email" in caplog.text
     assert Token.objects.filter(revoke_reason="leak").count() == 2
+
+
+# Tasks queued in the database ----------------------------------------------------------
+
+
+def test_a_task_queued_in_the_database_commits_with_its_change_or_not_at_all(
+    settings, workspace, admin_user
+):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    with pytest.raises(RuntimeError), transaction.atomic():
+        issue(admin_user, workspace, name="rolled-back")
+        assert DBTaskResult.objects.count() == 1  # written with the token, invisible to workers
+        raise RuntimeError("the request failed after the token was made")
+
+    assert not Token.objects.exists()
+    assert not DBTaskResult.objects.exists()
+    issue(admin_user, workspace, name="kept")
+    assert DBTaskResult.objects.get().status == "READY"
