@@ -2,7 +2,8 @@
 
 `manage.py run_worker` beats while it runs (idle or busy) and removes its row
 when it stops; a worker that dies leaves a row that grows old. /readyz asks
-worker_is_alive(). A beat says the process is alive, not that a task finished.
+worker_is_alive() when worker_needed(). A beat says the process is alive, not
+that a task finished.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import DatabaseError, connections
 from django.db.models import Max
+from django.tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
 from django.utils import timezone
+from django_tasks_db import DatabaseBackend
 
 from ops.models import WorkerHeartbeat
 
@@ -38,6 +41,11 @@ def beat(worker: str) -> None:
 def last_heartbeat() -> datetime | None:
     """Return when a worker last said it was alive, or None if none is known."""
     return WorkerHeartbeat.objects.aggregate(last=Max("seen_at"))["last"]
+
+
+def worker_needed() -> bool:
+    """Return whether tasks wait for a worker (KEYWARD_TASKS=database) rather than run inline."""
+    return isinstance(task_backends[DEFAULT_TASK_BACKEND_ALIAS], DatabaseBackend)
 
 
 def worker_is_alive(now: datetime | None = None) -> bool:

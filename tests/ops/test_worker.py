@@ -21,7 +21,7 @@ from accounts import services as account_services
 from accounts.models import User
 from accounts.roles import Role
 from ops.models import WorkerHeartbeat
-from ops.worker import Heartbeat, last_heartbeat, worker_is_alive
+from ops.worker import Heartbeat, last_heartbeat, worker_is_alive, worker_needed
 from tests.factories import issue
 from tests.mail_backends import messages_in
 from tests.servers import (
@@ -252,6 +252,12 @@ def test_a_worker_is_alive_only_while_its_last_beat_is_recent(settings):
 
     WorkerHeartbeat.objects.create(worker="host:2", seen_at=now - timedelta(seconds=29))
     assert worker_is_alive(now)
+
+
+def test_a_worker_is_needed_only_when_tasks_are_queued_in_the_database(settings):
+    assert not worker_needed()  # inline, as in make run and the tests
+    settings.TASKS = DATABASE_TASKS
+    assert worker_needed()
 
 
 @pytest.mark.django_db
