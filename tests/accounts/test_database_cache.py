@@ -1,4 +1,4 @@
-"""With CACHE_LOCATION's database cache: migrate makes its table and counters last their window."""
+"""The database cache (the default without REDIS_URL): migrate makes its table, counts hold."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def _moment(value) -> datetime:
 
 @pytest.fixture
 def database_cache(settings):
-    """Configure the database cache as CACHE_LOCATION does, then run migrate."""
+    """Configure the database cache as production settings do, then run migrate."""
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": TABLE}
     }
