@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 # After a failure, calls fail at once for this long instead of each waiting on a dead server.
 RETRY_SECONDS = 1.0
 PROBE_KEY = "keyward:probe"
+_clock = time.monotonic
 
 # Errors that mean the cache cannot answer now (not a bug in the caller).
 _OUTAGE_ERRORS = (RedisError, OSError)
@@ -65,7 +66,7 @@ class _Outage:
         with self._lock:
             starts = not self.reason
             self.reason = reason
-            self.retry_at = time.monotonic() + RETRY_SECONDS
+            self.retry_at = _clock() + RETRY_SECONDS
         if starts:
             logger.error(
                 "Shared cache unreachable (%s): %s; sign-in waits, API failures are limited "
@@ -85,7 +86,7 @@ class _Outage:
 
     def waiting(self) -> bool:
         """Return whether a recent failure says not to try yet."""
-        return bool(self.reason) and time.monotonic() < self.retry_at
+        return bool(self.reason) and _clock() < self.retry_at
 
 
 _outage = _Outage()

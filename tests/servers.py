@@ -143,3 +143,31 @@ def start_redis(workdir: Path, port: int | None = None) -> Server:
         "--daemonize", "no",
     ]  # fmt: skip
     return start("redis", command, workdir=workdir, port=port)
+
+
+class RedisServer:
+    """A redis-server that tests may stop and start again on the same port (same URL)."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.server: Server | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    @property
+    def running(self) -> bool:
+        return self.server is not None and self.server.process.poll() is None
+
+    def start(self) -> RedisServer:
+        """Start it unless it runs; return it."""
+        if not self.running:
+            self.server = start_redis(self.workdir, self.port)
+        return self
+
+    def stop(self) -> None:
+        """Stop it (and wait until it has exited); nothing if it is stopped."""
+        if self.server is not None:
+            self.server.stop()
