@@ -7,7 +7,9 @@ import math
 import threading
 import time
 
+from django.core.cache.backends.db import DatabaseCache
 from django.core.cache.backends.redis import RedisCache
+from django.db import connections, router, transaction
 
 from accounts import shared_cache
 
@@ -61,6 +63,7 @@ class _CacheCounts:
         remaining = max(1, math.ceil(until - now))
         if cache.add(key, 1, timeout=remaining):
             return 1, remaining
+        self._before_increment(cache, key)
         try:
             count = cache.incr(key)
         except ValueError:  # expired between add and incr
@@ -71,6 +74,9 @@ class _CacheCounts:
         cache.touch(key, remaining)
         return count, remaining
 
+    def _before_increment(self, cache, key: str) -> None:
+        """Make the increment that follows safe from others counting the same key."""
+
     def read(self, cache, key: str, window: int) -> tuple[int, int]:
         values = cache.get_many([key, f"{key}:until"])
         until = values.get(f"{key}:until") or time.time() + window
@@ -80,11 +86,44 @@ class _CacheCounts:
         cache.delete_many([key, f"{key}:until"])
 
 
+class _DatabaseCounts(_CacheCounts):
+    """Counters in the database cache's table, each count one transaction holding a lock.
+
+    Django's database cache increments by a read then a write, so two processes
+    counting at once would both write the same number. Here a count starts by
+    writing to its row: PostgreSQL then locks the row and SQLite the database
+    until the count commits, and the next count reads what this one wrote.
+    """
+
+    def count(self, cache, key: str, window: int) -> tuple[int, int]:
+        with transaction.atomic(using=self._db(cache)):
+            self._before_increment(cache, key)
+            return super().count(cache, key, window)
+
+    @staticmethod
+    def _db(cache) -> str:
+        return router.db_for_write(cache.cache_model_class)
+
+    def _before_increment(self, cache, key: str) -> None:
+        # Again after an add() that lost a race: the row exists now, so it can be locked.
+        connection = connections[self._db(cache)]
+        name = connection.ops.quote_name
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {name(cache._table)} SET {name('expires')} = {name('expires')} "  # noqa: S608 quoted names
+                f"WHERE {name('cache_key')} = %s",
+                [cache.make_and_validate_key(key)],
+            )
+
+
 def _counts(cache) -> _RedisCounts | _CacheCounts:
-    return _REDIS if isinstance(cache, RedisCache) else _GENERIC
+    if isinstance(cache, RedisCache):
+        return _REDIS
+    return _DATABASE if isinstance(cache, DatabaseCache) else _GENERIC
 
 
 _REDIS = _RedisCounts()
+_DATABASE = _DatabaseCounts()
 _GENERIC = _CacheCounts()
 
 

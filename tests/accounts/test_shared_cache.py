@@ -3,11 +3,7 @@ processes, and what happens while Redis is down and once it is back."""
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import subprocess
-import sys
 
 import pytest
 from django.core.cache import cache
@@ -17,8 +13,8 @@ from django.urls import reverse
 from accounts import shared_cache
 from accounts.ratelimit import FailureLimiter
 from accounts.signin_limit import UNAVAILABLE_MESSAGE, login_limiters
-from tests import servers
 from tests.conftest import PASSWORD
+from tests.forked import run_workers
 
 OUTAGE = "Shared cache unreachable"
 BACK = "Shared cache reachable again"
@@ -77,54 +73,35 @@ def test_reset_forgets_the_count(redis_cache):
     assert limiter.retry_after("a") == 0
 
 
-PROBE = """
-import json, sys
-import django
-django.setup()
+COUNT_FAILURES = """
 from accounts.signin_limit import login_limiters
 from tokens.lookup_limit import TooManyFailures, count_failure
 
-api = []
-for _ in range(int(sys.argv[1])):
-    try:
-        count_failure("203.0.113.9")
-        api.append("counted")
-    except TooManyFailures:
-        api.append("refused")
-by_account, _ = login_limiters()
-for _ in range(int(sys.argv[2])):
+def work(failures):
+    api = []
+    for _ in range(failures):
+        try:
+            count_failure("203.0.113.9")
+            api.append("counted")
+        except TooManyFailures:
+            api.append("refused")
+    by_account, _ = login_limiters()
     by_account.record_failure("admin@example.com")
-print(json.dumps({"api": api, "sign_in_wait": by_account.retry_after("admin@example.com")}))
+    return {"api": api, "sign_in_wait": by_account.retry_after("admin@example.com")}
 """
 
 
-def _probe(redis_url: str, api_failures: int, sign_in_failures: int) -> dict:
-    """Count failures in a separate Python process with production settings and REDIS_URL."""
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "REDIS_URL": redis_url,
-        "KEYWARD_API_AUTH_FAILURES_PER_IP": "5",
-        "KEYWARD_LOGIN_FAILURES_PER_ACCOUNT": "3",
-    }
-    done = subprocess.run(  # noqa: S603 our own interpreter and script
-        [sys.executable, "-c", PROBE, str(api_failures), str(sign_in_failures)],
-        cwd=servers.PROJECT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
 def test_limits_hold_across_worker_processes(redis_cache):
-    first = _probe(redis_cache.url, api_failures=3, sign_in_failures=2)
-    second = _probe(redis_cache.url, api_failures=3, sign_in_failures=1)
+    env = {
+        "REDIS_URL": redis_cache.url,
+        "KEYWARD_API_AUTH_FAILURES_PER_IP": "5",
+        "KEYWARD_LOGIN_FAILURES_PER_ACCOUNT": "2",
+    }
 
+    first, second = run_workers(COUNT_FAILURES, [[3], [3]], env)
+
+    # Each process alone stays under both limits; together they are over.
     assert first == {"api": ["counted"] * 3, "sign_in_wait": 0}
-    # Each process alone is under both limits; together they are over.
     assert second["api"] == ["counted", "counted", "refused"]
     assert second["sign_in_wait"] > 0
 
