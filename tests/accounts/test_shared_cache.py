@@ -11,8 +11,10 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts import shared_cache
+from accounts.models import User
 from accounts.ratelimit import FailureLimiter
 from accounts.signin_limit import UNAVAILABLE_MESSAGE, login_limiters
+from tests.accounts.test_views import _signup_data
 from tests.conftest import PASSWORD
 from tests.forked import run_workers
 
@@ -252,3 +254,12 @@ def test_login_limiters_raise_while_redis_is_down(redis_cache):
 
     with pytest.raises(shared_cache.SharedCacheUnavailable):
         by_account.retry_after("admin@example.com")
+
+
+def test_sign_up_asks_to_try_again_and_creates_nothing_while_redis_is_down(redis_cache, db):
+    redis_cache.stop()
+    response = Client().post(reverse("accounts:signup"), _signup_data())
+
+    assert response.status_code == 200
+    assert "Sign-ups are unavailable for a moment" in response.content.decode()
+    assert not User.objects.exists()
