@@ -132,12 +132,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The cache every worker process shares: the limits (sign-in, emails, failed token
 # lookups) count in it, so they hold across processes and machines. Redis with
-# REDIS_URL; otherwise a table in the database (migrate creates it). A dead Redis
-# must cost a request milliseconds: short timeouts, one reconnect for a connection
-# Redis dropped, then accounts.shared_cache stops asking for a second.
+# REDIS_URL; otherwise a table in the database (migrate creates it). A dead or hung
+# Redis must cost a request milliseconds: short timeouts (its answers take well
+# under one), one reconnect for a connection Redis dropped (a restart), none after
+# a timeout, then accounts.shared_cache stops asking for a second.
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     from redis.backoff import NoBackoff
+    from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.retry import Retry
 
     CACHES = {
@@ -146,8 +148,8 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "OPTIONS": {
                 "socket_connect_timeout": 0.25,
-                "socket_timeout": 0.5,
-                "retry": Retry(NoBackoff(), 1),
+                "socket_timeout": 0.25,
+                "retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
             },
         }
     }

@@ -4,6 +4,7 @@ processes, and what happens while Redis is down and once it is back."""
 from __future__ import annotations
 
 import logging
+import signal
 
 import pytest
 from django.core.cache import cache
@@ -263,3 +264,19 @@ def test_sign_up_asks_to_try_again_and_creates_nothing_while_redis_is_down(redis
     assert response.status_code == 200
     assert "Sign-ups are unavailable for a moment" in response.content.decode()
     assert not User.objects.exists()
+
+
+def test_a_hung_redis_is_an_outage_too(redis_cache, admin_user):
+    """A Redis that accepts connections but never answers (paused) times out, then recovers."""
+    redis_cache.server.process.send_signal(signal.SIGSTOP)
+    try:
+        hung = shared_cache.status()
+        console = _login(Client(), "admin@example.com", PASSWORD)
+    finally:
+        redis_cache.server.process.send_signal(signal.SIGCONT)
+
+    assert not hung.reachable
+    assert "Timeout" in hung.reason
+    assert UNAVAILABLE_MESSAGE in console.content.decode()
+    assert shared_cache.status().reachable
+    assert _login(Client(), "admin@example.com", PASSWORD).status_code == 302
