@@ -57,10 +57,6 @@ class _Outage:
         self.reason = ""
         self.retry_at = 0.0
 
-    @property
-    def down(self) -> bool:
-        return bool(self.reason)
-
     def failed(self, reason: str) -> None:
         """Remember the failure; log it only when it starts an outage."""
         with self._lock:
