@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from accounts import signin_limit, tasks
 from accounts.models.users import normalize_email
 from accounts.roles import Role
+from accounts.shared_cache import SharedCacheUnavailable
 from accounts.side_effects import enqueue_after_commit
 from accounts.text import validate_email_text, validate_name
 
@@ -30,7 +31,10 @@ class SignInLimitMixin:
     def clean(self):
         email = normalize_email(self.cleaned_data.get("username", ""))
         self.cleaned_data["username"] = email
-        wait = signin_limit.retry_after(self.request, email)
+        try:
+            wait = signin_limit.retry_after(self.request, email)
+        except SharedCacheUnavailable:
+            raise ValidationError(signin_limit.UNAVAILABLE_MESSAGE, code="unavailable") from None
         if wait:
             raise ValidationError(
                 self.rate_limited_message, code="rate_limited", params={"minutes": -(-wait // 60)}
@@ -59,6 +63,8 @@ class OldPasswordLimitMixin:
         refused = signin_limit.confirm_password(None, self.user, password)
         if refused == "rate_limited":
             raise ValidationError(signin_limit.WAIT_MESSAGE, code="rate_limited")
+        if refused == "unavailable":
+            raise ValidationError(signin_limit.UNAVAILABLE_MESSAGE, code="unavailable")
         if refused:
             raise ValidationError(
                 self.error_messages["password_incorrect"], code="password_incorrect"

@@ -5,9 +5,14 @@ any backend added later (passkeys, SSO) share one pair of counters:
 `SignInLimitBackend`, first in AUTHENTICATION_BACKENDS, refuses before any
 backend checks a credential; `user_login_failed` counts each failure; a
 successful sign-in clears the account's count.
+
+While the shared cache is down nobody signs in: without its counts the limit
+cannot hold, so the forms say to try again shortly (`UNAVAILABLE_MESSAGE`).
 """
 
 from __future__ import annotations
+
+import contextlib
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -20,9 +25,12 @@ from django.http import HttpRequest
 from accounts.http import limit_key
 from accounts.models.users import normalize_email
 from accounts.ratelimit import FailureLimiter
+from accounts.shared_cache import SharedCacheUnavailable
 
 # What a password prompt of a signed-in user says while the limit refuses.
 WAIT_MESSAGE = "Too many wrong passwords. Wait a few minutes, then try again."
+# What every password form says while the shared cache (the limit's counts) is down.
+UNAVAILABLE_MESSAGE = "Passwords cannot be checked for a moment. Try again shortly."
 
 
 def login_limiters() -> tuple[FailureLimiter, FailureLimiter]:
@@ -48,7 +56,10 @@ def _identities(request: HttpRequest | None, username) -> tuple[str | None, str 
 
 
 def retry_after(request: HttpRequest | None, username) -> int:
-    """Return the seconds before `username` may try to sign in from `request`'s address."""
+    """Return the seconds before `username` may try to sign in from `request`'s address.
+
+    Raises SharedCacheUnavailable while the counts cannot be read.
+    """
     account, address = _identities(request, username)
     by_account, by_ip = login_limiters()
     return max(
@@ -61,11 +72,15 @@ def confirm_password(request: HttpRequest | None, user, password: str) -> str | 
     """Check the signed-in `user`'s password under the limit; return why it fails, or None.
 
     Goes through `authenticate`, so a wrong password counts like a failed sign-in
-    and a password prompt cannot be used to guess past the limit.
+    and a password prompt cannot be used to guess past the limit. "unavailable":
+    the shared cache is down, so no password is checked.
     """
     username = user.get_username()
-    if retry_after(request, username):
-        return "rate_limited"
+    try:
+        if retry_after(request, username):
+            return "rate_limited"
+    except SharedCacheUnavailable:
+        return "unavailable"
     confirmed = authenticate(request, username=username, password=password)
     if confirmed is None or confirmed.pk != user.pk:
         return "wrong_password"
@@ -81,7 +96,11 @@ class SignInLimitBackend:
     """
 
     def authenticate(self, request: HttpRequest | None, **credentials):
-        if retry_after(request, _username(credentials)):
+        try:
+            refused = retry_after(request, _username(credentials))
+        except SharedCacheUnavailable:
+            refused = True  # no sign-in without the limit
+        if refused:
             raise PermissionDenied  # stops Django from asking the other backends
         return None
 
@@ -93,13 +112,17 @@ class SignInLimitBackend:
 def _count_failure(sender, credentials: dict, request: HttpRequest | None = None, **kwargs):
     account, address = _identities(request, _username(credentials))
     by_account, by_ip = login_limiters()
-    if account:
-        by_account.record_failure(account)
-    if address:
-        by_ip.record_failure(address)
+    # Down: only SignInLimitBackend's refusal gets here, and no password was checked.
+    with contextlib.suppress(SharedCacheUnavailable):
+        if account:
+            by_account.record_failure(account)
+        if address:
+            by_ip.record_failure(address)
 
 
 @receiver(user_logged_in, dispatch_uid="keyward-sign-in-limit-success")
 def _clear_account(sender, request: HttpRequest | None, user, **kwargs):
     by_account, _ = login_limiters()
-    by_account.reset(normalize_email(user.get_username()))
+    # Down: a sign-in without a password (sign-up); the count ends with its window.
+    with contextlib.suppress(SharedCacheUnavailable):
+        by_account.reset(normalize_email(user.get_username()))

@@ -44,6 +44,7 @@ class SudoForm(forms.Form):
 
     error_messages = {
         "rate_limited": signin_limit.WAIT_MESSAGE,
+        "unavailable": signin_limit.UNAVAILABLE_MESSAGE,
         "wrong_password": "This is not your password.",
     }
 

@@ -130,18 +130,38 @@ DATABASES = {
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "keyward",
+# The cache every worker process shares: the limits (sign-in, emails, failed token
+# lookups) count in it, so they hold across processes and machines. Redis with
+# REDIS_URL; otherwise a table in the database (migrate creates it). A dead or hung
+# Redis must cost a request milliseconds: short timeouts (its answers take well
+# under one), one reconnect for a connection Redis dropped (a restart), none after
+# a timeout, then accounts.shared_cache stops asking for a second.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    from redis.backoff import NoBackoff
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.retry import Retry
+
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "socket_connect_timeout": 0.25,
+                "socket_timeout": 0.25,
+                "retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+            },
+        }
     }
-}
-if os.environ.get("CACHE_LOCATION"):
-    # A table shared by the worker processes (migrate creates it), so that the
-    # sign-in limits hold across them; the API failure limit stays per process.
-    CACHES["default"] = {
-        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-        "LOCATION": os.environ["CACHE_LOCATION"],
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "keyward_cache",
+            # Past MAX_ENTRIES Django culls rows, live limit counters among them; each
+            # write counts the rows, still cheap at this size.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
     }
 
 # Background work (Django's Tasks framework): emails and other side effects.

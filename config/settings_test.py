@@ -16,6 +16,14 @@ STORAGES = {
     **STORAGES,  # noqa: F405
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Limits and caches in memory: fast, and cleared by every test (tests/conftest.py).
+# The database cache and Redis have their own tests (tests/accounts/test_*cache*.py).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "keyward-tests",
+    }
+}
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 # Serve files straight from the app and project static folders; no collectstatic.
 WHITENOISE_AUTOREFRESH = True

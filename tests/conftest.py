@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import os
+import runpy
+from pathlib import Path
+from unittest import mock
 
 import pytest
 from django.core.cache import cache
 from django.test import Client
 
+from accounts import shared_cache
 from accounts.models import Membership, User, Workspace
 from accounts.roles import Role
+from tests import servers
 from tests.factories import signed_in
 from tokens.lookup_limit import failure_limiter
 
@@ -30,6 +35,41 @@ def _fresh_failure_limiter():
     failure_limiter.cache_clear()
     yield
     failure_limiter.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    """Start one redis-server for the tests that need one; stopped when the session ends."""
+    if servers.redis_binary() is None:
+        pytest.skip("redis-server is not installed (scripts/ensure-services.sh installs it)")
+    redis = servers.RedisServer(tmp_path_factory.mktemp("redis"))
+    try:
+        yield redis.start()
+    finally:
+        redis.stop()
+
+
+def production_caches(redis_url: str) -> dict:
+    """Return the CACHES that config/settings.py makes of REDIS_URL=`redis_url`."""
+    settings_file = Path(__file__).resolve().parent.parent / "config" / "settings.py"
+    with mock.patch.dict(os.environ, {"REDIS_URL": redis_url}):
+        return runpy.run_path(str(settings_file))["CACHES"]
+
+
+@pytest.fixture
+def redis_cache(redis_server, settings, monkeypatch):
+    """Point Django's cache at the test Redis as REDIS_URL does, empty; yield the server.
+
+    A test may stop the server; the next test that asks for it gets it running again.
+    Failed calls are retried at once (no pause after an outage), so recovery shows.
+    """
+    redis_server.start()
+    settings.CACHES = production_caches(redis_server.url)
+    monkeypatch.setattr(shared_cache, "RETRY_SECONDS", 0)
+    shared_cache.forget_outage()
+    cache.clear()
+    yield redis_server
+    shared_cache.forget_outage()
 
 
 @pytest.fixture

@@ -212,3 +212,31 @@ def start_worker(workdir: Path, env: dict[str, str], ready) -> Server:
         sys.executable, "manage.py", "run_worker", "--no-startup-delay", "--interval", "0.1",
     ]  # fmt: skip
     return start("worker", command, workdir=workdir, env=env, ready=ready)
+
+
+class RedisServer:
+    """A redis-server that tests may stop and start again on the same port (same URL)."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.server: Server | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    @property
+    def running(self) -> bool:
+        return self.server is not None and self.server.process.poll() is None
+
+    def start(self) -> RedisServer:
+        """Start it unless it runs; return it."""
+        if not self.running:
+            self.server = start_redis(self.workdir, self.port)
+        return self
+
+    def stop(self) -> None:
+        """Stop it (and wait until it has exited); nothing if it is stopped."""
+        if self.server is not None:
+            self.server.stop()

@@ -127,3 +127,20 @@ def test_old_token_prefixes_are_a_list(monkeypatch):
         monkeypatch, KEYWARD_TOKEN_PREFIX="acme", KEYWARD_TOKEN_PREFIXES_ACCEPTED="kw, old"
     )
     assert loaded["KEYWARD_TOKEN_PREFIXES_ACCEPTED"] == ["kw", "old"]
+
+
+def test_without_redis_the_cache_is_a_database_table(monkeypatch):
+    cache = load(monkeypatch)["CACHES"]["default"]
+
+    assert cache["BACKEND"] == "django.core.cache.backends.db.DatabaseCache"
+    assert cache["LOCATION"] == "keyward_cache"
+
+
+def test_redis_url_selects_redis_with_short_timeouts(monkeypatch):
+    cache = load(monkeypatch, REDIS_URL="redis://127.0.0.1:6390/2")["CACHES"]["default"]
+
+    assert cache["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert cache["LOCATION"] == "redis://127.0.0.1:6390/2"
+    assert cache["OPTIONS"]["socket_connect_timeout"] <= 0.5
+    assert cache["OPTIONS"]["socket_timeout"] <= 1
+    assert cache["OPTIONS"]["retry"].get_retries() <= 1

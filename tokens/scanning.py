@@ -24,6 +24,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
+from accounts import shared_cache
 from accounts.text import name_repaired
 from tokens import prefixes
 from tokens.models import LeakReport
@@ -88,7 +89,15 @@ def public_key_pem(identifier: str) -> str | None:
 
     The list is reloaded when it is older than the TTL or lacks `identifier`
     (GitHub rotated its keys); if GitHub cannot be reached, the known keys stay.
+    While the shared cache is down each report loads the list (reports are rare).
     """
+    try:
+        return shared_cache.use(lambda _: _cached_public_key_pem(identifier))
+    except shared_cache.SharedCacheUnavailable:
+        return _load_keys(previous=None, remember=False).get(identifier)
+
+
+def _cached_public_key_pem(identifier: str) -> str | None:
     keys = cache.get(KEYS_CACHE_KEY)
     if keys is None:
         return _load_keys(previous=None).get(identifier)
@@ -98,17 +107,21 @@ def public_key_pem(identifier: str) -> str | None:
     return keys.get(identifier)
 
 
-def _load_keys(previous: dict[str, str] | None) -> dict[str, str]:
+def _load_keys(previous: dict[str, str] | None, *, remember: bool = True) -> dict[str, str]:
     """Fetch and cache the key list; after a failure keep what we had and wait a minute."""
     try:
         keys = _fetch_keys()
     except (OSError, ValueError, KeyError) as error:
         logger.error("Could not load GitHub's secret scanning keys: %s", error)
+        if not remember:
+            return previous or {}
         cache.set(REFETCH_GUARD_KEY, 1, RETRY_SECONDS)
         if previous is None:
             # Remember the failure so a burst of reports does not hammer an unreachable URL.
             cache.set(KEYS_CACHE_KEY, {}, RETRY_SECONDS)
         return previous or {}
+    if not remember:
+        return keys
     # The keys never expire from the cache; a separate marker says when to look again.
     cache.set(KEYS_CACHE_KEY, keys, None)
     cache.set(KEYS_FRESH_KEY, 1, settings.KEYWARD_GITHUB_SECRET_SCANNING_KEYS_TTL)

@@ -10,8 +10,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts import services
-from accounts.flood_limit import take_email, wait_message
+from accounts.flood_limit import EMAIL_UNAVAILABLE, take_email, wait_message
 from accounts.forms import PasswordResetForm, SignupForm
+from accounts.shared_cache import SharedCacheUnavailable
 
 
 @sensitive_post_parameters("password1", "password2")
@@ -47,7 +48,11 @@ class PasswordResetView(auth_views.PasswordResetView):
     form_class = PasswordResetForm
 
     def form_valid(self, form):
-        wait = take_email(self.request, form.cleaned_data["email"])
+        try:
+            wait = take_email(self.request, form.cleaned_data["email"])
+        except SharedCacheUnavailable:
+            form.add_error(None, EMAIL_UNAVAILABLE)
+            return self.form_invalid(form)
         if wait:
             form.add_error(
                 None, wait_message(wait, "Too many reset emails for this address or from yours.")

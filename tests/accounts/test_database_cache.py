@@ -1,4 +1,4 @@
-"""With CACHE_LOCATION's database cache: migrate makes its table and counters last their window."""
+"""The database cache (the default without REDIS_URL): migrate makes its table, counts hold."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from accounts.signin_limit import login_limiters
 from tests.conftest import PASSWORD
+from tests.forked import run_workers
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +28,7 @@ def _moment(value) -> datetime:
 
 @pytest.fixture
 def database_cache(settings):
-    """Configure the database cache as CACHE_LOCATION does, then run migrate."""
+    """Configure the database cache as production settings do, then run migrate."""
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": TABLE}
     }
@@ -79,3 +80,35 @@ def test_failure_counters_are_kept_for_the_whole_window(database_cache, settings
     for expires in expiries:
         assert _moment(expires).timestamp() > time.time() + 600  # not the default 300 s
     assert by_account.retry_after("admin@example.com") == 0
+
+
+COUNT_FAILURES = """
+from django.core.cache import cache
+from django.core.management import call_command
+from accounts.ratelimit import FailureLimiter
+
+call_command("createcachetable")
+limiter = FailureLimiter("race", limit=10**6, window=900)
+
+def work(failures):
+    for _ in range(failures):
+        limiter.record_failure("203.0.113.9")
+    return cache.get(limiter._key("203.0.113.9"))
+"""
+
+
+def _database_url(tmp_path) -> str:
+    """Return the test database's URL on PostgreSQL (row locks), else a new SQLite file's."""
+    if connection.vendor != "postgresql":
+        return f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    db = connection.settings_dict
+    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+def test_failures_counted_at_once_by_several_processes_are_all_counted(tmp_path):
+    # The database cache, as in production settings without REDIS_URL.
+    env = {"DATABASE_URL": _database_url(tmp_path), "REDIS_URL": ""}
+
+    answers = run_workers(COUNT_FAILURES, [[25, 25, 25], [0]], env)
+
+    assert answers[-1] == 75

@@ -1081,6 +1081,20 @@ def test_invitations_are_limited_per_address_across_workspaces(
     assert len(mail.outbox) == 1
 
 
+def test_an_invitation_waits_while_redis_is_down(redis_cache, admin_client_acme, workspace):
+    redis_cache.stop()
+
+    response = admin_client_acme.post(
+        reverse("accounts:member_invite", args=[workspace.slug]),
+        {"email": "new@example.com", "role": "member"},
+    )
+
+    assert response.status_code == 200
+    assert "Emails cannot be sent for a moment. Try again shortly." in response.content.decode()
+    assert not Invitation.objects.exists()
+    assert mail.outbox == []
+
+
 def test_invitations_are_limited_per_client_address(
     admin_client_acme, workspace, settings, django_capture_on_commit_callbacks
 ):

@@ -175,6 +175,20 @@ def leak_emails():
 # A valid report ---------------------------------------------------------------------
 
 
+def test_a_report_is_verified_and_acted_on_while_redis_is_down(
+    redis_cache, keys_file, send, leaked
+):
+    token, secret = leaked
+    redis_cache.stop()  # the key list cannot be cached: it is read for this report
+
+    response = send([entry(secret, source="commit")])
+
+    assert response.status_code == 200
+    assert response.json()[0]["label"] == "true_positive"
+    token.refresh_from_db()
+    assert token.status() == TokenStatus.REVOKED
+
+
 def test_a_signed_report_revokes_the_active_token_and_audits_where_it_was_found(
     keys_file, send, leaked
 ):

@@ -14,7 +14,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from accounts import sudo
+from accounts import signin_limit, sudo
 from accounts.models import AuditEvent
 from accounts.signin_limit import login_limiters
 from tests.conftest import PASSWORD
@@ -365,6 +365,22 @@ def test_too_many_wrong_passwords_refuse_even_the_right_one(
     assert "Too many wrong passwords" in errors_of(field_of(parse(response), "password"))
     assert secret not in response.content.decode()
     assert reveals() == []
+    assert sudo.SESSION_KEY not in admin_client.session
+
+
+def test_while_redis_is_down_the_password_prompt_asks_to_try_again(
+    redis_cache, stored, admin_client, htmx
+):
+    token, secret = stored
+    redis_cache.stop()
+
+    response = admin_client.post(
+        url("reveal", token), {"purpose": "reveal", "password": PASSWORD}, **htmx
+    )
+
+    assert response.status_code == 200
+    assert signin_limit.UNAVAILABLE_MESSAGE in errors_of(field_of(parse(response), "password"))
+    assert secret not in response.content.decode()
     assert sudo.SESSION_KEY not in admin_client.session
 
 
