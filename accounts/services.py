@@ -24,9 +24,6 @@ from accounts.roles import Role
 from accounts.side_effects import after_commit
 from accounts.text import clean_text
 
-WORKSPACE_NAME_LENGTH = Workspace._meta.get_field("name").max_length
-FULL_NAME_LENGTH = User._meta.get_field("full_name").max_length
-
 
 def _valid_role(role: str) -> Role:
     try:
@@ -47,9 +44,7 @@ def _unique_slug(name: str) -> str:
 @transaction.atomic
 def workspace_create(*, name: str, creator: User, request: HttpRequest | None = None) -> Workspace:
     """Create a workspace with `creator` as its first Admin."""
-    name = clean_text(
-        name, field="name", max_length=WORKSPACE_NAME_LENGTH, required="Give the workspace a name."
-    )
+    name = clean_text(Workspace, "name", name, required="Give the workspace a name.")
     workspace = Workspace.objects.create(name=name, slug=_unique_slug(name))
     membership = Membership.objects.create(user=creator, workspace=workspace, role=Role.ADMIN)
     audit_record(
@@ -87,7 +82,7 @@ def user_signup(
             {"email": "An account with this email already exists. Sign in instead."},
             code="duplicate",
         )
-    full_name = clean_text(full_name, field="full_name", label="name", max_length=FULL_NAME_LENGTH)
+    full_name = clean_text(User, "full_name", full_name, label="name")
     user = User.objects.create_user(email, password, full_name=full_name)
     workspace = None
     if workspace_name:

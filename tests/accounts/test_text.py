@@ -80,7 +80,7 @@ def test_the_schema_pattern_says_what_the_validator_does(value):
 @given(st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=20))
 def test_a_required_name_passes_the_schema_exactly_when_the_service_accepts_it(value):
     try:
-        text.clean_text(value, field="name", max_length=100, required="Give a name.")
+        text.clean_text(Workspace, "name", value, required="Give a name.")
     except ValidationError:
         accepted = False
     else:

@@ -9,15 +9,10 @@ from django.urls import reverse
 
 from accounts.htmx import attempt, finish_action, finish_with_partial, render_page
 from accounts.permissions import Perm, workspace_view
-from accounts.text import validate_name, validate_text
+from accounts.text import text_form_field
 from tokens import rules
 from tokens.actors import Actor
-from tokens.models import (
-    RESOURCE_DESCRIPTION_MAX_LENGTH,
-    RESOURCE_KIND_MAX_LENGTH,
-    RESOURCE_NAME_MAX_LENGTH,
-    Resource,
-)
+from tokens.models import Resource
 from tokens.services import resources
 
 TEMPLATE = "tokens/resources.html"
@@ -28,22 +23,19 @@ TOKENS_SHOWN = 20
 class ResourceForm(forms.Form):
     """A resource's name, kind and description; the service checks them again."""
 
-    name = forms.CharField(
-        max_length=RESOURCE_NAME_MAX_LENGTH,
-        error_messages={"required": "Give the resource a name."},
-        validators=[validate_name],
+    name = text_form_field(
+        Resource,
+        "name",
+        error_messages={"required": resources.NAME_REQUIRED},
         widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "e.g. orders-db"}),
         help_text="Unique in this workspace. Renaming keeps the tokens limited to it.",
     )
-    kind = forms.CharField(
-        max_length=RESOURCE_KIND_MAX_LENGTH,
-        required=False,
-        validators=[validate_name],
+    kind = text_form_field(
+        Resource,
+        "kind",
         widget=forms.TextInput(attrs={"placeholder": "e.g. database, application"}),
     )
-    description = forms.CharField(
-        max_length=RESOURCE_DESCRIPTION_MAX_LENGTH, required=False, validators=[validate_text]
-    )
+    description = text_form_field(Resource, "description")
 
 
 def _actor(request: HttpRequest) -> Actor:
