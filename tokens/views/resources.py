@@ -38,17 +38,13 @@ class ResourceForm(forms.Form):
     description = text_form_field(Resource, "description")
 
 
-def _actor(request: HttpRequest) -> Actor:
-    return Actor.member(request.membership)
-
-
 def _list_url(request: HttpRequest) -> str:
     return reverse("tokens:resources", kwargs={"slug": request.workspace.slug})
 
 
 def _context(request: HttpRequest, **extra) -> dict:
     """Return what the Resources tab shows; the list is read only if the template asks."""
-    actor = _actor(request)
+    actor = Actor.member(request.membership)
     return {
         "nav": "settings",
         "tab": "resources",
@@ -89,12 +85,9 @@ def resource_list(request: HttpRequest) -> HttpResponse:
 def resource_create(request: HttpRequest) -> HttpResponse:
     """Show the Add resource form; create the resource and refresh the list."""
     form = _form(request)
+    actor = Actor.member(request.membership)
     created = attempt(
-        request,
-        lambda: resources.resource_create(
-            actor=_actor(request), workspace=request.workspace, request=request, **form.cleaned_data
-        ),
-        form,
+        request, resources.resource_create, form, actor=actor, workspace=request.workspace
     )
     if created.done:
         return _done(request, f"Resource {created.result.name} added.")
@@ -112,15 +105,10 @@ def resource_rename(request: HttpRequest, pk: int) -> HttpResponse:
         initial={"name": resource.name, "kind": resource.kind, "description": resource.description},
     )
     old_name = resource.name
-    renamed = attempt(
-        request,
-        lambda: resources.resource_rename(
-            actor=_actor(request), resource=resource, request=request, **form.cleaned_data
-        ),
-        form,
-    )
+    actor = Actor.member(request.membership)
+    renamed = attempt(request, resources.resource_rename, form, actor=actor, resource=resource)
     if renamed.done:
-        row = resources.resources_with_usage(_actor(request), request.workspace).get(pk=resource.pk)
+        row = resources.resources_with_usage(actor, request.workspace).get(pk=resource.pk)
         message = (
             f"Resource {old_name} renamed to {row.name}."
             if row.name != old_name
@@ -145,9 +133,9 @@ def resource_delete(request: HttpRequest, pk: int) -> HttpResponse:
     resource = _resource(request, pk)
     deleted = attempt(
         request,
-        lambda: resources.resource_delete(
-            actor=_actor(request), resource=resource, request=request
-        ),
+        resources.resource_delete,
+        actor=Actor.member(request.membership),
+        resource=resource,
     )
     if deleted.done:
         return _done(request, f"Resource {resource.name} deleted.")
