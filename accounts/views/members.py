@@ -36,6 +36,7 @@ def _context(request: HttpRequest, **extra) -> dict:
         "invitation_days": settings.KEYWARD_INVITATION_MAX_AGE_DAYS,
         "nav": "settings",
         "tab": "members",
+        "members_url": _members_url(request),
         **extra,
     }
 

@@ -48,6 +48,7 @@ def _context(request: HttpRequest, **extra) -> dict:
     return {
         "nav": "settings",
         "tab": "resources",
+        "list_url": _list_url(request),
         "resources": resources.resources_with_usage(actor, request.workspace),
         "may_manage": rules.may_manage_resources(actor),
         **extra,

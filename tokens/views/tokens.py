@@ -48,6 +48,7 @@ def tab_context(request: HttpRequest, **extra) -> dict:
     return {
         "nav": "settings",
         "tab": "tokens",
+        "list_url": _list_url(request),
         "actor": actor,
         "policy": policy,
         "may_create": rules.may_create_any(actor, policy),
