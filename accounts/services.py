@@ -116,20 +116,26 @@ def invitation_create(
             invitation = Invitation.objects.create(
                 workspace=workspace, email=email, role=role, invited_by=actor
             )
-            audit_record(
-                action="invitation.created",
-                actor=actor,
-                workspace=workspace,
-                target=invitation,
-                request=request,
-                details={"email": email, "role": role},
-            )
+            _audit_invitation("invitation.created", invitation, actor, request, role=role)
     except IntegrityError:  # a concurrent invitation for the same email won the race
         raise ValidationError(
             {"email": f"{email} has a pending invitation already."}, code="duplicate"
         ) from None
     _email_after_commit(invitation, request)
     return invitation
+
+
+def _audit_invitation(
+    action: str, invitation: Invitation, actor: User, request: HttpRequest | None, **details
+) -> None:
+    audit_record(
+        action=action,
+        actor=actor,
+        workspace=invitation.workspace,
+        target=invitation,
+        request=request,
+        details={"email": invitation.email, **details},
+    )
 
 
 def _email_after_commit(invitation: Invitation, request: HttpRequest | None) -> None:
@@ -154,14 +160,7 @@ def invitation_resend(
         invitation.key = new_invitation_key()
         invitation.sent_at = timezone.now()
         invitation.save(update_fields=["key", "sent_at"])
-        audit_record(
-            action="invitation.resent",
-            actor=actor,
-            workspace=invitation.workspace,
-            target=invitation,
-            request=request,
-            details={"email": invitation.email},
-        )
+        _audit_invitation("invitation.resent", invitation, actor, request)
     _email_after_commit(invitation, request)
     return invitation
 
@@ -174,14 +173,7 @@ def invitation_cancel(
     _require_pending(invitation)
     invitation.cancelled_at = timezone.now()
     invitation.save(update_fields=["cancelled_at"])
-    audit_record(
-        action="invitation.cancelled",
-        actor=actor,
-        workspace=invitation.workspace,
-        target=invitation,
-        request=request,
-        details={"email": invitation.email},
-    )
+    _audit_invitation("invitation.cancelled", invitation, actor, request)
 
 
 @transaction.atomic
