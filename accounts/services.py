@@ -50,14 +50,12 @@ def workspace_create(*, name: str, creator: User, request: HttpRequest | None = 
     audit_record(
         action="workspace.created",
         actor=creator,
-        workspace=workspace,
         target=workspace,
         request=request,
     )
     audit_record(
         action="member.added",
         actor=creator,
-        workspace=workspace,
         target=membership,
         request=request,
         details={"email": creator.email, "role": Role.ADMIN},
@@ -131,7 +129,6 @@ def _audit_invitation(
     audit_record(
         action=action,
         actor=actor,
-        workspace=invitation.workspace,
         target=invitation,
         request=request,
         details={"email": invitation.email, **details},
@@ -204,7 +201,6 @@ def invitation_accept(
     audit_record(
         action="invitation.accepted",
         actor=user,
-        workspace=invitation.workspace,
         target=membership,
         request=request,
         details={"email": user.email, "role": invitation.role},
@@ -231,7 +227,6 @@ def membership_add(
         audit_record(
             action="member.added",
             actor=actor,
-            workspace=workspace,
             target=membership,
             request=request,
             details={"email": user.email, "role": role},
@@ -276,7 +271,6 @@ def membership_change_role(
         audit_record(
             action="member.role_changed",
             actor=actor,
-            workspace=membership.workspace,
             target=membership,
             request=request,
             details={"email": membership.user.email, "from": old_role, "to": new_role},
@@ -304,7 +298,6 @@ def membership_remove(
         audit_record(
             action="member.removed",
             actor=actor,
-            workspace=membership.workspace,
             target=membership,
             request=request,
             details={"email": membership.user.email, "role": membership.role},

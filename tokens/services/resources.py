@@ -74,7 +74,6 @@ def _audit(action: str, *, actor: Actor, resource: Resource, request, details: d
     audit_record(
         action=action,
         actor=actor,
-        workspace=resource.workspace,
         target=resource,
         request=request,
         details={"name": resource.name, **details},

@@ -49,7 +49,6 @@ def _audit(action: str, *, actor: Actor, token: Token, request, details: dict | 
     audit_record(
         action=action,
         actor=actor,
-        workspace=token.workspace,
         target=token,
         request=request,
         details={"name": token.name, "kind": token.kind, **(details or {})},
