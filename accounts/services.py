@@ -53,14 +53,20 @@ def workspace_create(*, name: str, creator: User, request: HttpRequest | None = 
         target=workspace,
         request=request,
     )
+    _audit_member("member.added", membership, creator, request)
+    return workspace
+
+
+def _audit_member(
+    action: str, membership: Membership, actor: User, request: HttpRequest | None
+) -> None:
     audit_record(
-        action="member.added",
-        actor=creator,
+        action=action,
+        actor=actor,
         target=membership,
         request=request,
-        details={"email": creator.email, "role": Role.ADMIN},
+        details={"email": membership.user.email, "role": membership.role},
     )
-    return workspace
 
 
 @transaction.atomic
@@ -198,13 +204,7 @@ def invitation_accept(
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by"])
-    audit_record(
-        action="invitation.accepted",
-        actor=user,
-        target=membership,
-        request=request,
-        details={"email": user.email, "role": invitation.role},
-    )
+    _audit_member("invitation.accepted", membership, user, request)
     return membership
 
 
@@ -224,13 +224,7 @@ def membership_add(
         )
     with transaction.atomic():
         membership = Membership.objects.create(workspace=workspace, user=user, role=role)
-        audit_record(
-            action="member.added",
-            actor=actor,
-            target=membership,
-            request=request,
-            details={"email": user.email, "role": role},
-        )
+        _audit_member("member.added", membership, actor, request)
     return membership
 
 
@@ -295,13 +289,7 @@ def membership_remove(
             Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
         )
         _refuse_last_admin(membership, admin_ids, "remove")
-        audit_record(
-            action="member.removed",
-            actor=actor,
-            target=membership,
-            request=request,
-            details={"email": membership.user.email, "role": membership.role},
-        )
+        _audit_member("member.removed", membership, actor, request)
         membership.delete()
         signals.membership_removed.send(
             sender=Membership, membership=membership, actor=actor, request=request
