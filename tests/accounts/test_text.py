@@ -261,3 +261,39 @@ def test_the_migration_repairs_stored_workspace_and_display_names(workspace, adm
     admin_user.refresh_from_db()
     assert workspace.name == "Acme Corp"
     assert admin_user.full_name == "Ann Admin"
+
+
+def test_every_text_form_field_takes_its_limits_from_its_model():
+    from tokens.forms import TokenCreateForm, TokenRenameForm
+    from tokens.models import Resource, Token
+    from tokens.views.resources import ResourceForm
+
+    fields = [
+        (SignupForm, "full_name", User, "full_name"),
+        (SignupForm, "workspace_name", Workspace, "name"),
+        (WorkspaceForm, "name", Workspace, "name"),
+        (TokenCreateForm, "name", Token, "name"),
+        (TokenCreateForm, "description", Token, "description"),
+        (TokenRenameForm, "description", Token, "description"),
+        (ResourceForm, "kind", Resource, "kind"),
+        (ResourceForm, "description", Resource, "description"),
+    ]
+    for form, name, model, model_name in fields:
+        field, model_field = form.base_fields[name], model._meta.get_field(model_name)
+        assert field.max_length == model_field.max_length, (form, name)
+        assert field.required is not model_field.blank, (form, name)
+        kinds = [v for v in model_field.validators if isinstance(v, text.TextValidator)]
+        assert [v for v in field.validators if isinstance(v, text.TextValidator)] == kinds
+
+
+def test_a_model_field_says_how_long_and_what_text_a_service_accepts():
+    from tokens.models import Resource
+
+    assert text.clean_text(Resource, "kind", "  database ") == "database"
+    with pytest.raises(ValidationError) as too_long:
+        text.clean_text(Resource, "kind", "x" * 51)
+    assert too_long.value.message_dict == {"kind": ["Keep the kind under 50 characters."]}
+    with pytest.raises(ValidationError) as two_lines:
+        text.clean_text(Resource, "kind", "data\nbase")
+    assert list(two_lines.value.message_dict) == ["kind"]
+    assert text.clean_text(Resource, "description", "two\r\nlines") == "two\nlines"
