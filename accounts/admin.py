@@ -76,7 +76,6 @@ class WorkspaceAdmin(admin.ModelAdmin):
             audit_record(
                 action="workspace.changed",
                 actor=request.user,
-                workspace=obj,
                 target=obj,
                 request=request,
                 details={field: form.cleaned_data[field] for field in form.changed_data},

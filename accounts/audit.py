@@ -27,7 +27,14 @@ def audit_record(
     request: HttpRequest | None = None,
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one event to the audit log and return it."""
+    """Append one event to the audit log and return it.
+
+    The event belongs to `workspace`, by default to the target's: the target
+    itself when it is a workspace, else its `workspace` (a token, resource,
+    membership or invitation).
+    """
+    if workspace is None and target is not None:
+        workspace = target if isinstance(target, Workspace) else getattr(target, "workspace", None)
     fields: dict[str, Any] = {}
     if isinstance(actor, User):
         fields = {"actor_user": actor, "actor_label": actor.email}

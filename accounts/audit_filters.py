@@ -28,12 +28,12 @@ class AuditFilters:
     def from_query(cls, query: QueryDict) -> AuditFilters:
         """Return the filters in `query`; an unreadable date is ignored and named."""
         problems = []
-        days = {}
-        for parameter in ("since", "until"):
-            raw = query.get(parameter, "").strip()
-            days[parameter] = query_params.day(raw)
-            if raw and days[parameter] is None:
-                problems.append(f"The {parameter} filter was ignored: it takes a date, YYYY-MM-DD.")
+        days = {
+            parameter: query_params.filter_value(
+                query, parameter, query_params.day, problems, "a date, YYYY-MM-DD"
+            )
+            for parameter in ("since", "until")
+        }
         return cls(
             actor=query.get("actor", "").strip()[:255],
             action=query.get("action", "").strip()[:64],

@@ -9,11 +9,12 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 
 from accounts import signin_limit, tasks
+from accounts.models import User, Workspace
 from accounts.models.users import normalize_email
 from accounts.roles import Role
 from accounts.shared_cache import SharedCacheUnavailable
 from accounts.side_effects import enqueue_after_commit
-from accounts.text import validate_email_text, validate_name
+from accounts.text import text_form_field, validate_email_text
 
 
 class SignInLimitMixin:
@@ -113,8 +114,6 @@ class PasswordPairMixin(forms.Form):
 
     def validate_password_for(self, **user_fields) -> None:
         """Run the password validators, putting their messages on password1."""
-        from accounts.models import User
-
         password = self.cleaned_data.get("password1")
         if password:
             try:
@@ -124,16 +123,14 @@ class PasswordPairMixin(forms.Form):
 
 
 class SignupForm(PasswordPairMixin):
-    full_name = forms.CharField(
-        max_length=150, required=False, label="Your name", validators=[validate_name]
-    )
+    full_name = text_form_field(User, "full_name", label="Your name")
     email = forms.EmailField(
         widget=forms.EmailInput(attrs={"autocomplete": "email"}), validators=[validate_email_text]
     )
-    workspace_name = forms.CharField(
-        max_length=100,
+    workspace_name = text_form_field(
+        Workspace,
+        "name",
         label="Workspace name",
-        validators=[validate_name],
         help_text="Your team or company. You can rename it later.",
     )
     field_order = ["full_name", "email", "password1", "password2", "workspace_name"]
@@ -147,9 +144,7 @@ class SignupForm(PasswordPairMixin):
 
 
 class InvitationSignupForm(PasswordPairMixin):
-    full_name = forms.CharField(
-        max_length=150, required=False, label="Your name", validators=[validate_name]
-    )
+    full_name = text_form_field(User, "full_name", label="Your name")
     field_order = ["full_name", "password1", "password2"]
 
     def __init__(self, *args, email: str, **kwargs):
@@ -163,7 +158,7 @@ class InvitationSignupForm(PasswordPairMixin):
 
 
 class WorkspaceForm(forms.Form):
-    name = forms.CharField(max_length=100, label="Workspace name", validators=[validate_name])
+    name = text_form_field(Workspace, "name", label="Workspace name")
 
 
 class InvitationForm(forms.Form):

@@ -107,21 +107,27 @@ class Attempt:
 
 def attempt(
     request: HttpRequest,
-    action: Callable[[], Any],
+    service: Callable[..., Any],
     form: forms.Form | None = None,
     *,
     show_errors: Callable[[forms.Form, ValidationError], None] | None = add_service_errors,
+    **arguments: Any,
 ) -> Attempt:
-    """Run a dialog's service `action` when the request is a POST (and `form` is valid).
+    """Call a dialog's `service` when the request is a POST (and `form` is valid).
 
-    The action reads the form's cleaned data itself. A refusal
-    (ValidationError) is shown on the form by `show_errors` and also returned
-    as one line, for dialogs that show it without a form.
+    The service gets `arguments`, the request, and the form's cleaned data (or
+    what its `service_arguments()` makes of it, for a form whose fields are not
+    the service's arguments). A refusal (ValidationError) is shown on the form
+    by `show_errors` and also returned as one line, for dialogs that show it
+    without a form.
     """
     if request.method != "POST" or (form is not None and not form.is_valid()):
         return Attempt()
+    if form is not None:
+        to_arguments = getattr(form, "service_arguments", lambda: form.cleaned_data)
+        arguments = {**arguments, **to_arguments()}
     try:
-        result = action()
+        result = service(request=request, **arguments)
     except ValidationError as error:
         if form is not None and show_errors is not None:
             show_errors(form, error)

@@ -7,7 +7,9 @@ person types goes through here, so no caller meets those cases.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -16,6 +18,8 @@ from django.utils.dateparse import parse_date
 # Days-to-expiry and "within N days" filters: ten years is the longest span that means anything.
 MAX_DAYS = 3650
 MAX_PAGE = 1_000_000
+# What days() takes, in words, for the messages that refuse a value.
+DAYS_WANTED = f"a whole number of days from 1 to {MAX_DAYS}"
 
 
 def whole_number(value: str | None, *, minimum: int, maximum: int) -> int | None:
@@ -67,3 +71,18 @@ def day(value: str | None) -> date | None:
         return parse_date(value)
     except ValueError:
         return None
+
+
+def filter_value(
+    query, parameter: str, read: Callable[[str], Any], problems: list[str], takes: str
+) -> Any:
+    """Return the list filter `parameter` of `query` as `read` makes it, or None.
+
+    A value given but unreadable is ignored, and said in `problems` ("it takes `takes`"),
+    for the list to show unfiltered with that message rather than fail.
+    """
+    raw = query.get(parameter, "").strip()
+    value = read(raw)
+    if raw and value is None:
+        problems.append(f"The {parameter} filter was ignored: it takes {takes}.")
+    return value

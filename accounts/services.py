@@ -24,9 +24,6 @@ from accounts.roles import Role
 from accounts.side_effects import enqueue_after_commit
 from accounts.text import clean_text
 
-WORKSPACE_NAME_LENGTH = Workspace._meta.get_field("name").max_length
-FULL_NAME_LENGTH = User._meta.get_field("full_name").max_length
-
 
 def _valid_role(role: str) -> Role:
     try:
@@ -47,27 +44,29 @@ def _unique_slug(name: str) -> str:
 @transaction.atomic
 def workspace_create(*, name: str, creator: User, request: HttpRequest | None = None) -> Workspace:
     """Create a workspace with `creator` as its first Admin."""
-    name = clean_text(
-        name, field="name", max_length=WORKSPACE_NAME_LENGTH, required="Give the workspace a name."
-    )
+    name = clean_text(Workspace, "name", name, required="Give the workspace a name.")
     workspace = Workspace.objects.create(name=name, slug=_unique_slug(name))
     membership = Membership.objects.create(user=creator, workspace=workspace, role=Role.ADMIN)
     audit_record(
         action="workspace.created",
         actor=creator,
-        workspace=workspace,
         target=workspace,
         request=request,
     )
+    _audit_member("member.added", membership, creator, request)
+    return workspace
+
+
+def _audit_member(
+    action: str, membership: Membership, actor: User, request: HttpRequest | None
+) -> None:
     audit_record(
-        action="member.added",
-        actor=creator,
-        workspace=workspace,
+        action=action,
+        actor=actor,
         target=membership,
         request=request,
-        details={"email": creator.email, "role": Role.ADMIN},
+        details={"email": membership.user.email, "role": membership.role},
     )
-    return workspace
 
 
 @transaction.atomic
@@ -87,7 +86,7 @@ def user_signup(
             {"email": "An account with this email already exists. Sign in instead."},
             code="duplicate",
         )
-    full_name = clean_text(full_name, field="full_name", label="name", max_length=FULL_NAME_LENGTH)
+    full_name = clean_text(User, "full_name", full_name, label="name")
     user = User.objects.create_user(email, password, full_name=full_name)
     workspace = None
     if workspace_name:
@@ -121,20 +120,25 @@ def invitation_create(
             invitation = Invitation.objects.create(
                 workspace=workspace, email=email, role=role, invited_by=actor
             )
-            audit_record(
-                action="invitation.created",
-                actor=actor,
-                workspace=workspace,
-                target=invitation,
-                request=request,
-                details={"email": email, "role": role},
-            )
+            _audit_invitation("invitation.created", invitation, actor, request, role=role)
     except IntegrityError:  # a concurrent invitation for the same email won the race
         raise ValidationError(
             {"email": f"{email} has a pending invitation already."}, code="duplicate"
         ) from None
     _email_after_commit(invitation, request)
     return invitation
+
+
+def _audit_invitation(
+    action: str, invitation: Invitation, actor: User, request: HttpRequest | None, **details
+) -> None:
+    audit_record(
+        action=action,
+        actor=actor,
+        target=invitation,
+        request=request,
+        details={"email": invitation.email, **details},
+    )
 
 
 def _email_after_commit(invitation: Invitation, request: HttpRequest | None) -> None:
@@ -156,14 +160,7 @@ def invitation_resend(
         invitation.key = new_invitation_key()
         invitation.sent_at = timezone.now()
         invitation.save(update_fields=["key", "sent_at"])
-        audit_record(
-            action="invitation.resent",
-            actor=actor,
-            workspace=invitation.workspace,
-            target=invitation,
-            request=request,
-            details={"email": invitation.email},
-        )
+        _audit_invitation("invitation.resent", invitation, actor, request)
     _email_after_commit(invitation, request)
     return invitation
 
@@ -176,14 +173,7 @@ def invitation_cancel(
     _require_pending(invitation)
     invitation.cancelled_at = timezone.now()
     invitation.save(update_fields=["cancelled_at"])
-    audit_record(
-        action="invitation.cancelled",
-        actor=actor,
-        workspace=invitation.workspace,
-        target=invitation,
-        request=request,
-        details={"email": invitation.email},
-    )
+    _audit_invitation("invitation.cancelled", invitation, actor, request)
 
 
 @transaction.atomic
@@ -211,14 +201,7 @@ def invitation_accept(
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by"])
-    audit_record(
-        action="invitation.accepted",
-        actor=user,
-        workspace=invitation.workspace,
-        target=membership,
-        request=request,
-        details={"email": user.email, "role": invitation.role},
-    )
+    _audit_member("invitation.accepted", membership, user, request)
     return membership
 
 
@@ -238,14 +221,7 @@ def membership_add(
         )
     with transaction.atomic():
         membership = Membership.objects.create(workspace=workspace, user=user, role=role)
-        audit_record(
-            action="member.added",
-            actor=actor,
-            workspace=workspace,
-            target=membership,
-            request=request,
-            details={"email": user.email, "role": role},
-        )
+        _audit_member("member.added", membership, actor, request)
     return membership
 
 
@@ -286,7 +262,6 @@ def membership_change_role(
         audit_record(
             action="member.role_changed",
             actor=actor,
-            workspace=membership.workspace,
             target=membership,
             request=request,
             details={"email": membership.user.email, "from": old_role, "to": new_role},
@@ -311,14 +286,7 @@ def membership_remove(
             Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
         )
         _refuse_last_admin(membership, admin_ids, "remove")
-        audit_record(
-            action="member.removed",
-            actor=actor,
-            workspace=membership.workspace,
-            target=membership,
-            request=request,
-            details={"email": membership.user.email, "role": membership.role},
-        )
+        _audit_member("member.removed", membership, actor, request)
         membership.delete()
         signals.membership_removed.send(
             sender=Membership, membership=membership, actor=actor, request=request

@@ -13,7 +13,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from django import forms
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.utils.deconstruct import deconstructible
 
 # Written with \x and \u escapes only, so that the same string is a Python `re`
@@ -99,39 +101,53 @@ def validate_email_text(value: str) -> None:
 
 
 def clean_text(
-    value: str,
-    *,
-    field: str,
-    max_length: int,
-    label: str = "",
-    required: str = "",
-    validator: TextValidator = validate_name,
+    model: type[models.Model], field: str, value: str, *, label: str = "", required: str = ""
 ) -> str:
     """Return `value` trimmed (newlines as LF), or raise a ValidationError keyed by `field`.
 
-    It raises when the value is empty and `required` says how to fix that, when
-    it is longer than `max_length`, or when `validator` refuses a character,
-    even one that trimming would drop (as the API schema's pattern does).
-    Every service that takes a name or a description calls this.
+    The rules are those of `model`'s text field `field`: it raises when the
+    value is longer than the field's max_length or when the field's validator
+    (validate_name or validate_text) refuses a character, even one that
+    trimming would drop (as the API schema's pattern does); and when the value
+    is empty and `required` says how to fix that. Every service that takes a
+    name or a description calls this.
     """
+    model_field = model._meta.get_field(field)
     given = normalize_newlines(value or "")
     value = given.strip()
     problem = None
     if required and not value:
         problem = ValidationError(required, code="required")
-    elif len(value) > max_length:
+    elif len(value) > model_field.max_length:
         problem = ValidationError(
-            f"Keep the {label or field} under {max_length} characters.", code="too_long"
+            f"Keep the {label or field} under {model_field.max_length} characters.",
+            code="too_long",
         )
     else:
         try:
-            validator(given)
+            _text_validator(model_field)(given)
         except ValidationError as error:
             problem = error
     if problem is not None:
         # The code goes on the inner error too: a dict's values would not inherit it.
         raise ValidationError({field: problem}, code=problem.code)
     return value
+
+
+def text_form_field(model: type[models.Model], field: str, **options) -> forms.CharField:
+    """Return a form field for `model`'s text field `field`: its length, whether it may be
+    blank and its kind of text come from the model; `options` add label, widget, help..."""
+    model_field = model._meta.get_field(field)
+    return forms.CharField(
+        max_length=model_field.max_length,
+        required=not model_field.blank,
+        validators=[_text_validator(model_field)],
+        **options,
+    )
+
+
+def _text_validator(model_field: models.Field) -> TextValidator:
+    return next(v for v in model_field.validators if isinstance(v, TextValidator))
 
 
 def normalize_newlines(text: str) -> str:

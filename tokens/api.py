@@ -81,7 +81,6 @@ def _audit_failure(failure: AuthenticationFailed, request: HttpRequest) -> None:
         audit_record(
             action="token.auth_failed",
             actor=None,
-            workspace=token.workspace,
             target=token,
             request=request,
             details={"reason": failure.reason, "path": request.path[:200]},

@@ -53,15 +53,12 @@ class TokenFilters:
         if kind and kind not in TokenKind.values:
             problems.append("The kind filter was ignored: choose workspace or personal.")
             kind = ""
-        day_counts = {}
-        for parameter, field in DAY_FILTERS.items():
-            raw = query.get(parameter, "").strip()
-            day_counts[field] = query_params.days(raw)
-            if raw and day_counts[field] is None:
-                problems.append(
-                    f"The {parameter} filter was ignored: it takes a whole number of days "
-                    f"from 1 to {query_params.MAX_DAYS}."
-                )
+        day_counts = {
+            field: query_params.filter_value(
+                query, parameter, query_params.days, problems, query_params.DAYS_WANTED
+            )
+            for parameter, field in DAY_FILTERS.items()
+        }
         return cls(
             status=status,
             kind=kind,

@@ -8,16 +8,10 @@ from datetime import UTC, datetime, time, timedelta
 from django import forms
 from django.utils import timezone
 
-from accounts.text import validate_name, validate_text
+from accounts.text import text_form_field
 from tokens import scopes as scope_catalogue
 from tokens import validation
-from tokens.models import (
-    DESCRIPTION_MAX_LENGTH,
-    NAME_MAX_LENGTH,
-    RotationGrace,
-    TokenKind,
-    WorkspacePolicy,
-)
+from tokens.models import RotationGrace, Token, TokenKind, WorkspacePolicy
 
 CUSTOM = "custom"
 NEVER = "never"
@@ -27,18 +21,13 @@ EXPIRY_DAYS = (7, 30, 60, 90)
 class TokenCreateForm(forms.Form):
     """Everything a new token needs; the service checks it all again."""
 
-    name = forms.CharField(
-        max_length=NAME_MAX_LENGTH,
-        validators=[validate_name],
+    name = text_form_field(
+        Token,
+        "name",
         widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "e.g. ci-deploy"}),
         help_text="Say where it will be used, so you know what breaks if you revoke it.",
     )
-    description = forms.CharField(
-        max_length=DESCRIPTION_MAX_LENGTH,
-        required=False,
-        validators=[validate_text],
-        widget=forms.TextInput(),
-    )
+    description = text_form_field(Token, "description")
     kind = forms.ChoiceField(
         choices=TokenKind.choices,
         initial=TokenKind.WORKSPACE,
@@ -184,14 +173,8 @@ class TokenCreateForm(forms.Form):
 
 
 class TokenRenameForm(forms.Form):
-    name = forms.CharField(
-        max_length=NAME_MAX_LENGTH,
-        validators=[validate_name],
-        widget=forms.TextInput(attrs={"autocomplete": "off"}),
-    )
-    description = forms.CharField(
-        max_length=DESCRIPTION_MAX_LENGTH, required=False, validators=[validate_text]
-    )
+    name = text_form_field(Token, "name", widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    description = text_form_field(Token, "description")
 
 
 class TokenRotateForm(forms.Form):

@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from accounts import query_params
 from accounts.models import Workspace
-from accounts.text import clean_text, validate_text
+from accounts.text import clean_text
 from tokens import scopes as scope_catalogue
-from tokens.models import DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH, Resource, Token, WorkspacePolicy
+from tokens.models import Resource, Token, WorkspacePolicy
 
 MAX_IP_RANGES = 50
 # Beyond this an expiry means "never" in all but name, and date arithmetic overflows.
@@ -29,19 +29,12 @@ DEFAULT_LIFETIME_DAYS = 30
 
 def clean_name(name: str) -> str:
     """Return the token name trimmed, or raise when it is empty, too long or not one line."""
-    return clean_text(
-        name, field="name", max_length=NAME_MAX_LENGTH, required="Give the token a name."
-    )
+    return clean_text(Token, "name", name, required="Give the token a name.")
 
 
 def clean_description(description: str) -> str:
     """Return the description trimmed, newlines as LF, or raise when too long or unprintable."""
-    return clean_text(
-        description,
-        field="description",
-        max_length=DESCRIPTION_MAX_LENGTH,
-        validator=validate_text,
-    )
+    return clean_text(Token, "description", description)
 
 
 def clean_scopes(requested: Iterable[str], grantable: set[str]) -> list[str]:

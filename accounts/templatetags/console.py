@@ -14,12 +14,23 @@ register = template.Library()
 
 @register.simple_block_tag(takes_context=True)
 def dialog_form(
-    context, content: str, *, title: str, cancel_url: str, action: str, form_class: str = ""
+    context,
+    content: str,
+    *,
+    title: str,
+    cancel_url: str,
+    action: str,
+    submit: str,
+    danger: bool = False,
+    form=None,
+    form_class: str = "",
 ) -> str:
-    """Render a dialog's header and the form that posts `action` back into the modal.
+    """Render a dialog's header and the form that posts `action` back into the modal: the
+    `form`'s fields (when given), the block's content, then Cancel and the `submit` button.
 
-    {% dialog_form title="Rename token" cancel_url=list_url action=rename_url %}
-      fields… {% include "components/dialog_actions.html" … %}
+    {% dialog_form title="Rename token" cancel_url=list_url action=rename_url form=rename_form
+       submit="Save" %}
+      a note under the fields…
     {% enddialog_form %}
     """
     return render_to_string(
@@ -28,10 +39,38 @@ def dialog_form(
             "title": title,
             "cancel_url": cancel_url,
             "action": action,
+            "submit": submit,
+            "danger": danger,
+            "form": form,
             "form_class": form_class,
             "content": content,
         },
         request=context.get("request"),
+    )
+
+
+@register.simple_block_tag
+def filter_form(
+    content: str, *, form_id: str, url: str, target: str, trigger: str, label: str
+) -> str:
+    """Render a list's filter bar: a GET form on `url` whose changes (`trigger`) swap the
+    element `target` (an id) and the address, with a Filter button for browsers without script.
+
+    {% filter_form form_id="audit-filters" url=audit_url target="audit-table"
+       trigger="change, submit" label="Filter the audit log" %}
+      <div class="filter">…</div>
+    {% endfilter_form %}
+    """
+    return render_to_string(
+        "components/filter_form.html",
+        {
+            "form_id": form_id,
+            "url": url,
+            "target": target,
+            "trigger": trigger,
+            "label": label,
+            "content": content,
+        },
     )
 
 

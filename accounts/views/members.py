@@ -36,6 +36,7 @@ def _context(request: HttpRequest, **extra) -> dict:
         "invitation_days": settings.KEYWARD_INVITATION_MAX_AGE_DAYS,
         "nav": "settings",
         "tab": "members",
+        "members_url": _members_url(request),
         **extra,
     }
 
@@ -60,10 +61,10 @@ def member_invite(request: HttpRequest) -> HttpResponse:
     form = InvitationForm(request.POST or None)
     invited = attempt(
         request,
-        lambda: services.invitation_create(
-            workspace=request.workspace, actor=request.user, request=request, **form.cleaned_data
-        ),
+        services.invitation_create,
         form,
+        workspace=request.workspace,
+        actor=request.user,
     )
     if invited.done:
         # Its email goes out after commit and may still fail: say what is known.
@@ -83,14 +84,11 @@ def member_role(request: HttpRequest, pk: int) -> HttpResponse:
     form = RoleForm(request.POST, initial={"role": membership.role})
     changed = attempt(
         request,
-        lambda: services.membership_change_role(
-            membership=membership,
-            role=form.cleaned_data["role"],
-            actor=request.user,
-            request=request,
-        ),
+        services.membership_change_role,
         form,
         show_errors=lambda form, error: form.add_error("role", error),
+        membership=membership,
+        actor=request.user,
     )
     if changed.done:
         membership = changed.result
@@ -119,10 +117,7 @@ def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
         Membership.objects.select_related("user"), pk=pk, workspace=request.workspace
     )
     removed = attempt(
-        request,
-        lambda: services.membership_remove(
-            membership=membership, actor=request.user, request=request
-        ),
+        request, services.membership_remove, membership=membership, actor=request.user
     )
     if removed.done and membership.user_id == request.user.pk:
         # They left: this workspace's pages now answer them 404, so go home.

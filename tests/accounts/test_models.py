@@ -177,6 +177,21 @@ def test_audit_record_names_actor_and_target(event, admin_user, workspace):
     assert event.target_label == "Acme"
 
 
+def test_audit_record_puts_an_event_in_its_targets_workspace(workspace, admin_user):
+    membership = Membership.objects.get(workspace=workspace, user=admin_user)
+    other = Workspace.objects.create(name="Other", slug="other")
+
+    about_membership = audit_record(action="member.added", actor=admin_user, target=membership)
+    about_workspace = audit_record(action="workspace.created", actor=admin_user, target=workspace)
+    told = audit_record(action="x.y", actor=admin_user, workspace=other, target=membership)
+    without_target = audit_record(action="sudo.confirmed", actor=admin_user)
+
+    assert about_membership.workspace == workspace
+    assert about_workspace.workspace == workspace
+    assert told.workspace == other
+    assert without_target.workspace is None
+
+
 def test_audit_event_cannot_be_changed_with_save(event):
     event.action = "workspace.deleted"
 

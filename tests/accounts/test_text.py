@@ -80,7 +80,7 @@ def test_the_schema_pattern_says_what_the_validator_does(value):
 @given(st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=20))
 def test_a_required_name_passes_the_schema_exactly_when_the_service_accepts_it(value):
     try:
-        text.clean_text(value, field="name", max_length=100, required="Give a name.")
+        text.clean_text(Workspace, "name", value, required="Give a name.")
     except ValidationError:
         accepted = False
     else:
@@ -261,3 +261,39 @@ def test_the_migration_repairs_stored_workspace_and_display_names(workspace, adm
     admin_user.refresh_from_db()
     assert workspace.name == "Acme Corp"
     assert admin_user.full_name == "Ann Admin"
+
+
+def test_every_text_form_field_takes_its_limits_from_its_model():
+    from tokens.forms import TokenCreateForm, TokenRenameForm
+    from tokens.models import Resource, Token
+    from tokens.views.resources import ResourceForm
+
+    fields = [
+        (SignupForm, "full_name", User, "full_name"),
+        (SignupForm, "workspace_name", Workspace, "name"),
+        (WorkspaceForm, "name", Workspace, "name"),
+        (TokenCreateForm, "name", Token, "name"),
+        (TokenCreateForm, "description", Token, "description"),
+        (TokenRenameForm, "description", Token, "description"),
+        (ResourceForm, "kind", Resource, "kind"),
+        (ResourceForm, "description", Resource, "description"),
+    ]
+    for form, name, model, model_name in fields:
+        field, model_field = form.base_fields[name], model._meta.get_field(model_name)
+        assert field.max_length == model_field.max_length, (form, name)
+        assert field.required is not model_field.blank, (form, name)
+        kinds = [v for v in model_field.validators if isinstance(v, text.TextValidator)]
+        assert [v for v in field.validators if isinstance(v, text.TextValidator)] == kinds
+
+
+def test_a_model_field_says_how_long_and_what_text_a_service_accepts():
+    from tokens.models import Resource
+
+    assert text.clean_text(Resource, "kind", "  database ") == "database"
+    with pytest.raises(ValidationError) as too_long:
+        text.clean_text(Resource, "kind", "x" * 51)
+    assert too_long.value.message_dict == {"kind": ["Keep the kind under 50 characters."]}
+    with pytest.raises(ValidationError) as two_lines:
+        text.clean_text(Resource, "kind", "data\nbase")
+    assert list(two_lines.value.message_dict) == ["kind"]
+    assert text.clean_text(Resource, "description", "two\r\nlines") == "two\nlines"

@@ -19,21 +19,14 @@ from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.models import Workspace
-from accounts.text import clean_text, validate_text
+from accounts.text import clean_text
 from tokens import rules
 from tokens.actors import Actor
-from tokens.models import (
-    RESOURCE_DESCRIPTION_MAX_LENGTH,
-    RESOURCE_KIND_MAX_LENGTH,
-    RESOURCE_NAME_MAX_LENGTH,
-    Resource,
-    Token,
-    active_q,
-    visible_q,
-)
+from tokens.models import Resource, Token, active_q, visible_q
 
 # How many blocking tokens a refusal names before it says "and N more".
 NAMES_IN_MESSAGE = 5
+NAME_REQUIRED = "Give the resource a name."
 
 
 def _require_manager(actor: Actor, verb: str) -> None:
@@ -48,27 +41,17 @@ def _field_error(field: str, message: str, code: str) -> ValidationError:
 
 def clean_name(name: str) -> str:
     """Return the resource name trimmed, or raise when it is empty, too long or unprintable."""
-    return clean_text(
-        name,
-        field="name",
-        max_length=RESOURCE_NAME_MAX_LENGTH,
-        required="Give the resource a name.",
-    )
+    return clean_text(Resource, "name", name, required=NAME_REQUIRED)
 
 
 def clean_kind(kind: str) -> str:
     """Return the kind trimmed (it may be empty), or raise when it is too long or unprintable."""
-    return clean_text(kind, field="kind", max_length=RESOURCE_KIND_MAX_LENGTH)
+    return clean_text(Resource, "kind", kind)
 
 
 def clean_description(description: str) -> str:
     """Return the description trimmed (it may be empty), or raise when too long or unprintable."""
-    return clean_text(
-        description,
-        field="description",
-        max_length=RESOURCE_DESCRIPTION_MAX_LENGTH,
-        validator=validate_text,
-    )
+    return clean_text(Resource, "description", description)
 
 
 def _duplicate_name(name: str) -> ValidationError:
@@ -91,7 +74,6 @@ def _audit(action: str, *, actor: Actor, resource: Resource, request, details: d
     audit_record(
         action=action,
         actor=actor,
-        workspace=resource.workspace,
         target=resource,
         request=request,
         details={"name": resource.name, **details},

@@ -49,7 +49,6 @@ def _audit(action: str, *, actor: Actor, token: Token, request, details: dict | 
     audit_record(
         action=action,
         actor=actor,
-        workspace=token.workspace,
         target=token,
         request=request,
         details={"name": token.name, "kind": token.kind, **(details or {})},
@@ -118,44 +117,17 @@ def _maker(token_pk: int | None, *, lock: bool = False) -> Token | None:
     return maker
 
 
-def _issue(
-    *,
-    workspace: Workspace,
-    kind: str,
-    owner_id: int | None,
-    created_by_id: int | None,
-    created_by_token_id: int | None,
-    name: str,
-    description: str,
-    scopes: list[str],
-    resources: list,
-    allowed_ips: list[str],
-    expires_at: datetime | None,
-    keep_copy: bool,
-    rotated_from: Token | None = None,
-) -> tuple[Token, str]:
-    """Insert a token with a fresh secret; return it with the secret.
+def _issue(token: Token, *, resources: list, keep_copy: bool) -> tuple[Token, str]:
+    """Give the unsaved `token` a fresh secret and insert it; return it with the secret.
 
     With `keep_copy` (see _lock_reveal_policy) an encrypted copy of the secret is kept.
     """
-    value = secrets.generate(settings.KEYWARD_TOKEN_PREFIX, kind)
-    token = Token.objects.create(
-        workspace=workspace,
-        kind=kind,
-        owner_id=owner_id,
-        created_by_id=created_by_id,
-        created_by_token_id=created_by_token_id,
-        name=name,
-        description=description,
-        prefix=secrets.kind_prefix(settings.KEYWARD_TOKEN_PREFIX, kind),
-        digest=secrets.digest(value),
-        last_four=secrets.last_four(value),
-        encrypted_secret=vault.encrypt(value) if keep_copy else "",
-        scopes=scopes,
-        allowed_ips=allowed_ips,
-        expires_at=expires_at,
-        rotated_from=rotated_from,
-    )
+    value = secrets.generate(settings.KEYWARD_TOKEN_PREFIX, token.kind)
+    token.prefix = secrets.kind_prefix(settings.KEYWARD_TOKEN_PREFIX, token.kind)
+    token.digest = secrets.digest(value)
+    token.last_four = secrets.last_four(value)
+    token.encrypted_secret = vault.encrypt(value) if keep_copy else ""
+    token.save(force_insert=True)
     if resources:
         token.resources.set(resources)
     return token, value
@@ -201,17 +173,19 @@ def token_create(
             if _name_conflict(workspace, name):
                 raise _duplicate_name(name)
             token, value = _issue(
-                workspace=workspace,
-                kind=kind,
-                owner_id=owner_id,
-                created_by_id=actor.user_id,
-                created_by_token_id=_acting_token_id(actor),
-                name=name,
-                description=description,
-                scopes=cleaned_scopes,
+                Token(
+                    workspace=workspace,
+                    kind=kind,
+                    owner_id=owner_id,
+                    created_by_id=actor.user_id,
+                    created_by_token_id=_acting_token_id(actor),
+                    name=name,
+                    description=description,
+                    scopes=cleaned_scopes,
+                    allowed_ips=ranges,
+                    expires_at=expires_at,
+                ),
                 resources=resources,
-                allowed_ips=ranges,
-                expires_at=expires_at,
                 keep_copy=keep_copy,
             )
             _audit(
@@ -341,21 +315,24 @@ def token_rotate(
         token.encrypted_secret = ""  # its replacement is the value to reveal from now on
         token.save(update_fields=["revoked_at", "revoke_reason", "revoked_by", "encrypted_secret"])
         new_token, value = _issue(
-            workspace=token.workspace,
-            kind=token.kind,
-            owner_id=token.owner_id,
-            # A person rotating becomes the creator; a token or the system keeps the old one's.
-            # The maker bounds the new token and takes it along when revoked (_revoke_made_by).
-            created_by_id=actor.user_id or token.created_by_id,
-            created_by_token_id=maker_id,
-            name=token.name,
-            description=token.description,
-            scopes=list(token.scopes),
+            Token(
+                workspace=token.workspace,
+                kind=token.kind,
+                owner_id=token.owner_id,
+                # A person rotating becomes the creator; a token or the system keeps the old
+                # one's. The maker bounds the new token and takes it along when revoked
+                # (_revoke_made_by).
+                created_by_id=actor.user_id or token.created_by_id,
+                created_by_token_id=maker_id,
+                name=token.name,
+                description=token.description,
+                scopes=list(token.scopes),
+                allowed_ips=list(token.allowed_ips),
+                expires_at=expires_at,
+                rotated_from=token,
+            ),
             resources=resources,
-            allowed_ips=list(token.allowed_ips),
-            expires_at=expires_at,
             keep_copy=keep_copy,
-            rotated_from=token,
         )
         _audit(
             "token.rotated",

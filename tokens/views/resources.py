@@ -9,15 +9,10 @@ from django.urls import reverse
 
 from accounts.htmx import attempt, finish_action, finish_with_partial, render_page
 from accounts.permissions import Perm, workspace_view
-from accounts.text import validate_name, validate_text
+from accounts.text import text_form_field
 from tokens import rules
 from tokens.actors import Actor
-from tokens.models import (
-    RESOURCE_DESCRIPTION_MAX_LENGTH,
-    RESOURCE_KIND_MAX_LENGTH,
-    RESOURCE_NAME_MAX_LENGTH,
-    Resource,
-)
+from tokens.models import Resource
 from tokens.services import resources
 
 TEMPLATE = "tokens/resources.html"
@@ -28,26 +23,19 @@ TOKENS_SHOWN = 20
 class ResourceForm(forms.Form):
     """A resource's name, kind and description; the service checks them again."""
 
-    name = forms.CharField(
-        max_length=RESOURCE_NAME_MAX_LENGTH,
-        error_messages={"required": "Give the resource a name."},
-        validators=[validate_name],
+    name = text_form_field(
+        Resource,
+        "name",
+        error_messages={"required": resources.NAME_REQUIRED},
         widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "e.g. orders-db"}),
         help_text="Unique in this workspace. Renaming keeps the tokens limited to it.",
     )
-    kind = forms.CharField(
-        max_length=RESOURCE_KIND_MAX_LENGTH,
-        required=False,
-        validators=[validate_name],
+    kind = text_form_field(
+        Resource,
+        "kind",
         widget=forms.TextInput(attrs={"placeholder": "e.g. database, application"}),
     )
-    description = forms.CharField(
-        max_length=RESOURCE_DESCRIPTION_MAX_LENGTH, required=False, validators=[validate_text]
-    )
-
-
-def _actor(request: HttpRequest) -> Actor:
-    return Actor.member(request.membership)
+    description = text_form_field(Resource, "description")
 
 
 def _list_url(request: HttpRequest) -> str:
@@ -56,10 +44,11 @@ def _list_url(request: HttpRequest) -> str:
 
 def _context(request: HttpRequest, **extra) -> dict:
     """Return what the Resources tab shows; the list is read only if the template asks."""
-    actor = _actor(request)
+    actor = Actor.member(request.membership)
     return {
         "nav": "settings",
         "tab": "resources",
+        "list_url": _list_url(request),
         "resources": resources.resources_with_usage(actor, request.workspace),
         "may_manage": rules.may_manage_resources(actor),
         **extra,
@@ -97,12 +86,9 @@ def resource_list(request: HttpRequest) -> HttpResponse:
 def resource_create(request: HttpRequest) -> HttpResponse:
     """Show the Add resource form; create the resource and refresh the list."""
     form = _form(request)
+    actor = Actor.member(request.membership)
     created = attempt(
-        request,
-        lambda: resources.resource_create(
-            actor=_actor(request), workspace=request.workspace, request=request, **form.cleaned_data
-        ),
-        form,
+        request, resources.resource_create, form, actor=actor, workspace=request.workspace
     )
     if created.done:
         return _done(request, f"Resource {created.result.name} added.")
@@ -120,15 +106,10 @@ def resource_rename(request: HttpRequest, pk: int) -> HttpResponse:
         initial={"name": resource.name, "kind": resource.kind, "description": resource.description},
     )
     old_name = resource.name
-    renamed = attempt(
-        request,
-        lambda: resources.resource_rename(
-            actor=_actor(request), resource=resource, request=request, **form.cleaned_data
-        ),
-        form,
-    )
+    actor = Actor.member(request.membership)
+    renamed = attempt(request, resources.resource_rename, form, actor=actor, resource=resource)
     if renamed.done:
-        row = resources.resources_with_usage(_actor(request), request.workspace).get(pk=resource.pk)
+        row = resources.resources_with_usage(actor, request.workspace).get(pk=resource.pk)
         message = (
             f"Resource {old_name} renamed to {row.name}."
             if row.name != old_name
@@ -153,9 +134,9 @@ def resource_delete(request: HttpRequest, pk: int) -> HttpResponse:
     resource = _resource(request, pk)
     deleted = attempt(
         request,
-        lambda: resources.resource_delete(
-            actor=_actor(request), resource=resource, request=request
-        ),
+        resources.resource_delete,
+        actor=Actor.member(request.membership),
+        resource=resource,
     )
     if deleted.done:
         return _done(request, f"Resource {resource.name} deleted.")

@@ -48,6 +48,7 @@ def tab_context(request: HttpRequest, **extra) -> dict:
     return {
         "nav": "settings",
         "tab": "tokens",
+        "list_url": _list_url(request),
         "actor": actor,
         "policy": policy,
         "may_create": rules.may_create_any(actor, policy),
@@ -69,6 +70,17 @@ def visible_token(request: HttpRequest, public_id: str) -> Token:
         return services.token_for(_actor(request), request.workspace, public_id)
     except Token.DoesNotExist:
         raise Http404("No such token.") from None
+
+
+def _token_to(request: HttpRequest, public_id: str, verb: str, allowed) -> Token:
+    """Return the visible token `public_id` if `allowed(actor, token)`, else refuse to `verb` it.
+
+    The dialog is refused as its action would be, before anything is shown.
+    """
+    token = visible_token(request, public_id)
+    if not allowed(_actor(request), token):
+        raise PermissionDenied(f"You may not {verb} this token.")
+    return token
 
 
 def _attach_errors(form, error: ValidationError) -> None:
@@ -126,11 +138,11 @@ def token_create(request: HttpRequest) -> HttpResponse:
     )
     created = attempt(
         request,
-        lambda: services.token_create(
-            actor=actor, workspace=request.workspace, request=request, **form.service_arguments()
-        ),
+        services.token_create,
         form,
         show_errors=_attach_errors,
+        actor=actor,
+        workspace=request.workspace,
     )
     if created.done:
         token, secret = created.result
@@ -143,20 +155,11 @@ def token_create(request: HttpRequest) -> HttpResponse:
 @workspace_view()
 def token_rename(request: HttpRequest, public_id: str) -> HttpResponse:
     """Rename a token (and its description); the row updates in place."""
-    token = visible_token(request, public_id)
-    if not rules.may_manage(_actor(request), token):
-        raise PermissionDenied("You may not rename this token.")
+    token = _token_to(request, public_id, "rename", rules.may_manage)
     form = TokenRenameForm(
         request.POST or None, initial={"name": token.name, "description": token.description}
     )
-    renamed = attempt(
-        request,
-        lambda: services.token_rename(
-            actor=_actor(request), token=token, request=request, **form.cleaned_data
-        ),
-        form,
-        show_errors=_attach_errors,
-    )
+    renamed = attempt(request, services.token_rename, form, actor=_actor(request), token=token)
     if renamed.done:
         return _row_done(request, token, f"Token renamed to {token.name}.")
     context = tab_context(request, renaming=token, rename_form=form)
@@ -166,17 +169,10 @@ def token_rename(request: HttpRequest, public_id: str) -> HttpResponse:
 @workspace_view()
 def token_rotate(request: HttpRequest, public_id: str) -> HttpResponse:
     """Rotate a token with a grace period and reveal the new secret once."""
-    token = visible_token(request, public_id)
-    if not rules.may_manage(_actor(request), token):
-        raise PermissionDenied("You may not rotate this token.")
+    token = _token_to(request, public_id, "rotate", rules.may_manage)
     form = TokenRotateForm(request.POST or None)
     rotated = attempt(
-        request,
-        lambda: services.token_rotate(
-            actor=_actor(request), token=token, request=request, **form.cleaned_data
-        ),
-        form,
-        show_errors=None,
+        request, services.token_rotate, form, show_errors=None, actor=_actor(request), token=token
     )
     if rotated.done:
         new_token, secret = rotated.result
@@ -194,9 +190,7 @@ def token_rotate(request: HttpRequest, public_id: str) -> HttpResponse:
 @workspace_view()
 def token_revoke(request: HttpRequest, public_id: str) -> HttpResponse:
     """Ask for confirmation, then revoke a token; the row turns revoked in place."""
-    token = visible_token(request, public_id)
-    if not rules.may_revoke(_actor(request), token):
-        raise PermissionDenied("You may not revoke this token.")
+    token = _token_to(request, public_id, "revoke", rules.may_revoke)
     if request.method == "POST":
         services.token_revoke(actor=_actor(request), token=token, request=request)
         token = visible_token(request, public_id)  # again, with the row's related objects

@@ -22,9 +22,7 @@ from tokens.models import Token, TokenKind
 def _days(value: str) -> int:
     days = query_params.days(value)
     if days is None:
-        raise argparse.ArgumentTypeError(
-            f"takes a whole number of days from 1 to {query_params.MAX_DAYS}"
-        )
+        raise argparse.ArgumentTypeError(f"takes {query_params.DAYS_WANTED}")
     return days
 
 
