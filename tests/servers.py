@@ -12,6 +12,8 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
+import textwrap
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -143,3 +145,93 @@ def start_redis(workdir: Path, port: int | None = None) -> Server:
         "--daemonize", "no",
     ]  # fmt: skip
     return start("redis", command, workdir=workdir, port=port)
+
+
+def manage(*arguments: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess:
+    """Run `manage.py` with `env` added to this process's environment; return what it printed."""
+    return subprocess.run(  # noqa: S603 commands are built by the tests
+        [sys.executable, "manage.py", *arguments],
+        cwd=PROJECT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=check,
+        timeout=STARTUP_SECONDS * 5,
+    )
+
+
+def start_gunicorn(workdir: Path, env: dict[str, str], workers: int = 3) -> Server:
+    """Start gunicorn with config/gunicorn.py and `workers` workers on a free loopback port.
+
+    `env` is the app's environment (settings); the bind address and worker count are
+    added here. The server is ready when its port accepts connections.
+    """
+    port = free_port()
+    env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(workers)}
+    command = [sys.executable, "-m", "gunicorn", "-c", str(PROJECT / "config" / "gunicorn.py")]
+    return start("gunicorn", command, workdir=workdir, port=port, env=env)
+
+
+def start_worker(workdir: Path, env: dict[str, str], ready=None) -> Server:
+    """Start the task worker (`manage.py run_worker`); `ready()`, if given, says it has started."""
+    command = [sys.executable, "manage.py", "run_worker"]
+    return start("worker", command, workdir=workdir, env=env, ready=ready)
+
+
+def nginx_binary() -> str | None:
+    """Return the path of Debian's nginx, or None when it is not installed."""
+    return shutil.which("nginx") or next(
+        (path for path in ("/usr/sbin/nginx",) if os.access(path, os.X_OK)), None
+    )
+
+
+def render(template: Path, values: dict[str, str]) -> str:
+    """Return `template` with each `{{ NAME }}` replaced by `values[NAME]`; refuse leftovers."""
+    text = template.read_text()
+    for name, value in values.items():
+        text = text.replace("{{ " + name + " }}", value)
+    if "{{ " in text:
+        raise ValueError(f"{template} has placeholders left: {text.split('{{ ', 1)[1][:40]!r}")
+    return text
+
+
+def start_nginx(workdir: Path, site: str) -> Server:
+    """Start nginx in the foreground with `site` (server blocks) as its only site, all in `workdir`.
+
+    Everything nginx writes (pid, logs, temp files) stays under `workdir/nginx`.
+    The caller's site picks its own ports; readiness is nginx's pid file.
+    """
+    binary = nginx_binary()
+    if binary is None:
+        raise RuntimeError("nginx is not installed (scripts/ensure-services.sh installs it)")
+    prefix = workdir / "nginx"
+    (prefix / "logs").mkdir(parents=True, exist_ok=True)
+    (prefix / "site.conf").write_text(site)
+    user = "user root root;" if os.geteuid() == 0 else ""  # workers write temp files here
+    (prefix / "nginx.conf").write_text(
+        textwrap.dedent(
+            f"""\
+            {user}
+            worker_processes 1;
+            error_log {prefix}/logs/error.log info;
+            events {{ worker_connections 256; }}
+            http {{
+                include /etc/nginx/mime.types;
+                access_log {prefix}/logs/access.log;
+                client_body_temp_path {prefix}/client_body;
+                proxy_temp_path {prefix}/proxy;
+                fastcgi_temp_path {prefix}/fastcgi;
+                uwsgi_temp_path {prefix}/uwsgi;
+                scgi_temp_path {prefix}/scgi;
+                include {prefix}/site.conf;
+            }}
+            """
+        )
+    )
+    pid = prefix / "nginx.pid"
+    command = [
+        binary, "-p", str(prefix), "-c", str(prefix / "nginx.conf"),
+        "-e", str(prefix / "logs" / "error.log"),
+        "-g", f"daemon off; pid {pid};",
+    ]  # fmt: skip
+    return start("nginx", command, workdir=workdir, ready=pid.exists)
