@@ -45,7 +45,7 @@ control_socket_disable = True
 errorlog = "-"
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 access_log_format = (
-    '{"time": "%(t)s", "remote": "%(h)s", "method": "%(m)s", "path": "%(U)s", '
+    '{"time": "%(t)s", "pid": "%(p)s", "remote": "%(h)s", "method": "%(m)s", "path": "%(U)s", '
     '"status": "%(s)s", "bytes": "%(B)s", "duration_us": "%(D)s", '
     '"request_id": "%({x-request-id}o)s", "agent": "%(a)s"}'
 )

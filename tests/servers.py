@@ -7,6 +7,7 @@ stopped when its context ends, also when the test fails half-way.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import shutil
 import signal
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
-STARTUP_SECONDS = 60
+STARTUP_SECONDS = 120  # generous: a busy machine loads Django slowly
 
 
 def free_port() -> int:
@@ -35,6 +36,19 @@ def accepts_connections(port: int, host: str = "127.0.0.1") -> bool:
     with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
         return True
     return False
+
+
+def answers_http(port: int, path: str = "/healthz") -> bool:
+    """Return whether an HTTP server on loopback `port` answers a GET (with any status)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        connection.request("GET", path)
+        connection.getresponse().read()
+    except OSError:
+        return False
+    finally:
+        connection.close()
+    return True
 
 
 def wait_until(ready, *, what: str, process: subprocess.Popen | None = None, log=None) -> None:
@@ -164,12 +178,14 @@ def start_gunicorn(workdir: Path, env: dict[str, str], workers: int = 3) -> Serv
     """Start gunicorn with config/gunicorn.py and `workers` workers on a free loopback port.
 
     `env` is the app's environment (settings); the bind address and worker count are
-    added here. The server is ready when its port accepts connections.
+    added here. The server is ready when a worker has loaded the app and answers.
     """
     port = free_port()
     env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(workers)}
     command = [sys.executable, "-m", "gunicorn", "-c", str(PROJECT / "config" / "gunicorn.py")]
-    return start("gunicorn", command, workdir=workdir, port=port, env=env)
+    server = start("gunicorn", command, workdir=workdir, env=env, ready=lambda: answers_http(port))
+    server.port = port
+    return server
 
 
 def start_worker(workdir: Path, env: dict[str, str], ready=None) -> Server:
