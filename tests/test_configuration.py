@@ -147,3 +147,8 @@ def test_old_token_prefixes_are_a_list(monkeypatch):
         monkeypatch, KEYWARD_TOKEN_PREFIX="acme", KEYWARD_TOKEN_PREFIXES_ACCEPTED="kw, old"
     )
     assert loaded["KEYWARD_TOKEN_PREFIXES_ACCEPTED"] == ["kw", "old"]
+
+
+def test_earlier_secret_keys_stay_accepted_while_the_key_is_rotated(monkeypatch):
+    loaded = load(monkeypatch, SECRET_KEY="n" * 60, SECRET_KEY_FALLBACKS="o" * 60 + ", " + "p" * 60)
+    assert loaded["SECRET_KEY_FALLBACKS"] == ["o" * 60, "p" * 60]
