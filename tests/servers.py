@@ -194,6 +194,17 @@ def start_worker(workdir: Path, env: dict[str, str], ready=None) -> Server:
     return start("worker", command, workdir=workdir, env=env, ready=ready)
 
 
+def children(pid: int) -> set[int]:
+    """Return the process ids whose parent is `pid` now (from /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                found.add(int(stat.parent.name))
+    return found
+
+
 def nginx_binary() -> str | None:
     """Return the path of Debian's nginx, or None when it is not installed."""
     return shutil.which("nginx") or next(

@@ -86,14 +86,7 @@ class Stack:
 
     def worker_pids(self) -> set[int]:
         """Return the process ids of gunicorn's workers (the master's children) now."""
-        master = self.gunicorn.process.pid
-        children = set()
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-                if int(fields[1]) == master:
-                    children.add(int(stat.parent.name))
-        return children
+        return servers.children(self.gunicorn.process.pid)
 
     def access_log_mark(self) -> int:
         """Return where gunicorn's access log ends now (see served_since)."""
