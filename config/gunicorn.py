@@ -51,10 +51,24 @@ access_log_format = (
 )
 
 
+def _metrics_hook(name: str):
+    """Return ops.metrics' gunicorn hook `name`, or None when this version has no metrics."""
+    try:
+        from ops import metrics
+    except ImportError:
+        return None
+    return getattr(metrics, name, None)
+
+
+def on_starting(server) -> None:
+    """Empty the metrics' multiprocess folder, so a new master does not add an old run's counts."""
+    hook = _metrics_hook("gunicorn_on_starting")
+    if hook is not None:
+        hook(server)
+
+
 def child_exit(server, worker) -> None:
     """Tell the metrics a worker is gone, so its live gauges stop counting (multiprocess mode)."""
-    try:
-        from ops.metrics import child_exit as metrics_child_exit
-    except ImportError:  # the metrics module (ops/metrics.py) is not installed in this version
-        return
-    metrics_child_exit(server, worker)
+    hook = _metrics_hook("gunicorn_child_exit")
+    if hook is not None:
+        hook(server, worker)

@@ -154,6 +154,12 @@ def stack_database(cluster_url: str) -> Iterator[str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def heartbeat(database_url: str) -> bool:
+    """Return whether a task worker has written its heartbeat row (ops.WorkerHeartbeat)."""
+    with psycopg.connect(database_url) as connection:
+        return connection.execute("SELECT count(*) FROM ops_workerheartbeat").fetchone()[0] > 0
+
+
 def has_command(name: str) -> bool:
     return name in get_commands()
 
@@ -232,7 +238,11 @@ def stack(tmp_path_factory, request) -> Iterator[Stack]:
         worker = None
         if has_command("run_worker"):
             with timed("task worker"):
-                worker = running.enter_context(servers.running(servers.start_worker(workdir, env)))
+                worker = running.enter_context(
+                    servers.running(
+                        servers.start_worker(workdir, env, ready=lambda: heartbeat(database))
+                    )
+                )
         with timed("nginx"):
             site = servers.render(
                 SITE,

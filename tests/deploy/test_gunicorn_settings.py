@@ -59,18 +59,23 @@ def test_the_access_log_format_is_a_json_object_once_filled_in(monkeypatch):
     assert set(json.loads(filled)) >= {"time", "pid", "method", "path", "status", "duration_us"}
 
 
-def test_a_worker_that_exits_is_reported_to_the_metrics_when_they_are_installed(monkeypatch):
+def test_the_metrics_hear_of_a_starting_master_and_an_exiting_worker(monkeypatch):
     told = []
     metrics = types.ModuleType("ops.metrics")
-    metrics.child_exit = lambda server, worker: told.append(worker)
+    metrics.gunicorn_on_starting = lambda server: told.append(("starting", server))
+    metrics.gunicorn_child_exit = lambda server, worker: told.append(("exit", worker))
     monkeypatch.setitem(sys.modules, "ops.metrics", metrics)
+    loaded = load(monkeypatch)
 
-    load(monkeypatch)["child_exit"]("server", "worker 1")
+    loaded["on_starting"]("server")
+    loaded["child_exit"]("server", "worker 1")
 
-    assert told == ["worker 1"]
+    assert told == [("starting", "server"), ("exit", "worker 1")]
 
 
-def test_without_the_metrics_module_a_worker_exit_is_harmless(monkeypatch):
+def test_without_the_metrics_module_the_hooks_do_nothing(monkeypatch):
     monkeypatch.setitem(sys.modules, "ops.metrics", None)  # import fails
+    loaded = load(monkeypatch)
 
-    assert load(monkeypatch)["child_exit"]("server", "worker 1") is None
+    assert loaded["on_starting"]("server") is None
+    assert loaded["child_exit"]("server", "worker 1") is None
