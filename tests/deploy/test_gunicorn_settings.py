@@ -9,6 +9,7 @@ import runpy
 import sys
 import types
 
+import ops
 from tests.servers import PROJECT
 
 SETTINGS = PROJECT / "config" / "gunicorn.py"
@@ -65,6 +66,7 @@ def test_the_metrics_hear_of_a_starting_master_and_an_exiting_worker(monkeypatch
     metrics.gunicorn_on_starting = lambda server: told.append(("starting", server))
     metrics.gunicorn_child_exit = lambda server, worker: told.append(("exit", worker))
     monkeypatch.setitem(sys.modules, "ops.metrics", metrics)
+    monkeypatch.setattr(ops, "metrics", metrics, raising=False)
     loaded = load(monkeypatch)
 
     loaded["on_starting"]("server")
@@ -75,6 +77,7 @@ def test_the_metrics_hear_of_a_starting_master_and_an_exiting_worker(monkeypatch
 
 def test_without_the_metrics_module_the_hooks_do_nothing(monkeypatch):
     monkeypatch.setitem(sys.modules, "ops.metrics", None)  # import fails
+    monkeypatch.delattr(ops, "metrics", raising=False)
     loaded = load(monkeypatch)
 
     assert loaded["on_starting"]("server") is None
