@@ -1,4 +1,4 @@
-"""The production stack, started once for tests/deploy from the committed files.
+"""The production stack, started once for tests/deploy/test_stack.py from the committed files.
 
 PostgreSQL (a database of its own in the cluster DATABASE_URL names), Redis,
 gunicorn with 3 workers (config/gunicorn.py), the task worker, and nginx with
@@ -164,9 +164,12 @@ def has_command(name: str) -> bool:
     return name in get_commands()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def stack(tmp_path_factory, request) -> Iterator[Stack]:
-    """Start the whole production stack once per session; stop all of it at the end."""
+    """Start the whole production stack once for the module; stop all of it at its end.
+
+    Not once per session: the rest of the suite should not share the machine with it.
+    """
     cluster = os.environ.get("DATABASE_URL", "")
     if not cluster.startswith(("postgres://", "postgresql://")):
         pytest.skip("the deployment test runs in the PostgreSQL run (scripts/with-postgres.sh)")
