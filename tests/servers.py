@@ -188,12 +188,6 @@ def start_gunicorn(workdir: Path, env: dict[str, str], workers: int = 3) -> Serv
     return server
 
 
-def start_worker(workdir: Path, env: dict[str, str], ready=None) -> Server:
-    """Start the task worker (`manage.py run_worker`); `ready()`, if given, says it has started."""
-    command = [sys.executable, "manage.py", "run_worker"]
-    return start("worker", command, workdir=workdir, env=env, ready=ready)
-
-
 def children(pid: int) -> set[int]:
     """Return the process ids whose parent is `pid` now (from /proc)."""
     found = set()
