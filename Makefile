@@ -10,7 +10,7 @@ MAIL_DIR := $(or $(EMAIL_FILE_PATH),var/mail)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup run test test-sqlite test-postgres lint bench bench-postgres
+.PHONY: setup run serve test test-sqlite test-postgres lint bench bench-postgres
 
 setup:
 	@scripts/setup.sh
@@ -21,6 +21,10 @@ run: setup
 	@echo "Emails (token created, expiring, leaked) are written to $(MAIL_DIR)/, one file each."
 	@echo "Serving Keyward at http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
 	$(RUN_ENV) uv run python manage.py runserver $(HOST):$(PORT)
+
+# Production settings in the foreground: gunicorn and the task worker (needs SECRET_KEY).
+serve: setup
+	@HOST=$(HOST) PORT=$(PORT) scripts/serve.sh
 
 test: setup
 	@scripts/ensure-chromium.sh

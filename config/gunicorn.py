@@ -1,7 +1,19 @@
 """gunicorn's settings for Keyward, read from the environment (`gunicorn -c config/gunicorn.py`).
 
-Defaults suit one machine: two workers per core measured best on 2 cores
-(docs/scaling.md); every value can be changed with an environment variable.
+Defaults suit one machine behind nginx (deploy/nginx/keyward.conf); every value
+can be changed with an environment variable (README, Configuration).
+
+- Workers: one per core by default; on 2 cores 2 sync workers measured better than
+  4 (docs/scaling.md). `GUNICORN_WORKER_CLASS=gthread` with `GUNICORN_THREADS` is
+  the knob for thread workers when a measurement says they win.
+- Graceful restarts: `kill -HUP <master>` starts new workers with the new code and
+  lets the old ones finish their requests (up to `graceful_timeout`); the app is
+  not preloaded in the master, so a HUP does load new code.
+- Access log: off by default. The app writes one JSON line per request itself
+  (request id, route name, status, duration, workspace, token id), which
+  gunicorn's access log cannot know; a second, poorer line per request would only
+  double the volume. `GUNICORN_ACCESS_LOG` (a path or `-`) turns gunicorn's on,
+  as JSON lines too.
 """
 
 from __future__ import annotations
@@ -10,17 +22,53 @@ import multiprocessing
 import os
 
 wsgi_app = "config.wsgi:application"
+proc_name = "keyward"
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count()))
-threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+workers = int(os.environ.get("GUNICORN_WORKERS") or multiprocessing.cpu_count())
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+# A request running longer than this is killed (nginx waits a little longer: it answers 504).
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+# On HUP or TERM, old workers get this long to finish the requests they have.
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 # Recycle workers now and then so a slow leak never grows without bound.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "10000"))
 max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "1000"))
-# Only the proxy in front may say which address and scheme a request came from.
+# Only the proxy in front may say which scheme a request came with.
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
-accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
+# Workers' heartbeat files in memory: a slow or full disk must not get them killed.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 gunicorn's advice
+# gunicorn 25+ opens a control socket at one path per user: two instances (or a test
+# beside a deployment) would fight over it. systemd and signals manage gunicorn instead.
+control_socket_disable = True
 errorlog = "-"
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
+access_log_format = (
+    '{"time": "%(t)s", "pid": "%(p)s", "remote": "%(h)s", "method": "%(m)s", "path": "%(U)s", '
+    '"status": "%(s)s", "bytes": "%(B)s", "duration_us": "%(D)s", '
+    '"request_id": "%({x-request-id}o)s", "agent": "%(a)s"}'
+)
+
+
+def _metrics_hook(name: str):
+    """Return ops.metrics' gunicorn hook `name`, or None when this version has no metrics."""
+    try:
+        from ops import metrics
+    except ImportError:
+        return None
+    return getattr(metrics, name, None)
+
+
+def on_starting(server) -> None:
+    """Empty the metrics' multiprocess folder, so a new master does not add an old run's counts."""
+    hook = _metrics_hook("gunicorn_on_starting")
+    if hook is not None:
+        hook(server)
+
+
+def child_exit(server, worker) -> None:
+    """Tell the metrics a worker is gone, so its live gauges stop counting (multiprocess mode)."""
+    hook = _metrics_hook("gunicorn_child_exit")
+    if hook is not None:
+        hook(server, worker)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import http.client
 import os
 import shutil
 import signal
@@ -15,6 +16,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import textwrap
 import time
 import urllib.parse
 from collections.abc import Iterator, Sequence
@@ -22,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
-STARTUP_SECONDS = 60
+STARTUP_SECONDS = 120  # generous: a busy machine loads Django slowly
 
 
 def free_port() -> int:
@@ -37,6 +39,19 @@ def accepts_connections(port: int, host: str = "127.0.0.1") -> bool:
     with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
         return True
     return False
+
+
+def answers_http(port: int, path: str = "/healthz") -> bool:
+    """Return whether an HTTP server on loopback `port` answers a GET (with any status)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        connection.request("GET", path)
+        connection.getresponse().read()
+    except OSError:
+        return False
+    finally:
+        connection.close()
+    return True
 
 
 def wait_until(ready, *, what: str, process: subprocess.Popen | None = None, log=None) -> None:
@@ -240,3 +255,100 @@ class RedisServer:
         """Stop it (and wait until it has exited); nothing if it is stopped."""
         if self.server is not None:
             self.server.stop()
+
+
+def manage(*arguments: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess:
+    """Run `manage.py` with `env` added to this process's environment; return what it printed."""
+    return subprocess.run(  # noqa: S603 commands are built by the tests
+        [sys.executable, "manage.py", *arguments],
+        cwd=PROJECT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=check,
+        timeout=STARTUP_SECONDS * 5,
+    )
+
+
+def start_gunicorn(workdir: Path, env: dict[str, str], workers: int = 3) -> Server:
+    """Start gunicorn with config/gunicorn.py and `workers` workers on a free loopback port.
+
+    `env` is the app's environment (settings); the bind address and worker count are
+    added here. The server is ready when a worker has loaded the app and answers.
+    """
+    port = free_port()
+    env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(workers)}
+    command = [sys.executable, "-m", "gunicorn", "-c", str(PROJECT / "config" / "gunicorn.py")]
+    server = start("gunicorn", command, workdir=workdir, env=env, ready=lambda: answers_http(port))
+    server.port = port
+    return server
+
+
+def children(pid: int) -> set[int]:
+    """Return the process ids whose parent is `pid` now (from /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                found.add(int(stat.parent.name))
+    return found
+
+
+def nginx_binary() -> str | None:
+    """Return the path of Debian's nginx, or None when it is not installed."""
+    return shutil.which("nginx") or next(
+        (path for path in ("/usr/sbin/nginx",) if os.access(path, os.X_OK)), None
+    )
+
+
+def render(template: Path, values: dict[str, str]) -> str:
+    """Return `template` with each `{{ NAME }}` replaced by `values[NAME]`; refuse leftovers."""
+    text = template.read_text()
+    for name, value in values.items():
+        text = text.replace("{{ " + name + " }}", value)
+    if "{{ " in text:
+        raise ValueError(f"{template} has placeholders left: {text.split('{{ ', 1)[1][:40]!r}")
+    return text
+
+
+def start_nginx(workdir: Path, site: str) -> Server:
+    """Start nginx in the foreground with `site` (server blocks) as its only site, all in `workdir`.
+
+    Everything nginx writes (pid, logs, temp files) stays under `workdir/nginx`.
+    The caller's site picks its own ports; readiness is nginx's pid file.
+    """
+    binary = nginx_binary()
+    if binary is None:
+        raise RuntimeError("nginx is not installed (scripts/ensure-services.sh installs it)")
+    prefix = workdir / "nginx"
+    (prefix / "logs").mkdir(parents=True, exist_ok=True)
+    (prefix / "site.conf").write_text(site)
+    user = "user root root;" if os.geteuid() == 0 else ""  # workers write temp files here
+    (prefix / "nginx.conf").write_text(
+        textwrap.dedent(
+            f"""\
+            {user}
+            worker_processes 1;
+            error_log {prefix}/logs/error.log info;
+            events {{ worker_connections 256; }}
+            http {{
+                include /etc/nginx/mime.types;
+                access_log {prefix}/logs/access.log;
+                client_body_temp_path {prefix}/client_body;
+                proxy_temp_path {prefix}/proxy;
+                fastcgi_temp_path {prefix}/fastcgi;
+                uwsgi_temp_path {prefix}/uwsgi;
+                scgi_temp_path {prefix}/scgi;
+                include {prefix}/site.conf;
+            }}
+            """
+        )
+    )
+    pid = prefix / "nginx.pid"
+    command = [
+        binary, "-p", str(prefix), "-c", str(prefix / "nginx.conf"),
+        "-e", str(prefix / "logs" / "error.log"),
+        "-g", f"daemon off; pid {pid};",
+    ]  # fmt: skip
+    return start("nginx", command, workdir=workdir, ready=pid.exists)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import re
 import runpy
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,25 @@ def test_the_readme_table_names_every_variable_the_code_reads_and_no_other():
     read = set().union(*(variables_read(path) for path in production_modules()))
     assert {"SECRET_KEY", "EMAIL_TIMEOUT", "SECURE_HSTS_SECONDS", "DEMO_PASSWORD"} <= read
     assert documented_variables() == read
+
+
+def test_the_deployment_environment_file_names_every_variable_the_code_reads():
+    """deploy/keyward.env is the template of a deployment's settings: none may be missing."""
+    template = (ROOT / "deploy" / "keyward.env").read_text()
+    named = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", template, flags=re.MULTILINE))
+    read = set().union(*(variables_read(path) for path in production_modules()))
+    assert read - named == set()
+
+
+def test_the_deployment_environment_file_can_be_sourced_by_a_shell():
+    """Cron lines and scripts load it with `set -a; . keyward.env`: every value must parse."""
+    loaded = subprocess.run(  # noqa: S603 a fixed command
+        ["/bin/bash", "-c", 'set -a; . "$1"; env', "-", str(ROOT / "deploy" / "keyward.env")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "DEFAULT_FROM_EMAIL=Keyward <keyward@example.com>" in loaded.splitlines()
 
 
 def load(monkeypatch, **environ) -> dict:
@@ -144,3 +164,8 @@ def test_redis_url_selects_redis_with_short_timeouts(monkeypatch):
     assert cache["OPTIONS"]["socket_connect_timeout"] <= 0.5
     assert cache["OPTIONS"]["socket_timeout"] <= 1
     assert cache["OPTIONS"]["retry"].get_retries() <= 1
+
+
+def test_earlier_secret_keys_stay_accepted_while_the_key_is_rotated(monkeypatch):
+    loaded = load(monkeypatch, SECRET_KEY="n" * 60, SECRET_KEY_FALLBACKS="o" * 60 + ", " + "p" * 60)
+    assert loaded["SECRET_KEY_FALLBACKS"] == ["o" * 60, "p" * 60]
