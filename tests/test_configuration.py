@@ -38,7 +38,7 @@ def variables_read(path: Path) -> set[str]:
 def production_modules() -> list[Path]:
     return [
         path
-        for folder in ("config", "accounts", "tokens")
+        for folder in ("config", "accounts", "tokens", "ops")
         for path in (ROOT / folder).rglob("*.py")
         if path.name != "settings_test.py"
     ]
