@@ -6,5 +6,10 @@ class OpsConfig(AppConfig):
     verbose_name = "Operations"
 
     def ready(self) -> None:
+        from django.core.signals import request_finished
+
         # Count in the metrics what tokens announces.
         from ops import receivers  # noqa: F401
+        from ops.request_ids import forget
+
+        request_finished.connect(forget, dispatch_uid="ops.request_ids.forget")

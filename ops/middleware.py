@@ -42,16 +42,15 @@ class RequestLogMiddleware:
         started = perf_counter()
         request_id = request_ids.accept(request.META.get(request_ids.META_KEY))
         request.request_id = request_id
-        context = request_ids.current.set(request_id)
-        try:
-            response = self.get_response(request)
-            seconds = perf_counter() - started
-            route = route_name(request)
-            metrics.observe_request(route, request.method, response.status_code, seconds)
-            response[request_ids.HEADER] = request_id
-            self._log(request, response, route, seconds)
-        finally:
-            request_ids.current.reset(context)
+        # Cleared when the request finishes (request_ids.forget), not here: Django logs
+        # an error response after the middleware returned it.
+        request_ids.current.set(request_id)
+        response = self.get_response(request)
+        seconds = perf_counter() - started
+        route = route_name(request)
+        metrics.observe_request(route, request.method, response.status_code, seconds)
+        response[request_ids.HEADER] = request_id
+        self._log(request, response, route, seconds)
         return response
 
     @staticmethod

@@ -30,3 +30,8 @@ def accept(value: str | None) -> str:
     if value and WELL_FORMED.fullmatch(value):
         return value
     return new()
+
+
+def forget(**kwargs) -> None:
+    """Forget the request id once the request finished (a request_finished receiver)."""
+    current.set(None)
