@@ -270,7 +270,10 @@ if KEYWARD_LOG_FORMAT not in {"json", "text"}:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "ops.logs.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "ops.logs.RequestIdFilter"},
+        "no_paths": {"()": "ops.logs.PathFilter"},
+    },
     "formatters": {
         "json": {"()": "ops.logs.JsonFormatter"},
         "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
@@ -279,7 +282,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": KEYWARD_LOG_FORMAT,
-            "filters": ["request_id"],
+            "filters": ["request_id", "no_paths"],
         }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},

@@ -13,3 +13,10 @@ class OpsConfig(AppConfig):
         from ops.request_ids import forget
 
         request_finished.connect(forget, dispatch_uid="ops.request_ids.forget")
+
+        # The API answers its own exceptions (and, in DEBUG, with a traceback): give it ours.
+        from ops.unavailable import DATABASE_DOWN, database_down_response
+        from tokens.api import api
+
+        for error in DATABASE_DOWN:
+            api.add_exception_handler(error, database_down_response)

@@ -13,6 +13,7 @@ import logging
 from datetime import UTC, datetime
 
 from ops import request_ids
+from ops.routes import route_name
 
 # Attributes every LogRecord has; anything else on a record came from `extra`.
 _RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "request_id"}
@@ -24,6 +25,20 @@ class RequestIdFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_ids.current.get() or "-"
+        return True
+
+
+class PathFilter(logging.Filter):
+    """Put the route's name where Django's request lines ("Bad Request: /invitations/…/")
+    print the path: links carry secrets (an invitation refused to the wrong account is
+    still valid), and the request id already says which request it was."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request = getattr(record, "request", None)
+        path = getattr(request, "path", None)
+        if path and isinstance(record.args, tuple) and path in record.args:
+            name = route_name(request)
+            record.args = tuple(name if arg == path else arg for arg in record.args)
         return True
 
 

@@ -5,28 +5,16 @@ from __future__ import annotations
 import logging
 from time import perf_counter
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.urls import resolve
 
 from accounts.http import client_ip
 from ops import metrics, request_ids
+from ops.routes import route_name
 from ops.unavailable import DATABASE_DOWN, database_down_response
 from ops.urls import OPEN_PATHS
 
 request_logger = logging.getLogger("keyward.requests")
-_STATIC_PREFIX = "/" + settings.STATIC_URL.lstrip("/")
-
-
-def route_name(request: HttpRequest) -> str:
-    """Return the name of the route that answered: never the path, which may hold secrets
-    (invitation and password-reset links) and has no bound on its values."""
-    match = getattr(request, "resolver_match", None)
-    if match is None:
-        if request.path_info.startswith(_STATIC_PREFIX):
-            return "static"
-        return "unmatched"  # no route (404), or middleware answered first (redirect, bad host)
-    return match.view_name if match.url_name else match.route
 
 
 class RequestLogMiddleware:

@@ -14,7 +14,7 @@ import logging
 import pytest
 from playwright.sync_api import Page, expect
 
-from ops.logs import JsonFormatter, RequestIdFilter
+from ops.logs import JsonFormatter, PathFilter, RequestIdFilter
 from tests.browser.helpers import dialog
 from tests.browser.test_tokens_browser import create_token, revealed_secret
 from tests.conftest import PASSWORD
@@ -30,6 +30,7 @@ class Everything(logging.Handler):
     def __init__(self) -> None:
         super().__init__(level=logging.NOTSET)
         self.addFilter(RequestIdFilter())
+        self.addFilter(PathFilter())
         self.json = JsonFormatter()
         self.text = logging.Formatter("%(levelname)s %(name)s [%(request_id)s] %(message)s")
         self.written: list[str] = []

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import pytest
 from django.test import Client
 
-from ops.logs import JsonFormatter, RequestIdFilter
+from ops.logs import JsonFormatter, PathFilter, RequestIdFilter
 from tests.factories import issue, signed_in
 from tests.test_configuration import load
 
@@ -23,6 +23,7 @@ class Lines(logging.Handler):
         super().__init__(level=logging.DEBUG)
         self.setFormatter(JsonFormatter())
         self.addFilter(RequestIdFilter())
+        self.addFilter(PathFilter())
         self.lines: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -111,23 +112,28 @@ def test_a_well_formed_request_id_from_the_proxy_is_kept(sent, kept):
 
 
 @pytest.mark.django_db
-def test_django_s_own_lines_carry_the_id_but_not_the_request_object():
-    """Django logs a 404 after the middleware, with the request in `extra`: its repr holds
-    the query string."""
+def test_django_s_own_lines_carry_the_id_but_neither_path_nor_request():
+    """Django logs an error answer after the middleware, with the path in its message and
+    the request in `extra` (its repr holds the query string): links can carry secrets."""
     with captured(logging.WARNING) as log:
-        response = Client().get("/nowhere/?token=kww_secret")
-    [not_found] = log.entries("django.request")
-    assert not_found["message"] == "Not Found: /nowhere/"
-    assert (not_found["status_code"], not_found["request_id"]) == (
-        404,
-        response["X-Request-ID"],
-    )
+        response = Client().get("/invitations/a-live-link/?token=kww_secret")
+    [refused] = log.entries("django.request")
+    assert refused["message"] == "Bad Request: accounts:invitation_accept"
+    assert (refused["status_code"], refused["request_id"]) == (400, response["X-Request-ID"])
+    with captured(logging.WARNING) as log:
+        Client().get("/nowhere/kww_pasted/")
+    assert log.entries("django.request")[0]["message"] == "Not Found: unmatched"
     lines = "\n".join(log.lines)
-    assert "kww_secret" not in lines
-    assert "WSGIRequest" not in lines
+    for leaked in ("a-live-link", "kww_secret", "kww_pasted", "WSGIRequest"):
+        assert leaked not in lines
     with captured(logging.WARNING) as log:
         logging.getLogger("keyward").warning("after the request")
     assert "request_id" not in log.entries()[0]
+
+
+def test_the_log_handler_adds_the_request_id_and_hides_paths(monkeypatch):
+    console = load(monkeypatch)["LOGGING"]["handlers"]["console"]
+    assert console["filters"] == ["request_id", "no_paths"]
 
 
 def test_successful_probes_stay_out_of_the_info_log():

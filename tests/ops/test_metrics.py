@@ -226,3 +226,20 @@ def test_one_scrape_adds_up_every_process(tmp_path, monkeypatch):
     # This process's own counts are not in the folder: the scrape shows the workers' only.
     scrapes = {"route": "ops:metrics", "method": "GET", "status": "200"}
     assert value(samples, "keyward_http_requests_total", **scrapes) == 0
+
+
+def test_gunicorn_hooks_empty_the_folder_and_drop_dead_workers(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from ops.metrics import gunicorn_child_exit, gunicorn_on_starting
+
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))
+    gunicorn_on_starting(server=None)  # creates the folder
+    earlier_run = tmp_path / "metrics" / "counter_4242.db"
+    earlier_run.write_bytes(b"")
+    live = tmp_path / "metrics" / "gauge_livesum_4243.db"
+    gunicorn_on_starting(server=None)
+    assert not earlier_run.exists()
+    live.write_bytes(b"")
+    gunicorn_child_exit(server=None, worker=SimpleNamespace(pid=4243))
+    assert not live.exists()

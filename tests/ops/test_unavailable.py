@@ -29,9 +29,11 @@ def test_a_console_page_answers_a_clear_503_page(signed_in_client, database_down
     assert response["X-Request-ID"]
 
 
-def test_the_api_answers_json(database_down):
+@pytest.mark.parametrize("debug", [False, True])
+def test_the_api_answers_json(database_down, debug):
     value = secrets.generate("kw", "workspace")  # well-formed: the lookup reaches the database
-    response = Client().get("/api/v1/whoami", HTTP_AUTHORIZATION=f"Bearer {value}")
+    with override_settings(DEBUG=debug):
+        response = Client().get("/api/v1/whoami", HTTP_AUTHORIZATION=f"Bearer {value}")
     assert response.status_code == 503
     assert response["Retry-After"] == "30"
     assert response.json() == {
