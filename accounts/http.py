@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -10,6 +11,7 @@ from django.http import HttpRequest
 from accounts.text import name_repaired
 
 
+@lru_cache(maxsize=4096)  # every request asks (API auth, request log); clients repeat
 def _address(value: str) -> str | None:
     """Return `value` as a canonical IP address, or None if it is not one.
 

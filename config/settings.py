@@ -6,6 +6,7 @@ README lists them. Defaults suit local development on SQLite.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -90,6 +91,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every answer gets a request id, a log line and its metrics, even other
+    # middleware's; then the probes and /metrics, before the Host and HTTPS checks.
+    "ops.middleware.RequestLogMiddleware",
+    "ops.middleware.OpenEndpointsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -100,6 +105,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: the first to see a view's exception (database down -> 503).
+    "ops.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -280,10 +287,31 @@ SECURE_CSP = {
     "object-src": [CSP.NONE],
 }
 
+# One JSON object per line in production (ops/logs.py); readable text in development.
+# Every line written while a request runs carries its request id.
+KEYWARD_LOG_FORMAT = os.environ.get("KEYWARD_LOG_FORMAT", "text" if DEBUG else "json")
+if KEYWARD_LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured(
+        f"KEYWARD_LOG_FORMAT must be json or text, not {KEYWARD_LOG_FORMAT!r}."
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "request_id": {"()": "ops.logs.RequestIdFilter"},
+        "no_paths": {"()": "ops.logs.PathFilter"},
+    },
+    "formatters": {
+        "json": {"()": "ops.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": KEYWARD_LOG_FORMAT,
+            "filters": ["request_id", "no_paths"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.server": {"level": "WARNING"}} if not DEBUG else {},
 }
@@ -331,6 +359,13 @@ KEYWARD_SCOPES = {
         "description": "Check whether other tokens are valid (RFC 7662 introspection).",
         "role": "manager",
     },
+    # The deployment's metrics, not the workspace's: no preset grants it.
+    "metrics:read": {
+        "label": "Read metrics",
+        "description": "Read the deployment's Prometheus metrics at /metrics (totals of all "
+        "workspaces, with no names in them).",
+        "role": "admin",
+    },
 }
 KEYWARD_SCOPE_PRESETS = {
     "read": {"label": "Read only", "scopes": ["workspace:read", "members:read", "tokens:read"]},
@@ -338,7 +373,16 @@ KEYWARD_SCOPE_PRESETS = {
         "label": "Read & write",
         "scopes": ["workspace:read", "members:read", "tokens:read", "tokens:write"],
     },
-    "admin": {"label": "Admin", "scopes": list(KEYWARD_SCOPES)},
+    "admin": {
+        "label": "Admin",
+        "scopes": [
+            "workspace:read",
+            "members:read",
+            "tokens:read",
+            "tokens:write",
+            "tokens:introspect",
+        ],
+    },
 }
 # Failed API authentications allowed per client IP per window (then 429).
 KEYWARD_API_AUTH_FAILURES_PER_IP = env_int("KEYWARD_API_AUTH_FAILURES_PER_IP", 50)
@@ -349,6 +393,17 @@ KEYWARD_LAST_USED_INTERVAL_SECONDS = env_int("KEYWARD_LAST_USED_INTERVAL_SECONDS
 # Turn off behind a pooler in transaction mode that cannot keep prepared statements.
 KEYWARD_PREPARED_TOKEN_LOOKUP = env_bool("KEYWARD_PREPARED_TOKEN_LOOKUP", True)
 KEYWARD_SETTINGS_FIRST_TAB = "tokens:list"
+
+# Operations (ops/): /metrics answers these networks (CIDR) without a token; anyone
+# else needs a token with the metrics:read scope.
+KEYWARD_METRICS_ALLOWED_IPS = env_list("KEYWARD_METRICS_ALLOWED_IPS", ["127.0.0.1/32", "::1/128"])
+for _network in KEYWARD_METRICS_ALLOWED_IPS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            f"KEYWARD_METRICS_ALLOWED_IPS takes comma-separated networks (CIDR), not {_network!r}."
+        ) from exc
 
 # GitHub Secret Scanning partner endpoint: GitHub's signing keys come from this
 # URL, or from a local JSON file (same format) when it is set (offline, tests).

@@ -11,9 +11,13 @@ admin.site.site_title = "Keyward operations"
 admin.site.login_form = AdminLoginForm
 admin.site.password_change_form = AdminPasswordChangeForm
 
+# Uncaught exceptions: 503 when the database is down, else Django's 500 page.
+handler500 = "ops.unavailable.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api_urls()),
+    path("", include("ops.urls")),
     path("", include("tokens.urls")),
     path("", include("accounts.urls")),
 ]

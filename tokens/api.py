@@ -29,7 +29,7 @@ from accounts import text
 from accounts.audit import audit_record
 from accounts.http import client_ip, limit_key, user_agent
 from accounts.models import Workspace
-from tokens import lookup_limit, services
+from tokens import lookup_limit, services, signals
 from tokens import scopes as scope_catalogue
 from tokens.actors import Actor
 from tokens.auth import AuthenticationFailed, TokenPrincipal, authenticate_token
@@ -88,9 +88,10 @@ def _audit_failure(failure: AuthenticationFailed, request: HttpRequest) -> None:
 
 
 def bearer_auth(request: HttpRequest) -> TokenPrincipal:
-    """Authenticate the request's Bearer token, or raise an ApiError."""
+    """Authenticate the request's Bearer token, or raise an ApiError; announce the outcome."""
     header = request.META.get("HTTP_AUTHORIZATION", "")
     if not header:
+        _announce(request, "missing_token")
         raise ApiError(
             401,
             "missing_token",
@@ -99,6 +100,7 @@ def bearer_auth(request: HttpRequest) -> TokenPrincipal:
         )
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer":
+        _announce(request, "invalid_request")
         raise ApiError(
             400,
             "invalid_request",
@@ -108,9 +110,18 @@ def bearer_auth(request: HttpRequest) -> TokenPrincipal:
     address = client_ip(request)
     ip = address or "unknown"
     try:
-        return authenticate_token(value.strip(), client_ip=address, user_agent=user_agent(request))
+        principal = authenticate_token(
+            value.strip(), client_ip=address, user_agent=user_agent(request)
+        )
     except AuthenticationFailed as failure:
+        _announce(request, failure.reason)
         _refuse_failure(failure, request, ip)
+    _announce(request, "ok")
+    return principal
+
+
+def _announce(request: HttpRequest, reason: str) -> None:
+    signals.api_authentication.send(sender=TokenPrincipal, reason=reason, request=request)
 
 
 def count_failure(ip: str) -> None:

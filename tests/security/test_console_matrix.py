@@ -92,6 +92,11 @@ CONSOLE: dict[str, Rule] = {
     "tokens:resource_rename": rule(ADM, ADM, name="renamed-db"),
     "tokens:resource_delete": rule(ADM),
     "tokens:policies": rule(MEM, ADM, max_lifetime_days="7", reveal_policy="show_once"),
+    # Probes answer anyone; /metrics answers an address (the test client's is loopback, the
+    # default allowed network) or a metrics:read token: tests/ops/test_metrics.py.
+    "ops:healthz": rule(P, NO),
+    "ops:readyz": rule(P, NO),
+    "ops:metrics": rule(P, NO),
 }
 # Django admin: staff only, but for its own sign-in pages.
 ADMIN_PUBLIC = {"admin:login": rule(P), "admin:logout": rule(NO, P)}

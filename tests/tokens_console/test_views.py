@@ -293,7 +293,7 @@ def test_a_members_create_form_offers_only_personal_tokens_and_their_roles_scope
     disabled = {
         n.attrs["value"] for n in dom.find_all("input", name="scopes") if "disabled" in n.attrs
     }
-    assert disabled == {"tokens:write", "tokens:introspect"}
+    assert disabled == {"tokens:write", "tokens:introspect", "metrics:read"}
 
 
 def test_a_member_forging_a_scope_beyond_their_role_gets_an_error_and_no_token(

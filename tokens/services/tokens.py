@@ -24,7 +24,16 @@ from django.utils import timezone
 from accounts.audit import audit_record
 from accounts.http import limit_key
 from accounts.models import Workspace
-from tokens import lookup_limit, notifications, prefixes, rules, secrets, validation, vault
+from tokens import (
+    lookup_limit,
+    notifications,
+    prefixes,
+    rules,
+    secrets,
+    signals,
+    validation,
+    vault,
+)
 from tokens.actors import Actor
 from tokens.models import (
     RevealPolicy,
@@ -53,6 +62,11 @@ def _audit(action: str, *, actor: Actor, token: Token, request, details: dict | 
         request=request,
         details={"name": token.name, "kind": token.kind, **(details or {})},
     )
+
+
+def _announce(signal, **facts) -> None:
+    """Send `signal` once the current transaction commits (an undone action is not news)."""
+    transaction.on_commit(lambda: signal.send(sender=Token, **facts), robust=True)
 
 
 def _name_conflict(workspace: Workspace, name: str, exclude: Token | None = None) -> bool:
@@ -130,6 +144,7 @@ def _issue(token: Token, *, resources: list, keep_copy: bool) -> tuple[Token, st
     token.save(force_insert=True)
     if resources:
         token.resources.set(resources)
+    _announce(signals.token_issued, token=token, via="rotation" if rotated_from else "create")
     return token, value
 
 
@@ -314,6 +329,7 @@ def token_rotate(
         token.revoked_by_id = actor.user_id
         token.encrypted_secret = ""  # its replacement is the value to reveal from now on
         token.save(update_fields=["revoked_at", "revoke_reason", "revoked_by", "encrypted_secret"])
+        _announce(signals.token_revoked, token=token, reason=RevokeReason.ROTATION)
         new_token, value = _issue(
             Token(
                 workspace=token.workspace,
@@ -398,6 +414,7 @@ def _revoke(
             request=request,
             details={"reason": reason, **(details or {})},
         )
+        _announce(signals.token_revoked, token=token, reason=reason)
         _revoke_made_by(token, actor=actor, request=request)
     return token, True
 
