@@ -70,7 +70,9 @@ def redis() -> Result:
     """Check that the shared Redis cache answers (accounts.shared_cache asks it for real)."""
     cache = shared_cache.status()
     if not cache.reachable:
-        logger.warning("Readiness: the shared cache (%s) is unreachable (%s)", cache.backend, cache.reason)
+        logger.warning(
+            "Readiness: the shared cache (%s) is unreachable (%s)", cache.backend, cache.reason
+        )
         return Result(False, "Redis (the shared cache) is unreachable")
     return Result(True)
 

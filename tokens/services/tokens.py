@@ -144,7 +144,8 @@ def _issue(token: Token, *, resources: list, keep_copy: bool) -> tuple[Token, st
     token.save(force_insert=True)
     if resources:
         token.resources.set(resources)
-    _announce(signals.token_issued, token=token, via="rotation" if rotated_from else "create")
+    via = "rotation" if token.rotated_from_id else "create"
+    _announce(signals.token_issued, token=token, via=via)
     return token, value
 
 
