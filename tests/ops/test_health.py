@@ -21,10 +21,7 @@ DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 def _redis_cache(port: int) -> dict:
     location = f"redis://127.0.0.1:{port}/0"
     backend = "django.core.cache.backends.redis.RedisCache"
-    return {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-        "shared": {"BACKEND": backend, "LOCATION": location, "OPTIONS": {"socket_timeout": 1}},
-    }
+    return {"default": {"BACKEND": backend, "LOCATION": location, "OPTIONS": {"socket_timeout": 1}}}
 
 
 def test_healthz_answers_without_the_database(client):
@@ -105,7 +102,7 @@ def test_readyz_checks_redis_when_a_cache_uses_it(client, tmp_path):
     assert response.status_code == 503
     assert response.json()["checks"]["redis"] == {
         "ok": False,
-        "reason": "Redis (cache 'shared') is unreachable",
+        "reason": "Redis (the shared cache) is unreachable",
     }
     with running(start_redis(tmp_path)) as server:
         caches = _redis_cache(server.port)

@@ -19,12 +19,15 @@ from django.db import close_old_connections, transaction
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
 
+from accounts.roles import Role
 from tests.factories import actor_of, issue
 from tokens.api import api
 from tokens.lookup_limit import failure_limiter
+from tokens.scopes import grantable_by
 from tokens.services.resources import resource_create
 
 ALL_SCOPES = ["workspace:read", "members:read", "tokens:read", "tokens:write", "tokens:introspect"]
+MANAGER_SCOPES = set(grantable_by(Role.MANAGER))
 # With the coverage phase, enough to reach every check on every operation in about 30 s.
 MAX_EXAMPLES = 10
 CONFIG = schemathesis.config.SchemathesisConfig.from_dict(
@@ -77,6 +80,10 @@ def _fit_to_the_workspace(case, fuzzer) -> None:
         return
     if case.body.get("resources"):
         case.body["resources"] = [fuzzer["resource"]]
+    if isinstance(case.body.get("scopes"), list):
+        # What a caller may grant depends on its role: a workspace token acts as a Manager.
+        grantable = [scope for scope in case.body["scopes"] if scope in MANAGER_SCOPES]
+        case.body["scopes"] = grantable or ["workspace:read"]
     if "expires_at" in case.body:
         case.body["expires_at"] = (timezone.now() + timedelta(days=1)).isoformat()
 
