@@ -311,16 +311,15 @@ def introspect(request, token: Form[str]):
         return {"active": False}
     if principal.workspace_id != request.auth.workspace_id:
         return {"active": False}
-    stored = Token.objects.select_related("owner").get(pk=principal.token_pk)
     return {
         "active": True,
         "scope": " ".join(sorted(principal.scopes)),
         "client_id": principal.public_id,
         "token_type": "Bearer",
         "exp": int(principal.expires_at.timestamp()) if principal.expires_at else None,
-        "iat": int(stored.created_at.timestamp()),
-        "sub": stored.owner.email if stored.owner_id else principal.public_id,
-        "username": stored.owner.email if stored.owner_id else None,
+        "iat": int(principal.created_at.timestamp()),
+        "sub": principal.owner_email or principal.public_id,
+        "username": principal.owner_email,
         "workspace": principal.workspace_slug,
         "name": principal.name,
     }

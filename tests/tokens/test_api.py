@@ -342,6 +342,35 @@ def test_introspect_names_the_owner_of_a_personal_token(workspace, member_user, 
     assert body["sub"] == body["username"] == "member@example.com"
 
 
+def test_introspect_runs_the_two_lookups_and_nothing_more(
+    workspace, member_user, api, django_assert_num_queries
+):
+    token, secret = issue(
+        member_user,
+        workspace,
+        kind=TokenKind.PERSONAL,
+        name="laptop",
+        expires_at=timezone.now() + timedelta(days=7),
+    )
+    api.get("/whoami")  # the caller's last use is written: from now on its lookup is all
+
+    with django_assert_num_queries(2):  # the caller's lookup, then the subject's
+        body = api.form("/introspect", {"token": secret}).json()
+
+    assert body == {
+        "active": True,
+        "scope": " ".join(sorted(token.scopes)),
+        "client_id": token.public_id,
+        "token_type": "Bearer",
+        "exp": int(token.expires_at.timestamp()),
+        "iat": int(token.created_at.timestamp()),
+        "sub": "member@example.com",
+        "username": "member@example.com",
+        "workspace": "acme",
+        "name": "laptop",
+    }
+
+
 def test_introspect_says_inactive_for_revoked_or_garbage(workspace, admin_user, api):
     token, secret = issue(admin_user, workspace)
     services.token_revoke(actor=actor_of(admin_user, workspace), token=token)
