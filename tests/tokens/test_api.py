@@ -304,6 +304,22 @@ def test_successful_requests_do_not_count_as_failures(api):
         assert api.get("/whoami").status_code == 200
 
 
+def test_whoami_and_introspect_answer_without_ninjas_operation_plumbing(
+    api, admin_token, monkeypatch
+):
+    from ninja.operation import Operation
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("ninja's operation ran on a hot path")
+
+    monkeypatch.setattr(Operation, "run", refuse)  # its auth checks and pydantic re-validation
+
+    assert api.get("/whoami").json()["id"] == admin_token[0].public_id
+    assert api.form("/introspect", {"token": admin_token[1]}).json()["active"] is True
+    assert api.form("/introspect", {}).json()["fields"] == {"token": ["Field required"]}
+    assert api.raw("PUT", "/whoami", "").status_code == 405  # other methods: still ninja's 405
+
+
 # Introspection ------------------------------------------------------------------
 
 
