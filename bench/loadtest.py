@@ -60,6 +60,12 @@ class Result:
     p99_ms: float
     errors: int
 
+    def __str__(self) -> str:
+        return (
+            f"{self.rps:,.0f} req/s, p50 {self.p50_ms:.2f} ms, p99 {self.p99_ms:.2f} ms, "
+            f"{self.errors} errors"
+        )
+
 
 def environment() -> dict[str, str]:
     """Return the environment of every process: production settings on the bench URLconf."""
@@ -100,6 +106,8 @@ def prepare(env: dict[str, str]) -> list[Route]:
     client = Client()
     client.force_login(user)
     session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    print_storage()
+    print_lookup_cost(token)
     return [
         Route("bare", BARE),
         Route("whoami", "/api/v1/whoami", headers={"Authorization": f"Bearer {token}"}),
@@ -119,6 +127,46 @@ def prepare(env: dict[str, str]) -> list[Route]:
             headers={"Cookie": f"{settings.SESSION_COOKIE_NAME}={session}"},
         ),
     ]
+
+
+def print_storage() -> None:
+    """Print what PostgreSQL stores per token (table, TOAST and indexes), as the data grows."""
+    from django.db import connection
+
+    from tokens.models import Token
+
+    table = Token._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE " + table)
+        cursor.execute(
+            "SELECT count(*), pg_table_size(%s), pg_indexes_size(%s) FROM " + table,  # noqa: S608
+            [table, table],
+        )
+        count, data, indexes = cursor.fetchone()
+    print(
+        f"{count:,} tokens in {table}: {data / count:,.0f} bytes of table and "
+        f"{indexes / count:,.0f} bytes of indexes per token"
+    )
+
+
+def print_lookup_cost(token: str, runs: int = 3000) -> None:
+    """Print what the token lookup costs PostgreSQL: wall time per query minus client CPU."""
+    import time
+
+    from tokens import secrets as token_secrets
+    from tokens.auth import _lookup_row
+
+    digest = token_secrets.digest(token)
+    for _ in range(100):
+        _lookup_row(digest)
+    wall, cpu = time.perf_counter(), time.process_time()
+    for _ in range(runs):
+        _lookup_row(digest)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    print(
+        f"token lookup, {runs:,} in a row on one connection: {wall / runs * 1e6:,.0f} µs each, "
+        f"{cpu / runs * 1e6:,.0f} µs of it in the client (the rest: server and loopback)"
+    )
 
 
 def start_gunicorn(config: str, workdir: Path, env: dict[str, str]) -> Server:
@@ -245,6 +293,8 @@ def main() -> None:
                 for connections in concurrency:
                     for config, server in servers.items():
                         for route in routes:
+                            # Requests a slow route left queued would count against the next.
+                            check(server.port, routes[0])
                             result = wrk(
                                 server.port,
                                 route,
@@ -253,6 +303,7 @@ def main() -> None:
                                 args.duration,
                             )
                             results.setdefault((config, connections, route.name), []).append(result)
+                            print(f"  {config} c={connections} {route.name}: {result}", flush=True)
             memory = {config: worker_rss_mb(s.process.pid) for config, s in servers.items()}
         finally:
             for server in servers.values():
@@ -276,14 +327,17 @@ def report(results, memory, routes, concurrency, configs, args) -> None:
             bare = results[(config, connections, "bare")]
             for route in routes:
                 runs = results[(config, connections, route.name)]
-                ratios = [run.rps / base.rps for run, base in zip(runs, bare, strict=True)]
+                ratios = [
+                    run.rps / base.rps for run, base in zip(runs, bare, strict=True) if base.rps
+                ] or [0.0]
                 p50 = statistics.median(run.p50_ms for run in runs)
                 p99 = statistics.median(run.p99_ms for run in runs)
+                spread = p99 / p50 if p50 else float("inf")
                 print(
                     f"| {config} | {connections} | {route.name} "
                     f"| {statistics.median(run.rps for run in runs):,.0f} "
                     f"| {statistics.median(ratios):.2f} | {p50:.2f} | {p99:.2f} "
-                    f"| {p99 / p50:.1f} | {sum(run.errors for run in runs)} |"
+                    f"| {spread:.1f} | {sum(run.errors for run in runs)} |"
                 )
     for config, sizes in memory.items():
         shown = ", ".join(f"{size:.0f}" for size in sizes)
