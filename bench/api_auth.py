@@ -83,7 +83,7 @@ def run(requests: int, counted_requests: int) -> None:
     for name, target in (("whoami", " (target <= 1.30)"), ("introspect", "")):
         per_round = ratios[name]
         row(
-            f"{name} / bare: median of rounds' CPU-time ratios{target}",
+            f"{name} / bare, CPU time, median of rounds{target}",
             f"{statistics.median(per_round):.2f} ({min(per_round):.2f}-{max(per_round):.2f})",
         )
     row(
