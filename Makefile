@@ -10,7 +10,7 @@ MAIL_DIR := $(or $(EMAIL_FILE_PATH),var/mail)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup run serve test test-sqlite test-postgres lint bench bench-postgres
+.PHONY: setup run serve test test-sqlite test-postgres lint bench bench-postgres loadtest
 
 setup:
 	@scripts/setup.sh
@@ -53,3 +53,9 @@ bench: setup
 
 bench-postgres: setup
 	scripts/with-postgres.sh uv run python -m bench
+
+# Not part of `make test`: minutes of wrk against gunicorn, PostgreSQL and Redis (bench/loadtest.py).
+# LOADTEST_ARGS="--configs sync:2,sync:3,sync:4,gthread:2x4" compares gunicorn settings.
+loadtest: setup
+	@scripts/ensure-services.sh
+	scripts/with-postgres.sh uv run python -m bench.loadtest $(LOADTEST_ARGS)

@@ -1,14 +1,19 @@
-"""Benchmark API authentication: whoami with a token against the same route without one."""
+"""Benchmark the API against the bare view: whoami (one query) and introspect (two)."""
 
 from __future__ import annotations
+
+import statistics
+import time
 
 from django.db import connection
 from django.test import Client
 
-from bench.fixtures import bench_token
+from bench.fixtures import bench_tokens
 from bench.measure import QueryCounter, header, p50_p99, row, timings
+from bench.urls import BARE
 
-WHOAMI, BARE = "/api/v1/whoami", "/api/v1/bench-bare"
+WHOAMI, INTROSPECT = "/api/v1/whoami", "/api/v1/introspect"
+ROUNDS = 50
 
 
 def run(requests: int, counted_requests: int) -> None:
@@ -16,19 +21,43 @@ def run(requests: int, counted_requests: int) -> None:
     from tokens.lookup_limit import failure_limiter
     from tokens.secrets import BASE62, checksum
 
-    token = bench_token()
+    token, introspector = bench_tokens()
     client = Client()
-    auth = {"headers": {"Authorization": f"Bearer {token}"}}
-    timings(client, WHOAMI, 300, **auth)  # warm imports, URL resolver, statement caches
-    timings(client, BARE, 300)
+    routes = {
+        "bare": (BARE, {}),
+        "whoami": (WHOAMI, {"headers": {"Authorization": f"Bearer {token}"}}),
+        "introspect": (
+            INTROSPECT,
+            {
+                "method": "post",
+                "data": {"token": token},
+                "headers": {"Authorization": f"Bearer {introspector}"},
+            },
+        ),
+    }
+    for path, kwargs in routes.values():  # warm imports, URL resolver, statement caches
+        timings(client, path, 300, **kwargs)
 
-    bare, authed = [], []
-    for _ in range(10):  # interleave so that machine noise hits both alike
-        bare += timings(client, BARE, requests // 10)
-        authed += timings(client, WHOAMI, requests // 10, **auth)
+    # Interleaved rounds, so that machine noise (other processes) hits every route alike;
+    # the ratios compare each round's medians of this process's CPU time, which other
+    # processes on the machine hardly change (on SQLite it is all of a request's work).
+    times: dict[str, list[float]] = {name: [] for name in routes}
+    ratios: dict[str, list[float]] = {"whoami": [], "introspect": []}
+    for _ in range(ROUNDS):
+        medians = {}
+        for name, (path, kwargs) in routes.items():
+            times[name] += timings(client, path, requests // ROUNDS // 2, **kwargs)
+            cpu = timings(client, path, requests // ROUNDS // 2, clock=time.thread_time, **kwargs)
+            medians[name] = statistics.median(cpu)
+        for name in ratios:
+            ratios[name].append(medians[name] / medians["bare"])
 
+    whoami_path, whoami_kwargs = routes["whoami"]
     with QueryCounter() as counted:
-        timings(client, WHOAMI, counted_requests, **auth)
+        timings(client, whoami_path, counted_requests, **whoami_kwargs)
+    introspect_path, introspect_kwargs = routes["introspect"]
+    with QueryCounter() as introspect_queries:
+        timings(client, introspect_path, 100, **introspect_kwargs)
 
     malformed = {"headers": {"Authorization": "Bearer kww_not-a-token"}}
     random_part = BASE62[:30]
@@ -41,19 +70,28 @@ def run(requests: int, counted_requests: int) -> None:
     failure_limiter().reset()
 
     header(
-        f"API authentication on {connection.vendor}: {len(bare):,} requests per route, "
-        "Django test client, one process"
+        f"API on {connection.vendor}: {len(times['bare']):,} requests per route in {ROUNDS} "
+        "interleaved rounds, Django test client, one process"
     )
-    row("same route without authentication: requests/s", f"{len(bare) / sum(bare):,.0f}")
-    row("GET /api/v1/whoami with a valid token: requests/s", f"{len(authed) / sum(authed):,.0f}")
-    row("time ratio whoami / unauthenticated (target <= 1.10)", f"{sum(authed) / sum(bare):.3f}")
-    row("unauthenticated p50 / p99 (µs)", p50_p99(bare))
-    row("whoami p50 / p99 (µs)", p50_p99(authed))
+    for name, label in (
+        ("bare", f"GET {BARE} (bare Django JSON view)"),
+        ("whoami", f"GET {WHOAMI} with a valid token"),
+        ("introspect", f"POST {INTROSPECT} of a valid token"),
+    ):
+        row(f"{label}: req/s", f"{len(times[name]) / sum(times[name]):,.0f}")
+        row("  p50 / p99 wall time (µs)", p50_p99(times[name]))
+    for name, target in (("whoami", " (target <= 1.30)"), ("introspect", "")):
+        per_round = ratios[name]
+        row(
+            f"{name} / bare, CPU time, median of rounds{target}",
+            f"{statistics.median(per_round):.2f} ({min(per_round):.2f}-{max(per_round):.2f})",
+        )
     row(
-        f"SQL queries per authenticated request ({counted_requests:,} requests)",
+        f"SQL queries per whoami ({counted_requests:,} requests)",
         f"{counted.queries / counted_requests:.4f} ({counted.queries:,} in all)",
     )
     row(f"writes in those {counted_requests:,} requests (one token)", f"{counted.writes}")
+    row("SQL queries per introspect (100 requests)", f"{introspect_queries.queries / 100:g}")
     row(
         "malformed token: p50 (µs) / queries per request",
         f"{p50_p99(malformed_times).split(' / ')[0]} / {malformed_queries.queries / 20:g}",

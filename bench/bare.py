@@ -1,14 +1,14 @@
-"""A route with whoami's body and response schema but no authentication, for comparison.
+"""A bare Django JSON view with whoami's body: the yardstick the API's routes are measured by.
 
-It is added to the real API in the benchmark process only, so that both
-requests take the same middleware, URL resolution, exception handlers and
-serialisation, and differ by authentication alone.
+It has no authentication, no django-ninja and no validation: a request to it
+costs the middleware, URL resolution and a JsonResponse, which every API
+request costs too. bench/urls.py serves it to the benchmarks and the load test
+only; the production URLconf never includes it.
 """
 
 from __future__ import annotations
 
-from tokens.api import api
-from tokens.schemas import WhoAmIOut
+from django.http import HttpRequest, JsonResponse
 
 BODY = {
     "id": "tok_0000000000000000",
@@ -21,11 +21,6 @@ BODY = {
 }
 
 
-def bare(request):
+def bare(request: HttpRequest) -> JsonResponse:
     """Return a constant whoami-shaped body."""
-    return dict(BODY)
-
-
-def add_bare_route() -> None:
-    """Add GET /api/v1/bench-bare (no authentication) to the API."""
-    api.get("/bench-bare", auth=None, response=WhoAmIOut, include_in_schema=False)(bare)
+    return JsonResponse(BODY)

@@ -23,16 +23,21 @@ def bench_workspace(slug: str = "bench") -> tuple[Workspace, Membership]:
     return workspace, membership
 
 
-def bench_token() -> str:
-    """Return the secret of a workspace token in a fresh bench workspace."""
+def bench_tokens() -> tuple[str, str]:
+    """Return the secrets of two workspace tokens in a fresh bench workspace.
+
+    The first reads (whoami), the second may introspect the first.
+    """
     workspace, membership = bench_workspace("bench")
-    _, secret = services.token_create(
-        actor=Actor.member(membership),
-        workspace=workspace,
-        name="bench",
-        scopes=["tokens:read", "workspace:read"],
+    return tuple(
+        services.token_create(
+            actor=Actor.member(membership), workspace=workspace, name=name, scopes=scopes
+        )[1]
+        for name, scopes in (
+            ("bench", ["tokens:read", "workspace:read"]),
+            ("introspector", ["tokens:introspect"]),
+        )
     )
-    return secret
 
 
 def workspace_tokens_in_bulk(workspace, creator, count: int, name: str) -> list[str]:

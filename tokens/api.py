@@ -292,6 +292,58 @@ def _out(token: Token) -> TokenOut:
 ERRORS = {code: ErrorOut for code in (400, 401, 403, 404, 413, 429)}
 
 
+# Endpoints on every client's hot path, served without ninja (see direct()), by name.
+DIRECT: dict[str, tuple[str, object, object]] = {}
+
+
+def direct(method: str, params=None):
+    """Serve an endpoint declared to ninja as a plain Django view for `method` requests.
+
+    ninja still describes it in the OpenAPI schema and answers other methods (405),
+    but the requests themselves skip its per-operation plumbing: the Bearer check
+    runs directly and the endpoint's dict is rendered without pydantic validating
+    it again, so the endpoint must build exactly its declared shape (the schema
+    tests check that it does). `params(request)` returns the endpoint's arguments.
+    """
+
+    def decorator(endpoint):
+        DIRECT[endpoint.__name__] = (method, endpoint, params)
+        return endpoint
+
+    return decorator
+
+
+def _direct_view(method: str, endpoint, params, ninja_view):
+    """Return the plain Django view for a direct() endpoint; ninja keeps the other methods."""
+
+    @functools.wraps(ninja_view)  # keeps ninja's csrf_exempt: Bearer requests carry no cookie
+    def view(request, *args, **kwargs):
+        if request.method != method:
+            return ninja_view(request, *args, **kwargs)
+        try:
+            request.auth = bearer_auth(request)
+            body = endpoint(request, **(params(request) if params else {}))
+            return api.create_response(request, body, status=200)
+        except Exception as exc:  # as ninja does: its exception handlers answer
+            return api.on_exception(request, exc)
+
+    return view
+
+
+def form_field(name: str):
+    """Return a params() for direct() that reads the form field `name`, required like Form[str]."""
+
+    def params(request) -> dict[str, str]:
+        value = request.POST.get(name)
+        if value is None:
+            missing = {"type": "missing", "loc": ("form", name), "msg": "Field required"}
+            raise SchemaValidationError([missing])
+        return {name: value}
+
+    return params
+
+
+@direct("GET")
 @api.get("/whoami", response={200: WhoAmIOut, **ERRORS}, tags=["tokens"])
 def whoami(request):
     """Return the calling token's id, name, kind, workspace, scopes, resources and expiry."""
@@ -307,6 +359,7 @@ def whoami(request):
     }
 
 
+@direct("POST", form_field("token"))
 @api.post(
     "/introspect", response={200: IntrospectionOut, **ERRORS}, tags=["tokens"], exclude_none=True
 )
@@ -321,19 +374,19 @@ def introspect(request, token: Form[str]):
         return {"active": False}
     if principal.workspace_id != request.auth.workspace_id:
         return {"active": False}
-    stored = Token.objects.select_related("owner").get(pk=principal.token_pk)
-    return {
+    answer = {
         "active": True,
         "scope": " ".join(sorted(principal.scopes)),
         "client_id": principal.public_id,
         "token_type": "Bearer",
         "exp": int(principal.expires_at.timestamp()) if principal.expires_at else None,
-        "iat": int(stored.created_at.timestamp()),
-        "sub": stored.owner.email if stored.owner_id else principal.public_id,
-        "username": stored.owner.email if stored.owner_id else None,
+        "iat": int(principal.created_at.timestamp()),
+        "sub": principal.owner_email or principal.public_id,
+        "username": principal.owner_email,
         "workspace": principal.workspace_slug,
         "name": principal.name,
     }
+    return {key: value for key, value in answer.items() if value is not None}  # exclude_none
 
 
 @api.get("/tokens", response={200: list[TokenOut], **ERRORS}, tags=["tokens"])
@@ -469,9 +522,12 @@ def _unknown_endpoint(request: HttpRequest, path: str = "") -> HttpResponse:
 
 
 def api_urls():
-    """Return the API's URLconf: ninja's routes, then a JSON 404 for the rest, all no-store."""
+    """Return the API's URLconf: ninja's routes (direct() ones as plain views), then a JSON
+    404 for the rest, all no-store."""
     patterns, app_name, namespace = api.urls
     patterns = [*patterns, re_path(r"^(?P<path>.*)$", _unknown_endpoint)]
     for pattern in patterns:
+        if pattern.name in DIRECT:
+            pattern.callback = _direct_view(*DIRECT[pattern.name], pattern.callback)
         pattern.callback = _api_view(pattern.callback)
     return patterns, app_name, namespace

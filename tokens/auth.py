@@ -41,10 +41,12 @@ class TokenPrincipal:
     workspace_slug: str
     workspace_name: str
     owner_id: int | None
+    owner_email: str | None
     owner_role: Role | None
     scopes: frozenset[str]
     resources: tuple[str, ...]
     expires_at: datetime | None
+    created_at: datetime
 
     def has_scope(self, scope: str) -> bool:
         """Return whether the token holds `scope`."""
@@ -71,8 +73,8 @@ def _lookup_sql(vendor: str) -> str:
     # Only table names from the models are interpolated; the digest is a parameter.
     sql = f"""
         SELECT t.id, t.public_id, t.name, t.kind, t.scopes, t.allowed_ips, t.expires_at,
-               t.revoked_at, t.last_used_at, t.workspace_id, w.slug, w.name, t.owner_id,
-               u.is_active, m.role,
+               t.revoked_at, t.last_used_at, t.created_at, t.workspace_id, w.slug, w.name,
+               t.owner_id, u.email, u.is_active, m.role,
                (SELECT {aggregate}(r.name) FROM {link} tr
                   JOIN {Resource._meta.db_table} r ON r.id = tr.resource_id
                  WHERE tr.token_id = t.id)
@@ -211,10 +213,12 @@ def authenticate_token(
         expires_at,
         revoked_at,
         last_used_at,
+        created_at,
         workspace_id,
         slug,
         workspace_name,
         owner_id,
+        owner_email,
         owner_active,
         owner_role,
         resources,
@@ -241,10 +245,12 @@ def authenticate_token(
         workspace_slug=slug,
         workspace_name=workspace_name,
         owner_id=owner_id,
+        owner_email=owner_email,
         owner_role=Role(owner_role) if owner_role else None,
         scopes=frozenset(_strings(scopes)),
         resources=tuple(sorted(_strings(resources))),
         expires_at=expires_at,
+        created_at=_moment(created_at),
     )
 
 

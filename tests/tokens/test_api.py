@@ -304,6 +304,22 @@ def test_successful_requests_do_not_count_as_failures(api):
         assert api.get("/whoami").status_code == 200
 
 
+def test_whoami_and_introspect_answer_without_ninjas_operation_plumbing(
+    api, admin_token, monkeypatch
+):
+    from ninja.operation import Operation
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("ninja's operation ran on a hot path")
+
+    monkeypatch.setattr(Operation, "run", refuse)  # its auth checks and pydantic re-validation
+
+    assert api.get("/whoami").json()["id"] == admin_token[0].public_id
+    assert api.form("/introspect", {"token": admin_token[1]}).json()["active"] is True
+    assert api.form("/introspect", {}).json()["fields"] == {"token": ["Field required"]}
+    assert api.raw("PUT", "/whoami", "").status_code == 405  # other methods: still ninja's 405
+
+
 # Introspection ------------------------------------------------------------------
 
 
@@ -340,6 +356,35 @@ def test_introspect_names_the_owner_of_a_personal_token(workspace, member_user, 
     body = api.form("/introspect", {"token": secret}).json()
 
     assert body["sub"] == body["username"] == "member@example.com"
+
+
+def test_introspect_runs_the_two_lookups_and_nothing_more(
+    workspace, member_user, api, django_assert_num_queries
+):
+    token, secret = issue(
+        member_user,
+        workspace,
+        kind=TokenKind.PERSONAL,
+        name="laptop",
+        expires_at=timezone.now() + timedelta(days=7),
+    )
+    api.get("/whoami")  # the caller's last use is written: from now on its lookup is all
+
+    with django_assert_num_queries(2):  # the caller's lookup, then the subject's
+        body = api.form("/introspect", {"token": secret}).json()
+
+    assert body == {
+        "active": True,
+        "scope": " ".join(sorted(token.scopes)),
+        "client_id": token.public_id,
+        "token_type": "Bearer",
+        "exp": int(token.expires_at.timestamp()),
+        "iat": int(token.created_at.timestamp()),
+        "sub": "member@example.com",
+        "username": "member@example.com",
+        "workspace": "acme",
+        "name": "laptop",
+    }
 
 
 def test_introspect_says_inactive_for_revoked_or_garbage(workspace, admin_user, api):

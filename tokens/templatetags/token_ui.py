@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import lru_cache
+from urllib.parse import quote
 
 from django import template
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
+from django.utils.dates import MONTHS_3
+from django.utils.translation import get_language
 
 from tokens import rules
 from tokens import scopes as scope_catalogue
@@ -13,6 +18,46 @@ from tokens import scopes as scope_catalogue
 register = template.Library()
 
 SOON = timedelta(days=7)
+# Stands for a token's id in a reversed URL: the <str:public_id> converter takes it, reverse()
+# leaves it as it is, and no slug or public id contains "~".
+PLACEHOLDER = "~token~"
+
+
+@lru_cache(maxsize=1024)
+def _token_url_pattern(name: str, slug: str, script_prefix: str, urlconf) -> str:
+    return reverse(f"tokens:{name}", args=[slug, PLACEHOLDER], urlconf=urlconf)
+
+
+@register.simple_tag
+def token_url(name: str, slug: str, public_id: str) -> str:
+    """Return the URL of the token page `name` (tokens:name), reversed once per workspace.
+
+    A page of the Tokens tab links each of its rows five times; reverse() for
+    every link cost more than the rest of a row's rendering.
+    """
+    pattern = _token_url_pattern(name, slug, get_script_prefix(), get_urlconf())
+    return pattern.replace(PLACEHOLDER, quote(public_id, safe=""))
+
+
+@lru_cache(maxsize=16)
+def _months(language: str | None) -> tuple[str, ...]:
+    return ("", *(str(MONTHS_3[month]).title() for month in range(1, 13)))
+
+
+@register.filter
+def iso(moment: datetime | None) -> str:
+    """Return `moment` in ISO 8601 in the current time zone, as |date:'c' does."""
+    return timezone.localtime(moment).isoformat() if moment else ""
+
+
+@register.filter
+def stamp(moment: datetime | None) -> str:
+    """Return `moment` as |date:'M j, Y H:i' does ("Dec 2, 2026 04:05"), without its parser."""
+    if not moment:
+        return ""
+    moment = timezone.localtime(moment)
+    month = _months(get_language())[moment.month]
+    return f"{month} {moment.day}, {moment.year} {moment:%H:%M}"
 
 
 @register.filter
