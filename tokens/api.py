@@ -54,6 +54,7 @@ PUBLIC_ID = re.compile(r"[A-Za-z0-9_]{1,32}")
 # Where ninja says a bad value came from; clients know their field names without it.
 SOURCES = {"body", "payload", "query", "path", "form"}
 MAX_OFFSET = 10**9  # databases refuse offsets beyond their integer range
+NO_STORE = "no-store, private"
 
 
 class ApiError(Exception):
@@ -510,7 +511,10 @@ def _api_view(view):
                 f"This endpoint accepts {allowed or 'no method'}.",
             )
             response["Allow"] = allowed
-        patch_cache_control(response, no_store=True, private=True)
+        if response.has_header("Cache-Control"):
+            patch_cache_control(response, no_store=True, private=True)
+        else:  # what patch_cache_control would write, without parsing and re-joining it
+            response["Cache-Control"] = NO_STORE
         return response
 
     return wrapped
