@@ -529,6 +529,8 @@ def api_urls():
     """Return the API's URLconf: ninja's routes (direct() ones as plain views), then a JSON
     404 for the rest, all no-store."""
     patterns, app_name, namespace = api.urls
+    # The hot endpoints first: URL resolution tries patterns in order.
+    patterns = sorted(patterns, key=lambda pattern: pattern.name not in DIRECT)
     patterns = [*patterns, re_path(r"^(?P<path>.*)$", _unknown_endpoint)]
     for pattern in patterns:
         if pattern.name in DIRECT:
