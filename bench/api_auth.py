@@ -71,7 +71,8 @@ def run(requests: int, counted_requests: int) -> None:
 
     header(
         f"API on {connection.vendor}: {len(times['bare']):,} requests per route in {ROUNDS} "
-        "interleaved rounds, Django test client, one process"
+        "interleaved rounds, Django test client, one process, the same middleware and "
+        "production logging (a JSON line per request, to /dev/null) for every route"
     )
     for name, label in (
         ("bare", f"GET {BARE} (bare Django JSON view)"),

@@ -98,14 +98,15 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "accounts.middleware.ConsoleSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "accounts.middleware.ConsoleAuthenticationMiddleware",
+    "accounts.middleware.ConsoleMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
-    # Last: the first to see a view's exception (database down -> 503).
+    "accounts.middleware.ConsoleHtmxMiddleware",
+    # The four Console* middleware above let the API's requests through untouched
+    # (accounts/middleware.py). Last: the first to see a view's exception (database down -> 503).
     "ops.middleware.DatabaseUnavailableMiddleware",
 ]
 

@@ -15,8 +15,8 @@ admin.site.password_change_form = AdminPasswordChangeForm
 handler500 = "ops.unavailable.server_error"
 
 urlpatterns = [
+    path("api/v1/", api_urls()),  # first: the busiest routes, resolved with the fewest tries
     path("admin/", admin.site.urls),
-    path("api/v1/", api_urls()),
     path("", include("ops.urls")),
     path("", include("tokens.urls")),
     path("", include("accounts.urls")),

@@ -54,6 +54,7 @@ PUBLIC_ID = re.compile(r"[A-Za-z0-9_]{1,32}")
 # Where ninja says a bad value came from; clients know their field names without it.
 SOURCES = {"body", "payload", "query", "path", "form"}
 MAX_OFFSET = 10**9  # databases refuse offsets beyond their integer range
+NO_STORE = "no-store, private"
 
 
 class ApiError(Exception):
@@ -510,7 +511,10 @@ def _api_view(view):
                 f"This endpoint accepts {allowed or 'no method'}.",
             )
             response["Allow"] = allowed
-        patch_cache_control(response, no_store=True, private=True)
+        if response.has_header("Cache-Control"):
+            patch_cache_control(response, no_store=True, private=True)
+        else:  # what patch_cache_control would write, without parsing and re-joining it
+            response["Cache-Control"] = NO_STORE
         return response
 
     return wrapped
@@ -525,6 +529,8 @@ def api_urls():
     """Return the API's URLconf: ninja's routes (direct() ones as plain views), then a JSON
     404 for the rest, all no-store."""
     patterns, app_name, namespace = api.urls
+    # The hot endpoints first: URL resolution tries patterns in order.
+    patterns = sorted(patterns, key=lambda pattern: pattern.name not in DIRECT)
     patterns = [*patterns, re_path(r"^(?P<path>.*)$", _unknown_endpoint)]
     for pattern in patterns:
         if pattern.name in DIRECT:
