@@ -14,6 +14,8 @@ from django.template.loader import render_to_string
 from django.utils.cache import patch_cache_control
 from django.views import defaults
 
+from accounts.middleware import API_PREFIX
+
 logger = logging.getLogger("keyward.ops.unavailable")
 # Connection refused or lost, server shutting down, a lock or statement timeout: worth a retry.
 DATABASE_DOWN = (OperationalError, InterfaceError)
@@ -21,7 +23,7 @@ RETRY_AFTER_SECONDS = 30
 
 
 def _wants_json(request: HttpRequest) -> bool:
-    if request.path_info.startswith("/api/"):
+    if request.path_info.startswith(API_PREFIX):
         return True
     accept = request.headers.get("Accept", "")
     return "json" in accept and "html" not in accept

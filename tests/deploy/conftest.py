@@ -28,7 +28,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from django.core.management import get_commands
 
 from tests import servers
 from tests.deploy.client import Client
@@ -68,8 +67,7 @@ class Stack:
     access_log: Path
     gunicorn: servers.Server
     redis: servers.Server
-    worker: servers.Server | None
-    redis_cache: bool
+    worker: servers.Server
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -160,10 +158,6 @@ def heartbeat(database_url: str) -> bool:
         return connection.execute("SELECT count(*) FROM ops_workerheartbeat").fetchone()[0] > 0
 
 
-def has_command(name: str) -> bool:
-    return name in get_commands()
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, request) -> Iterator[Stack]:
     """Start the whole production stack once for the module; stop all of it at its end.
@@ -234,18 +228,17 @@ def stack(tmp_path_factory, request) -> Iterator[Stack]:
             servers.manage("collectstatic", "--noinput", "--verbosity", "0", env=env)
             servers.manage("shell", "--command", PEOPLE, env=env)
             backend = servers.manage("shell", "--command", CACHE_BACKEND, env=env).stdout
+            assert "RedisCache" in backend, f"REDIS_URL did not select Redis: {backend}"
         with timed(f"gunicorn ({WORKERS} workers)"):
             gunicorn = running.enter_context(
                 servers.running(servers.start_gunicorn(workdir, env, workers=WORKERS))
             )
-        worker = None
-        if has_command("run_worker"):
-            with timed("task worker"):
-                worker = running.enter_context(
-                    servers.running(
-                        servers.start_worker(workdir, env, ready=lambda: heartbeat(database))
-                    )
+        with timed("task worker"):
+            worker = running.enter_context(
+                servers.running(
+                    servers.start_worker(workdir, env, ready=lambda: heartbeat(database))
                 )
+            )
         with timed("nginx"):
             site = servers.render(
                 SITE,
@@ -276,7 +269,6 @@ def stack(tmp_path_factory, request) -> Iterator[Stack]:
             gunicorn=gunicorn,
             redis=redis,
             worker=worker,
-            redis_cache="redis" in backend.lower(),
             timings=timings,
         )
         spent = ", ".join(f"{step} {seconds:.1f}s" for step, seconds in timings.items())

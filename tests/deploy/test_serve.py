@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.core.management import get_commands
 
 from tests import servers
 
@@ -46,8 +45,6 @@ def test_it_refuses_to_start_without_a_secret_key_and_says_how_to_make_one(tmp_p
 def test_ctrl_c_stops_gunicorn_and_the_worker_together(tmp_path):
     if os.environ.get("DATABASE_URL"):
         pytest.skip("runs once, in the SQLite run (make serve's default database)")
-    if "run_worker" not in get_commands():
-        pytest.skip("manage.py run_worker does not exist yet (the task worker is not merged)")
     port = servers.free_port()
     env = serve_env(tmp_path, SECRET_KEY="s" * 50, KEYWARD_HTTPS="0", PORT=str(port))
     serve = servers.start(

@@ -19,7 +19,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.urls import Resolver404, resolve
 
 from tests import servers
 from tests.deploy.client import Client, Response
@@ -147,13 +146,7 @@ def test_no_request_after_a_revoke_succeeds_on_any_worker(stack: Stack, admin: C
     assert refused[0].json()["error"] == "invalid_token"
 
 
-def needs_shared_limits(stack: Stack) -> None:
-    if not stack.redis_cache:
-        pytest.skip("REDIS_URL does not select a Redis cache yet (shared limiters not merged)")
-
-
 def test_the_api_failure_limit_holds_across_the_workers(stack: Stack, admin: Client):
-    needs_shared_limits(stack)
     _, valid = create_token(admin, "deploy-still-served")
     guesser = stack.client("127.0.0.3")
 
@@ -174,7 +167,6 @@ def test_the_api_failure_limit_holds_across_the_workers(stack: Stack, admin: Cli
 
 
 def test_the_sign_in_limit_holds_across_the_workers(stack: Stack):
-    needs_shared_limits(stack)
     person = stack.client("127.0.0.4")
     for _ in range(LOGIN_FAILURES_PER_ACCOUNT):
         assert person.sign_in(MEMBER, "wrong password").status == 200
@@ -188,13 +180,7 @@ def test_the_sign_in_limit_holds_across_the_workers(stack: Stack):
     assert statuses(attempts) == {200}
 
 
-def needs_the_worker(stack: Stack) -> None:
-    if stack.worker is None:
-        pytest.skip("manage.py run_worker does not exist yet (the task worker is not merged)")
-
-
 def test_a_leak_report_is_answered_and_the_worker_delivers_its_emails(stack: Stack, admin: Client):
-    needs_the_worker(stack)
     _, secret = create_token(admin, "deploy-leaked")
     body = json.dumps([entry(secret)]).encode()
 
@@ -238,16 +224,7 @@ def test_the_periodic_jobs_run_against_the_stack(stack: Stack):
     assert "manage.py send_expiry_reminders" in ran.stdout
 
 
-def needs_readyz() -> None:
-    try:
-        resolve("/readyz")
-    except Resolver404:
-        pytest.skip("/readyz does not exist yet (health checks are not merged)")
-
-
 def test_readyz_follows_redis_and_the_console_never_fails_meanwhile(stack: Stack, admin: Client):
-    needs_readyz()
-    needs_the_worker(stack)
     _, valid = create_token(admin, "deploy-redis-down")
     probe = stack.client("127.0.0.7")
     servers.wait_until(lambda: probe.get("/readyz").status == 200, what="/readyz ready")
