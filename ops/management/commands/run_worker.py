@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import signal
 
 from django.conf import settings
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 from django_tasks_db.management.commands import db_worker
 
 from ops.worker import Heartbeat, worker_name
+
+logger = logging.getLogger("keyward.ops.worker")
+
+
+class GracefulWorker(db_worker.Worker):
+    """db_worker's Worker, but a first SIGTERM/SIGINT never raises inside the poll loop.
+
+    The library exits from its signal handler when idle, which can land in the middle
+    of the claim transaction's commit and leave the connection unusable (exit 1).
+    Here the first signal only ends the loop: it stops after the task it runs, or
+    within one polling interval; a second signal still stops at once.
+    """
+
+    def shutdown(self, signum, frame) -> None:
+        if not self.running:
+            return super().shutdown(signum, frame)
+        logger.warning("Received %s - stopping after this poll.", signal.strsignal(signum))
+        self.running = False
 
 
 class Command(db_worker.Command):
@@ -30,7 +50,11 @@ class Command(db_worker.Command):
         heartbeat = Heartbeat(options["worker_id"], settings.KEYWARD_WORKER_HEARTBEAT_SECONDS)
         heartbeat.start()
         try:
-            # db_worker's Worker stops on SIGTERM/SIGINT after its task (SystemExit when idle).
-            super().handle(*args, **options)
+            # The library's handle() builds its module's Worker: give it ours for this run.
+            library_worker, db_worker.Worker = db_worker.Worker, GracefulWorker
+            try:
+                super().handle(*args, **options)
+            finally:
+                db_worker.Worker = library_worker
         finally:
             heartbeat.stop()
