@@ -10,7 +10,7 @@ from django.test import Client
 
 from bench.fixtures import bench_tokens
 from bench.measure import QueryCounter, header, p50_p99, row, timings
-from bench.urls import BARE
+from bench.urls import BARE, BARE_QUERY
 
 WHOAMI, INTROSPECT = "/api/v1/whoami", "/api/v1/introspect"
 ROUNDS = 50
@@ -25,6 +25,7 @@ def run(requests: int, counted_requests: int) -> None:
     client = Client()
     routes = {
         "bare": (BARE, {}),
+        "bare+query": (BARE_QUERY, {}),
         "whoami": (WHOAMI, {"headers": {"Authorization": f"Bearer {token}"}}),
         "introspect": (
             INTROSPECT,
@@ -42,7 +43,8 @@ def run(requests: int, counted_requests: int) -> None:
     # the ratios compare each round's medians of this process's CPU time, which other
     # processes on the machine hardly change (on SQLite it is all of a request's work).
     times: dict[str, list[float]] = {name: [] for name in routes}
-    ratios: dict[str, list[float]] = {"whoami": [], "introspect": []}
+    ratios: dict[str, list[float]] = {"bare+query": [], "whoami": [], "introspect": []}
+    over_query: dict[str, list[float]] = {"whoami": [], "introspect": []}
     for _ in range(ROUNDS):
         medians = {}
         for name, (path, kwargs) in routes.items():
@@ -51,6 +53,8 @@ def run(requests: int, counted_requests: int) -> None:
             medians[name] = statistics.median(cpu)
         for name in ratios:
             ratios[name].append(medians[name] / medians["bare"])
+        for name in over_query:
+            over_query[name].append(medians[name] / medians["bare+query"])
 
     whoami_path, whoami_kwargs = routes["whoami"]
     with QueryCounter() as counted:
@@ -76,15 +80,21 @@ def run(requests: int, counted_requests: int) -> None:
     )
     for name, label in (
         ("bare", f"GET {BARE} (bare Django JSON view)"),
+        ("bare+query", f"GET {BARE_QUERY} (the bare view plus one SELECT 1)"),
         ("whoami", f"GET {WHOAMI} with a valid token"),
         ("introspect", f"POST {INTROSPECT} of a valid token"),
     ):
         row(f"{label}: req/s", f"{len(times[name]) / sum(times[name]):,.0f}")
         row("  p50 / p99 wall time (µs)", p50_p99(times[name]))
-    for name, target in (("whoami", " (target <= 1.30)"), ("introspect", "")):
+    for name, target in (("bare+query", ""), ("whoami", " (target <= 1.30)"), ("introspect", "")):
         per_round = ratios[name]
         row(
             f"{name} / bare, CPU time, median of rounds{target}",
+            f"{statistics.median(per_round):.2f} ({min(per_round):.2f}-{max(per_round):.2f})",
+        )
+    for name, per_round in over_query.items():
+        row(
+            f"{name} / bare+query, CPU time, median of rounds",
             f"{statistics.median(per_round):.2f} ({min(per_round):.2f}-{max(per_round):.2f})",
         )
     row(

@@ -8,6 +8,7 @@ only; the production URLconf never includes it.
 
 from __future__ import annotations
 
+from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
 BODY = {
@@ -23,4 +24,17 @@ BODY = {
 
 def bare(request: HttpRequest) -> JsonResponse:
     """Return a constant whoami-shaped body."""
+    return JsonResponse(BODY)
+
+
+def bare_query(request: HttpRequest) -> JsonResponse:
+    """Return the same body after one trivial database round trip: the floor of a view that queries.
+
+    Every authenticated API request makes one query; this view makes one too and
+    nothing else, so the gap between it and the bare view is what the database
+    round trip alone costs, and the gap between it and whoami is ours.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
     return JsonResponse(BODY)

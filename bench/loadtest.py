@@ -99,7 +99,7 @@ def prepare(env: dict[str, str]) -> list[Route]:
     from django.test import Client
 
     from bench.fixtures import bench_tokens, bench_workspace_with_tokens
-    from bench.urls import BARE
+    from bench.urls import BARE, BARE_QUERY
 
     token, introspector = bench_tokens()
     workspace, user = bench_workspace_with_tokens(TOKENS_IN_TAB)
@@ -110,6 +110,7 @@ def prepare(env: dict[str, str]) -> list[Route]:
     print_lookup_cost(token)
     return [
         Route("bare", BARE),
+        Route("bare+query", BARE_QUERY),
         Route("whoami", "/api/v1/whoami", headers={"Authorization": f"Bearer {token}"}),
         Route(
             "introspect",
@@ -253,7 +254,7 @@ def main() -> None:
         default=os.environ.get("LOADTEST_CONFIGS", "default"),
         help="gunicorn configurations: sync:N, gthread:NxT; default = config/gunicorn.py's",
     )
-    parser.add_argument("--routes", default="bare,whoami,introspect,tokens tab")
+    parser.add_argument("--routes", default="bare,bare+query,whoami,introspect,tokens tab")
     args = parser.parse_args()
     concurrency = [int(c) for c in args.concurrency.split(",")]
     wanted = args.routes.split(",")
@@ -319,29 +320,35 @@ def report(results, memory, routes, concurrency, configs, args) -> None:
         f"{args.rounds} interleaved rounds of {args.duration}s per route; medians over rounds\n"
     )
     print(
-        "| config | c | route | req/s | x bare | p50 ms | p99 ms | p99/p50 | errors |\n"
-        "| --- | --: | --- | --: | --: | --: | --: | --: | --: |"
+        "| config | c | route | req/s | x bare | x bare+query | p50 ms | p99 ms | p99/p50 "
+        "| errors |\n| --- | --: | --- | --: | --: | --: | --: | --: | --: | --: |"
     )
     for config in configs:
         for connections in concurrency:
-            bare = results[(config, connections, "bare")]
             for route in routes:
                 runs = results[(config, connections, route.name)]
-                ratios = [
-                    run.rps / base.rps for run, base in zip(runs, bare, strict=True) if base.rps
-                ] or [0.0]
+                bare = ratio(runs, results[(config, connections, "bare")])
+                floor = ratio(runs, results.get((config, connections, "bare+query")))
                 p50 = statistics.median(run.p50_ms for run in runs)
                 p99 = statistics.median(run.p99_ms for run in runs)
                 spread = p99 / p50 if p50 else float("inf")
                 print(
                     f"| {config} | {connections} | {route.name} "
                     f"| {statistics.median(run.rps for run in runs):,.0f} "
-                    f"| {statistics.median(ratios):.2f} | {p50:.2f} | {p99:.2f} "
+                    f"| {bare} | {floor} | {p50:.2f} | {p99:.2f} "
                     f"| {spread:.1f} | {sum(run.errors for run in runs)} |"
                 )
     for config, sizes in memory.items():
         shown = ", ".join(f"{size:.0f}" for size in sizes)
         print(f"\nRSS per worker, {config}, after the runs (MB): {shown}")
+
+
+def ratio(runs: list[Result], bases: list[Result] | None) -> str:
+    """Return the median over rounds of runs' req/s over the same round's base, or a dash."""
+    if not bases:
+        return "-"
+    ratios = [run.rps / base.rps for run, base in zip(runs, bases, strict=True) if base.rps]
+    return f"{statistics.median(ratios):.2f}" if ratios else "-"
 
 
 if __name__ == "__main__":

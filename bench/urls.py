@@ -2,9 +2,14 @@
 
 from django.urls import path
 
-from bench.bare import bare
+from bench.bare import bare, bare_query
 from config.urls import urlpatterns as keyward
 
 BARE = "/bench/bare"
+BARE_QUERY = "/bench/bare-query"
 
-urlpatterns = [path(BARE.lstrip("/"), bare), *keyward]
+urlpatterns = [
+    path(BARE.lstrip("/"), bare),
+    path(BARE_QUERY.lstrip("/"), bare_query),
+    *keyward,
+]
