@@ -231,19 +231,28 @@ def test_readyz_follows_redis_and_the_console_never_fails_meanwhile(stack: Stack
     probe = stack.client("127.0.0.7")
     servers.wait_until(lambda: probe.get("/readyz").status == 200, what="/readyz ready")
     pages = []
+    log_mark = len(stack.gunicorn.output())
 
     stack.redis.stop()
     try:
         servers.wait_until(lambda: probe.get("/readyz").status == 503, what="/readyz unready")
+        # Every worker sees the outage (and below, its end) for itself.
+        unready = on_every_worker(stack, lambda: probe.get("/readyz"), "/readyz")
         pages += [admin.get(f"{TOKENS}/"), probe.get("/accounts/login/")]
         api_while_down = admin.api("GET", WHOAMI, valid)
     finally:
         stack.restart_redis()
     servers.wait_until(lambda: probe.get("/readyz").status == 200, what="/readyz ready again")
+    ready = on_every_worker(stack, lambda: probe.get("/readyz"), "/readyz")
     pages += [admin.get(f"{TOKENS}/"), probe.get("/accounts/login/")]
+    log = stack.gunicorn.output()[log_mark:]
 
+    assert (statuses(unready), statuses(ready)) == ({503}, {200})
     assert all(page.status < 500 for page in pages), [page.status for page in pages]
     assert api_while_down.status == 200
+    # Logged once by the 3 workers together (accounts.shared_cache, ops/outages.py).
+    assert log.count("Shared cache unreachable") == 1
+    assert log.count("Shared cache reachable again") == 1
 
 
 class Traffic:
