@@ -3,7 +3,8 @@
 Runs in the PostgreSQL run of `make test` (tests/deploy/conftest.py starts the stack
 once). Requests go on new connections, several at a time, until gunicorn's access
 log shows that every worker answered some of them: a rule that lived in one worker's
-memory would then let a request through somewhere.
+memory would then let a request through somewhere. The last test reloads gunicorn
+(HUP) under a loop of requests: it must stay last, as it replaces the workers.
 """
 
 from __future__ import annotations
