@@ -2,8 +2,9 @@
 
 The limits (sign-in, emails, failed token lookups) count in Django's default
 cache. With `REDIS_URL` that is Redis, which can go away while Keyward runs:
-`use()` turns its errors into `SharedCacheUnavailable`, logs the outage once
-(and its end once), and for `RETRY_SECONDS` after a failure does not try again,
+`use()` turns its errors into `SharedCacheUnavailable`, logs the outage once per
+machine, by the first of its processes to see it (and its end once, by the first
+to see that: ops.outages), and for `RETRY_SECONDS` after a failure does not try again,
 so a dead or unreachable Redis costs requests nothing. redis-py reconnects by
 itself, so nothing needs restarting when Redis is back. `status()` answers
 readiness checks.
@@ -58,12 +59,14 @@ class _Outage:
         self.retry_at = 0.0
 
     def failed(self, reason: str) -> None:
-        """Remember the failure; log it only when it starts an outage."""
+        """Remember the failure; log it only when it starts an outage no other process logged."""
+        from ops import outages  # a model: not importable while the apps load
+
         with self._lock:
             starts = not self.reason
             self.reason = reason
             self.retry_at = _clock() + RETRY_SECONDS
-        if starts:
+        if starts and outages.first_to_see_start(reason):
             logger.error(
                 "Shared cache unreachable (%s): %s; sign-in waits, API failures are limited "
                 "per process until it is back",
@@ -72,12 +75,14 @@ class _Outage:
             )
 
     def answered(self) -> None:
-        """Forget the outage; log its end once."""
+        """Forget the outage; log its end unless another process did."""
+        from ops import outages
+
         if not self.reason:
             return
         with self._lock:
             ended, self.reason, self.retry_at = bool(self.reason), "", 0.0
-        if ended:
+        if ended and outages.first_to_see_end():
             logger.warning("Shared cache reachable again (%s)", backend_name())
 
     def waiting(self) -> bool:

@@ -6,8 +6,9 @@ can be changed with an environment variable (README, Configuration).
 - Workers: one per core by default; on 2 cores 2 sync workers measured better than
   4 (docs/scaling.md). `GUNICORN_WORKER_CLASS=gthread` with `GUNICORN_THREADS` is
   the knob for thread workers when a measurement says they win.
-- Graceful restarts: `kill -HUP <master>` starts new workers with the new code and
-  lets the old ones finish their requests (up to `graceful_timeout`); the app is
+- Graceful restarts: `kill -HUP <master>` starts new workers with the new code; the
+  old ones go on serving until the new ones have loaded the app (config.handover),
+  then finish their requests and exit (both up to `graceful_timeout`). The app is
   not preloaded in the master, so a HUP does load new code.
 - Access log: off by default. The app writes one JSON line per request itself
   (request id, route name, status, duration, workspace, token id), which
@@ -29,7 +30,8 @@ worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 # A request running longer than this is killed (nginx waits a little longer: it answers 504).
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
-# On HUP or TERM, old workers get this long to finish the requests they have.
+# On HUP old workers serve until the new ones are ready, then finish their requests: each
+# step at most this long. On TERM, only the second.
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 # Recycle workers now and then so a slow leak never grows without bound.
@@ -60,6 +62,27 @@ def _metrics_hook(name: str):
     return getattr(metrics, name, None)
 
 
+def pre_fork(server, worker) -> None:
+    """Mark the worker about to be forked as booting (config.handover)."""
+    from config import handover
+
+    handover.forking(server, worker)
+
+
+def post_worker_init(worker) -> None:
+    """Mark the worker as serving; on TERM it waits for younger booting ones (config.handover)."""
+    from config import handover
+
+    handover.ready(worker)
+
+
+def on_exit(server) -> None:
+    """Remove the workers' marks (config.handover)."""
+    from config import handover
+
+    handover.stopped(server)
+
+
 def on_starting(server) -> None:
     """Empty the metrics' multiprocess folder, so a new master does not add an old run's counts."""
     hook = _metrics_hook("gunicorn_on_starting")
@@ -68,7 +91,11 @@ def on_starting(server) -> None:
 
 
 def child_exit(server, worker) -> None:
-    """Tell the metrics a worker is gone, so its live gauges stop counting (multiprocess mode)."""
+    """Forget the worker's marks (config.handover); tell the metrics it is gone, so its live
+    gauges stop counting (multiprocess mode)."""
+    from config import handover
+
+    handover.exited(server, worker)
     hook = _metrics_hook("gunicorn_child_exit")
     if hook is not None:
         hook(server, worker)

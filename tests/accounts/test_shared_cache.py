@@ -5,19 +5,25 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
+from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts import shared_cache
 from accounts.models import User
 from accounts.ratelimit import FailureLimiter
 from accounts.signin_limit import UNAVAILABLE_MESSAGE, login_limiters
+from ops import outages
+from ops.models import CacheOutage
 from tests.accounts.test_views import _signup_data
 from tests.conftest import PASSWORD
 from tests.forked import run_workers
+from tests.servers import database_for_children, free_port
 
 OUTAGE = "Shared cache unreachable"
 BACK = "Shared cache reachable again"
@@ -112,7 +118,7 @@ def test_limits_hold_across_worker_processes(redis_cache):
 # Redis down ---------------------------------------------------------------------------
 
 
-def test_status_says_whether_the_cache_answers_and_why_not(redis_cache):
+def test_status_says_whether_the_cache_answers_and_why_not(redis_cache, db):
     assert shared_cache.status() == shared_cache.CacheStatus(True, "redis")
 
     redis_cache.stop()
@@ -228,7 +234,7 @@ def test_password_reset_sends_nothing_while_redis_is_down(redis_cache, admin_use
     assert mailoutbox == []
 
 
-def test_after_a_failure_the_cache_is_left_alone_for_a_moment(monkeypatch):
+def test_after_a_failure_the_cache_is_left_alone_for_a_moment(monkeypatch, db):
     now = [100.0]
     monkeypatch.setattr(shared_cache, "_clock", lambda: now[0])
     monkeypatch.setattr(shared_cache, "RETRY_SECONDS", 1.0)
@@ -249,7 +255,7 @@ def test_after_a_failure_the_cache_is_left_alone_for_a_moment(monkeypatch):
     shared_cache.forget_outage()
 
 
-def test_login_limiters_raise_while_redis_is_down(redis_cache):
+def test_login_limiters_raise_while_redis_is_down(redis_cache, db):
     by_account, _ = login_limiters()
     redis_cache.stop()
 
@@ -280,3 +286,82 @@ def test_a_hung_redis_is_an_outage_too(redis_cache, admin_user):
     assert UNAVAILABLE_MESSAGE in console.content.decode()
     assert shared_cache.status().reachable
     assert _login(Client(), "admin@example.com", PASSWORD).status_code == 302
+
+
+# Logged once per machine, not once per process ---------------------------------------
+
+CATCH_OUTAGE_LOGS = """
+import logging
+from accounts import shared_cache
+
+logged = []
+
+class Catch(logging.Handler):
+    def emit(self, record):
+        logged.append(record.getMessage())
+
+logging.getLogger("accounts.shared_cache").addHandler(Catch())
+
+def work(_):
+    try:
+        shared_cache.use(lambda cache: cache.get("anything"))
+    except shared_cache.SharedCacheUnavailable:
+        pass
+    return logged
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_of_several_processes_that_see_redis_down_one_logs_it(tmp_path):
+    with database_for_children(tmp_path) as database_url:
+        env = {"DATABASE_URL": database_url, "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
+
+        # Three workers at the same time, then a fourth, each in a process of its own.
+        logged = run_workers(CATCH_OUTAGE_LOGS, [[1, 2, 3], [4]], env)
+
+        outage = CacheOutage.objects.get()
+    lines = [line for lines in logged for line in lines]
+    assert len(lines) == 1 and lines[0].startswith(OUTAGE)
+    assert "Connection refused" in outage.reason
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_first_process_to_see_the_outage_logs_it_and_the_first_to_see_its_end(caplog):
+    first, second = shared_cache._Outage(), shared_cache._Outage()  # two processes' views
+
+    with caplog.at_level(logging.WARNING, logger="accounts.shared_cache"):
+        first.failed("ConnectionError: refused")
+        second.failed("ConnectionError: refused")
+        assert (len(_messages(caplog, OUTAGE)), CacheOutage.objects.count()) == (1, 1)
+        second.answered()
+        first.answered()
+        assert (len(_messages(caplog, BACK)), CacheOutage.objects.count()) == (1, 0)
+        second.failed("TimeoutError: timed out")  # the next outage is logged again
+
+    assert len(_messages(caplog, OUTAGE)) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_outage_whose_end_nobody_saw_does_not_silence_the_next(caplog):
+    # Every process that had seen it stopped before it ended: its row stayed.
+    CacheOutage.objects.create(
+        host=socket.gethostname(),
+        since=timezone.now() - outages.STALE_AFTER - timedelta(minutes=1),
+        reason="old",
+    )
+
+    with caplog.at_level(logging.WARNING, logger="accounts.shared_cache"):
+        shared_cache._Outage().failed("ConnectionError: refused")
+
+    assert len(_messages(caplog, OUTAGE)) == 1
+    assert CacheOutage.objects.get().reason == "ConnectionError: refused"
+
+
+def test_a_process_logs_the_outage_itself_when_the_database_cannot_decide(caplog, db):
+    # Inside a transaction (as this test is), a rollback could undo the row: it logs.
+    CacheOutage.objects.create(host=socket.gethostname(), since=timezone.now(), reason="seen")
+
+    with caplog.at_level(logging.WARNING, logger="accounts.shared_cache"):
+        shared_cache._Outage().failed("ConnectionError: refused")
+
+    assert len(_messages(caplog, OUTAGE)) == 1

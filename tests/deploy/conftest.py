@@ -221,6 +221,9 @@ def stack(tmp_path_factory, request) -> Iterator[Stack]:
             "KEYWARD_API_AUTH_FAILURES_PER_IP": str(API_FAILURES_PER_IP),
             "KEYWARD_LOGIN_FAILURES_PER_ACCOUNT": str(LOGIN_FAILURES_PER_ACCOUNT),
             "GUNICORN_ACCESS_LOG": str(access_log),
+            # A busy test machine loads the app slowly (35 s seen): old workers may serve that
+            # long after a HUP, until the new ones are ready (config/handover.py).
+            "GUNICORN_GRACEFUL_TIMEOUT": "120",
             "PROMETHEUS_MULTIPROC_DIR": str(workdir / "metrics"),
         }
         with timed("migrate, collectstatic, people"):

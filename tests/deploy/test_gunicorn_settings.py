@@ -6,10 +6,15 @@ import json
 import multiprocessing
 import os
 import runpy
+import signal
 import sys
 import types
 
+import pytest
+
 import ops
+from config import handover
+from tests import servers
 from tests.servers import PROJECT
 
 SETTINGS = PROJECT / "config" / "gunicorn.py"
@@ -60,7 +65,14 @@ def test_the_access_log_format_is_a_json_object_once_filled_in(monkeypatch):
     assert set(json.loads(filled)) >= {"time", "pid", "method", "path", "status", "duration_us"}
 
 
-def test_the_metrics_hear_of_a_starting_master_and_an_exiting_worker(monkeypatch):
+def gunicorn_objects(tmp_path) -> tuple[types.SimpleNamespace, types.SimpleNamespace]:
+    """Return a master and one of its workers, as far as the hooks look at them."""
+    cfg = types.SimpleNamespace(worker_tmp_dir=str(tmp_path), graceful_timeout=30)
+    server = types.SimpleNamespace(cfg=cfg, pid=4242)
+    return server, types.SimpleNamespace(cfg=cfg, ppid=server.pid, age=1)
+
+
+def test_the_metrics_hear_of_a_starting_master_and_an_exiting_worker(monkeypatch, tmp_path):
     told = []
     metrics = types.ModuleType("ops.metrics")
     metrics.gunicorn_on_starting = lambda server: told.append(("starting", server))
@@ -68,17 +80,64 @@ def test_the_metrics_hear_of_a_starting_master_and_an_exiting_worker(monkeypatch
     monkeypatch.setitem(sys.modules, "ops.metrics", metrics)
     monkeypatch.setattr(ops, "metrics", metrics, raising=False)
     loaded = load(monkeypatch)
+    server, worker = gunicorn_objects(tmp_path)
 
-    loaded["on_starting"]("server")
-    loaded["child_exit"]("server", "worker 1")
+    loaded["on_starting"](server)
+    loaded["child_exit"](server, worker)
 
-    assert told == [("starting", "server"), ("exit", "worker 1")]
+    assert told == [("starting", server), ("exit", worker)]
 
 
-def test_without_the_metrics_module_the_hooks_do_nothing(monkeypatch):
+def test_without_the_metrics_module_the_hooks_do_nothing(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "ops.metrics", None)  # import fails
     monkeypatch.delattr(ops, "metrics", raising=False)
     loaded = load(monkeypatch)
+    server, worker = gunicorn_objects(tmp_path)
 
-    assert loaded["on_starting"]("server") is None
-    assert loaded["child_exit"]("server", "worker 1") is None
+    assert loaded["on_starting"](server) is None
+    assert loaded["child_exit"](server, worker) is None
+
+
+@pytest.fixture
+def term_handler():
+    """Put back this process's SIGTERM handler after a test that installs a worker's."""
+    previous = signal.getsignal(signal.SIGTERM)
+    yield
+    signal.signal(signal.SIGTERM, previous)
+
+
+def test_a_stopping_worker_serves_until_the_younger_ones_have_loaded_the_app(
+    monkeypatch, tmp_path, term_handler
+):
+    loaded = load(monkeypatch)
+    server, old = gunicorn_objects(tmp_path)
+    old.alive, old.PIPE = True, os.pipe()
+    new = types.SimpleNamespace(cfg=server.cfg, ppid=server.pid, age=2)
+    loaded["pre_fork"](server, old)
+    loaded["post_worker_init"](old)
+    loaded["pre_fork"](server, new)  # a HUP forks a new worker, then stops the old one
+
+    os.kill(os.getpid(), signal.SIGTERM)
+    assert old.alive  # the new worker is still booting
+    folder = handover.marks(server.cfg, server.pid)
+    assert handover.booting_after(folder, old.age) == [new.age]
+    (folder / "2.booting").replace(folder / "2.ready")  # what post_worker_init does in it
+
+    servers.wait_until(lambda: not old.alive, what="the old worker to stop")
+    assert os.read(old.PIPE[0], 1) == b"1"  # its select() was woken to see it
+    loaded["child_exit"](server, old)
+    loaded["child_exit"](server, new)
+    loaded["on_exit"](server)
+    assert not folder.exists()
+
+
+def test_without_a_booting_worker_a_term_stops_at_once(monkeypatch, tmp_path, term_handler):
+    loaded = load(monkeypatch)
+    server, worker = gunicorn_objects(tmp_path)
+    worker.alive, worker.PIPE = True, os.pipe()
+    loaded["pre_fork"](server, worker)
+    loaded["post_worker_init"](worker)
+
+    os.kill(os.getpid(), signal.SIGTERM)
+
+    assert worker.alive is False

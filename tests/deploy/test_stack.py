@@ -3,7 +3,8 @@
 Runs in the PostgreSQL run of `make test` (tests/deploy/conftest.py starts the stack
 once). Requests go on new connections, several at a time, until gunicorn's access
 log shows that every worker answered some of them: a rule that lived in one worker's
-memory would then let a request through somewhere.
+memory would then let a request through somewhere. The last test reloads gunicorn
+(HUP) under a loop of requests: it must stay last, as it replaces the workers.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import socket
 import ssl
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -229,16 +232,103 @@ def test_readyz_follows_redis_and_the_console_never_fails_meanwhile(stack: Stack
     probe = stack.client("127.0.0.7")
     servers.wait_until(lambda: probe.get("/readyz").status == 200, what="/readyz ready")
     pages = []
+    log_mark = len(stack.gunicorn.output())
 
     stack.redis.stop()
     try:
         servers.wait_until(lambda: probe.get("/readyz").status == 503, what="/readyz unready")
+        # Every worker sees the outage (and below, its end) for itself.
+        unready = on_every_worker(stack, lambda: probe.get("/readyz"), "/readyz")
         pages += [admin.get(f"{TOKENS}/"), probe.get("/accounts/login/")]
         api_while_down = admin.api("GET", WHOAMI, valid)
     finally:
         stack.restart_redis()
     servers.wait_until(lambda: probe.get("/readyz").status == 200, what="/readyz ready again")
+    ready = on_every_worker(stack, lambda: probe.get("/readyz"), "/readyz")
     pages += [admin.get(f"{TOKENS}/"), probe.get("/accounts/login/")]
+    log = stack.gunicorn.output()[log_mark:]
 
+    assert (statuses(unready), statuses(ready)) == ({503}, {200})
     assert all(page.status < 500 for page in pages), [page.status for page in pages]
     assert api_while_down.status == 200
+    # Logged once by the 3 workers together (accounts.shared_cache, ops/outages.py).
+    assert log.count("Shared cache unreachable") == 1
+    assert log.count("Shared cache reachable again") == 1
+
+
+class Traffic:
+    """Clients that call whoami and a console page in a loop, each from a thread of its own.
+
+    Every answer is kept with the phase the test was in when the request was sent.
+    The loop is bounded: it ends when told to, or after MOST_REQUESTS requests.
+    """
+
+    def __init__(self, calls: list[tuple[str, Callable[[], Response]]], threads: int) -> None:
+        self.calls = calls
+        self.phase = "before"
+        self.answers: list[tuple[str, str, int | str]] = []  # (phase, path, status or error)
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._loop, daemon=True) for _ in range(threads)]
+
+    def _loop(self) -> None:
+        while not self._stop.is_set() and len(self.answers) < MOST_REQUESTS * 10:
+            for path, send in self.calls:
+                phase = self.phase
+                try:
+                    outcome: int | str = send().status
+                except OSError as error:  # refused, reset, timed out: a failed request too
+                    outcome = repr(error)
+                self.answers.append((phase, path, outcome))
+
+    def in_phase(self, phase: str) -> list[tuple[str, str, int | str]]:
+        return [answer for answer in self.answers if answer[0] == phase]
+
+    def __enter__(self) -> Traffic:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=120)
+
+
+def test_a_hup_replaces_every_worker_and_no_request_fails_meanwhile(stack: Stack, admin: Client):
+    _, secret = create_token(admin, "deploy-reload")
+    caller, reader = stack.client("127.0.0.8"), stack.client("127.0.0.9")
+    assert reader.sign_in(ADMIN, PASSWORD).status == 302
+    master = stack.gunicorn.process.pid
+    old = stack.worker_pids()
+    assert len(old) == WORKERS
+    calls = [
+        (WHOAMI, lambda: caller.api("GET", WHOAMI, secret)),
+        (TOKENS, lambda: reader.get(f"{TOKENS}/")),
+    ]
+
+    def replaced() -> bool:
+        now = stack.worker_pids()
+        return len(now) == WORKERS and not now & old
+
+    with Traffic(calls, threads=WORKERS) as traffic:
+        servers.wait_until(lambda: len(traffic.answers) >= 2 * WORKERS, what="traffic")
+        mark = stack.access_log_mark()
+        traffic.phase = "reloading"
+        os.kill(master, signal.SIGHUP)  # what `systemctl reload keyward-web` sends
+        servers.wait_until(replaced, what="new workers", process=stack.gunicorn.process)
+        new = stack.worker_pids()
+        traffic.phase = "after"
+        servers.wait_until(
+            lambda: (
+                {e["pid"] for e in stack.served_since(mark)} & new and traffic.in_phase("after")
+            ),
+            what="a request answered by a new worker",
+        )
+
+    failed = [answer for answer in traffic.answers if answer[2] != 200]
+    served_by = {entry["pid"] for entry in stack.served_since(mark)}
+    assert failed == []
+    assert traffic.in_phase("reloading")  # requests were sent while the workers were replaced
+    assert {path for _, path, _ in traffic.answers} == {WHOAMI, TOKENS}
+    assert stack.gunicorn.process.poll() is None and servers.children(master) == new
+    assert served_by <= old | new and served_by & new

@@ -16,10 +16,12 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from accounts import services as account_services
+from accounts.emails import Email, send_each
 from accounts.models import Invitation, User, Workspace
 from accounts.roles import Role
+from accounts.side_effects import SideEffectsFailed
 from tests.factories import issue, signed_in
-from tests.mail_backends import FAILING
+from tests.mail_backends import COUNTING, FAILING, ConnectionCountingEmailBackend
 from tests.tokens.test_api import ALL_SCOPES, Api
 from tokens import services
 from tokens.models import ExpiryReminder, Token
@@ -176,6 +178,45 @@ def test_one_bad_address_does_not_stop_the_other_leak_emails(
     assert message.to == ["outsider@example.com"]
     assert "Could not send the token_leaked email" in caplog.text
     assert Token.objects.filter(revoke_reason="leak").count() == 2
+
+
+@pytest.fixture
+def counted_connections(settings, monkeypatch) -> type[ConnectionCountingEmailBackend]:
+    """Send email through a backend that counts the connections it opens, from 0."""
+    settings.MAILERS = COUNTING
+    monkeypatch.setattr(ConnectionCountingEmailBackend, "opened", 0)
+    return ConnectionCountingEmailBackend
+
+
+@pytest.mark.django_db
+def test_a_leak_report_sends_its_100_emails_through_one_connection(
+    workspace, admin_user, mailoutbox, counted_connections, django_capture_on_commit_callbacks
+):
+    values = [issue(admin_user, workspace, name=f"leaked-{n}")[1] for n in range(100)]
+    found = {"url": "https://github.com/acme/app", "source": "commit", "type": "kw"}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.tokens_revoke_leaked([(value, found) for value in values])
+
+    assert len(mailoutbox) == 100
+    assert counted_connections.opened == 1
+
+
+def test_after_a_refused_email_the_next_ones_go_on_a_new_connection(
+    mailoutbox, counted_connections, caplog
+):
+    def reset_email(to: str) -> Email:
+        context = {"email": to, "reset_url": "https://keyward.example.com/reset/"}
+        return Email(f"email {to.splitlines()[0]}", [to], "password_reset", context)
+
+    emails = [reset_email("a@example.com"), reset_email(BAD_ADDRESS), reset_email("c@example.com")]
+
+    with caplog.at_level(logging.ERROR), pytest.raises(SideEffectsFailed):
+        send_each(emails)
+
+    assert [m.to for m in mailoutbox] == [["a@example.com"], ["c@example.com"]]
+    assert counted_connections.opened == 2  # one before the refused email, one after it
+    assert "Could not email admin@example.com" in caplog.text
 
 
 # Tasks queued in the database ----------------------------------------------------------
