@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
 from accounts.forms import LoginForm, PasswordChangeForm
-from accounts.views import audit, auth, invitations, members, workspaces
+from accounts.views import audit, auth, invitations, members, sso, workspaces
 
 app_name = "accounts"
 
@@ -59,6 +59,9 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/signup/", auth.signup, name="signup"),
+    # Single sign-on (OpenID Connect)
+    path("accounts/sso/login/", sso.sso_login, name="sso_login"),
+    path("accounts/sso/callback/", sso.sso_callback, name="sso_callback"),
     *password_urls,
     path("invitations/<str:token>/", invitations.invitation_accept, name="invitation_accept"),
     path("workspaces/new/", workspaces.workspace_create, name="workspace_create"),

@@ -189,6 +189,7 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "accounts.signin_limit.SignInLimitBackend",
     "django.contrib.auth.backends.ModelBackend",
+    "accounts.signin.oidc.SingleSignOnBackend",
 ]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
