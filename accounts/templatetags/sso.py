@@ -41,3 +41,17 @@ def sso_refusal(context) -> str:
     if not message:
         return ""
     return format_html('<div class="alert alert-error" role="alert"><p>{}</p></div>', message)
+
+
+@register.inclusion_tag("accounts/sso_policy_summary.html")
+def sso_policy_summary(workspace, membership) -> dict:
+    """Render the Policies tab's summary of the workspace's single sign-on, with its link."""
+    from accounts.permissions import Perm, has_perm
+    from accounts.signin import sso
+
+    return {
+        "workspace": workspace,
+        "config": sso.sso_settings(workspace),
+        "enabled": oidc_config.is_enabled(),
+        "may_edit": has_perm(membership, Perm.POLICIES_MANAGE),
+    }
