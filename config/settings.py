@@ -188,6 +188,8 @@ AUTH_USER_MODEL = "accounts.User"
 # The sign-in limit comes first: it refuses before any backend checks a credential.
 AUTHENTICATION_BACKENDS = [
     "accounts.signin_limit.SignInLimitBackend",
+    # Before the password is checked: workspaces that require single sign-on.
+    "accounts.signin.sso_enforcement.SsoRequiredBackend",
     "django.contrib.auth.backends.ModelBackend",
     "accounts.signin.oidc.SingleSignOnBackend",
 ]

@@ -61,6 +61,12 @@ def password_refused_by(user: User) -> Workspace | None:
     return None
 
 
+def break_glass_memberships(user: User) -> list[Membership]:
+    """Return the memberships where only the break-glass exemption lets `user` use a password."""
+    memberships = _requiring(user).select_related("workspace__single_sign_on")
+    return [m for m in memberships if _is_break_glass(m.workspace.single_sign_on, m)]
+
+
 def signed_in_with_sso(request: HttpRequest) -> bool:
     """Return whether this session was signed in through SSO."""
     return request.session.get(BACKEND_SESSION_KEY) == SSO_BACKEND
@@ -70,10 +76,11 @@ def needs_sso_session(request: HttpRequest, membership: Membership) -> bool:
     """Return whether this session must sign in again with SSO before it uses the workspace."""
     if not oidc_config.is_enabled() or signed_in_with_sso(request):
         return False
-    config = WorkspaceSingleSignOn.objects.filter(
-        workspace_id=membership.workspace_id, required=True
-    ).first()
-    return config is not None and not _is_break_glass(config, membership)
+    try:  # accounts.permissions.membership_for joins it in
+        config = membership.workspace.single_sign_on
+    except WorkspaceSingleSignOn.DoesNotExist:
+        return False
+    return config.required and not _is_break_glass(config, membership)
 
 
 def jit_workspaces(email: str) -> list[WorkspaceSingleSignOn]:

@@ -143,5 +143,7 @@ def test_the_policies_tab_summarises_and_links(admin_user, member_user, workspac
     assert "Members must sign in with SSO; admin@example.com may still use a password" in page
     assert "People at example.org join as Member" in page
     assert f'href="{URL}">Change single sign-on' in page
-    page = signed_in(member_user).get("/w/acme/settings/policies/").content.decode()
+    member = signed_in(member_user)
+    sso_session(member)  # Acme requires SSO
+    page = member.get("/w/acme/settings/policies/").content.decode()
     assert f'href="{URL}">View single sign-on' in page
