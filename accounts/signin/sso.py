@@ -112,16 +112,16 @@ def jit_join(
 
 
 def clean_domains(text_or_list) -> list[str]:
-    """Return the email domains typed (one per line, or commas), lower-cased and distinct.
+    """Return the email domains typed (one per line or comma-separated), lower-cased, distinct.
 
     Raises ValidationError naming what is not a domain.
     """
-    items = text_or_list if isinstance(text_or_list, list) else re.split(r"[\s,]+", text_or_list)
+    items = text_or_list if isinstance(text_or_list, list) else re.split(r"[\n,]", text_or_list)
     domains, wrong = [], []
     for item in items:
-        domain = normalize_email(f"x@{item.strip().lstrip('@')}").partition("@")[2]
         if not item.strip():
             continue
+        domain = normalize_email(f"x@{item.strip().lstrip('@')}").partition("@")[2]
         if DOMAIN.match(domain):
             if domain not in domains:
                 domains.append(domain)

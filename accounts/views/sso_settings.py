@@ -31,12 +31,11 @@ class SsoSettingsForm(forms.Form):
         "they next open the workspace.",
     )
     jit_enabled = forms.BooleanField(
-        label="Just-in-time membership",
+        label="Let people at these email domains join when they sign in with SSO",
         required=False,
-        help_text="People with an email address at these domains join the workspace when "
-        "they sign in with SSO, creating their Keyward account if needed. They join again at "
-        "their next SSO sign-in if removed: remove their domain or turn this off to keep "
-        "them out.",
+        help_text="Their Keyward account is created if needed. Someone removed from the "
+        "workspace joins again at their next SSO sign-in: remove their domain or turn this "
+        "off to keep them out.",
     )
     jit_domains = forms.CharField(
         label="Email domains",
@@ -100,9 +99,11 @@ def sso_settings(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if not may_edit:
             raise PermissionDenied("Only Admins may change single sign-on.")
-        if form.is_valid() and (sudo_form is None or sudo_form.is_valid()):
-            if sudo_form is not None:
-                sudo_form.confirm()
+        # A right password starts sudo mode even if the settings need fixing: asked once.
+        if sudo_form is not None and sudo_form.is_valid():
+            sudo_form.confirm()
+            sudo_form = None
+        if form.is_valid() and sudo_form is None:
             try:
                 changed = sso.sso_settings_update(
                     workspace=request.workspace,

@@ -7,7 +7,7 @@ import time
 import pytest
 from django.contrib.auth import BACKEND_SESSION_KEY
 
-from accounts import sudo
+from accounts import signin_limit, sudo
 from accounts.models import AuditEvent, WorkspaceSingleSignOn
 from accounts.roles import Role
 from accounts.signin.sso import SSO_BACKEND
@@ -92,7 +92,21 @@ def test_admin_is_never_the_jit_role(admin_user, workspace):
 
 def test_a_bad_domain_is_named(admin_user, workspace):
     response = signed_in(admin_user).post(URL, values(jit_domains="example.org\nnot a domain"))
-    assert "Not an email domain: not" in response.content.decode()
+    assert "Not an email domain: not a domain." in response.content.decode()
+
+
+def test_a_right_password_is_asked_once_even_if_the_settings_need_fixing(admin_user, workspace):
+    client = signed_in(admin_user)
+    response = client.post(URL, values(jit_domains="not a domain"))
+    assert 'name="password"' not in response.content.decode()
+    assert client.post(URL, values(password="")).status_code == 302
+
+
+def test_a_wrong_password_is_checked_once(admin_user, workspace, settings):
+    settings.KEYWARD_LOGIN_FAILURES_PER_ACCOUNT = 2
+    signed_in(admin_user).post(URL, values(jit_domains="not a domain", password="wrong"))
+    by_account, _ = signin_limit.login_limiters()
+    assert by_account.retry_after(admin_user.email) == 0  # one failure counted, not two
 
 
 def test_jit_needs_a_domain(admin_user, workspace):
