@@ -3,7 +3,7 @@
 It serves discovery, authorization (approving at once as the configured
 person, recording the PKCE challenge and nonce), the token endpoint (which
 checks the code, client secret, redirect URI and PKCE verifier), JWKS and
-userinfo; ID tokens are signed RS256 with a key the test made. Knobs let a test
+userinfo; ID tokens are signed RS256 (or ES256) with a key the test made. Knobs let a test
 make the provider misbehave: change the ID token's claims (`id_token_claims`),
 sign with another key (`signing_key`), or answer the authorization with an error.
 """
@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt
 import requests
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from tests.servers import free_port
 
@@ -33,6 +33,11 @@ KID = "test-key-1"
 def new_rsa_key() -> rsa.RSAPrivateKey:
     """Return a new RSA signing key (2048 bits)."""
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def new_ec_key() -> ec.EllipticCurvePrivateKey:
+    """Return a new P-256 signing key, for ES256."""
+    return ec.generate_private_key(ec.SECP256R1())
 
 
 def _s256(verifier: str) -> str:
@@ -59,7 +64,10 @@ class OIDCProvider:
 
     client_id: str = "keyward-test"
     client_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24))
-    key: rsa.RSAPrivateKey = field(default_factory=new_rsa_key)
+    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey = field(default_factory=new_rsa_key)
+    # RS256 with an RSA key, ES256 with a P-256 one.
+    algorithm: str = "RS256"
+    kid: str = KID
     # Who the provider signs in (auto-approved).
     person: dict = field(
         default_factory=lambda: {
@@ -70,12 +78,15 @@ class OIDCProvider:
     )
     # Claims merged into the next ID tokens (None removes a claim).
     id_token_claims: dict = field(default_factory=dict)
-    # Signs ID tokens with this key instead of `key` (a bad signature).
-    signing_key: rsa.RSAPrivateKey | None = None
+    # Signs ID tokens with this key instead of `key` (a bad signature), or this
+    # algorithm instead of `algorithm` (HS256 signs with the client secret).
+    signing_key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | None = None
+    signing_algorithm: str | None = None
     # Answer authorization requests with this error instead of a code.
     authorization_error: str | None = None
     authorizations: list[Authorization] = field(default_factory=list)
     token_requests: list[dict] = field(default_factory=list)
+    userinfo_requests: int = 0
     _codes: dict[str, Authorization] = field(default_factory=dict)
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
@@ -94,13 +105,16 @@ class OIDCProvider:
             "jwks_uri": f"{self.issuer}/jwks",
             "response_types_supported": ["code"],
             "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ["RS256"],
+            "id_token_signing_alg_values_supported": [self.algorithm],
             "code_challenge_methods_supported": ["S256"],
         }
 
     def jwks(self) -> dict:
-        public = jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
-        return {"keys": [{**public, "kid": KID, "alg": "RS256", "use": "sig"}]}
+        family = (
+            jwt.algorithms.RSAAlgorithm if self.algorithm == "RS256" else jwt.algorithms.ECAlgorithm
+        )
+        public = family.to_jwk(self.key.public_key(), as_dict=True)
+        return {"keys": [{**public, "kid": self.kid, "alg": self.algorithm, "use": "sig"}]}
 
     def id_token(self, authorization: Authorization) -> str:
         """Return the signed ID token for `authorization`, with the test's changes."""
@@ -115,8 +129,9 @@ class OIDCProvider:
             **self.id_token_claims,
         }
         claims = {name: value for name, value in claims.items() if value is not None}
-        key = self.signing_key or self.key
-        return jwt.encode(claims, key, algorithm="RS256", headers={"kid": KID})
+        algorithm = self.signing_algorithm or self.algorithm
+        key = self.client_secret if algorithm == "HS256" else (self.signing_key or self.key)
+        return jwt.encode(claims, key, algorithm=algorithm, headers={"kid": self.kid})
 
     # The HTTP side ------------------------------------------------------------
 
@@ -147,6 +162,7 @@ class OIDCProvider:
                 elif path == "/authorize":
                     self._authorize(query)
                 elif path == "/userinfo":
+                    provider.userinfo_requests += 1
                     self._json(200, provider.person)
                 else:
                     self._json(404, {"error": "not_found"})

@@ -16,7 +16,7 @@ from accounts.models import AuditEvent, Membership, User, WorkspaceSingleSignOn
 from accounts.roles import Role
 from accounts.signin import oidc_config
 from accounts.signin.oidc import REFUSAL_MESSAGES
-from tests.oidc_provider import new_rsa_key, sign_in_through
+from tests.oidc_provider import new_ec_key, new_rsa_key, sign_in_through
 
 pytestmark = pytest.mark.django_db
 
@@ -159,6 +159,55 @@ def test_an_id_token_signed_by_another_key_is_refused(oidc_provider, member_user
     client = Client()
     refused_with(sign_in_through(client), "bad_signature")
     assert signed_in_user(client) is None
+
+
+def test_an_hs256_token_signed_with_the_client_secret_is_refused(oidc_provider, member_user):
+    """No algorithm confusion: the client secret is no signing key here."""
+    oidc_provider.signing_algorithm = "HS256"
+    refused_with(sign_in_through(Client()), "algorithm_refused")
+
+
+def test_an_es256_issuer_signs_in(oidc_provider, member_user):
+    oidc_provider.key, oidc_provider.algorithm = new_ec_key(), "ES256"
+    client = Client()
+    sign_in_through(client)
+    assert signed_in_user(client) == member_user
+
+
+def test_a_rotated_signing_key_is_fetched_again(oidc_provider, member_user):
+    sign_in_through(Client())  # the process now knows the first key
+    oidc_provider.key, oidc_provider.kid = new_rsa_key(), "test-key-2"
+    client = Client()
+    sign_in_through(client)
+    assert signed_in_user(client) == member_user
+
+
+def test_the_userinfo_endpoint_gives_a_missing_email(oidc_provider, member_user):
+    oidc_provider.id_token_claims = {"email": None, "email_verified": None}
+    client = Client()
+    sign_in_through(client)
+    assert signed_in_user(client) == member_user
+    assert oidc_provider.userinfo_requests == 1
+
+
+def test_userinfo_about_another_subject_is_refused(oidc_provider, member_user):
+    oidc_provider.id_token_claims = {"email": None, "email_verified": None, "sub": "person-2"}
+    refused_with(sign_in_through(Client()), "invalid_token")
+
+
+def test_a_deactivated_account_is_refused(oidc_provider, member_user):
+    member_user.is_active = False
+    member_user.save()
+    client = Client()
+    refused_with(sign_in_through(client), "inactive")
+    assert signed_in_user(client) is None
+
+
+def test_a_discovery_document_naming_another_issuer_is_refused(oidc_provider, settings, db):
+    settings.KEYWARD_OIDC_ISSUER = oidc_provider.issuer + "/"
+    oidc_config.forget()
+    response = Client().get("/accounts/sso/login/")
+    assert response["Location"] == "/accounts/login/?sso=provider_unreachable"
 
 
 def test_a_state_this_browser_did_not_start_is_refused(oidc_provider, member_user):
