@@ -48,6 +48,11 @@ def test_a_verified_email_signs_its_account_in(oidc_provider, member_user):
     assert not failures()
 
 
+def test_next_never_leaves_keyward(oidc_provider, member_user):
+    response = sign_in_through(Client(), next_url="https://evil.example/")
+    assert response["Location"] == "/"
+
+
 def test_the_flow_uses_pkce_s256_and_a_nonce(oidc_provider, member_user):
     sign_in_through(Client())
     (authorization,) = oidc_provider.authorizations
