@@ -24,7 +24,7 @@ import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
@@ -252,8 +252,12 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
         with transaction.atomic():
             if user is None:
                 try:
-                    user = self.UserModel.objects.create_user(email)  # no usable password
-                except ValidationError:
-                    raise SsoRefused("invalid_email", email=email) from None
+                    with transaction.atomic():
+                        user = self.UserModel.objects.create_user(email)  # no usable password
+                except (ValidationError, IntegrityError):
+                    # A parallel sign-in may have created it first; else the email is unusable.
+                    user = self.UserModel.objects.filter(email=email).first()
+                    if user is None:
+                        raise SsoRefused("invalid_email", email=email) from None
             sso.jit_join(user, joining, self.request)
         return user

@@ -26,7 +26,6 @@ from accounts.signin import oidc_config
 
 # The backend a session records when it was signed in through SSO.
 SSO_BACKEND = "accounts.signin.oidc.SingleSignOnBackend"
-FIELDS = ("required", "jit_enabled", "jit_domains", "jit_role", "break_glass_admin")
 DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 

@@ -123,6 +123,15 @@ def test_jit_membership_adds_an_existing_account_once(oidc_provider, workspace, 
     assert AuditEvent.objects.filter(action="member.added", workspace=workspace).count() == 1
 
 
+def test_jit_refuses_an_email_keyward_cannot_store(oidc_provider, workspace):
+    WorkspaceSingleSignOn.objects.create(
+        workspace=workspace, jit_enabled=True, jit_domains=["example.org"]
+    )
+    oidc_provider.person["email"] = "new\u200b@example.org"  # an invisible character
+    refused_with(sign_in_through(Client()), "invalid_email")
+    assert not User.objects.filter(email__endswith="@example.org").exists()
+
+
 def test_jit_is_off_unless_turned_on(oidc_provider, workspace):
     WorkspaceSingleSignOn.objects.create(
         workspace=workspace, jit_enabled=False, jit_domains=["example.org"]
