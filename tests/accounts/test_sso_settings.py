@@ -161,3 +161,11 @@ def test_the_policies_tab_summarises_and_links(admin_user, member_user, workspac
     sso_session(member)  # Acme requires SSO
     page = member.get("/w/acme/settings/policies/").content.decode()
     assert f'href="{URL}">View single sign-on' in page
+
+
+def test_an_admin_without_a_password_is_told_how_to_confirm(admin_user, workspace):
+    admin_user.set_unusable_password()
+    admin_user.save()
+    page = signed_in(admin_user).get(URL).content.decode()
+    assert "Your account has no password yet" in page
+    assert 'href="/accounts/password/reset/"' in page
