@@ -14,6 +14,7 @@ from accounts.models.users import normalize_email
 from accounts.roles import Role
 from accounts.shared_cache import SharedCacheUnavailable
 from accounts.side_effects import enqueue_after_commit
+from accounts.signin.sso_enforcement import SsoRequiredMessageMixin
 from accounts.text import text_form_field, validate_email_text
 
 
@@ -43,7 +44,7 @@ class SignInLimitMixin:
         return super().clean()
 
 
-class LoginForm(SignInLimitMixin, auth_forms.AuthenticationForm):
+class LoginForm(SsoRequiredMessageMixin, SignInLimitMixin, auth_forms.AuthenticationForm):
     """Sign in to the console with email and password."""
 
     error_messages = {
@@ -52,7 +53,9 @@ class LoginForm(SignInLimitMixin, auth_forms.AuthenticationForm):
     }
 
 
-class AdminLoginForm(SignInLimitMixin, admin_forms.AdminAuthenticationForm):
+class AdminLoginForm(
+    SsoRequiredMessageMixin, SignInLimitMixin, admin_forms.AdminAuthenticationForm
+):
     """Sign operators in to /admin/ under the same limit as the console."""
 
 

@@ -23,6 +23,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 
 from accounts.models import Membership
 from accounts.roles import Role
+from accounts.signin import sso_enforcement
 
 
 class Perm(StrEnum):
@@ -86,9 +87,9 @@ def membership_for(user, slug: str) -> Membership:
     if not user.is_authenticated or not user.is_active:
         raise Http404("No such workspace.")
     try:
-        return Membership.objects.select_related("workspace", "user").get(
-            user=user, workspace__slug=slug
-        )
+        return Membership.objects.select_related(
+            "workspace", "user", "workspace__single_sign_on"
+        ).get(user=user, workspace__slug=slug)
     except Membership.DoesNotExist:
         raise Http404("No such workspace.") from None
 
@@ -105,6 +106,8 @@ def workspace_view(perm: Perm = Perm.WORKSPACE_VIEW) -> Callable:
         @functools.wraps(view)
         def wrapped(request: HttpRequest, slug: str, *args, **kwargs) -> HttpResponse:
             membership = membership_for(request.user, slug)
+            if sso_sign_in := sso_enforcement.reauthentication(request, membership):
+                return sso_sign_in
             require_perm(membership, perm)
             request.membership = membership
             request.workspace = membership.workspace

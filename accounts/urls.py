@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
 from accounts.forms import LoginForm, PasswordChangeForm
-from accounts.views import audit, auth, invitations, members, workspaces
+from accounts.views import audit, auth, invitations, members, sso, sso_settings, workspaces
 
 app_name = "accounts"
 
@@ -59,6 +59,9 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/signup/", auth.signup, name="signup"),
+    # Single sign-on (OpenID Connect)
+    path("accounts/sso/login/", sso.sso_login, name="sso_login"),
+    path("accounts/sso/callback/", sso.sso_callback, name="sso_callback"),
     *password_urls,
     path("invitations/<str:token>/", invitations.invitation_accept, name="invitation_accept"),
     path("workspaces/new/", workspaces.workspace_create, name="workspace_create"),
@@ -82,6 +85,8 @@ urlpatterns = [
         members.invitation_cancel,
         name="invitation_cancel",
     ),
+    # Single sign-on (OpenID Connect): the workspace's settings
+    path("w/<slug:slug>/settings/sso/", sso_settings.sso_settings, name="sso_settings"),
     path("w/<slug:slug>/settings/audit/", audit.audit_log, name="audit"),
     path("w/<slug:slug>/settings/audit/export.csv", audit.audit_export, name="audit_export"),
 ]

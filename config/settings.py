@@ -188,7 +188,10 @@ AUTH_USER_MODEL = "accounts.User"
 # The sign-in limit comes first: it refuses before any backend checks a credential.
 AUTHENTICATION_BACKENDS = [
     "accounts.signin_limit.SignInLimitBackend",
+    # Before the password is checked: workspaces that require single sign-on.
+    "accounts.signin.sso_enforcement.SsoRequiredBackend",
     "django.contrib.auth.backends.ModelBackend",
+    "accounts.signin.oidc.SingleSignOnBackend",
 ]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -419,6 +422,36 @@ KEYWARD_GITHUB_SECRET_SCANNING_KEYS_TTL = env_int("KEYWARD_GITHUB_SECRET_SCANNIN
 KEYWARD_GITHUB_SECRET_SCANNING_MAX_BODY = env_int(
     "KEYWARD_GITHUB_SECRET_SCANNING_MAX_BODY", 2 * 1024 * 1024
 )
+
+# Single sign-on with one OpenID Connect issuer (accounts/signin/oidc.py, docs/sso.md).
+# Off while the issuer is unset. Endpoints and signing keys come from the issuer's
+# discovery document, read on the first SSO sign-in and kept by each process.
+KEYWARD_OIDC_ISSUER = os.environ.get("KEYWARD_OIDC_ISSUER", "")
+KEYWARD_OIDC_CLIENT_ID = os.environ.get("KEYWARD_OIDC_CLIENT_ID", "")
+KEYWARD_OIDC_CLIENT_SECRET = os.environ.get("KEYWARD_OIDC_CLIENT_SECRET", "")
+# What the sign-in button calls the provider: "Sign in with <name>".
+KEYWARD_OIDC_PROVIDER_NAME = os.environ.get("KEYWARD_OIDC_PROVIDER_NAME", "") or "SSO"
+if KEYWARD_OIDC_ISSUER:
+    if not KEYWARD_OIDC_ISSUER.startswith(("https://", "http://")):
+        raise ImproperlyConfigured(
+            f"KEYWARD_OIDC_ISSUER must be the issuer's URL, not {KEYWARD_OIDC_ISSUER!r}."
+        )
+    if not (KEYWARD_OIDC_CLIENT_ID and KEYWARD_OIDC_CLIENT_SECRET):
+        raise ImproperlyConfigured(
+            "KEYWARD_OIDC_ISSUER needs KEYWARD_OIDC_CLIENT_ID and KEYWARD_OIDC_CLIENT_SECRET."
+        )
+# mozilla-django-oidc's own settings; the client and endpoints are read from the
+# KEYWARD_OIDC_* values above when used (accounts/signin/oidc_config.py).
+OIDC_RP_SCOPES = "openid email"
+OIDC_USE_PKCE = True
+OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+OIDC_USE_NONCE = True
+# The ID token's algorithm must be one of these (no HS256: the client secret is no signing key).
+KEYWARD_OIDC_SIGN_ALGORITHMS = ["RS256", "ES256"]
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_CREATE_USER = False  # accounts/signin/oidc.py creates users only for JIT membership
+OIDC_TIMEOUT = 10
+OIDC_AUTHENTICATION_CALLBACK_URL = "accounts:sso_callback"
 
 # Sudo mode: revealing a stored token asks for the password again after this long.
 KEYWARD_SUDO_SECONDS = env_int("KEYWARD_SUDO_SECONDS", 10 * 60)

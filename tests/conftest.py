@@ -134,6 +134,32 @@ def outsider(other_workspace) -> User:
     return make_member(other_workspace, "outsider@example.com", Role.ADMIN)
 
 
+@pytest.fixture(scope="session")
+def oidc_signing_key():
+    """Return the RSA key the test OpenID Connect provider signs with (made once per run)."""
+    from tests.oidc_provider import new_rsa_key
+
+    return new_rsa_key()
+
+
+@pytest.fixture
+def oidc_provider(settings, oidc_signing_key):
+    """Start a local OpenID Connect provider and point Keyward's single sign-on at it."""
+    from accounts.signin import oidc_config
+    from tests.oidc_provider import OIDCProvider
+
+    provider = OIDCProvider(key=oidc_signing_key).start()
+    try:
+        settings.KEYWARD_OIDC_ISSUER = provider.issuer
+        settings.KEYWARD_OIDC_CLIENT_ID = provider.client_id
+        settings.KEYWARD_OIDC_CLIENT_SECRET = provider.client_secret
+        oidc_config.forget()
+        yield provider
+    finally:
+        provider.stop()
+        oidc_config.forget()
+
+
 # Browser tests -----------------------------------------------------------------
 
 CHROMIUM = os.environ.get("KEYWARD_CHROMIUM", "/usr/bin/chromium")

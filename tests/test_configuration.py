@@ -169,3 +169,28 @@ def test_redis_url_selects_redis_with_short_timeouts(monkeypatch):
 def test_earlier_secret_keys_stay_accepted_while_the_key_is_rotated(monkeypatch):
     loaded = load(monkeypatch, SECRET_KEY="n" * 60, SECRET_KEY_FALLBACKS="o" * 60 + ", " + "p" * 60)
     assert loaded["SECRET_KEY_FALLBACKS"] == ["o" * 60, "p" * 60]
+
+
+def test_single_sign_on_is_off_without_an_issuer(monkeypatch):
+    values = load(monkeypatch)
+    assert values["KEYWARD_OIDC_ISSUER"] == ""
+    assert values["KEYWARD_OIDC_PROVIDER_NAME"] == "SSO"
+    assert values["OIDC_USE_PKCE"] and values["OIDC_USE_NONCE"]
+    assert values["KEYWARD_OIDC_SIGN_ALGORITHMS"] == ["RS256", "ES256"]
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {"KEYWARD_OIDC_ISSUER": "https://login.example.com"},
+        {"KEYWARD_OIDC_ISSUER": "https://login.example.com", "KEYWARD_OIDC_CLIENT_ID": "kw"},
+        {
+            "KEYWARD_OIDC_ISSUER": "login.example.com",
+            "KEYWARD_OIDC_CLIENT_ID": "kw",
+            "KEYWARD_OIDC_CLIENT_SECRET": "s",
+        },
+    ],
+)
+def test_an_incomplete_single_sign_on_stops_the_start(monkeypatch, environ):
+    with pytest.raises(ImproperlyConfigured, match="KEYWARD_OIDC_"):
+        load(monkeypatch, **environ)

@@ -77,6 +77,18 @@ CONSOLE: dict[str, Rule] = {
     "accounts:invitation_resend": rule(NO, ADM),
     "accounts:invitation_cancel": rule(NO, ADM),
     "accounts:audit": rule(MAN),
+    # Single sign-on: 404 to everyone here, where no issuer is configured; with one,
+    # tests/accounts/test_sso.py covers them.
+    "accounts:sso_login": rule(NO, NO),
+    "accounts:sso_callback": rule(NO, NO),
+    "accounts:sso_settings": rule(
+        MEM,
+        ADM,
+        jit_enabled="on",
+        jit_domains="example.org",
+        jit_role="member",
+        password="{password}",
+    ),
     "accounts:audit_export": rule(MAN),
     "tokens:github_secret_scanning": rule(NO, NO),
     "tokens:list": rule(MEM),

@@ -1,0 +1,124 @@
+"""Single sign-on in real Chromium against the local OpenID Connect provider: the SSO button's
+whole flow, the password form's refusal, and how the login page and the settings look."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from accounts.models import AuditEvent, WorkspaceSingleSignOn
+from tests.browser.helpers import watch_console
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.playwright
+
+VIEWPORT = {"width": 1280, "height": 800}
+
+
+def check_scheme(page: Page, scheme: str) -> None:
+    assert page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches") == (scheme == "dark")
+
+
+def test_the_sso_button_signs_in_through_the_provider(
+    oidc_provider, live_server, page: Page, member_user, workspace
+):
+    errors = watch_console(page)
+    page.goto(f"{live_server.url}/accounts/login/?next=/w/acme/settings/members/")
+    page.get_by_role("link", name="Sign in with SSO").click()
+    expect(page).to_have_url(re.compile(r"/w/acme/settings/members/$"))
+    expect(page.get_by_role("heading", name="Settings")).to_be_visible()
+    (authorization,) = oidc_provider.authorizations
+    assert authorization.redirect_uri == f"{live_server.url}/accounts/sso/callback/"
+    assert AuditEvent.objects.filter(action="signin.sso", actor_user=member_user).exists()
+    assert errors == []
+
+
+def test_a_refused_sso_sign_in_is_explained_on_the_login_page(
+    oidc_provider, live_server, page: Page, member_user
+):
+    oidc_provider.person["email_verified"] = False
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_role("link", name="Sign in with SSO").click()
+    expect(page.get_by_role("alert")).to_contain_text(
+        "Your single sign-on provider has not verified your email address"
+    )
+    expect(page.get_by_role("link", name="Sign in with SSO")).to_be_visible()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_screenshots_of_the_login_page_with_sso(
+    scheme,
+    oidc_provider,
+    settings,
+    live_server,
+    new_context,
+    member_user,
+    workspace,
+    admin_user,
+    screenshots_dir,
+):
+    settings.KEYWARD_OIDC_PROVIDER_NAME = "Okta"
+    WorkspaceSingleSignOn.objects.create(
+        workspace=workspace, required=True, break_glass_admin=admin_user
+    )
+    page = new_context(color_scheme=scheme, viewport=VIEWPORT).new_page()
+    page.goto(f"{live_server.url}/accounts/login/")
+    expect(page.get_by_role("link", name="Sign in with Okta")).to_be_visible()
+    check_scheme(page, scheme)
+    plain = screenshots_dir / f"sso-login-{scheme}.png"
+    page.screenshot(path=plain, full_page=True)
+
+    # A member of a workspace that requires SSO types their password.
+    page.get_by_label("Email").fill(member_user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("Acme requires single sign-on. Sign in with Okta.")
+    expect(alert.get_by_role("link", name="Sign in with Okta")).to_be_visible()
+    refused = screenshots_dir / f"sso-login-required-{scheme}.png"
+    page.screenshot(path=refused, full_page=True)
+
+    page.goto(f"{live_server.url}/accounts/login/?sso=email_unverified")
+    unverified = screenshots_dir / f"sso-login-unverified-{scheme}.png"
+    page.screenshot(path=unverified, full_page=True)
+    for path in (plain, refused, unverified):
+        assert path.stat().st_size > 0
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_screenshots_of_the_single_sign_on_settings(
+    scheme, oidc_provider, signed_in_page, live_server, admin_user, workspace, screenshots_dir
+):
+    WorkspaceSingleSignOn.objects.create(
+        workspace=workspace,
+        required=True,
+        break_glass_admin=admin_user,
+        jit_enabled=True,
+        jit_domains=["example.com", "example.org"],
+    )
+    page = signed_in_page(admin_user, color_scheme=scheme, viewport=VIEWPORT)
+    page.goto(f"{live_server.url}/w/acme/settings/policies/")
+    summary = page.get_by_role("region", name="Single sign-on")
+    expect(summary).to_contain_text("Members must sign in with SSO")
+    summary.scroll_into_view_if_needed()
+    check_scheme(page, scheme)
+    policies = screenshots_dir / f"sso-policies-summary-{scheme}.png"
+    page.screenshot(path=policies, full_page=True)
+
+    summary.get_by_role("link", name="Change single sign-on").click()
+    expect(page.get_by_role("heading", name="Single sign-on")).to_be_visible()
+    expect(page.get_by_label("Members must sign in with SSO")).to_be_checked()
+    settings_page = screenshots_dir / f"sso-settings-{scheme}.png"
+    page.screenshot(path=settings_page, full_page=True)
+
+    # A wrong password: the settings stay as typed, the error sits by the field.
+    page.get_by_role("textbox", name=re.compile("^Email domains")).fill("example.com\nnot a domain")
+    page.get_by_label("Your password").fill("wrong")
+    page.get_by_role("button", name="Save single sign-on").click()
+    expect(page.get_by_text("Not an email domain: not a domain.")).to_be_visible()
+    errors = screenshots_dir / f"sso-settings-errors-{scheme}.png"
+    page.screenshot(path=errors, full_page=True)
+    for path in (policies, settings_page, errors):
+        assert path.stat().st_size > 0
