@@ -3,8 +3,8 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from accounts.forms import LoginForm, PasswordChangeForm
-from accounts.views import audit, auth, invitations, members, workspaces
+from accounts.forms import PasswordChangeForm
+from accounts.views import audit, auth, invitations, members, security, two_factor, workspaces
 
 app_name = "accounts"
 
@@ -50,16 +50,20 @@ password_urls = [
 
 urlpatterns = [
     path("", workspaces.home, name="home"),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(
-            authentication_form=LoginForm, redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
+    path("accounts/login/", two_factor.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/signup/", auth.signup, name="signup"),
     *password_urls,
+    # Two-factor authentication: TOTP, recovery codes, the code step of sign-in (issue 12).
+    path("account/security/", security.security, name="security"),
+    path("account/security/totp/setup/", security.totp_setup, name="security_totp_setup"),
+    path("account/security/totp/remove/", security.totp_remove, name="security_totp_remove"),
+    path(
+        "account/security/recovery-codes/regenerate/",
+        security.recovery_codes_regenerate,
+        name="security_recovery_codes_regenerate",
+    ),
+    path("accounts/login/two-factor/", two_factor.two_factor, name="security_two_factor"),
     path("invitations/<str:token>/", invitations.invitation_accept, name="invitation_accept"),
     path("workspaces/new/", workspaces.workspace_create, name="workspace_create"),
     path("w/<slug:slug>/", workspaces.overview, name="workspace_overview"),

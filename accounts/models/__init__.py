@@ -1,8 +1,17 @@
 """Re-export the accounts models."""
 
 from accounts.models.audit import AuditEvent
+from accounts.models.factors import RecoveryCode, TotpDevice
 from accounts.models.invitations import Invitation
 from accounts.models.users import User
 from accounts.models.workspaces import Membership, Workspace
 
-__all__ = ["AuditEvent", "Invitation", "Membership", "User", "Workspace"]
+__all__ = [
+    "AuditEvent",
+    "Invitation",
+    "Membership",
+    "RecoveryCode",
+    "TotpDevice",
+    "User",
+    "Workspace",
+]
