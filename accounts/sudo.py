@@ -55,7 +55,6 @@ class SudoForm(forms.Form):
         "rate_limited": signin_limit.WAIT_MESSAGE,
         "unavailable": signin_limit.UNAVAILABLE_MESSAGE,
         "wrong_password": "This is not your password.",
-        "wrong_code": factors.REFUSALS["wrong_code"],
         "required": "Enter your password.",
     }
 
@@ -79,7 +78,7 @@ class SudoForm(forms.Form):
                 self.request, self.request.user, code, method=factors.TOTP, purpose="sudo"
             )
             if refused:
-                self.add_error("code", forms.ValidationError(self.error_messages[refused]))
+                self.add_error("code", forms.ValidationError(factors.REFUSALS[refused]))
             else:
                 cleaned["method"] = factors.TOTP
         elif password:

@@ -10,11 +10,10 @@ conditional UPDATE, so two requests racing with the same code cannot both pass.
 from __future__ import annotations
 
 import time
-from datetime import timedelta
 
 from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
@@ -29,8 +28,6 @@ from accounts.signin import recovery, sealing, totp
 
 TOTP = "totp"
 RECOVERY_CODE = "recovery_code"
-# How long a set-up that was not confirmed keeps its key (the QR code on screen).
-SETUP_KEY_LIFETIME = timedelta(minutes=30)
 ISSUER = "Keyward"
 
 
@@ -107,7 +104,7 @@ def recovery_code_use(user: User, code: str) -> bool:
 
 
 REFUSALS = {
-    "rate_limited": signin_limit.WAIT_MESSAGE,
+    "rate_limited": "Too many failed attempts. Wait a few minutes, then try again.",
     "unavailable": signin_limit.UNAVAILABLE_MESSAGE,
     "wrong_code": "That code is not right, or it was used already.",
 }
@@ -153,60 +150,76 @@ def _limited(
 # Setting up and removing ------------------------------------------------------------------
 
 
-def totp_setup_start(*, user: User) -> TotpDevice:
-    """Return `user`'s authenticator being set up, with a fresh key unless a recent one waits.
-
-    Raise ValidationError if one is already confirmed: replacing it means removing it first.
-    """
-    device = TotpDevice.objects.filter(user=user).first()
-    if device is not None and device.is_confirmed:
+def _refuse_second_app(user: User) -> None:
+    if TotpDevice.objects.filter(user=user).exists():
         raise ValidationError(
             "An authenticator app is already set up. Remove it first to set up another one.",
             code="already_set_up",
         )
-    if device is not None and timezone.now() - device.created_at < SETUP_KEY_LIFETIME:
-        return device
-    sealed = sealing.seal(totp.new_key())
-    device, _ = TotpDevice.objects.update_or_create(
-        user=user,
-        defaults={"sealed_key": sealed, "created_at": timezone.now(), "last_used_step": None},
-    )
-    return device
 
 
-def totp_setup_details(device: TotpDevice) -> dict[str, str]:
+def totp_setup_start(*, user: User) -> str:
+    """Return a new key for `user`'s authenticator, sealed; nothing is stored until confirmed.
+
+    The caller keeps it (the session) while the user scans it. Raise
+    ValidationError if an app is set up already: replacing it means removing it first.
+    """
+    _refuse_second_app(user)
+    return sealing.seal(totp.new_key())
+
+
+def totp_setup_details(*, user: User, sealed_key: str) -> dict[str, str]:
     """Return what the set-up page shows: the otpauth URI (for the QR code) and the key as text."""
-    key = sealing.unseal(device.sealed_key)
+    key = sealing.unseal(sealed_key)
     return {
-        "uri": totp.provisioning_uri(key, account=device.user.email, issuer=ISSUER),
+        "uri": totp.provisioning_uri(key, account=user.email, issuer=ISSUER),
         "key_text": totp.key_text(key),
     }
 
 
-def totp_setup_confirm(*, user: User, code: str, request: HttpRequest | None = None) -> list[str]:
-    """Confirm `user`'s authenticator with a code from it; return new recovery codes, if made.
+def totp_setup_confirm(
+    *, user: User, sealed_key: str, code: str, request: HttpRequest | None = None
+) -> list[str]:
+    """Store `user`'s authenticator once a code from it matches; return new recovery codes, if made.
 
     The first factor comes with 10 recovery codes, shown once. Raise
     ValidationError ({"code": ...}) when the code is wrong or refused.
     """
-    device = TotpDevice.objects.filter(user=user, confirmed_at__isnull=True).first()
-    if device is None:
+    _refuse_second_app(user)
+    try:
+        key = sealing.unseal(sealed_key)
+    except sealing.Unsealable:
         raise ValidationError(
-            {"code": "Start the set-up again: this one is finished or expired."}, code="no_setup"
-        )
-    refused = _limited(
-        request,
-        user,
-        TOTP,
-        "setup",
-        lambda: _use_step(device, code, at=None, confirmed_at=timezone.now()),
-    )
+            {"code": "Start the set-up again: this one expired."}, code="no_setup"
+        ) from None
+    matched: list[int] = []
+
+    def accept() -> bool:
+        step = totp.matching_step(key, code, time.time())
+        matched.extend([] if step is None else [step])
+        return step is not None
+
+    refused = _limited(request, user, TOTP, "setup", accept)
     if refused:
         raise ValidationError({"code": REFUSALS[refused]}, code=refused)
-    with transaction.atomic():  # the refusal above is recorded; this part is all or nothing
-        codes = [] if methods(user) != [TOTP] else _replace_recovery_codes(user)
-        audit_record(action="factor.added", actor=user, request=request, details={"method": TOTP})
-        _email(user, "totp_added", request)
+    try:
+        with transaction.atomic():
+            now = timezone.now()
+            TotpDevice.objects.create(
+                user=user,
+                sealed_key=sealed_key,
+                confirmed_at=now,
+                last_used_step=matched[0],
+                last_used_at=now,
+            )
+            codes = [] if methods(user) != [TOTP] else _replace_recovery_codes(user)
+            audit_record(
+                action="factor.added", actor=user, request=request, details={"method": TOTP}
+            )
+            _email(user, "totp_added", request)
+    except IntegrityError:  # a second tab confirmed first
+        _refuse_second_app(user)
+        raise
     return codes
 
 

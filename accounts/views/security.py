@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import quote
 
 import segno
@@ -39,11 +40,26 @@ def _qr_svg(uri: str) -> str:
     )
 
 
+SETUP_SESSION_KEY = "keyward_totp_setup"
+SETUP_SECONDS = 30 * 60  # how long the key on screen waits for its first code
+
+
+def _setup_key(request: HttpRequest) -> str:
+    """Return the sealed key being set up in this session, a new one if none or too old."""
+    held = request.session.get(SETUP_SESSION_KEY)
+    if isinstance(held, dict) and 0 <= time.time() - held.get("at", 0) < SETUP_SECONDS:
+        return held["key"]
+    sealed = factors.totp_setup_start(user=request.user)
+    request.session[SETUP_SESSION_KEY] = {"key": sealed, "at": time.time()}
+    return sealed
+
+
+@sensitive_post_parameters("code")
 @login_required
 def totp_setup(request: HttpRequest) -> HttpResponse:
-    """Show a new key as a QR code and as text; confirm it with a code from the app."""
+    """Show a new key as a QR code and as text; store it once a code from the app matches."""
     try:
-        device = factors.totp_setup_start(user=request.user)
+        sealed = _setup_key(request)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("accounts:security")
@@ -51,16 +67,20 @@ def totp_setup(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             codes = factors.totp_setup_confirm(
-                user=request.user, code=form.cleaned_data["code"], request=request
+                user=request.user,
+                sealed_key=sealed,
+                code=form.cleaned_data["code"],
+                request=request,
             )
         except ValidationError as error:
             add_service_errors(form, error)
         else:
+            request.session.pop(SETUP_SESSION_KEY, None)
             if codes:
                 return _show_recovery_codes(request, codes, first=True)
             messages.success(request, "Your authenticator app is set up.")
             return redirect("accounts:security")
-    details = factors.totp_setup_details(device)
+    details = factors.totp_setup_details(user=request.user, sealed_key=sealed)
     context = {"form": form, "qr_svg": _qr_svg(details["uri"]), "key_text": details["key_text"]}
     response = render(request, "accounts/totp_setup.html", context)
     add_never_cache_headers(response)

@@ -42,7 +42,7 @@ def enrol_totp(user) -> tuple[bytes, list[str]]:
     """
     from accounts.signin import factors
 
-    device = factors.totp_setup_start(user=user)
-    key = key_from_text(factors.totp_setup_details(device)["key_text"])
-    codes = factors.totp_setup_confirm(user=user, code=totp(key))
+    sealed = factors.totp_setup_start(user=user)
+    key = key_from_text(factors.totp_setup_details(user=user, sealed_key=sealed)["key_text"])
+    codes = factors.totp_setup_confirm(user=user, sealed_key=sealed, code=totp(key))
     return key, codes

@@ -24,28 +24,32 @@ def test_a_user_without_factors_has_none(user):
     assert not factors.has_two_factor(user)
 
 
-def test_set_up_counts_only_once_confirmed(user):
-    device = factors.totp_setup_start(user=user)
-    assert not factors.has_two_factor(user)
-    key = key_from_text(factors.totp_setup_details(device)["key_text"])
+def test_set_up_stores_nothing_until_a_code_matches(user):
+    sealed = factors.totp_setup_start(user=user)
+    assert not TotpDevice.objects.exists()
+    key = key_from_text(factors.totp_setup_details(user=user, sealed_key=sealed)["key_text"])
     with pytest.raises(ValidationError) as wrong:
-        factors.totp_setup_confirm(user=user, code=totp(key, steps_off=5))
+        factors.totp_setup_confirm(user=user, sealed_key=sealed, code=totp(key, steps_off=5))
     assert wrong.value.message_dict["code"] == ["That code is not right, or it was used already."]
     assert not factors.has_two_factor(user)
-    codes = factors.totp_setup_confirm(user=user, code=totp(key))
+    assert not TotpDevice.objects.exists()
+    codes = factors.totp_setup_confirm(user=user, sealed_key=sealed, code=totp(key))
     assert factors.methods(user) == ["totp", "recovery_code"]
     assert factors.has_two_factor(user)
     assert len(codes) == 10 == len(set(codes))
     assert all(re.fullmatch(r"[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}", code) for code in codes)
+    # The code that confirmed it is spent.
+    assert not factors.totp_use(user, totp(key))
 
 
-def test_set_up_keeps_its_key_until_confirmed_and_refuses_a_second_app(user):
-    first = factors.totp_setup_start(user=user)
-    assert factors.totp_setup_start(user=user).sealed_key == first.sealed_key  # reload: same QR
-    enrol_totp_key = key_from_text(factors.totp_setup_details(first)["key_text"])
-    factors.totp_setup_confirm(user=user, code=totp(enrol_totp_key))
+def test_a_second_app_is_refused_until_the_first_is_removed(user):
+    sealed = factors.totp_setup_start(user=user)  # a second tab's set-up, begun first
+    enrol_totp(user)
     with pytest.raises(ValidationError, match="Remove it first"):
         factors.totp_setup_start(user=user)
+    key = key_from_text(factors.totp_setup_details(user=user, sealed_key=sealed)["key_text"])
+    with pytest.raises(ValidationError, match="Remove it first"):
+        factors.totp_setup_confirm(user=user, sealed_key=sealed, code=totp(key))
     assert TotpDevice.objects.filter(user=user).count() == 1
 
 
