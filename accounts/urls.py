@@ -4,7 +4,16 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
 from accounts.forms import PasswordChangeForm
-from accounts.views import audit, auth, invitations, members, security, two_factor, workspaces
+from accounts.views import (
+    audit,
+    auth,
+    invitations,
+    members,
+    security,
+    two_factor,
+    two_factor_required,
+    workspaces,
+)
 
 app_name = "accounts"
 
@@ -64,6 +73,12 @@ urlpatterns = [
         name="security_recovery_codes_regenerate",
     ),
     path("accounts/login/two-factor/", two_factor.two_factor, name="security_two_factor"),
+    # Where a workspace requiring two-factor sends a member who lacks it (accounts.signin.policy).
+    path(
+        "account/security/required/<slug:slug>/",
+        two_factor_required.two_factor_required,
+        name="two_factor_required",
+    ),
     path("invitations/<str:token>/", invitations.invitation_accept, name="invitation_accept"),
     path("workspaces/new/", workspaces.workspace_create, name="workspace_create"),
     path("w/<slug:slug>/", workspaces.overview, name="workspace_overview"),

@@ -4,7 +4,7 @@ from accounts.models.audit import AuditEvent
 from accounts.models.factors import RecoveryCode, TotpDevice
 from accounts.models.invitations import Invitation
 from accounts.models.users import User
-from accounts.models.workspaces import Membership, Workspace
+from accounts.models.workspaces import Membership, TwoFactorPolicy, Workspace
 
 __all__ = [
     "AuditEvent",
@@ -12,6 +12,7 @@ __all__ = [
     "Membership",
     "RecoveryCode",
     "TotpDevice",
+    "TwoFactorPolicy",
     "User",
     "Workspace",
 ]

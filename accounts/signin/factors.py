@@ -14,7 +14,7 @@ import time
 from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -47,6 +47,15 @@ def has_two_factor(user: User) -> bool:
     Recovery codes alone are not a factor: they only stand in for one.
     """
     return any(method != RECOVERY_CODE for method in methods(user))
+
+
+def has_two_factor_expression(user_ref: str = "pk") -> Exists:
+    """Return has_two_factor as an expression on the user at `user_ref` (a path from the row).
+
+    For lists: annotate a queryset with it to know for every row in the same
+    query. It must say what has_two_factor says: change both together.
+    """
+    return Exists(TotpDevice.objects.filter(user=OuterRef(user_ref), confirmed_at__isnull=False))
 
 
 def method_of(code: str) -> str:

@@ -73,6 +73,8 @@ CONSOLE: dict[str, Rule] = {
     "accounts:security_totp_remove": rule(S, S, password="{password}", code="000000"),
     "accounts:security_recovery_codes_regenerate": rule(S, S, password="{password}"),
     "accounts:security_two_factor": rule(P, P, code="000000"),
+    # Where a workspace requiring two-factor sends a member who lacks it (anyone else moves on).
+    "accounts:two_factor_required": rule(S),
     "accounts:workspace_create": rule(S, S, name="Initech"),
     "accounts:workspace_overview": rule(MEM),
     "accounts:settings": rule(MEM),
