@@ -3,6 +3,8 @@ where a member who lacks it is sent, and what stays open to them."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
@@ -148,7 +150,7 @@ def test_an_htmx_request_gets_hx_redirect_not_a_fragment(workspace, manager_user
     assert response.content == b""
 
 
-def test_a_refused_post_changes_nothing(workspace, manager_user, member_user):
+def test_a_refused_post_changes_nothing(workspace, manager_user):
     require(workspace, ADMINS_AND_MANAGERS)
     url = reverse("tokens:create", args=["acme"])
     data = {"name": "made", "kind": "workspace", "preset": "read", "expiration": "30"}
@@ -220,3 +222,106 @@ def test_the_check_costs_no_query_when_the_policy_does_not_cover_the_role(
     require(workspace, ADMINS_AND_MANAGERS)
     with django_assert_num_queries(len(off)):
         assert client.get(url).status_code == 200
+
+
+# Settings → Policies: the section ------------------------------------------------------------
+
+
+def policies_url(slug: str = "acme") -> str:
+    return reverse("tokens:policies", kwargs={"slug": slug})
+
+
+def section_post(client, policy: str):
+    return client.post(policies_url(), {"section": "two_factor", "two_factor_policy": policy})
+
+
+@pytest.mark.parametrize("who", ["admin_user", "manager_user", "member_user"])
+def test_every_member_reads_the_section_and_only_admins_may_change_it(request, workspace, who):
+    enrol_totp(request.getfixturevalue(who))
+    require(workspace, EVERYONE)
+    response = signed_in(request.getfixturevalue(who)).get(policies_url())
+    text = response.content.decode()
+    assert response.status_code == 200 and "Two-factor authentication" in text
+    inputs = re.findall(r'<input type="radio" name="two_factor_policy"[^>]*>', text)
+    assert len(inputs) == 3
+    [checked] = [tag for tag in inputs if "checked" in tag]
+    assert 'value="everyone"' in checked
+    assert all(("disabled" in tag) == (who != "admin_user") for tag in inputs)
+    assert ("Save two-factor policy" in text) == (who == "admin_user")
+
+
+def test_an_admin_saves_the_section(workspace, admin_user):
+    enrol_totp(admin_user)
+    client = signed_in(admin_user)
+    response = section_post(client, "admins_and_managers")
+    assert response.status_code == 302 and response["Location"] == policies_url()
+    workspace.refresh_from_db()
+    assert workspace.two_factor_policy == ADMINS_AND_MANAGERS and len(events()) == 1
+    assert "Two-factor policy saved." in client.get(policies_url()).content.decode()
+
+
+def test_an_admin_without_two_factor_sees_why_next_to_the_field(
+    workspace, admin_user, manager_user
+):
+    client = signed_in(admin_user)
+    response = section_post(client, "everyone")
+    text = response.content.decode()
+    assert response.status_code == 200
+    error = re.search(r'<div class="errors" id="two-factor-policy-error".*?</div>', text, re.S)
+    assert error and "Set up two-factor authentication for yourself first" in error[0]
+    assert reverse("accounts:security") in error[0]
+    workspace.refresh_from_db()
+    assert workspace.two_factor_policy == TwoFactorPolicy.OFF and events() == []
+    # The token policies' form was not the one posted: it shows no error.
+    assert text.count('class="errors"') == 1
+
+
+@pytest.mark.parametrize("who", ["manager_user", "member_user"])
+def test_a_non_admin_posting_the_section_gets_403(request, workspace, who):
+    user = request.getfixturevalue(who)
+    enrol_totp(user)
+    assert section_post(signed_in(user), "everyone").status_code == 403
+    workspace.refresh_from_db()
+    assert workspace.two_factor_policy == TwoFactorPolicy.OFF and events() == []
+
+
+def test_the_section_says_how_many_each_choice_would_stop(
+    workspace, admin_user, manager_user, member_user
+):
+    enrol_totp(admin_user)
+    text = signed_in(admin_user).get(policies_url()).content.decode()
+    # Admins and Managers: the Manager lacks it; everyone: the Manager and the Member.
+    assert "1 of them has not set it up yet." in text
+    assert "2 of them have not set it up yet." in text
+
+
+# Settings → Members: who has two-factor ------------------------------------------------------
+
+
+def test_the_members_tab_shows_who_has_two_factor_and_who_needs_it(
+    workspace, admin_user, manager_user, member_user
+):
+    enrol_totp(admin_user)
+    require(workspace, EVERYONE)
+    enrol_totp(member_user)
+    Workspace.objects.filter(pk=workspace.pk).update(two_factor_policy=ADMINS_AND_MANAGERS)
+    text = signed_in(admin_user).get(reverse("accounts:members", args=["acme"])).content.decode()
+    rows = {
+        email: row
+        for row, email in re.findall(
+            r'(<tr id="member-\d+">.*?([\w.]+@example\.com).*?</tr>)', text, re.S
+        )
+    }
+    assert 'status-active">On' in rows["admin@example.com"]
+    assert 'status-active">On' in rows["member@example.com"]
+    assert 'Off</span> <span class="muted small">required here' in rows["manager@example.com"]
+
+
+def test_a_role_change_row_keeps_its_two_factor_cell(workspace, admin_user, member_user):
+    enrol_totp(admin_user)
+    require(workspace, ADMINS_AND_MANAGERS)
+    membership = Membership.objects.get(user=member_user)
+    response = signed_in(admin_user).post(
+        reverse("accounts:member_role", args=["acme", membership.pk]), {"role": "manager"}, **HTMX
+    )
+    assert "required here" in response.content.decode()
