@@ -325,3 +325,13 @@ def test_a_role_change_row_keeps_its_two_factor_cell(workspace, admin_user, memb
         reverse("accounts:member_role", args=["acme", membership.pk]), {"role": "manager"}, **HTMX
     )
     assert "required here" in response.content.decode()
+
+
+@pytest.mark.parametrize("data", [{"two_factor_policy": "sometimes"}, {}], ids=["bogus", "none"])
+def test_a_bad_section_post_is_a_field_error_not_a_500(workspace, admin_user, data):
+    enrol_totp(admin_user)
+    response = signed_in(admin_user).post(policies_url(), {"section": "two_factor", **data})
+    assert response.status_code == 200
+    assert 'id="two-factor-policy-error"' in response.content.decode()
+    workspace.refresh_from_db()
+    assert workspace.two_factor_policy == TwoFactorPolicy.OFF and events() == []
