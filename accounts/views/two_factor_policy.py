@@ -33,7 +33,10 @@ class TwoFactorPolicyForm(forms.Form):
     two_factor_policy = forms.ChoiceField(
         label="Require two-factor authentication",
         choices=TwoFactorPolicy.choices,
-        widget=forms.RadioSelect(attrs={"aria-describedby": "two-factor-policy-help"}),
+        # The error's id too, as on the lifetime field: ignored while absent.
+        widget=forms.RadioSelect(
+            attrs={"aria-describedby": "two-factor-policy-help two-factor-policy-error"}
+        ),
     )
 
     def __init__(self, *args, editable: bool, **kwargs):
