@@ -67,6 +67,8 @@ class WorkspaceAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "created_at"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
+    # Its Admins change it (Settings → Policies), through the service that checks they have 2FA.
+    readonly_fields = ["two_factor_policy"]
     inlines = [MembershipInline]
 
     def save_model(self, request, obj, form, change):

@@ -8,7 +8,9 @@ the page and the action together.
 
 A view names the permission it needs; `workspace_view` resolves the workspace
 from the URL and the caller's membership, answers 404 to non-members (so a
-workspace's existence is not revealed) and 403 to a role that is too low.
+workspace's existence is not revealed), sends a member who lacks the two-factor
+authentication the workspace's policy asks of them to set it up
+(accounts.signin.policy), and answers 403 to a role that is too low.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 
 from accounts.models import Membership
 from accounts.roles import Role
+from accounts.signin import policy as two_factor_policy
 from accounts.signin import sso_enforcement
 
 
@@ -98,7 +101,8 @@ def workspace_view(perm: Perm = Perm.WORKSPACE_VIEW) -> Callable:
     """Decorate a view under /w/<slug>/ so that it runs only for members allowed `perm`.
 
     The view receives the request with `request.membership` and
-    `request.workspace` set, and without the `slug` argument.
+    `request.workspace` set, and without the `slug` argument. A member the
+    workspace's two-factor policy covers and who lacks it never reaches it.
     """
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -108,6 +112,8 @@ def workspace_view(perm: Perm = Perm.WORKSPACE_VIEW) -> Callable:
             membership = membership_for(request.user, slug)
             if sso_sign_in := sso_enforcement.reauthentication(request, membership):
                 return sso_sign_in
+            if two_factor_policy.blocks(membership):
+                return two_factor_policy.refusal(request, membership)
             require_perm(membership, perm)
             request.membership = membership
             request.workspace = membership.workspace

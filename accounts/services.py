@@ -7,7 +7,7 @@ state change writes an audit event.
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -17,11 +17,13 @@ from accounts import signals, tasks
 from accounts.audit import audit_record
 from accounts.emails import site_url
 from accounts.flood_limit import refuse_email_flood, refuse_signup_flood
-from accounts.models import Invitation, Membership, User, Workspace
+from accounts.models import Invitation, Membership, TwoFactorPolicy, User, Workspace
 from accounts.models.invitations import new_invitation_key
 from accounts.models.users import clean_email, normalize_email
+from accounts.permissions import Perm, has_perm
 from accounts.roles import Role
 from accounts.side_effects import enqueue_after_commit
+from accounts.signin import factors
 from accounts.text import clean_text
 
 
@@ -291,3 +293,52 @@ def membership_remove(
         signals.membership_removed.send(
             sender=Membership, membership=membership, actor=actor, request=request
         )
+
+
+def workspace_two_factor_policy_update(
+    *, workspace: Workspace, policy: str, actor: User, request: HttpRequest | None = None
+) -> bool:
+    """Set whose membership of `workspace` needs two-factor; return whether it changed.
+
+    Only an Admin may, and not to a policy that would lock them out of the
+    workspace: they set up two-factor first.
+    """
+    try:
+        chosen = TwoFactorPolicy(policy)
+    except ValueError:
+        raise ValidationError(
+            {
+                "two_factor_policy": ValidationError(
+                    "Choose who must use two-factor authentication.",
+                    code="invalid_two_factor_policy",
+                )
+            }
+        ) from None
+    with transaction.atomic():
+        workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
+        membership = Membership.objects.filter(workspace=workspace, user=actor).first()
+        if not has_perm(membership, Perm.POLICIES_MANAGE):
+            raise PermissionDenied("Your role may not change the workspace's policies.")
+        if chosen.covers(membership.role) and not factors.has_two_factor(actor):
+            raise ValidationError(
+                {
+                    "two_factor_policy": ValidationError(
+                        "Set up two-factor authentication for yourself first (Account → "
+                        "Security): this policy would lock you out of the workspace.",
+                        code="two_factor_missing",
+                    )
+                }
+            )
+        old = workspace.two_factor_policy
+        if old == chosen:
+            return False
+        workspace.two_factor_policy = chosen
+        workspace.save(update_fields=["two_factor_policy"])
+        audit_record(
+            action="policy.two_factor_updated",
+            actor=actor,
+            target=workspace,
+            request=request,
+            details={"from": old, "to": chosen.value},
+        )
+    return True

@@ -3,7 +3,8 @@
 A successful confirmation stamps the session; the stamp lasts
 KEYWARD_SUDO_SECONDS. The password is checked through Django's `authenticate`,
 so wrong ones count towards the sign-in limits and the prompt cannot be used
-to guess a password.
+to guess a password. A user with an authenticator app may give a code from it
+instead, checked under the same limits (accounts.signin.factors).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from django.http import HttpRequest
 
 from accounts import signin_limit
 from accounts.audit import audit_record
+from accounts.signin import factors
+from accounts.signin.factor_forms import code_field
 
 SESSION_KEY = "keyward_sudo_at"
 
@@ -34,32 +37,66 @@ def grant(request: HttpRequest) -> None:
 
 
 class SudoForm(forms.Form):
-    """Confirm the signed-in user's password; refuse while they fail too often."""
+    """Confirm the signed-in user's password, or a code from their authenticator app.
+
+    Refuse while they fail too often. The code field exists only for a user
+    with an app; either field confirms, the code if both are filled.
+    """
 
     password = forms.CharField(
         label="Your password",
         strip=False,
+        required=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
+    code = code_field("Or a code from your authenticator app")
 
     error_messages = {
         "rate_limited": signin_limit.WAIT_MESSAGE,
         "unavailable": signin_limit.UNAVAILABLE_MESSAGE,
         "wrong_password": "This is not your password.",
+        "required": "Enter your password.",
     }
 
     def __init__(self, *args, request: HttpRequest, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.request = request
+        self.fields["code"].required = False
+        if factors.TOTP not in factors.methods(request.user):
+            del self.fields["code"]
 
-    def clean_password(self) -> str:
-        password = self.cleaned_data["password"]
-        refused = signin_limit.confirm_password(self.request, self.request.user, password)
-        if refused:
-            raise forms.ValidationError(self.error_messages[refused], code=refused)
-        return password
+    @staticmethod
+    def submitted(data) -> bool:
+        """Return whether `data` is this form's submission (not the request that opens it)."""
+        return "password" in data or "code" in data
+
+    def clean(self):
+        cleaned = super().clean()
+        code, password = cleaned.get("code"), cleaned.get("password")
+        if code:
+            refused = factors.check_code(
+                self.request, self.request.user, code, method=factors.TOTP, purpose="sudo"
+            )
+            if refused:
+                self.add_error("code", forms.ValidationError(factors.REFUSALS[refused]))
+            else:
+                cleaned["method"] = factors.TOTP
+        elif password:
+            refused = signin_limit.confirm_password(self.request, self.request.user, password)
+            if refused:
+                self.add_error("password", forms.ValidationError(self.error_messages[refused]))
+            else:
+                cleaned["method"] = "password"
+        else:
+            self.add_error("password", forms.ValidationError(self.error_messages["required"]))
+        return cleaned
 
     def confirm(self) -> None:
         """Start sudo mode for this session (call once the form is valid)."""
         grant(self.request)
-        audit_record(action="sudo.confirmed", actor=self.request.user, request=self.request)
+        audit_record(
+            action="sudo.confirmed",
+            actor=self.request.user,
+            request=self.request,
+            details={"method": self.cleaned_data["method"]},
+        )

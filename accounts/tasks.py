@@ -62,3 +62,27 @@ def email_password_reset(user_id: int, base_url: str) -> int:
     context = {"email": user.email, "reset_url": absolute_url(path, base_url)}
     what = f"email a password reset link to user {user.pk}"
     return send_each([Email(what, [user.email], "password_reset", context)])
+
+
+# Security notices: what changed in how the account signs in (accounts.signin.factors).
+SECURITY_NOTICES = {
+    "totp_added": "An authenticator app was set up as a second factor",
+    "totp_removed": "The authenticator app was removed from your sign-in",
+    "recovery_codes_regenerated": "New recovery codes were made; the old ones no longer work",
+}
+
+
+@task
+def email_security_notice(user_id: int, notice: str, base_url: str) -> int:
+    """Email `user_id` that their sign-in changed (`notice`, a SECURITY_NOTICES key); return 1."""
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None or notice not in SECURITY_NOTICES:
+        logger.info("No security notice %r for user %s; not emailed.", notice, user_id)
+        return 0
+    context = {
+        "what": SECURITY_NOTICES[notice],
+        "security_url": absolute_url(reverse("accounts:security"), base_url),
+        "reset_url": absolute_url(reverse("accounts:password_reset"), base_url),
+    }
+    what = f"email security notice {notice} to user {user.pk}"
+    return send_each([Email(what, [user.email], "security_notice", context)])

@@ -3,8 +3,19 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from accounts.forms import LoginForm, PasswordChangeForm
-from accounts.views import audit, auth, invitations, members, sso, sso_settings, workspaces
+from accounts.forms import PasswordChangeForm
+from accounts.views import (
+    audit,
+    auth,
+    invitations,
+    members,
+    security,
+    sso,
+    sso_settings,
+    two_factor,
+    two_factor_required,
+    workspaces,
+)
 
 app_name = "accounts"
 
@@ -50,19 +61,29 @@ password_urls = [
 
 urlpatterns = [
     path("", workspaces.home, name="home"),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(
-            authentication_form=LoginForm, redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
+    path("accounts/login/", two_factor.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/signup/", auth.signup, name="signup"),
     # Single sign-on (OpenID Connect)
     path("accounts/sso/login/", sso.sso_login, name="sso_login"),
     path("accounts/sso/callback/", sso.sso_callback, name="sso_callback"),
     *password_urls,
+    # Two-factor authentication: TOTP, recovery codes, the code step of sign-in (issue 12).
+    path("account/security/", security.security, name="security"),
+    path("account/security/totp/setup/", security.totp_setup, name="security_totp_setup"),
+    path("account/security/totp/remove/", security.totp_remove, name="security_totp_remove"),
+    path(
+        "account/security/recovery-codes/regenerate/",
+        security.recovery_codes_regenerate,
+        name="security_recovery_codes_regenerate",
+    ),
+    path("accounts/login/two-factor/", two_factor.two_factor, name="security_two_factor"),
+    # Where a workspace requiring two-factor sends a member who lacks it (accounts.signin.policy).
+    path(
+        "account/security/required/<slug:slug>/",
+        two_factor_required.two_factor_required,
+        name="two_factor_required",
+    ),
     path("invitations/<str:token>/", invitations.invitation_accept, name="invitation_accept"),
     path("workspaces/new/", workspaces.workspace_create, name="workspace_create"),
     path("w/<slug:slug>/", workspaces.overview, name="workspace_overview"),

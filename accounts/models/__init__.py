@@ -1,9 +1,20 @@
 """Re-export the accounts models."""
 
 from accounts.models.audit import AuditEvent
+from accounts.models.factors import RecoveryCode, TotpDevice
 from accounts.models.invitations import Invitation
 from accounts.models.sso import WorkspaceSingleSignOn
 from accounts.models.users import User
-from accounts.models.workspaces import Membership, Workspace
+from accounts.models.workspaces import Membership, TwoFactorPolicy, Workspace
 
-__all__ = ["AuditEvent", "Invitation", "Membership", "User", "Workspace", "WorkspaceSingleSignOn"]
+__all__ = [
+    "AuditEvent",
+    "Invitation",
+    "Membership",
+    "RecoveryCode",
+    "TotpDevice",
+    "TwoFactorPolicy",
+    "User",
+    "Workspace",
+    "WorkspaceSingleSignOn",
+]

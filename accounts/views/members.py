@@ -17,6 +17,7 @@ from accounts.htmx import attempt, finish_action, finish_with_partial, refuse_ac
 from accounts.models import Invitation, Membership
 from accounts.permissions import Perm, workspace_view
 from accounts.roles import Role
+from accounts.signin import factors
 
 TEMPLATE = "accounts/members.html"
 
@@ -28,7 +29,9 @@ def _members_url(request: HttpRequest) -> str:
 def _context(request: HttpRequest, **extra) -> dict:
     workspace = request.workspace
     return {
-        "memberships": workspace.memberships.select_related("user").order_by("user__email"),
+        "memberships": workspace.memberships.select_related("user")
+        .annotate(has_two_factor=factors.has_two_factor_expression("user"))
+        .order_by("user__email"),
         "invitations": Invitation.objects.pending()
         .filter(workspace=workspace)
         .select_related("invited_by"),
@@ -39,6 +42,12 @@ def _context(request: HttpRequest, **extra) -> dict:
         "members_url": _members_url(request),
         **extra,
     }
+
+
+def _with_two_factor(membership: Membership) -> Membership:
+    """Mark `membership` as the list's query does, for the one row a view renders."""
+    membership.has_two_factor = factors.has_two_factor(membership.user)
+    return membership
 
 
 def _done(request: HttpRequest, message: str) -> HttpResponse:
@@ -91,7 +100,7 @@ def member_role(request: HttpRequest, pk: int) -> HttpResponse:
         actor=request.user,
     )
     if changed.done:
-        membership = changed.result
+        membership = _with_two_factor(changed.result)
         return finish_action(
             request,
             message=f"{membership.user.email} is now {membership.get_role_display()}.",
@@ -101,7 +110,7 @@ def member_role(request: HttpRequest, pk: int) -> HttpResponse:
             ),
         )
     role_error = {"pk": membership.pk, "message": " ".join(form.errors.get("role", []))}
-    context = _context(request, row=membership, role_error=role_error)
+    context = _context(request, row=_with_two_factor(membership), role_error=role_error)
     response = render_page(request, TEMPLATE, context, partial="member-row")
     if form.errors and request.htmx:
         trigger_client_event(

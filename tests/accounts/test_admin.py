@@ -266,3 +266,17 @@ def test_deactivating_a_user_in_admin_revokes_their_personal_tokens_in_api_and_c
     member_user.is_active = True
     member_user.save()
     assert Token.objects.get(pk=personal.pk).status() == "revoked"
+
+
+def test_operators_see_but_cannot_change_the_two_factor_policy(
+    operator_client, workspace, admin_user
+):
+    # Its Admins change it, through the service that checks their own second factor.
+    url = f"/admin/accounts/workspace/{workspace.pk}/change/"
+    assert "Require two-factor authentication" in operator_client.get(url).content.decode()
+    data = _inline_post(workspace, _rows(workspace)) | {"two_factor_policy": "everyone"}
+
+    assert operator_client.post(url, data).status_code == 302
+
+    workspace.refresh_from_db()
+    assert workspace.two_factor_policy == "off"

@@ -15,10 +15,11 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts import services
 from accounts.invitation_links import invitation_link_token
-from accounts.models import AuditEvent, Invitation, Membership, User, Workspace
+from accounts.models import AuditEvent, Invitation, Membership, TotpDevice, User, Workspace
 from accounts.roles import Role
 from tests.conftest import PASSWORD, make_member
 from tests.factories import HTMX
@@ -292,11 +293,17 @@ def test_members_list_query_count_does_not_grow_with_members(
     assert response.content.decode().count('id="invitation-') == 2
 
     _add_members(workspace, 27, "many")  # 30 members
+    # Half of them with an authenticator app: the Two-factor column costs no query per row.
+    TotpDevice.objects.bulk_create(
+        TotpDevice(user=user, sealed_key="-", confirmed_at=timezone.now())
+        for user in User.objects.filter(email__startswith="many")[:15]
+    )
 
     with django_assert_num_queries(len(few)):
         response = client.get(url, **headers)
     assert response.content.decode().count('id="member-') == 30 + 1
     assert response.content.decode().count('id="invitation-') == 29
+    assert response.content.decode().count('<span class="status status-active">On</span>') == 15
 
 
 # Invite ------------------------------------------------------------------------------

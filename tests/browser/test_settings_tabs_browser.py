@@ -102,7 +102,8 @@ def test_members_read_the_policies_without_a_way_to_change_them(
 
     expect(page.get_by_role("note")).to_contain_text("Only Admins can change policies.")
     controls = page.locator(".policy-form input:not([type=hidden])")
-    expect(controls).to_have_count(5)  # lifetime, two checkboxes, two radios
+    # Lifetime, two checkboxes, two radios; the two-factor section's three radios.
+    expect(controls).to_have_count(5 + 3)
     for control in controls.all():
         expect(control).to_be_disabled()
     expect(lifetime(page)).to_be_disabled()

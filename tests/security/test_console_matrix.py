@@ -67,6 +67,14 @@ CONSOLE: dict[str, Rule] = {
     "accounts:password_reset_confirm": rule(P),
     "accounts:password_reset_complete": rule(P),
     "accounts:invitation_accept": rule(P),
+    # Two-factor authentication (issue 12, TOTP and recovery codes).
+    "accounts:security": rule(S),
+    "accounts:security_totp_setup": rule(S, S, code="000000"),
+    "accounts:security_totp_remove": rule(S, S, password="{password}", code="000000"),
+    "accounts:security_recovery_codes_regenerate": rule(S, S, password="{password}"),
+    "accounts:security_two_factor": rule(P, P, code="000000"),
+    # Where a workspace requiring two-factor sends a member who lacks it (anyone else moves on).
+    "accounts:two_factor_required": rule(S),
     "accounts:workspace_create": rule(S, S, name="Initech"),
     "accounts:workspace_overview": rule(MEM),
     "accounts:settings": rule(MEM),
@@ -111,7 +119,7 @@ CONSOLE: dict[str, Rule] = {
     "ops:metrics": rule(P, NO),
 }
 # Django admin: staff only, but for its own sign-in pages.
-ADMIN_PUBLIC = {"admin:login": rule(P), "admin:logout": rule(NO, P)}
+ADMIN_PUBLIC = {"admin:login": rule(P), "admin_login": rule(P), "admin:logout": rule(NO, P)}
 # The API's operations are covered one by one in test_api_matrix.py, from its schema;
 # anything else under /api/v1/ must be one of these public pages.
 API_PUBLIC = {"api:openapi-json", "api:openapi-view", "api:api-root", "api/v1/^(?P<path>.*)$"}

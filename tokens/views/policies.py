@@ -13,6 +13,7 @@ from accounts import query_params
 from accounts.form_errors import add_service_errors
 from accounts.htmx import render_page
 from accounts.permissions import Perm, has_perm, workspace_view
+from accounts.views import two_factor_policy
 from tokens import vault
 from tokens.actors import Actor
 from tokens.models import RevealPolicy
@@ -91,9 +92,9 @@ class PolicyForm(forms.Form):
         )
 
 
-def _form(request: HttpRequest, policy) -> PolicyForm:
+def _form(request: HttpRequest, policy, *, posted: bool) -> PolicyForm:
     return PolicyForm(
-        request.POST if request.method == "POST" else None,
+        request.POST if posted else None,
         initial={field: getattr(policy, field) for field in policies.FIELDS},
         editable=has_perm(request.membership, Perm.POLICIES_MANAGE),
         policy=policy,
@@ -119,8 +120,13 @@ def policy_settings(request: HttpRequest) -> HttpResponse:
             "beyond": policies.tokens_beyond_lifetime(request.workspace, days),
         }
         return render_page(request, TEMPLATE, context, partial="lifetime-impact")
-    form = _form(request, policy)
-    if request.method == "POST":
+    # The two-factor section (accounts) is a form of its own on this tab.
+    two_factor = two_factor_policy.section(request)
+    if two_factor.response is not None:
+        return two_factor.response
+    posted = request.method == "POST" and not two_factor.submitted
+    form = _form(request, policy, posted=posted)
+    if posted:
         if not has_perm(request.membership, Perm.POLICIES_MANAGE):
             raise PermissionDenied("Your role may not change the workspace's policies.")
         if form.is_valid():
@@ -148,6 +154,7 @@ def policy_settings(request: HttpRequest) -> HttpResponse:
         "beyond": policies.tokens_beyond_lifetime(request.workspace, days),
         "never_expiring": policies.never_expiring_count(request.workspace),
         "stored_copies": policies.retrievable_count(request.workspace),
+        **two_factor.context,
     }
     return render_page(request, TEMPLATE, context)
 

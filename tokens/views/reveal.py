@@ -29,7 +29,9 @@ def token_reveal(request: HttpRequest, public_id: str) -> HttpResponse:
     purpose = request.POST.get("purpose")
     purpose = purpose if purpose in PURPOSES else "reveal"
     if not sudo.is_active(request):
-        form = sudo.SudoForm(request.POST if "password" in request.POST else None, request=request)
+        form = sudo.SudoForm(
+            request.POST if sudo.SudoForm.submitted(request.POST) else None, request=request
+        )
         if not form.is_valid():
             context = tab_context(request, sudo_token=token, sudo_form=form, purpose=purpose)
             return render_page(request, TEMPLATE, context, dialog="sudo-dialog")

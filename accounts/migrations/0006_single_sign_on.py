@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0003_emails_without_invisible_characters'),
+        ('accounts', '0005_workspace_two_factor_policy'),
     ]
 
     operations = [

@@ -1,0 +1,13 @@
+// Account → Security: copy the recovery codes shown once to the clipboard.
+document.addEventListener("click", async (event) => {
+  const button = event.target.closest("[data-copy-codes]");
+  if (!button) return;
+  const text = document.querySelector("[data-codes-text]").value;
+  const status = document.querySelector("[data-copy-status]");
+  try {
+    await navigator.clipboard.writeText(text);
+    status.textContent = "Copied the codes to the clipboard.";
+  } catch {
+    status.textContent = "Could not copy: select the codes and copy them.";
+  }
+});

@@ -1,0 +1,207 @@
+"""The code step of sign-in, console and admin, with codes computed by the test (RFC 6238)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.contrib.auth import SESSION_KEY
+from django.urls import reverse
+
+from accounts.models import AuditEvent, User
+from accounts.signin import pending
+from tests.accounts.otp import enrol_totp, totp
+from tests.conftest import PASSWORD
+
+STEP = reverse("accounts:security_two_factor")
+
+
+def _login(client, email, password=PASSWORD, *, url=None, next_url=None, ip="10.0.0.1"):
+    data = {"username": email, "password": password}
+    if next_url is not None:
+        data["next"] = next_url
+    return client.post(url or reverse("accounts:login"), data, REMOTE_ADDR=ip)
+
+
+def _code(client, code, *, method="totp", next_url=None, ip="10.0.0.1"):
+    data = {"code": code, "method": method}
+    if next_url is not None:
+        data["next"] = next_url
+    return client.post(STEP, data, REMOTE_ADDR=ip)
+
+
+def _signed_in(client) -> bool:
+    return SESSION_KEY in client.session
+
+
+@pytest.fixture
+def enrolled(member_user):
+    """Return (user, key, recovery codes) of a Member with an authenticator app."""
+    key, codes = enrol_totp(member_user)
+    return member_user, key, codes
+
+
+def test_a_user_without_a_factor_signs_in_with_the_password(client, member_user):
+    response = _login(client, member_user.email)
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert _signed_in(client)
+
+
+def test_the_password_alone_does_not_sign_in_a_user_with_a_factor(client, enrolled):
+    user, key, _ = enrolled
+    response = _login(client, user.email, next_url="/w/acme/")
+    assert response.status_code == 302
+    assert response["Location"] == f"{STEP}?next=%2Fw%2Facme%2F"
+    assert not _signed_in(client)
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    content = page.content.decode()
+    assert "Two-factor authentication" in content
+    assert 'autocomplete="one-time-code"' in content
+    assert "Use a recovery code" in content
+
+    response = _code(client, totp(key, steps_off=1), next_url="/w/acme/")
+    assert response.status_code == 302 and response["Location"] == "/w/acme/"
+    assert _signed_in(client) and client.session[SESSION_KEY] == str(user.pk)
+    assert pending.SESSION_KEY not in client.session
+    event = AuditEvent.objects.get(action="signin.two_factor")
+    assert event.actor_user == user and event.details == {"method": "totp"}
+
+
+def test_the_session_key_changes_when_the_code_signs_in(client, enrolled):
+    user, key, _ = enrolled
+    _login(client, user.email)
+    before = client.session.session_key
+    _code(client, totp(key, steps_off=1))
+    assert _signed_in(client) and client.session.session_key != before
+
+
+def test_a_wrong_code_says_so_and_signs_nobody_in(client, enrolled):
+    user, key, _ = enrolled
+    _login(client, user.email)
+    response = _code(client, "123456" if totp(key, steps_off=1) != "123456" else "654321")
+    assert response.status_code == 200
+    assert "That code is not right, or it was used already." in response.content.decode()
+    assert not _signed_in(client)
+    assert AuditEvent.objects.filter(action="signin.two_factor_failed", actor_user=user).exists()
+
+
+def test_a_used_code_is_refused_at_the_next_sign_in(client, enrolled, django_user_model):
+    user, key, _ = enrolled
+    code = totp(key, steps_off=1)
+    _login(client, user.email)
+    _code(client, code)
+    assert _signed_in(client)
+    client.logout()
+    _login(client, user.email)
+    response = _code(client, code)
+    assert not _signed_in(client)
+    assert "used already" in response.content.decode()
+
+
+def test_a_recovery_code_signs_in_once(client, enrolled):
+    user, _, codes = enrolled
+    _login(client, user.email)
+    page = client.get(f"{STEP}?method=recovery_code")
+    assert "Recovery code" in page.content.decode()
+    assert "Use your authenticator app" in page.content.decode()
+    response = _code(client, codes[3].upper(), method="recovery_code")
+    assert response.status_code == 302 and _signed_in(client)
+    assert AuditEvent.objects.get(action="signin.two_factor").details == {"method": "recovery_code"}
+    client.logout()
+    _login(client, user.email)
+    response = _code(client, codes[3], method="recovery_code")
+    assert not _signed_in(client)
+
+
+@pytest.mark.parametrize(
+    "next_url", ["https://evil.example/", "//evil.example/", "javascript:alert(1)"]
+)
+def test_next_is_still_checked_at_the_code_step(client, enrolled, next_url):
+    user, key, _ = enrolled
+    _login(client, user.email)  # the login view already dropped a foreign next
+    response = _code(client, totp(key, steps_off=1), next_url=next_url)
+    assert response["Location"] == "/"
+    assert _signed_in(client)
+
+
+def test_the_code_step_without_a_password_first_sends_to_sign_in(client, enrolled):
+    response = client.get(STEP)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:login"))
+    _, key, _ = enrolled
+    assert _code(client, totp(key, steps_off=1)).status_code == 302
+    assert not _signed_in(client)
+
+
+def test_the_code_step_expires(client, enrolled, monkeypatch):
+    user, key, _ = enrolled
+    _login(client, user.email)
+    later = time.time() + pending.PENDING_SECONDS + 1
+    monkeypatch.setattr("accounts.signin.pending.time.time", lambda: later)
+    response = _code(client, totp(key, later, steps_off=0))
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    assert not _signed_in(client)
+    assert pending.SESSION_KEY not in client.session
+
+
+def test_a_password_changed_meanwhile_ends_the_pending_sign_in(client, enrolled):
+    user, key, _ = enrolled
+    _login(client, user.email)
+    fresh = User.objects.get(pk=user.pk)
+    fresh.set_password("another-long-password-42")
+    fresh.save()
+    _code(client, totp(key, steps_off=1))
+    assert not _signed_in(client)
+
+
+def test_wrong_codes_count_per_account_and_then_even_the_right_one_is_refused(
+    client, enrolled, settings, monkeypatch
+):
+    user, key, _ = enrolled
+    _login(client, user.email)
+    for n in range(settings.KEYWARD_LOGIN_FAILURES_PER_ACCOUNT):
+        _code(client, "000000", ip=f"10.0.1.{n}")  # another address each time: per account
+    right = totp(key, steps_off=1)
+    response = _code(client, right)
+    assert not _signed_in(client)
+    assert "Too many failed attempts. Wait a few minutes" in response.content.decode()
+    # The password form refuses too: one count for every way in.
+    assert "Too many failed sign-in attempts" in _login(client, user.email).content.decode()
+
+    later = time.time() + settings.KEYWARD_LOGIN_FAILURE_WINDOW_SECONDS + 1
+    monkeypatch.setattr("accounts.ratelimit.time.time", lambda: later)
+    assert _login(client, user.email).status_code == 302
+    response = _code(client, totp(key, later))
+    assert response.status_code == 302 and _signed_in(client)
+
+
+# The Django admin's login --------------------------------------------------------------
+
+
+def test_the_admin_login_asks_staff_with_a_factor_for_a_code(client, operator):
+    key, _ = enrol_totp(operator)
+    page = client.get(reverse("admin:login"))
+    assert page.status_code == 200 and "Keyward operations" in page.content.decode()
+    response = _login(client, operator.email, url=reverse("admin:login"), next_url="/admin/")
+    assert response["Location"] == f"{STEP}?next=%2Fadmin%2F"
+    assert not _signed_in(client)
+    assert client.get("/admin/").status_code == 302  # not in yet
+    response = _code(client, totp(key, steps_off=1), next_url="/admin/")
+    assert response["Location"] == "/admin/"
+    assert client.get("/admin/").status_code == 200
+
+
+def test_the_admin_login_without_a_factor_is_unchanged(client, operator):
+    response = _login(client, operator.email, url=reverse("admin:login"), next_url="/admin/")
+    assert response["Location"] == "/admin/"
+    assert client.get("/admin/").status_code == 200
+
+
+def test_wrong_admin_codes_count_under_the_same_limit(client, operator, settings):
+    enrol_totp(operator)
+    _login(client, operator.email, url=reverse("admin:login"))
+    for _ in range(settings.KEYWARD_LOGIN_FAILURES_PER_ACCOUNT):
+        _code(client, "000000")
+    response = _login(client, operator.email, url=reverse("admin:login"))
+    assert response.status_code == 200 and not _signed_in(client)
