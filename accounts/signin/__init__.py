@@ -1,0 +1,1 @@
+"""Sign-in factors and single sign-on."""
