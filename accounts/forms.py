@@ -51,6 +51,11 @@ class LoginForm(SignInLimitMixin, auth_forms.AuthenticationForm):
         "invalid_login": "That email and password do not match an account.",
     }
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # "webauthn": the browser may suggest this site's passkeys in the email field.
+        self.fields["username"].widget.attrs["autocomplete"] = "username webauthn"
+
 
 class AdminLoginForm(SignInLimitMixin, admin_forms.AdminAuthenticationForm):
     """Sign operators in to /admin/ under the same limit as the console."""

@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
 from accounts.forms import LoginForm, PasswordChangeForm
-from accounts.views import audit, auth, invitations, members, workspaces
+from accounts.views import audit, auth, invitations, members, passkeys, workspaces
 
 app_name = "accounts"
 
@@ -60,6 +60,36 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/signup/", auth.signup, name="signup"),
     *password_urls,
+    # Passkeys (WebAuthn): Account → Security → Passkeys, passwordless sign-in, sudo mode.
+    path("account/security/passkeys/", passkeys.passkey_list, name="passkey_list"),
+    path("account/security/passkeys/add/", passkeys.passkey_add, name="passkey_add"),
+    path(
+        "account/security/passkeys/add/options/",
+        passkeys.passkey_add_options,
+        name="passkey_add_options",
+    ),
+    path(
+        "account/security/passkeys/<int:pk>/rename/",
+        passkeys.passkey_rename,
+        name="passkey_rename",
+    ),
+    path(
+        "account/security/passkeys/<int:pk>/remove/",
+        passkeys.passkey_remove,
+        name="passkey_remove",
+    ),
+    path(
+        "account/security/passkeys/sudo/options/",
+        passkeys.passkey_sudo_options,
+        name="passkey_sudo_options",
+    ),
+    path("account/security/passkeys/sudo/", passkeys.passkey_sudo, name="passkey_sudo"),
+    path(
+        "accounts/login/passkey/options/",
+        passkeys.passkey_login_options,
+        name="passkey_login_options",
+    ),
+    path("accounts/login/passkey/", passkeys.passkey_login, name="passkey_login"),
     path("invitations/<str:token>/", invitations.invitation_accept, name="invitation_accept"),
     path("workspaces/new/", workspaces.workspace_create, name="workspace_create"),
     path("w/<slug:slug>/", workspaces.overview, name="workspace_overview"),
