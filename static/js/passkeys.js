@@ -202,11 +202,12 @@
       });
       window.location.assign(done.redirect);
     } catch (error) {
-      // A suggestion request ends silently when the button's request replaces it.
-      if (!(mediation === "conditional" && error && error.name === "AbortError")) {
+      // Suggestions in the email field were not asked for: if they fail (or the button's
+      // request replaces them), the password form is still there; say nothing.
+      if (mediation !== "conditional") {
         show(status, browserMessage(error, false));
+        button.disabled = false;
       }
-      if (mediation !== "conditional") button.disabled = false;
     }
   }
 
