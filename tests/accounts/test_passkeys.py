@@ -268,3 +268,10 @@ def test_relying_party_defaults(rf, settings):
     )
     settings.KEYWARD_WEBAUTHN_RP_ID = "example.com"
     assert passkeys.relying_party(request).id == "example.com"
+
+
+def test_an_answer_naming_another_account_is_refused(make_request, admin_user):
+    """The user handle the authenticator returns must be the one stored with the passkey."""
+    _, authenticator = register(make_request, admin_user)
+    authenticator.user_handle = b"someone-else"
+    assert refusal(make_request, authenticator.get) == "wrong_user"
