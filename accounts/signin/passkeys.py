@@ -97,12 +97,15 @@ def relying_party(request: HttpRequest) -> RelyingParty:
     return RelyingParty(id=settings.KEYWARD_WEBAUTHN_RP_ID or parts.hostname or "", origin=origin)
 
 
-def _remember_challenge(request: HttpRequest, ceremony: str, challenge: bytes, user=None) -> None:
+def _remember_challenge(
+    request: HttpRequest, ceremony: str, challenge: bytes, user=None, **extra: str
+) -> None:
     pending = request.session.get(SESSION_KEY) or {}
     pending[ceremony] = {
         "challenge": challenge.hex(),
         "expires": time.time() + CHALLENGE_SECONDS,
         "user": user.pk if user is not None else None,
+        **extra,
     }
     request.session[SESSION_KEY] = pending
 
@@ -154,10 +157,7 @@ def registration_options(request: HttpRequest, user: User) -> dict[str, Any]:
         ),
         exclude_credentials=[_descriptor(passkey) for passkey in Passkey.objects.of(user)],
     )
-    _remember_challenge(request, "register", options.challenge, user)
-    pending = request.session[SESSION_KEY]
-    pending["register"]["handle"] = handle.hex()
-    request.session[SESSION_KEY] = pending
+    _remember_challenge(request, "register", options.challenge, user, handle=handle.hex())
     as_json = json.loads(options_to_json(options))
     # credProps tells whether the authenticator kept the account (a discoverable credential).
     as_json["extensions"] = {"credProps": True}

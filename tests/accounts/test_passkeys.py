@@ -275,3 +275,12 @@ def test_an_answer_naming_another_account_is_refused(make_request, admin_user):
     _, authenticator = register(make_request, admin_user)
     authenticator.user_handle = b"someone-else"
     assert refusal(make_request, authenticator.get) == "wrong_user"
+
+
+def test_a_sudo_challenge_does_not_serve_a_passwordless_sign_in(make_request, admin_user):
+    """Options made for one known user (sudo) are bound to them, not to "anyone"."""
+    _, authenticator = register(make_request, admin_user)
+    options = passkeys.authentication_options(make_request(admin_user), user=admin_user)
+    with pytest.raises(PasskeyRefused) as refused:
+        passkeys.verify_assertion(make_request(), authenticator.get(options))
+    assert refused.value.reason == "no_challenge"
