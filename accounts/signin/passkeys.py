@@ -62,6 +62,7 @@ TRANSPORTS = frozenset(transport.value for transport in AuthenticatorTransport)
 # What each refusal says to the person; the precise reason goes to the log and the audit.
 MESSAGES = {
     "no_challenge": "This passkey request has expired or was already used. Try again.",
+    "already_registered": "This passkey is already registered to an account.",
     "rate_limited": "Too many failed sign-in attempts. Wait a few minutes, then try again.",
     "unavailable": signin_limit.UNAVAILABLE_MESSAGE,
 }

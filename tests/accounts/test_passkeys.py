@@ -284,3 +284,15 @@ def test_a_sudo_challenge_does_not_serve_a_passwordless_sign_in(make_request, ad
     with pytest.raises(PasskeyRefused) as refused:
         passkeys.verify_assertion(make_request(), authenticator.get(options))
     assert refused.value.reason == "no_challenge"
+
+
+def test_a_credential_registers_once(make_request, admin_user, member_user):
+    """An authenticator that ignores excludeCredentials cannot store one credential twice."""
+    _, authenticator = register(make_request, admin_user)
+    options = passkeys.registration_options(make_request(member_user), member_user)
+    with pytest.raises(PasskeyRefused) as refused:
+        passkeys.verify_registration(
+            make_request(member_user), member_user, authenticator.create(options)
+        )
+    assert refused.value.reason == "already_registered"
+    assert refused.value.message == "This passkey is already registered to an account."
