@@ -52,6 +52,11 @@ class LoginForm(SsoRequiredMessageMixin, SignInLimitMixin, auth_forms.Authentica
         "invalid_login": "That email and password do not match an account.",
     }
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # "webauthn": the browser may suggest this site's passkeys in the email field.
+        self.fields["username"].widget.attrs["autocomplete"] = "username webauthn"
+
 
 class AdminLoginForm(
     SsoRequiredMessageMixin, SignInLimitMixin, admin_forms.AdminAuthenticationForm

@@ -86,3 +86,24 @@ def email_security_notice(user_id: int, notice: str, base_url: str) -> int:
     }
     what = f"email security notice {notice} to user {user.pk}"
     return send_each([Email(what, [user.email], "security_notice", context)])
+
+
+@task
+def email_sign_in_factor_changed(user_id: int, change: str, factor: str, base_url: str) -> int:
+    """Tell a user that a way to sign in was `change`d ("added", "removed"); return 1 if sent.
+
+    `factor` names it in words (a passkey "YubiKey"); sent even if the user was
+    deactivated meanwhile, since the change happened.
+    """
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        return 0
+    context = {
+        "email": user.email,
+        "change": change,
+        "factor": factor,
+        "security_url": absolute_url(reverse("accounts:passkey_list"), base_url),
+        "reset_url": absolute_url(reverse("accounts:password_reset"), base_url),
+    }
+    what = f"email user {user.pk} that a sign-in factor was {change}"
+    return send_each([Email(what, [user.email], "sign_in_factor_changed", context)])

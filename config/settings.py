@@ -332,6 +332,10 @@ KEYWARD_EMAILS_PER_IP = env_int("KEYWARD_EMAILS_PER_IP", 50)
 KEYWARD_SIGNUPS_PER_IP = env_int("KEYWARD_SIGNUPS_PER_IP", 10)
 KEYWARD_EMAIL_LIMIT_WINDOW_SECONDS = env_int("KEYWARD_EMAIL_LIMIT_WINDOW_SECONDS", 60 * 60)
 KEYWARD_BASE_URL = os.environ.get("KEYWARD_BASE_URL", "http://127.0.0.1:8000")
+# Passkeys (WebAuthn): the site they belong to and the origin the browser reports.
+# Unset: the request's own host in DEBUG, else KEYWARD_BASE_URL's (accounts/signin/passkeys.py).
+KEYWARD_WEBAUTHN_RP_ID = os.environ.get("KEYWARD_WEBAUTHN_RP_ID", "")
+KEYWARD_WEBAUTHN_ORIGIN = os.environ.get("KEYWARD_WEBAUTHN_ORIGIN", "")
 
 # Tokens: base prefix (kw -> kww_ workspace, kwp_ personal tokens), scopes, presets.
 KEYWARD_TOKEN_PREFIX = os.environ.get("KEYWARD_TOKEN_PREFIX", "kw")

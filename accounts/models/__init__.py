@@ -3,6 +3,7 @@
 from accounts.models.audit import AuditEvent
 from accounts.models.factors import RecoveryCode, TotpDevice
 from accounts.models.invitations import Invitation
+from accounts.models.passkeys import Passkey
 from accounts.models.sso import WorkspaceSingleSignOn
 from accounts.models.users import User
 from accounts.models.workspaces import Membership, TwoFactorPolicy, Workspace
@@ -11,6 +12,7 @@ __all__ = [
     "AuditEvent",
     "Invitation",
     "Membership",
+    "Passkey",
     "RecoveryCode",
     "TotpDevice",
     "TwoFactorPolicy",

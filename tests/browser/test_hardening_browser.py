@@ -346,7 +346,7 @@ def fail_sign_ins(page: Page, url: str, email: str, button: str, times: int) -> 
         page.goto(url)
         page.locator("#id_username").fill(email)
         page.locator("#id_password").fill("not-the-password")
-        page.get_by_role("button", name=button).click()
+        page.get_by_role("button", name=button, exact=True).click()
         expect(page.locator("#id_password")).to_be_visible()
 
 
@@ -361,7 +361,7 @@ def test_after_the_limit_the_console_sign_in_says_to_wait(
     # Now even the right password is refused, with a message that says to wait.
     page.locator("#id_username").fill(admin_user.email)
     page.locator("#id_password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     alert = page.get_by_role("alert")
     expect(alert).to_contain_text("Too many failed sign-in attempts. Try again in")
     expect(alert).to_contain_text("minute")

@@ -69,9 +69,9 @@ def test_no_secret_of_a_browser_session_reaches_the_log(
     page.goto(f"{url}/accounts/login/")
     page.locator("#id_username").fill(admin_user.email)
     page.locator("#id_password").fill(PASSWORD + "-wrong")
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.locator("#id_password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page).to_have_url(f"{url}/w/{workspace.slug}/")
 
     # Create a token and reveal it.

@@ -29,7 +29,7 @@ def test_sign_in_through_the_login_form(page: Page, live_server, admin_user, wor
     page.goto(f"{live_server.url}/accounts/login/")
     page.locator("#id_username").fill(admin_user.email)
     page.locator("#id_password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
     expect(page).to_have_url(f"{live_server.url}/w/{workspace.slug}/")
     expect(page.get_by_role("heading", level=1)).to_have_text(workspace.name)
@@ -44,7 +44,7 @@ def test_wrong_password_keeps_the_user_on_the_form(page: Page, live_server, admi
     page.goto(f"{live_server.url}/accounts/login/")
     page.locator("#id_username").fill(admin_user.email)
     page.locator("#id_password").fill("not-the-password")
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
     expect(page.get_by_role("alert")).to_contain_text("do not match an account")
     expect(page.locator("#id_username")).to_have_value(admin_user.email)

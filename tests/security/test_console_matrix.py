@@ -97,6 +97,17 @@ CONSOLE: dict[str, Rule] = {
         jit_role="member",
         password="{password}",
     ),
+    # Passkeys: the signed-in user's own. A <pk> here is an invitation's, nobody's passkey, so
+    # everyone is refused; tests/accounts/test_passkey_views.py covers the owner and others.
+    "accounts:passkey_list": rule(S),
+    "accounts:passkey_add": rule(S),
+    "accounts:passkey_add_options": rule(NO, S, name="Phone"),
+    "accounts:passkey_rename": rule(NO, NO, name="Renamed"),
+    "accounts:passkey_remove": rule(NO, NO, password="{password}"),
+    "accounts:passkey_sudo_options": rule(NO, S),
+    "accounts:passkey_sudo": rule(NO, S),
+    "accounts:passkey_login_options": rule(NO, P),
+    "accounts:passkey_login": rule(NO, P),
     "accounts:audit_export": rule(MAN),
     "tokens:github_secret_scanning": rule(NO, NO),
     "tokens:list": rule(MEM),

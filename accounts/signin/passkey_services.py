@@ -1,0 +1,111 @@
+"""Add, rename, remove and sign in with passkeys: the actions, each audited once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import login
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+
+from accounts import tasks
+from accounts.audit import audit_record
+from accounts.emails import site_url
+from accounts.models import Passkey, User
+from accounts.side_effects import enqueue_after_commit
+from accounts.signin import passkeys
+from accounts.text import clean_text
+
+# The session's backend after a passkey sign-in: it loads the user back on each request.
+SESSION_BACKEND = "django.contrib.auth.backends.ModelBackend"
+NAME_REQUIRED = "Give the passkey a name, such as the device it is on."
+
+
+def passkey_name(name: str) -> str:
+    """Return `name` cleaned as a passkey's name; raise ValidationError({"name": ...})."""
+    return clean_text(Passkey, "name", name, label="name", required=NAME_REQUIRED)
+
+
+def _tell(request: HttpRequest, user: User, change: str, passkey: Passkey) -> None:
+    enqueue_after_commit(
+        tasks.email_sign_in_factor_changed,
+        user.pk,
+        change,
+        f'a passkey "{passkey.name}"',
+        site_url(request),
+    )
+
+
+def passkey_register(*, request: HttpRequest, user: User, name: str, credential: Any) -> Passkey:
+    """Store the passkey the browser just created for `user` (checked against the session's
+    challenge); audit it and email the user. Raise ValidationError or PasskeyRefused."""
+    name = passkey_name(name)
+    new = passkeys.verify_registration(request, user, credential)
+    try:
+        with transaction.atomic():
+            passkey = Passkey.objects.create(
+                user=user,
+                name=name,
+                credential_id=new.credential_id,
+                public_key=new.public_key,
+                user_handle=new.user_handle,
+                sign_count=new.sign_count,
+                transports=new.transports,
+                discoverable=new.discoverable,
+            )
+            audit_record(
+                action="factor.passkey_added",
+                actor=user,
+                target=passkey,
+                request=request,
+                details={"discoverable": new.discoverable, "transports": new.transports},
+            )
+            _tell(request, user, "added", passkey)
+    except IntegrityError:
+        raise passkeys.PasskeyRefused("already_registered") from None
+    return passkey
+
+
+def passkey_rename(*, request: HttpRequest, user: User, passkey: Passkey, name: str) -> Passkey:
+    """Rename one of `user`'s passkeys (audited)."""
+    old, passkey.name = passkey.name, passkey_name(name)
+    if passkey.name != old:
+        with transaction.atomic():
+            passkey.save(update_fields=["name"])
+            audit_record(
+                action="factor.passkey_renamed",
+                actor=user,
+                target=passkey,
+                request=request,
+                details={"old_name": old},
+            )
+    return passkey
+
+
+def passkey_remove(*, request: HttpRequest, user: User, passkey: Passkey) -> None:
+    """Remove one of `user`'s passkeys; audit it and email the user.
+
+    The caller must have confirmed the person recently (sudo mode).
+    """
+    with transaction.atomic():
+        audit_record(action="factor.passkey_removed", actor=user, target=passkey, request=request)
+        _tell(request, user, "removed", passkey)
+        passkey.delete()
+
+
+def passkey_sign_in(*, request: HttpRequest, credential: Any) -> User:
+    """Sign in whoever the browser's discoverable passkey names, without a password.
+
+    Rotates the session (Django's `login`) and audits `signin.passkey`. Raise
+    PasskeyRefused (counted by the sign-in limits, audited by verify_assertion).
+    """
+    passkey = passkeys.verify_assertion(request, credential)
+    login(request, passkey.user, backend=SESSION_BACKEND)
+    audit_record(
+        action="signin.passkey",
+        actor=passkey.user,
+        target=passkey,
+        request=request,
+        details={"passwordless": True},
+    )
+    return passkey.user

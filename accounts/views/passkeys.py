@@ -1,0 +1,207 @@
+"""Account → Security → Passkeys, passwordless sign-in and sudo mode with a passkey.
+
+The pages are HTMX like the rest of the console; the WebAuthn ceremonies are
+JSON posted by static/js/passkeys.js: it asks for options, hands them to the
+browser, and posts the browser's answer back. A refusal is a JSON error with a
+stable code (`error`) and a sentence to show (`message`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, resolve_url
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from accounts import sudo
+from accounts.audit import audit_record
+from accounts.htmx import attempt, finish_with_partial, render_page
+from accounts.models import Passkey
+from accounts.signin import passkey_services, passkeys
+from accounts.signin.passkey_forms import PasskeyNameForm
+from accounts.signin.passkeys import PasskeyRefused
+
+TEMPLATE = "accounts/passkeys.html"
+# Refusals that are not the browser's fault get their own status.
+STATUS = {"rate_limited": 429, "unavailable": 503}
+
+
+def _list_url() -> str:
+    return reverse("accounts:passkey_list")
+
+
+def _context(request: HttpRequest, **extra) -> dict:
+    return {
+        "passkeys": Passkey.objects.of(request.user),
+        "list_url": _list_url(),
+        "sudo_minutes": settings.KEYWARD_SUDO_SECONDS // 60,
+        "nav": "security",
+        **extra,
+    }
+
+
+def _refusal(error: str, message: str, status: int = 400, **extra) -> JsonResponse:
+    return JsonResponse({"error": error, "message": message, **extra}, status=status)
+
+
+def _refused(refused: PasskeyRefused) -> JsonResponse:
+    return _refusal(refused.reason, refused.message, STATUS.get(refused.reason, 400))
+
+
+def _json_body(request: HttpRequest) -> dict[str, Any] | None:
+    """Return the request's JSON object, or None when the body is not one."""
+    try:
+        body = json.loads(request.body or b"null")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+BAD_BODY = ("bad_request", "The browser sent an answer Keyward cannot read. Reload and try again.")
+
+
+@never_cache
+@login_required
+def passkey_list(request: HttpRequest) -> HttpResponse:
+    """List the signed-in user's passkeys: name, added, last used."""
+    return render_page(request, TEMPLATE, _context(request), partial="passkey-list")
+
+
+@never_cache
+@login_required
+def passkey_add(request: HttpRequest) -> HttpResponse:
+    """Ask for a name (GET, the dialog); store the browser's new credential (POST, JSON)."""
+    if request.method != "POST":
+        context = _context(request, add_form=PasskeyNameForm())
+        return render_page(request, TEMPLATE, context, dialog="add-dialog")
+    body = _json_body(request)
+    if body is None:
+        return _refusal(*BAD_BODY)
+    try:
+        passkey = passkey_services.passkey_register(
+            request=request,
+            user=request.user,
+            name=body.get("name") if isinstance(body.get("name"), str) else "",
+            credential=body.get("credential"),
+        )
+    except ValidationError as error:
+        return _refusal("invalid_name", " ".join(error.messages), field="name")
+    except PasskeyRefused as refused:
+        return _refused(refused)
+    messages.success(request, f"Passkey “{passkey.name}” added. You can sign in with it now.")
+    return JsonResponse({"redirect": _list_url()})
+
+
+@require_POST
+@login_required
+def passkey_add_options(request: HttpRequest) -> JsonResponse:
+    """Check the new passkey's name, then return the options to create it with."""
+    form = PasskeyNameForm(request.POST)
+    if not form.is_valid():
+        return _refusal("invalid_name", " ".join(form.errors["name"]), field="name")
+    return JsonResponse(passkeys.registration_options(request, request.user))
+
+
+def _own_passkey(request: HttpRequest, pk: int) -> Passkey:
+    return get_object_or_404(Passkey, pk=pk, user=request.user)
+
+
+@login_required
+def passkey_rename(request: HttpRequest, pk: int) -> HttpResponse:
+    """Rename one of the user's passkeys."""
+    passkey = _own_passkey(request, pk)
+    form = PasskeyNameForm(request.POST or None, initial={"name": passkey.name})
+    renamed = attempt(
+        request, passkey_services.passkey_rename, form, user=request.user, passkey=passkey
+    )
+    if renamed.done:
+        message = f"Passkey renamed to “{renamed.result.name}”."
+        return finish_with_partial(
+            request, message, TEMPLATE, _context(request), "passkey-list", _list_url()
+        )
+    context = _context(request, renaming=passkey, rename_form=form)
+    return render_page(request, TEMPLATE, context, dialog="rename-dialog")
+
+
+@login_required
+def passkey_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    """Confirm it is them (sudo mode), then remove one of the user's passkeys."""
+    passkey = _own_passkey(request, pk)
+    sudo_form = None
+    if not sudo.is_active(request):
+        posted = request.method == "POST" and "password" in request.POST
+        sudo_form = sudo.SudoForm(request.POST if posted else None, request=request)
+        if sudo_form.is_valid():
+            sudo_form.confirm()
+            sudo_form = None
+    if request.method == "POST" and sudo_form is None:
+        passkey_services.passkey_remove(request=request, user=request.user, passkey=passkey)
+        message = f"Passkey “{passkey.name}” removed; it no longer signs you in."
+        return finish_with_partial(
+            request, message, TEMPLATE, _context(request), "passkey-list", _list_url()
+        )
+    context = _context(request, removing=passkey, sudo_form=sudo_form)
+    return render_page(request, TEMPLATE, context, dialog="remove-dialog")
+
+
+@require_POST
+def passkey_login_options(request: HttpRequest) -> JsonResponse:
+    """Return the options of a passwordless sign-in: any passkey of this site may answer."""
+    return JsonResponse(passkeys.authentication_options(request))
+
+
+@require_POST
+def passkey_login(request: HttpRequest) -> JsonResponse:
+    """Sign in whoever the passkey names; answer where to go next (a safe `next`, or home)."""
+    body = _json_body(request)
+    if body is None:
+        return _refusal(*BAD_BODY)
+    try:
+        passkey_services.passkey_sign_in(request=request, credential=body.get("credential"))
+    except PasskeyRefused as refused:
+        return _refused(refused)
+    target = body.get("next")
+    safe = isinstance(target, str) and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return JsonResponse({"redirect": target if safe else resolve_url(settings.LOGIN_REDIRECT_URL)})
+
+
+@require_POST
+@login_required
+def passkey_sudo_options(request: HttpRequest) -> JsonResponse:
+    """Return the options to confirm it is the signed-in user with one of their passkeys."""
+    if not Passkey.objects.filter(user=request.user).exists():
+        return _refusal("no_passkey", "You have no passkey yet. Confirm with your password.")
+    return JsonResponse(passkeys.authentication_options(request, user=request.user))
+
+
+@require_POST
+@login_required
+def passkey_sudo(request: HttpRequest) -> JsonResponse:
+    """Start sudo mode once one of the user's passkeys signed the challenge."""
+    body = _json_body(request)
+    if body is None:
+        return _refusal(*BAD_BODY)
+    try:
+        passkey = passkeys.verify_assertion(request, body.get("credential"), user=request.user)
+    except PasskeyRefused as refused:
+        return _refused(refused)
+    sudo.grant(request)
+    audit_record(
+        action="sudo.confirmed",
+        actor=request.user,
+        target=passkey,
+        request=request,
+        details={"method": "passkey"},
+    )
+    return JsonResponse({"confirmed": True})
