@@ -205,3 +205,35 @@ def test_wrong_admin_codes_count_under_the_same_limit(client, operator, settings
         _code(client, "000000")
     response = _login(client, operator.email, url=reverse("admin:login"))
     assert response.status_code == 200 and not _signed_in(client)
+
+
+# KEYWARD_ADMIN_REQUIRE_TWO_FACTOR ---------------------------------------------------------
+
+
+def test_staff_without_a_factor_are_sent_to_set_one_up_when_required(operator, settings):
+    from tests.factories import signed_in
+
+    client = signed_in(operator)
+    assert client.get("/admin/").status_code == 200  # off by default
+    settings.KEYWARD_ADMIN_REQUIRE_TWO_FACTOR = True
+    for path in ("/admin/", "/admin/accounts/user/"):
+        response = client.get(path)
+        assert response.status_code == 302 and response["Location"] == "/account/security/"
+    page = client.get("/account/security/").content.decode()
+    assert "Set up two-factor authentication to use the operator admin." in page
+    assert client.get("/admin/login/").status_code == 302  # signed in: on to /admin/
+    signed_out = client.post("/admin/logout/")  # signing out stays open
+    assert signed_out["Location"] != "/account/security/" and SESSION_KEY not in client.session
+
+    enrol_totp(operator)
+    assert signed_in(operator).get("/admin/").status_code == 200
+
+
+def test_the_admin_requirement_leaves_the_console_alone(member_user, settings):
+    from tests.factories import signed_in
+
+    settings.KEYWARD_ADMIN_REQUIRE_TWO_FACTOR = True
+    client = signed_in(member_user)
+    assert client.get("/account/security/").status_code == 200
+    assert client.get("/admin/").status_code == 302  # not staff: the admin's own refusal
+    assert client.get("/admin/")["Location"].startswith("/admin/login/")
