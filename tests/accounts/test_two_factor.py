@@ -9,7 +9,7 @@ from django.contrib.auth import SESSION_KEY
 from django.urls import reverse
 
 from accounts.models import AuditEvent, User
-from accounts.signin import pending
+from accounts.signin import browsers, pending
 from tests.accounts.otp import enrol_totp, totp
 from tests.conftest import PASSWORD
 
@@ -237,3 +237,87 @@ def test_the_admin_requirement_leaves_the_console_alone(member_user, settings):
     assert client.get("/account/security/").status_code == 200
     assert client.get("/admin/").status_code == 302  # not staff: the admin's own refusal
     assert client.get("/admin/")["Location"].startswith("/admin/login/")
+
+
+# Sign-in from a new browser -----------------------------------------------------------
+
+
+def _sign_out(client) -> None:
+    """Sign out as a browser does (Client.logout would drop every cookie)."""
+    client.post(reverse("accounts:logout"))
+    assert not _signed_in(client)
+
+
+def _new_browser_emails(mailoutbox):
+    return [m for m in mailoutbox if "new browser" in m.subject]
+
+
+def test_a_sign_in_from_a_new_browser_is_emailed_once_per_browser(
+    client, member_user, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("accounts:login"),
+            {"username": member_user.email, "password": PASSWORD},
+            REMOTE_ADDR="203.0.113.9",
+            HTTP_USER_AGENT="Firefox/133.0",
+        )
+    [email] = _new_browser_emails(mailoutbox)
+    assert email.to == [member_user.email]
+    assert email.subject == "Keyward: your account signed in from a new browser"
+    assert "From: 203.0.113.9" in email.body and "Browser: Firefox/133.0" in email.body
+    event = AuditEvent.objects.get(action="signin.new_browser")
+    assert event.actor_user == member_user and event.ip == "203.0.113.9"
+    assert browsers.COOKIE in client.cookies
+
+    _sign_out(client)  # the mark outlives the session
+    with django_capture_on_commit_callbacks(execute=True):
+        _login(client, member_user.email)
+    assert len(_new_browser_emails(mailoutbox)) == 1
+
+
+def test_a_forged_or_other_accounts_mark_is_not_known(
+    client, member_user, admin_user, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        _login(client, admin_user.email)  # this browser knows the Admin, not the Member
+    _sign_out(client)
+    with django_capture_on_commit_callbacks(execute=True):
+        _login(client, member_user.email)
+    assert len(_new_browser_emails(mailoutbox)) == 2
+    _sign_out(client)
+    client.cookies[browsers.COOKIE] = "[" + str(member_user.pk) + "]"  # unsigned
+    with django_capture_on_commit_callbacks(execute=True):
+        _login(client, admin_user.email)
+    assert len(_new_browser_emails(mailoutbox)) == 3
+
+
+def test_the_code_step_notes_a_new_browser_too(
+    client, enrolled, mailoutbox, django_capture_on_commit_callbacks
+):
+    user, key, _ = enrolled
+    _login(client, user.email)
+    assert not _new_browser_emails(mailoutbox)  # the password alone is no sign-in
+    with django_capture_on_commit_callbacks(execute=True):
+        _code(client, totp(key, steps_off=1))
+    assert len(_new_browser_emails(mailoutbox)) == 1
+
+
+def test_the_browser_that_signed_up_is_known(
+    client, db, mailoutbox, django_capture_on_commit_callbacks
+):
+    client.post(
+        reverse("accounts:signup"),
+        {
+            "full_name": "Grace",
+            "email": "grace@example.com",
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+            "workspace_name": "Navy",
+        },
+    )
+    _sign_out(client)
+    with django_capture_on_commit_callbacks(execute=True):
+        _login(client, "grace@example.com")
+    assert _signed_in(client)
+    assert not _new_browser_emails(mailoutbox)
