@@ -134,3 +134,28 @@ def test_sign_in_with_a_recovery_code_then_remove_the_app(
     expect(page.get_by_role("link", name="Set up an authenticator app")).to_be_visible()
     expect(page.locator("#two-factor-heading + p")).to_contain_text(re.compile("Off"))
     assert not factors.has_two_factor(member_user)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_a_code_from_the_app_confirms_a_reveal(
+    signed_in_page, live_server, admin_user, workspace, retrievable, screenshots_dir, scheme
+):
+    from tests.accounts.otp import enrol_totp
+    from tests.browser.helpers import dialog
+    from tests.factories import issue
+
+    token, secret = issue(admin_user, workspace, "ci-deploy")
+    key, _ = enrol_totp(admin_user)
+    page = signed_in_page(admin_user, color_scheme=scheme, viewport={"width": 1280, "height": 800})
+    errors = watch_console(page)
+    page.goto(f"{live_server.url}/w/{workspace.slug}/settings/tokens/")
+    page.locator(f"#reveal-{token.public_id}").click()
+    expect(dialog(page).get_by_role("heading", name="Confirm it is you")).to_be_visible()
+    expect(dialog(page).get_by_label("Your password")).to_be_focused()
+    code = dialog(page).get_by_label("Or a code from your authenticator app")
+    expect(code).to_have_attribute("autocomplete", "one-time-code")
+    page.screenshot(path=screenshots_dir / f"security-sudo-with-code-{scheme}.png")
+    code.fill(totp(key, steps_off=1))
+    page.keyboard.press("Enter")
+    expect(dialog(page).locator("[data-secret-code]")).to_have_text(secret)
+    assert errors == []
