@@ -70,6 +70,7 @@ SECURITY_NOTICES = {
     "totp_removed": "The authenticator app was removed from your sign-in",
     "recovery_codes_regenerated": "New recovery codes were made; the old ones no longer work",
     "new_browser": "Your account signed in from a new browser",
+    "two_factor_reset": "An operator turned off two-factor authentication for your account",
 }
 
 

@@ -272,3 +272,22 @@ def totp_remove(*, user: User, request: HttpRequest | None = None) -> None:
         RecoveryCode.objects.filter(user=user).delete()
     audit_record(action="factor.removed", actor=user, request=request, details={"method": TOTP})
     _email(user, "totp_removed", request)
+
+
+@transaction.atomic
+def two_factor_reset(*, user: User, actor: User, request: HttpRequest | None = None) -> bool:
+    """Turn off `user`'s second factors for them (an operator's help after a lost phone).
+
+    Their authenticator and recovery codes go; they sign in with the password
+    and may set up a new app. Return whether there was anything to remove.
+    """
+    had = methods(user)
+    if not had:
+        return False
+    TotpDevice.objects.filter(user=user).delete()
+    RecoveryCode.objects.filter(user=user).delete()
+    audit_record(
+        action="factor.reset", actor=actor, target=user, request=request, details={"methods": had}
+    )
+    _email(user, "two_factor_reset", request)
+    return True

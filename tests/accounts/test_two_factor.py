@@ -6,10 +6,11 @@ import time
 
 import pytest
 from django.contrib.auth import SESSION_KEY
+from django.test import Client
 from django.urls import reverse
 
 from accounts.models import AuditEvent, User
-from accounts.signin import browsers, pending
+from accounts.signin import browsers, factors, pending
 from tests.accounts.otp import enrol_totp, totp
 from tests.conftest import PASSWORD
 
@@ -321,3 +322,35 @@ def test_the_browser_that_signed_up_is_known(
         _login(client, "grace@example.com")
     assert _signed_in(client)
     assert not _new_browser_emails(mailoutbox)
+
+
+# Operators -----------------------------------------------------------------------------
+
+
+def test_an_operator_turns_off_two_factor_for_a_user_who_lost_everything(
+    operator_client, member_user, admin_user, mailoutbox, django_capture_on_commit_callbacks
+):
+    enrol_totp(member_user)
+    listing = operator_client.get("/admin/accounts/user/").content.decode()
+    assert "Two-factor" in listing
+    with django_capture_on_commit_callbacks(execute=True):
+        response = operator_client.post(
+            "/admin/accounts/user/",
+            {
+                "action": "turn_off_two_factor",
+                "_selected_action": [member_user.pk, admin_user.pk],
+            },
+            follow=True,
+        )
+    assert "Turned off two-factor authentication for 1 user(s); 1 had none." in (
+        response.content.decode()
+    )
+    assert factors.methods(member_user) == []
+    event = AuditEvent.objects.get(action="factor.reset")
+    assert event.actor_user.is_staff and event.target_id == str(member_user.pk)
+    assert event.details == {"methods": ["totp", "recovery_code"]}
+    assert mailoutbox[-1].to == [member_user.email]
+    assert "operator turned off two-factor" in mailoutbox[-1].subject
+    # The password alone signs in again.
+    client = Client()
+    assert _login(client, member_user.email).status_code == 302 and _signed_in(client)
