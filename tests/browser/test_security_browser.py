@@ -7,6 +7,7 @@ itself (tests/accounts/otp.py, from RFC 6238), as a phone would.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -74,8 +75,13 @@ def test_set_up_an_authenticator_then_sign_in_with_it(
     expect(page.locator("[data-copy-status]")).to_have_text("Copied the codes to the clipboard.")
     clipboard = page.evaluate("navigator.clipboard.readText()")
     assert all(code in clipboard for code in codes)
-    download = page.get_by_role("link", name="Download .txt")
-    expect(download).to_have_attribute("download", "keyward-recovery-codes.txt")
+    with page.expect_download() as downloading:
+        page.get_by_role("link", name="Download .txt").click()
+    saved = downloading.value
+    assert saved.suggested_filename == "keyward-recovery-codes.txt"
+    text = Path(saved.path()).read_text(encoding="utf-8")
+    assert text.startswith(f"Keyward recovery codes for {member_user.email}\n")
+    assert all(f"\n{code}\n" in text or text.endswith(f"{code}\n") for code in codes)
     shoot("recovery-codes", full_page=True)
     page.get_by_role("link", name="I saved them").click()
     expect(page.locator("#two-factor-heading + p")).to_contain_text("On")
