@@ -35,7 +35,7 @@ SETUP_MISMATCH = "That code is not right. Enter the newest code the app shows fo
 def methods(user: User) -> list[str]:
     """Return the ways `user` can give a second factor now, strongest first."""
     found = []
-    if TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).exists():
+    if TotpDevice.objects.filter(user=user).exists():
         found.append(TOTP)
     if RecoveryCode.objects.filter(user=user).unused().exists():
         found.append(RECOVERY_CODE)
@@ -65,11 +65,11 @@ def _email(user: User, notice: str, request: HttpRequest | None) -> None:
 
 def totp_use(user: User, code: str, *, at: float | None = None) -> bool:
     """Accept `code` from `user`'s confirmed authenticator once; return whether it was accepted."""
-    device = TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).first()
+    device = TotpDevice.objects.filter(user=user).first()
     return device is not None and _use_step(device, code, at=at)
 
 
-def _use_step(device: TotpDevice, code: str, *, at: float | None, **also) -> bool:
+def _use_step(device: TotpDevice, code: str, *, at: float | None) -> bool:
     """Record the use of `code`'s time step on `device` unless that step or a later one was used."""
     try:
         key = sealing.unseal(device.sealed_key)
@@ -85,7 +85,6 @@ def _use_step(device: TotpDevice, code: str, *, at: float | None, **also) -> boo
             last_used_step=step,
             last_used_at=timezone.now(),
             sealed_key=sealing.reseal(device.sealed_key),
-            **also,
         )
     )
     return updated == 1
@@ -121,22 +120,14 @@ def check_code(
     says each in words). `purpose` ("sign_in", "sudo", "remove_factor") is
     recorded with a failure.
     """
-    if method == RECOVERY_CODE:
-        return _limited(request, user, method, purpose, lambda: recovery_code_use(user, code))
-    return _limited(request, user, method, purpose, lambda: totp_use(user, code))
-
-
-def _limited(
-    request: HttpRequest | None, user: User, method: str, purpose: str, accept
-) -> str | None:
-    """Call `accept` unless the sign-in limit refuses; count and audit a False answer."""
     username = user.get_username()
     try:
         if signin_limit.retry_after(request, username):
             return "rate_limited"
     except SharedCacheUnavailable:
         return "unavailable"
-    if accept():
+    use = recovery_code_use if method == RECOVERY_CODE else totp_use
+    if use(user, code):
         return None
     user_login_failed.send(sender=__name__, credentials={"username": username}, request=request)
     audit_record(
@@ -203,7 +194,7 @@ def totp_setup_confirm(
             TotpDevice.objects.create(
                 user=user,
                 sealed_key=sealed_key,
-                confirmed_at=now,
+                created_at=now,
                 last_used_step=step,
                 last_used_at=now,
             )
@@ -260,7 +251,7 @@ def totp_remove(*, user: User, request: HttpRequest | None = None) -> None:
 
     The caller has checked the password (and a current factor for the last one).
     """
-    removed, _ = TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).delete()
+    removed, _ = TotpDevice.objects.filter(user=user).delete()
     if not removed:
         raise ValidationError("No authenticator app is set up.", code="not_set_up")
     if not has_two_factor(user):
