@@ -69,10 +69,14 @@ def test_the_password_alone_does_not_sign_in_a_user_with_a_factor(client, enroll
     assert event.actor_user == user and event.details == {"method": "totp"}
 
 
-def test_the_session_key_changes_when_the_code_signs_in(client, enrolled):
+def test_the_session_key_changes_after_the_password_and_after_the_code(client, enrolled):
     user, key, _ = enrolled
+    client.get(reverse("accounts:login"))
+    client.session.save()
+    planted = client.session.session_key
     _login(client, user.email)
     before = client.session.session_key
+    assert before != planted
     _code(client, totp(key, steps_off=1))
     assert _signed_in(client) and client.session.session_key != before
 
