@@ -5,11 +5,13 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 
 from accounts import services, signals
 from accounts.admin_base import ReadOnlyAdmin
 from accounts.audit import audit_record
-from accounts.models import AuditEvent, Invitation, Membership, User, Workspace
+from accounts.models import AuditEvent, Invitation, Membership, TotpDevice, User, Workspace
+from accounts.signin import factors
 
 
 class UserCreationAdminForm(AdminUserCreationForm):
@@ -29,7 +31,16 @@ class UserAdmin(BaseUserAdmin):
     form = UserChangeAdminForm
     add_form = UserCreationAdminForm
     ordering = ["email"]
-    list_display = ["email", "full_name", "is_active", "is_staff", "date_joined", "last_login"]
+    list_display = [
+        "email",
+        "full_name",
+        "is_active",
+        "is_staff",
+        "two_factor",
+        "date_joined",
+        "last_login",
+    ]
+    actions = ["turn_off_two_factor"]
     list_filter = ["is_active", "is_staff", "is_superuser"]
     search_fields = ["email", "full_name"]
     readonly_fields = ["date_joined", "last_login"]
@@ -53,6 +64,31 @@ class UserAdmin(BaseUserAdmin):
         """Save the user; a deactivation's token revocations name the operator."""
         with signals.acting_as(request.user, request):
             super().save_model(request, obj, form, change)
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(has_totp=Exists(TotpDevice.objects.filter(user=OuterRef("pk"))))
+        )
+
+    @admin.display(boolean=True, description="Two-factor", ordering="has_totp")
+    def two_factor(self, user) -> bool:
+        return user.has_totp
+
+    @admin.action(description="Turn off two-factor authentication (lost phone and codes)")
+    def turn_off_two_factor(self, request, queryset):
+        users = list(queryset)
+        count = sum(
+            factors.two_factor_reset(user=user, actor=request.user, request=request)
+            for user in users
+        )
+        self.message_user(
+            request,
+            f"Turned off two-factor authentication for {count} user(s)"
+            + (f"; {len(users) - count} had none." if len(users) > count else "."),
+            messages.SUCCESS,
+        )
 
 
 class MembershipInline(admin.TabularInline):

@@ -64,6 +64,13 @@ class SudoForm(forms.Form):
         self.fields["code"].required = False
         if factors.TOTP not in factors.methods(request.user):
             del self.fields["code"]
+            self.fields["password"].required = True  # the only way: not "(optional)"
+            self.fields["password"].error_messages["required"] = self.error_messages["required"]
+
+    @property
+    def title(self) -> str:
+        """Return the prompt's heading: it asks for more than a password when a code will do."""
+        return "Confirm it is you" if "code" in self.fields else "Confirm your password"
 
     @staticmethod
     def submitted(data) -> bool:
@@ -87,7 +94,7 @@ class SudoForm(forms.Form):
                 self.add_error("password", forms.ValidationError(self.error_messages[refused]))
             else:
                 cleaned["method"] = "password"
-        else:
+        elif "password" not in self.errors:  # a required password already says so
             self.add_error("password", forms.ValidationError(self.error_messages["required"]))
         return cleaned
 

@@ -69,18 +69,26 @@ SECURITY_NOTICES = {
     "totp_added": "An authenticator app was set up as a second factor",
     "totp_removed": "The authenticator app was removed from your sign-in",
     "recovery_codes_regenerated": "New recovery codes were made; the old ones no longer work",
+    "new_browser": "Your account signed in from a new browser",
+    "two_factor_reset": "An operator turned off two-factor authentication for your account",
 }
 
 
 @task
-def email_security_notice(user_id: int, notice: str, base_url: str) -> int:
-    """Email `user_id` that their sign-in changed (`notice`, a SECURITY_NOTICES key); return 1."""
+def email_security_notice(
+    user_id: int, notice: str, base_url: str, details: dict[str, str] | None = None
+) -> int:
+    """Email `user_id` what happened to their sign-in (`notice`, a SECURITY_NOTICES key); return 1.
+
+    `details` (where from: address, browser, time) are shown as they are.
+    """
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is None or notice not in SECURITY_NOTICES:
         logger.info("No security notice %r for user %s; not emailed.", notice, user_id)
         return 0
     context = {
         "what": SECURITY_NOTICES[notice],
+        "details": details or {},
         "security_url": absolute_url(reverse("accounts:security"), base_url),
         "reset_url": absolute_url(reverse("accounts:password_reset"), base_url),
     }

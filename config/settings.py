@@ -103,6 +103,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "accounts.middleware.ConsoleAuthenticationMiddleware",
     "accounts.middleware.ConsoleMessageMiddleware",
+    "accounts.signin.admin_policy.AdminTwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "accounts.middleware.ConsoleHtmxMiddleware",
     # The four Console* middleware above let the API's requests through untouched
@@ -459,6 +460,9 @@ OIDC_AUTHENTICATION_CALLBACK_URL = "accounts:sso_callback"
 
 # Sudo mode: revealing a stored token asks for the password again after this long.
 KEYWARD_SUDO_SECONDS = env_int("KEYWARD_SUDO_SECONDS", 10 * 60)
+
+# Staff must have a second factor to use /admin/ (accounts.signin.admin_policy).
+KEYWARD_ADMIN_REQUIRE_TWO_FACTOR = env_bool("KEYWARD_ADMIN_REQUIRE_TWO_FACTOR", False)
 
 # The "retrievable" reveal policy keeps an encrypted copy of new tokens' secrets.
 # Fernet keys (urlsafe base64, 32 bytes), comma-separated, newest first: the first

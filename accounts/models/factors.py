@@ -10,14 +10,13 @@ __all__ = ["RecoveryCode", "TotpDevice"]
 
 
 class TotpDevice(models.Model):
-    """A user's authenticator app; it counts as a factor once a code from it was confirmed."""
+    """A user's authenticator app, stored once a first code from it matched (its set-up)."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="totp_device"
     )
     # The RFC 6238 key, encrypted (accounts.signin.sealing): codes are computed from it.
     sealed_key = models.TextField()
-    confirmed_at = models.DateTimeField(null=True, blank=True)
     # The last time step whose code was accepted: that code, and older ones, are refused.
     last_used_step = models.BigIntegerField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
@@ -28,10 +27,6 @@ class TotpDevice(models.Model):
 
     def __str__(self) -> str:
         return f"Authenticator app of {self.user_id}"
-
-    @property
-    def is_confirmed(self) -> bool:
-        return self.confirmed_at is not None
 
 
 class RecoveryCodeQuerySet(models.QuerySet["RecoveryCode"]):

@@ -28,6 +28,7 @@ class FactorCodeForm(forms.Form):
         self.request, self.user, self.method, self.purpose = request, user, method, purpose
         if method == factors.RECOVERY_CODE:
             self.fields["code"] = code_field("Recovery code", numeric=False)
+        self.fields["code"].widget.attrs["autofocus"] = True  # the page asks for nothing else
 
     def clean_code(self) -> str:
         code = self.cleaned_data["code"]

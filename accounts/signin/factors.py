@@ -29,12 +29,13 @@ from accounts.signin import recovery, sealing, totp
 TOTP = "totp"
 RECOVERY_CODE = "recovery_code"
 ISSUER = "Keyward"
+SETUP_MISMATCH = "That code is not right. Enter the newest code the app shows for Keyward."
 
 
 def methods(user: User) -> list[str]:
     """Return the ways `user` can give a second factor now, strongest first."""
     found = []
-    if TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).exists():
+    if TotpDevice.objects.filter(user=user).exists():
         found.append(TOTP)
     if RecoveryCode.objects.filter(user=user).unused().exists():
         found.append(RECOVERY_CODE)
@@ -55,7 +56,7 @@ def has_two_factor_expression(user_ref: str = "pk") -> Exists:
     For lists: annotate a queryset with it to know for every row in the same
     query. It must say what has_two_factor says: change both together.
     """
-    return Exists(TotpDevice.objects.filter(user=OuterRef(user_ref), confirmed_at__isnull=False))
+    return Exists(TotpDevice.objects.filter(user=OuterRef(user_ref)))
 
 
 def method_of(code: str) -> str:
@@ -73,11 +74,11 @@ def _email(user: User, notice: str, request: HttpRequest | None) -> None:
 
 def totp_use(user: User, code: str, *, at: float | None = None) -> bool:
     """Accept `code` from `user`'s confirmed authenticator once; return whether it was accepted."""
-    device = TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).first()
+    device = TotpDevice.objects.filter(user=user).first()
     return device is not None and _use_step(device, code, at=at)
 
 
-def _use_step(device: TotpDevice, code: str, *, at: float | None, **also) -> bool:
+def _use_step(device: TotpDevice, code: str, *, at: float | None) -> bool:
     """Record the use of `code`'s time step on `device` unless that step or a later one was used."""
     try:
         key = sealing.unseal(device.sealed_key)
@@ -93,7 +94,6 @@ def _use_step(device: TotpDevice, code: str, *, at: float | None, **also) -> boo
             last_used_step=step,
             last_used_at=timezone.now(),
             sealed_key=sealing.reseal(device.sealed_key),
-            **also,
         )
     )
     return updated == 1
@@ -129,22 +129,14 @@ def check_code(
     says each in words). `purpose` ("sign_in", "sudo", "remove_factor") is
     recorded with a failure.
     """
-    if method == RECOVERY_CODE:
-        return _limited(request, user, method, purpose, lambda: recovery_code_use(user, code))
-    return _limited(request, user, method, purpose, lambda: totp_use(user, code))
-
-
-def _limited(
-    request: HttpRequest | None, user: User, method: str, purpose: str, accept
-) -> str | None:
-    """Call `accept` unless the sign-in limit refuses; count and audit a False answer."""
     username = user.get_username()
     try:
         if signin_limit.retry_after(request, username):
             return "rate_limited"
     except SharedCacheUnavailable:
         return "unavailable"
-    if accept():
+    use = recovery_code_use if method == RECOVERY_CODE else totp_use
+    if use(user, code):
         return None
     user_login_failed.send(sender=__name__, credentials={"username": username}, request=request)
     audit_record(
@@ -201,24 +193,18 @@ def totp_setup_confirm(
         raise ValidationError(
             {"code": "Start the set-up again: this one expired."}, code="no_setup"
         ) from None
-    matched: list[int] = []
-
-    def accept() -> bool:
-        step = totp.matching_step(key, code, time.time())
-        matched.extend([] if step is None else [step])
-        return step is not None
-
-    refused = _limited(request, user, TOTP, "setup", accept)
-    if refused:
-        raise ValidationError({"code": REFUSALS[refused]}, code=refused)
+    # No sign-in limit here: the user sees the key, so a wrong code guesses nothing.
+    step = totp.matching_step(key, code, time.time())
+    if step is None:
+        raise ValidationError({"code": SETUP_MISMATCH}, code="wrong_code")
     try:
         with transaction.atomic():
             now = timezone.now()
             TotpDevice.objects.create(
                 user=user,
                 sealed_key=sealed_key,
-                confirmed_at=now,
-                last_used_step=matched[0],
+                created_at=now,
+                last_used_step=step,
                 last_used_at=now,
             )
             codes = [] if methods(user) != [TOTP] else _replace_recovery_codes(user)
@@ -274,10 +260,29 @@ def totp_remove(*, user: User, request: HttpRequest | None = None) -> None:
 
     The caller has checked the password (and a current factor for the last one).
     """
-    removed, _ = TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).delete()
+    removed, _ = TotpDevice.objects.filter(user=user).delete()
     if not removed:
         raise ValidationError("No authenticator app is set up.", code="not_set_up")
     if not has_two_factor(user):
         RecoveryCode.objects.filter(user=user).delete()
     audit_record(action="factor.removed", actor=user, request=request, details={"method": TOTP})
     _email(user, "totp_removed", request)
+
+
+@transaction.atomic
+def two_factor_reset(*, user: User, actor: User, request: HttpRequest | None = None) -> bool:
+    """Turn off `user`'s second factors for them (an operator's help after a lost phone).
+
+    Their authenticator and recovery codes go; they sign in with the password
+    and may set up a new app. Return whether there was anything to remove.
+    """
+    had = methods(user)
+    if not had:
+        return False
+    TotpDevice.objects.filter(user=user).delete()
+    RecoveryCode.objects.filter(user=user).delete()
+    audit_record(
+        action="factor.reset", actor=actor, target=user, request=request, details={"methods": had}
+    )
+    _email(user, "two_factor_reset", request)
+    return True

@@ -22,7 +22,12 @@ PENDING_SECONDS = 5 * 60
 
 
 def begin(request: HttpRequest, user: User, backend: str) -> None:
-    """Remember that `user` gave a right password through `backend`; log nobody in."""
+    """Remember that `user` gave a right password through `backend`; log nobody in.
+
+    The session gets a new key first, so a session id planted before the
+    password cannot be the one that carries the half-signed-in state.
+    """
+    request.session.cycle_key()
     request.session[SESSION_KEY] = {
         "user": user.pk,
         "backend": backend,

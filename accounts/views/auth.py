@@ -13,6 +13,7 @@ from accounts import services
 from accounts.flood_limit import EMAIL_UNAVAILABLE, take_email, wait_message
 from accounts.forms import PasswordResetForm, SignupForm
 from accounts.shared_cache import SharedCacheUnavailable
+from accounts.signin import browsers
 
 
 @sensitive_post_parameters("password1", "password2")
@@ -34,7 +35,9 @@ def signup(request: HttpRequest) -> HttpResponse:
             form.add_error(None, error)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            return redirect(workspace)
+            response = redirect(workspace)
+            browsers.remember(request, response, user)  # its first browser is not news to it
+            return response
     return render(request, "registration/signup.html", {"form": form})
 
 

@@ -13,6 +13,7 @@ from accounts import services
 from accounts.forms import InvitationSignupForm
 from accounts.invitation_links import InvitationLinkError, invitation_from_link_token
 from accounts.models import User
+from accounts.signin import browsers
 
 TEMPLATE = "accounts/invitation_accept.html"
 
@@ -48,7 +49,9 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
                 form.add_error(None, error)
             else:
                 login(request, new_user, backend="django.contrib.auth.backends.ModelBackend")
-                return redirect(invitation.workspace)
+                response = redirect(invitation.workspace)
+                browsers.remember(request, response, new_user)
+                return response
         context["signup_form"] = form
         return render(request, TEMPLATE, context)
 

@@ -26,7 +26,7 @@ def security(request: HttpRequest) -> HttpResponse:
     """Show how the user signs in and what they can change about it."""
     user = request.user
     context = {
-        "totp_device": TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).first(),
+        "totp_device": TotpDevice.objects.filter(user=user).first(),
         "recovery_left": RecoveryCode.objects.filter(user=user).unused().count(),
         "has_two_factor": factors.has_two_factor(user),
     }

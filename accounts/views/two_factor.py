@@ -2,7 +2,8 @@
 
 The console's login and the Django admin's both use TwoFactorLoginMixin: a
 right password from a user with a second factor logs nobody in, it starts a
-pending sign-in (accounts.signin.pending) that the code page completes.
+pending sign-in (accounts.signin.pending) that the code page completes. Each
+finished sign-in is checked for a new browser (accounts.signin.browsers).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts.forms import AdminLoginForm, LoginForm
-from accounts.signin import factors, pending
+from accounts.signin import browsers, factors, pending
 from accounts.signin.factor_forms import FactorCodeForm
 
 
@@ -32,7 +33,9 @@ class TwoFactorLoginMixin:
     def form_valid(self, form):
         user = form.get_user()
         if not factors.has_two_factor(user):
-            return super().form_valid(form)
+            response = super().form_valid(form)
+            browsers.note_sign_in(self.request, response, user)
+            return response
         pending.begin(self.request, user, backend=user.backend)
         query = urlencode({REDIRECT_FIELD_NAME: self.get_success_url()})
         return redirect(f"{reverse('accounts:security_two_factor')}?{query}")
@@ -101,7 +104,9 @@ def two_factor(request: HttpRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         pending.complete(request, user, method=method)
-        return redirect(_safe_next(request))
+        response = redirect(_safe_next(request))
+        browsers.note_sign_in(request, response, user)
+        return response
     context = {
         "form": form,
         "method": method,

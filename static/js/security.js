@@ -1,4 +1,8 @@
-// Account → Security: copy the recovery codes shown once to the clipboard.
+// Account → Security and the code step: focus the field whose error the page shows, and copy
+// the recovery codes shown once to the clipboard.
+const invalid = document.querySelector('main [aria-invalid="true"]');
+if (invalid) invalid.focus();
+
 document.addEventListener("click", async (event) => {
   const button = event.target.closest("[data-copy-codes]");
   if (!button) return;

@@ -30,7 +30,7 @@ def test_set_up_stores_nothing_until_a_code_matches(user):
     key = key_from_text(factors.totp_setup_details(user=user, sealed_key=sealed)["key_text"])
     with pytest.raises(ValidationError) as wrong:
         factors.totp_setup_confirm(user=user, sealed_key=sealed, code=totp(key, steps_off=5))
-    assert wrong.value.message_dict["code"] == ["That code is not right, or it was used already."]
+    assert wrong.value.message_dict["code"] == [factors.SETUP_MISMATCH]
     assert not factors.has_two_factor(user)
     assert not TotpDevice.objects.exists()
     codes = factors.totp_setup_confirm(user=user, sealed_key=sealed, code=totp(key))
@@ -40,6 +40,20 @@ def test_set_up_stores_nothing_until_a_code_matches(user):
     assert all(re.fullmatch(r"[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}", code) for code in codes)
     # The code that confirmed it is spent.
     assert not factors.totp_use(user, totp(key))
+
+
+def test_wrong_set_up_codes_do_not_count_against_signing_in(user, settings):
+    # The user is looking at the key: a wrong code guesses nothing, and must not lock them out.
+    sealed = factors.totp_setup_start(user=user)
+    key = key_from_text(factors.totp_setup_details(user=user, sealed_key=sealed)["key_text"])
+    for _ in range(settings.KEYWARD_LOGIN_FAILURES_PER_ACCOUNT + 1):
+        with pytest.raises(ValidationError):
+            factors.totp_setup_confirm(user=user, sealed_key=sealed, code=totp(key, steps_off=5))
+    assert factors.totp_setup_confirm(user=user, sealed_key=sealed, code=totp(key))
+    assert (
+        factors.check_code(None, user, totp(key, steps_off=1), method="totp", purpose="sign_in")
+        is None
+    )
 
 
 def test_a_second_app_is_refused_until_the_first_is_removed(user):

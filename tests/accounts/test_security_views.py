@@ -159,3 +159,11 @@ def test_an_authenticator_code_confirms_sudo_mode_once(rf, member_user):
     assert replay.errors["code"] == ["That code is not right, or it was used already."]
     empty = sudo.SudoForm({"password": "", "code": ""}, request=request)
     assert not empty.is_valid() and empty.errors["password"] == ["Enter your password."]
+
+
+def test_without_an_app_the_password_is_required_and_said_once(rf, admin_user):
+    request = rf.post("/")
+    request.user, request.session = admin_user, {}
+    form = sudo.SudoForm({"password": ""}, request=request)
+    assert form.fields["password"].required and form.title == "Confirm your password"
+    assert not form.is_valid() and form.errors["password"] == ["Enter your password."]

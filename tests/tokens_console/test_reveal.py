@@ -17,6 +17,7 @@ from django.urls import reverse
 from accounts import signin_limit, sudo
 from accounts.models import AuditEvent
 from accounts.signin_limit import login_limiters
+from tests.accounts.otp import enrol_totp, totp
 from tests.conftest import PASSWORD
 from tests.factories import HTMX, actor_of, issue, signed_in
 from tests.tokens_console.conftest import errors_of, field_of, parse
@@ -418,6 +419,26 @@ def test_the_right_password_reveals_the_secret_once_audited(stored, admin_client
     assert AuditEvent.objects.filter(action="sudo.confirmed", actor_user=admin_user).count() == 1
     stamp = admin_client.session[sudo.SESSION_KEY]
     assert 0 <= time.time() - stamp < 60
+
+
+def test_a_code_from_the_authenticator_app_reveals_instead_of_the_password(
+    stored, admin_client, admin_user, htmx
+):
+    token, secret = stored
+    key, _ = enrol_totp(admin_user)
+    prompt = admin_client.post(url("reveal", token), {"purpose": "reveal"}, **htmx)
+    assert "Or a code from your authenticator app" in prompt.content.decode()
+
+    wrong = admin_client.post(url("reveal", token), {"purpose": "reveal", "code": "000000"}, **htmx)
+    assert revealed_secret(wrong) is None
+    assert "That code is not right" in wrong.content.decode()
+
+    response = admin_client.post(
+        url("reveal", token), {"purpose": "reveal", "code": totp(key, steps_off=1)}, **htmx
+    )
+    assert revealed_secret(response) == secret
+    confirmed = AuditEvent.objects.get(action="sudo.confirmed", actor_user=admin_user)
+    assert confirmed.details == {"method": "totp"}
 
 
 def test_a_second_reveal_within_ten_minutes_needs_no_password(stored, admin_client, htmx):
