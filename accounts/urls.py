@@ -115,6 +115,16 @@ urlpatterns = [
         name="passkey_login_options",
     ),
     path("accounts/login/passkey/", passkeys.passkey_login, name="passkey_login"),
+    path(
+        "accounts/login/two-factor/passkey/options/",
+        passkeys.passkey_two_factor_options,
+        name="passkey_two_factor_options",
+    ),
+    path(
+        "accounts/login/two-factor/passkey/",
+        passkeys.passkey_two_factor,
+        name="passkey_two_factor",
+    ),
     path("invitations/<str:token>/", invitations.invitation_accept, name="invitation_accept"),
     path("workspaces/new/", workspaces.workspace_create, name="workspace_create"),
     path("w/<slug:slug>/", workspaces.overview, name="workspace_overview"),

@@ -14,18 +14,19 @@ import time
 from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q
 from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts import signin_limit, tasks
 from accounts.audit import audit_record
 from accounts.emails import site_url
-from accounts.models import RecoveryCode, TotpDevice, User
+from accounts.models import Passkey, RecoveryCode, TotpDevice, User
 from accounts.shared_cache import SharedCacheUnavailable
 from accounts.side_effects import enqueue_after_commit
 from accounts.signin import recovery, sealing, totp
 
+PASSKEY = "passkey"
 TOTP = "totp"
 RECOVERY_CODE = "recovery_code"
 ISSUER = "Keyward"
@@ -35,6 +36,8 @@ SETUP_MISMATCH = "That code is not right. Enter the newest code the app shows fo
 def methods(user: User) -> list[str]:
     """Return the ways `user` can give a second factor now, strongest first."""
     found = []
+    if Passkey.objects.filter(user=user).exists():
+        found.append(PASSKEY)
     if TotpDevice.objects.filter(user=user).exists():
         found.append(TOTP)
     if RecoveryCode.objects.filter(user=user).unused().exists():
@@ -50,13 +53,16 @@ def has_two_factor(user: User) -> bool:
     return any(method != RECOVERY_CODE for method in methods(user))
 
 
-def has_two_factor_expression(user_ref: str = "pk") -> Exists:
+def has_two_factor_expression(user_ref: str = "pk") -> ExpressionWrapper:
     """Return has_two_factor as an expression on the user at `user_ref` (a path from the row).
 
     For lists: annotate a queryset with it to know for every row in the same
     query. It must say what has_two_factor says: change both together.
     """
-    return Exists(TotpDevice.objects.filter(user=OuterRef(user_ref)))
+    either = Exists(Passkey.objects.filter(user=OuterRef(user_ref))) | Exists(
+        TotpDevice.objects.filter(user=OuterRef(user_ref))
+    )
+    return ExpressionWrapper(either, output_field=BooleanField())
 
 
 def method_of(code: str) -> str:

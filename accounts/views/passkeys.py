@@ -26,7 +26,7 @@ from accounts import sudo
 from accounts.audit import audit_record
 from accounts.htmx import attempt, finish_with_partial, render_page
 from accounts.models import Passkey
-from accounts.signin import passkey_services, passkeys
+from accounts.signin import browsers, factors, passkey_services, passkeys, pending
 from accounts.signin.passkey_forms import PasskeyNameForm
 from accounts.signin.passkeys import PasskeyRefused
 
@@ -169,11 +169,48 @@ def passkey_login(request: HttpRequest) -> JsonResponse:
         passkey_services.passkey_sign_in(request=request, credential=body.get("credential"))
     except PasskeyRefused as refused:
         return _refused(refused)
-    target = body.get("next")
+    response = JsonResponse({"redirect": _safe_next(request, body.get("next"))})
+    browsers.note_sign_in(request, response, request.user)
+    return response
+
+
+def _safe_next(request: HttpRequest, target: Any) -> str:
+    """Return `target` if it is an address on this site, else where sign-in leads by default."""
     safe = isinstance(target, str) and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     )
-    return JsonResponse({"redirect": target if safe else resolve_url(settings.LOGIN_REDIRECT_URL)})
+    return target if safe else resolve_url(settings.LOGIN_REDIRECT_URL)
+
+
+NO_PENDING_SIGN_IN = ("no_pending_sign_in", "Sign in again: the second step lasts five minutes.")
+
+
+@require_POST
+def passkey_two_factor_options(request: HttpRequest) -> JsonResponse:
+    """Return the options to give the second factor of a pending sign-in with a passkey."""
+    user = pending.pending_user(request)
+    if user is None:
+        return _refusal(*NO_PENDING_SIGN_IN)
+    return JsonResponse(passkeys.authentication_options(request, user=user))
+
+
+@require_POST
+def passkey_two_factor(request: HttpRequest) -> JsonResponse:
+    """Finish a pending sign-in once one of that user's passkeys signed the challenge."""
+    user = pending.pending_user(request)
+    if user is None:
+        return _refusal(*NO_PENDING_SIGN_IN)
+    body = _json_body(request)
+    if body is None:
+        return _refusal(*BAD_BODY)
+    try:
+        passkeys.verify_assertion(request, body.get("credential"), user=user)
+    except PasskeyRefused as refused:
+        return _refused(refused)
+    pending.complete(request, user, method=factors.PASSKEY)
+    response = JsonResponse({"redirect": _safe_next(request, body.get("next"))})
+    browsers.note_sign_in(request, response, user)
+    return response
 
 
 @require_POST

@@ -93,16 +93,22 @@ def two_factor(request: HttpRequest) -> HttpResponse:
     if user is None:
         messages.info(request, "Sign in again: the code step lasts five minutes.")
         return redirect(f"{reverse('accounts:login')}?{urlencode({'next': _safe_next(request)})}")
+    available = factors.methods(user)
+    if not available:  # the factors went meanwhile: the password alone signs in again
+        pending.clear(request)
+        return redirect(f"{reverse('accounts:login')}?{urlencode({'next': _safe_next(request)})}")
     wanted = request.POST.get("method") or request.GET.get("method")
-    method = factors.RECOVERY_CODE if wanted == factors.RECOVERY_CODE else factors.TOTP
-    form = FactorCodeForm(
-        request.POST if request.method == "POST" else None,
-        request=request,
-        user=user,
-        method=method,
-        purpose="sign_in",
-    )
-    if request.method == "POST" and form.is_valid():
+    method = wanted if wanted in available else available[0]
+    form = None
+    if method != factors.PASSKEY:  # a passkey answers through passkey_two_factor (JSON)
+        form = FactorCodeForm(
+            request.POST if request.method == "POST" else None,
+            request=request,
+            user=user,
+            method=method,
+            purpose="sign_in",
+        )
+    if request.method == "POST" and form is not None and form.is_valid():
         pending.complete(request, user, method=method)
         response = redirect(_safe_next(request))
         browsers.note_sign_in(request, response, user)
@@ -111,7 +117,6 @@ def two_factor(request: HttpRequest) -> HttpResponse:
         "form": form,
         "method": method,
         "next": _safe_next(request),
-        "other_method": factors.TOTP if method == factors.RECOVERY_CODE else factors.RECOVERY_CODE,
-        "methods": factors.methods(user),
+        "other_methods": [other for other in available if other != method],
     }
     return render(request, "registration/two_factor.html", context)

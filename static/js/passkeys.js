@@ -220,7 +220,8 @@
       const canSuggest = PublicKeyCredential.isConditionalMediationAvailable;
       if (canSuggest) {
         canSuggest.call(PublicKeyCredential).then((available) => {
-          if (available) signIn("conditional");
+          // The second-factor step has no email field to suggest passkeys in.
+          if (available && login.dataset.suggest !== "off") signIn("conditional");
         });
       }
     }

@@ -308,3 +308,72 @@ def test_reveal_after_a_passkey_confirmation(
     assert secret not in prompt
     confirm_with(admin_client, admins_key)
     assert secret in admin_client.post(url, {"purpose": "reveal"}, **HTMX).content.decode()
+
+
+# A passkey as the second factor after the password ------------------------------------------
+
+TWO_FACTOR = reverse("accounts:security_two_factor")
+
+
+def _password_step(client: Client, user, next_url="/w/acme/"):
+    response = client.post(
+        reverse("accounts:login"), {"username": user.email, "password": PASSWORD, "next": next_url}
+    )
+    assert response.status_code == 302
+    assert response["Location"].startswith(TWO_FACTOR)
+    return response["Location"]
+
+
+def _second_step(client: Client, authenticator: SoftAuthenticator, next_url="/w/acme/"):
+    options = post_json(client, "accounts:passkey_two_factor_options", {}).json()
+    answer = authenticator.get(options)
+    return post_json(
+        client, "accounts:passkey_two_factor", {"credential": answer, "next": next_url}
+    )
+
+
+def test_a_passkey_makes_the_password_ask_for_a_second_step(admin_user, admins_key):
+    from accounts.signin import factors
+
+    assert factors.has_two_factor(admin_user)
+    assert factors.methods(admin_user) == ["passkey"]
+    client = Client()
+    step = _password_step(client, admin_user)
+    assert "_auth_user_id" not in client.session
+    page = client.get(step).content.decode()
+    assert "Use your passkey" in page and 'autocomplete="one-time-code"' not in page
+
+    response = _second_step(client, admins_key)
+    assert response.status_code == 200 and response.json() == {"redirect": "/w/acme/"}
+    assert client.session["_auth_user_id"] == str(admin_user.pk)
+    event = AuditEvent.objects.get(action="signin.two_factor")
+    assert event.details == {"method": "passkey"}
+
+
+def test_another_users_passkey_cannot_finish_the_second_step(admin_user, admins_key, member_user):
+    member_key = add_passkey(signed_in(member_user), name="Member's key")
+    client = Client()
+    _password_step(client, admin_user)
+    response = _second_step(client, member_key)
+    assert response.status_code == 400
+    assert "_auth_user_id" not in client.session
+
+
+def test_the_passkey_step_needs_a_right_password_first(admins_key):
+    client = Client()
+    response = post_json(client, "accounts:passkey_two_factor_options", {})
+    assert response.status_code == 400 and response.json()["error"] == "no_pending_sign_in"
+    response = post_json(client, "accounts:passkey_two_factor", {"credential": {}})
+    assert response.status_code == 400 and response.json()["error"] == "no_pending_sign_in"
+
+
+def test_a_user_with_a_passkey_and_an_app_may_choose_either(admin_user, admins_key):
+    from tests.accounts.otp import enrol_totp
+
+    enrol_totp(admin_user)
+    client = Client()
+    step = _password_step(client, admin_user)
+    page = client.get(step).content.decode()
+    assert "Use your passkey" in page and "Use your authenticator app" in page
+    page = client.get(step + "&method=totp").content.decode()
+    assert 'autocomplete="one-time-code"' in page and "Use your passkey" in page

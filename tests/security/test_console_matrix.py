@@ -108,6 +108,9 @@ CONSOLE: dict[str, Rule] = {
     "accounts:passkey_sudo": rule(NO, S),
     "accounts:passkey_login_options": rule(NO, P),
     "accounts:passkey_login": rule(NO, P),
+    # Only a pending sign-in (a right password) may answer; test_passkey_views.py covers it.
+    "accounts:passkey_two_factor_options": rule(NO, NO),
+    "accounts:passkey_two_factor": rule(NO, NO),
     "accounts:audit_export": rule(MAN),
     "tokens:github_secret_scanning": rule(NO, NO),
     "tokens:list": rule(MEM),
