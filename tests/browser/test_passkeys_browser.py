@@ -211,3 +211,27 @@ def test_screenshots(scheme, signed_in_page, live_server, admin_user, screenshot
     login.goto(f"{live_server.url}/accounts/login/")
     expect(login.get_by_role("button", name="Sign in with a passkey")).to_be_visible()
     login.screenshot(path=screenshots_dir / f"login-passkey-{scheme}.png", full_page=True)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_a_passkey_is_the_second_step_after_the_password(
+    scheme, signed_in_page, live_server, admin_user: User, workspace, screenshots_dir
+):
+    page = signed_in_page(admin_user)
+    page.emulate_media(color_scheme=scheme)
+    virtual_authenticator(page)
+    page.goto(passkeys_url(live_server))
+    add_passkey(page, "Security key")
+    page.add_init_script("PublicKeyCredential.isConditionalMediationAvailable = async () => false")
+    sign_out(page)
+
+    page.goto(f"{live_server.url}/accounts/login/?next=/w/{workspace.slug}/settings/tokens/")
+    page.locator("#id_username").fill(admin_user.email)
+    page.locator("#id_password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_role("heading", name="Two-factor authentication")).to_be_visible()
+    page.screenshot(path=screenshots_dir / f"two-factor-passkey-{scheme}.png", full_page=True)
+    page.get_by_role("button", name="Use your passkey").click()
+    expect(page).to_have_url(f"{live_server.url}/w/{workspace.slug}/settings/tokens/")
+    event = AuditEvent.objects.get(action="signin.two_factor")
+    assert event.actor_user == admin_user and event.details == {"method": "passkey"}

@@ -26,7 +26,7 @@ def _sign_in_with_password(page: Page, base: str, email: str) -> None:
     page.goto(f"{base}/accounts/login/?next=/account/security/")
     page.locator("#id_username").fill(email)
     page.locator("#id_password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
