@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import capfirst
 
@@ -36,7 +36,15 @@ COPY_ICON = mark_safe(  # constant markup
 SPACER = mark_safe('<span class="icon-spacer" aria-hidden="true"></span>')  # constant markup
 # What a view exempt from CSRF gets as its token (django.template.context_processors.csrf).
 NO_CSRF = "NOTPROVIDED"
-NEVER = mark_safe('<span class="muted">Never</span>')  # constant markup
+# Constant markup and words, marked safe once rather than escaped on every row.
+NEVER = mark_safe('<span class="muted">Never</span>')
+NO_DATE = mark_safe('<span class="muted">—</span>')
+ALL_RESOURCES = mark_safe("All resources")
+UNKNOWN_ADDRESS = mark_safe("an unknown address")
+WARN_CLASS = mark_safe(' class="warn"')
+WARN_SIGN = mark_safe('<span aria-hidden="true">⚠ </span>')
+SOON = mark_safe('<span class="visually-hidden"> (soon)</span>')
+ROTATED = mark_safe('\n    <div class="muted small rotated-note">rotated; old secret</div>')
 
 
 @dataclass
@@ -54,9 +62,9 @@ class RowPage:
     def __post_init__(self) -> None:
         self.urls = {name: display.token_url_pattern(name, self.slug) for name in URL_NAMES}
 
-    def url(self, name: str, token: Token) -> str:
-        """Return the URL of the page `name` of `token`."""
-        return display.fill_token_url(self.urls[name], token.public_id)
+    def url(self, name: str, token: Token) -> SafeString:
+        """Return the URL of the page `name` of `token`, escaped for an attribute."""
+        return conditional_escape(display.fill_token_url(self.urls[name], token.public_id))
 
     def scope_words(self, scopes) -> str:
         """Return display.scopes_in_words(scopes), once per set of scopes on the page."""
@@ -71,9 +79,25 @@ def render_rows(tokens: Iterable[Token], page: RowPage) -> SafeString:
     return mark_safe("".join(render_row(token, page) for token in tokens))  # noqa: S308 format_html's
 
 
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One token as its row shows it; its name and id escaped once, for they appear up to
+    six times."""
+
+    token: Token
+    status: str
+    name: SafeString
+    public_id: SafeString
+
+
 def render_row(token: Token, page: RowPage) -> SafeString:
     """Return one token's table row: name, value, access, dates, status and buttons."""
-    status = str(token.status(page.now))
+    row = Row(
+        token=token,
+        status=str(token.status(page.now)),
+        name=conditional_escape(token.name),
+        public_id=conditional_escape(token.public_id),
+    )
     return format_html(
         '<tr id="token-{}" class="token-row row-{}">\n'
         "{}\n"
@@ -85,22 +109,23 @@ def render_row(token: Token, page: RowPage) -> SafeString:
         "  <td>\n    {}\n  </td>\n"
         '  <td class="actions">\n    {}\n  </td>\n'
         "</tr>\n",
-        token.public_id,
-        status,
-        _name_cell(token, page),
+        row.public_id,
+        row.status,
+        _name_cell(row, page),
         token.censored,
         _access_cell(token, page),
         display.iso(token.created_at),
         display.stamp(token.created_at),
         ago(token.created_at),
-        _ends(token, status, page),
-        _last_used(token),
-        _status(token, status),
-        _actions(token, status, page) if status == TokenStatus.ACTIVE else "",
+        _ends(row, page),
+        _last_used(row),
+        _status(row),
+        _actions(row, page) if row.status == TokenStatus.ACTIVE else "",
     )
 
 
-def _name_cell(token: Token, page: RowPage) -> SafeString:
+def _name_cell(row: Row, page: RowPage) -> SafeString:
+    token = row.token
     if token.owner_id and token.owner_id == token.created_by_id:
         who = format_html("by {} · acts as them", token.created_by.email)
     elif token.owner_id:
@@ -118,8 +143,8 @@ def _name_cell(token: Token, page: RowPage) -> SafeString:
         '    <div class="muted small">\n      {}\n    </div>\n'
         "  </td>",
         page.url("activity", token),
-        token.name,
-        token.name,
+        row.name,
+        row.name,
         token.get_kind_display(),
         format_html('    <div class="muted small">{}</div>\n', token.description)
         if token.description
@@ -130,7 +155,7 @@ def _name_cell(token: Token, page: RowPage) -> SafeString:
 
 def _access_cell(token: Token, page: RowPage) -> SafeString:
     names = [resource.name for resource in token.resources.all()]
-    where = format_html("Only {}", ", ".join(names)) if names else "All resources"
+    where = format_html("Only {}", ", ".join(names)) if names else ALL_RESOURCES
     ips = ""
     if token.allowed_ips:
         count = len(token.allowed_ips)
@@ -146,25 +171,24 @@ def _access_cell(token: Token, page: RowPage) -> SafeString:
     )
 
 
-def _ends(token: Token, status: str, page: RowPage) -> SafeString | str:
+def _ends(row: Row, page: RowPage) -> SafeString:
+    token = row.token
     ends = token.ends_at
-    if status == TokenStatus.ACTIVE and ends:
+    if row.status == TokenStatus.ACTIVE and ends:
         soon = display.expires_soon(ends, page.now)
         shown = format_html(
             '<time datetime="{}" title="{} UTC"{}>{}{}</time>{}',
             display.iso(ends),
             display.stamp(ends),
-            mark_safe(' class="warn"') if soon else "",
-            mark_safe('<span aria-hidden="true">⚠ </span>') if soon else "",
+            WARN_CLASS if soon else "",
+            WARN_SIGN if soon else "",
             until(ends),
-            mark_safe('<span class="visually-hidden"> (soon)</span>') if soon else "",
+            SOON if soon else "",
         )
         if token.revoke_reason == RevokeReason.ROTATION:
-            shown += mark_safe(
-                '\n    <div class="muted small rotated-note">rotated; old secret</div>'
-            )
+            shown += ROTATED
         return shown
-    if status == TokenStatus.ACTIVE:
+    if row.status == TokenStatus.ACTIVE:
         return NEVER
     if token.expires_at:
         return format_html(
@@ -172,62 +196,64 @@ def _ends(token: Token, status: str, page: RowPage) -> SafeString | str:
             display.iso(token.expires_at),
             display.day(token.expires_at),
         )
-    return mark_safe('<span class="muted">—</span>')
+    return NO_DATE
 
 
-def _last_used(token: Token) -> SafeString:
+def _last_used(row: Row) -> SafeString:
+    token = row.token
     if not token.last_used_at:
         return NEVER
     return format_html(
         '<span class="has-tip" tabindex="0" aria-describedby="used-{}">{}</span>\n    '
         '<span class="tip" role="tooltip" id="used-{}">from {}</span>',
-        token.public_id,
+        row.public_id,
         ago(token.last_used_at),
-        token.public_id,
-        token.last_used_ip or "an unknown address",
+        row.public_id,
+        token.last_used_ip or UNKNOWN_ADDRESS,
     )
 
 
-def _status(token: Token, status: str) -> SafeString:
+def _status(row: Row) -> SafeString:
+    if row.status == TokenStatus.REVOKED:
+        reason = format_html(
+            '<div class="muted small">{}</div>', row.token.get_revoke_reason_display()
+        )
+    else:
+        reason = ""
     return format_html(
-        '<span class="status status-{}">{}</span>\n    {}',
-        status,
-        capfirst(status),
-        format_html('<div class="muted small">{}</div>', token.get_revoke_reason_display())
-        if status == TokenStatus.REVOKED
-        else "",
+        '<span class="status status-{}">{}</span>\n    {}', row.status, capfirst(row.status), reason
     )
 
 
-def _actions(token: Token, status: str, page: RowPage) -> SafeString:
-    actor = page.actor
+def _actions(row: Row, page: RowPage) -> SafeString:
+    actor, token = page.actor, row.token
     parts = []
     if page.retrievable and token.encrypted_secret and rules.may_reveal(actor, token):
-        parts.append(_reveal_form(token, page))
+        parts.append(_reveal_form(row, page))
     if rules.may_manage(actor, token):
-        parts.append(_dialog(token, page, "rename", "Rename"))
-        parts.append(_dialog(token, page, "rotate", "Rotate") if not token.revoked_at else SPACER)
+        parts.append(_dialog(row, page, "rename", "Rename"))
+        parts.append(_dialog(row, page, "rotate", "Rotate") if not token.revoked_at else SPACER)
     if rules.may_revoke(actor, token):
-        parts.append(_dialog(token, page, "revoke", "Revoke", icon="remove", danger=True))
+        parts.append(_dialog(row, page, "revoke", "Revoke", icon="remove", danger=True))
     return mark_safe("\n    ".join(parts))  # noqa: S308 each part is format_html's or a constant
 
 
 def _dialog(
-    token: Token, page: RowPage, name: str, action: str, *, icon: str = "", danger: bool = False
+    row: Row, page: RowPage, name: str, action: str, *, icon: str = "", danger: bool = False
 ) -> SafeString:
     return dialog_link(
-        url=page.url(name, token),
+        url=page.url(name, row.token),
         icon=icon or name,
         action=action,
-        subject=token.name,
+        subject=row.name,
         id_prefix=f"{name}-",
-        key=token.public_id,
+        key=row.public_id,
         danger=danger,
     )
 
 
-def _reveal_form(token: Token, page: RowPage) -> SafeString:
-    url = page.url("reveal", token)
+def _reveal_form(row: Row, page: RowPage) -> SafeString:
+    url = page.url("reveal", row.token)
     csrf = (
         format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', page.csrf_token)
         if page.csrf_token and page.csrf_token != NO_CSRF
@@ -244,10 +270,10 @@ def _reveal_form(token: Token, page: RowPage) -> SafeString:
         url,
         url,
         csrf,
-        token.public_id,
-        token.name,
+        row.public_id,
+        row.name,
         REVEAL_ICON,
-        token.public_id,
-        token.name,
+        row.public_id,
+        row.name,
         COPY_ICON,
     )
