@@ -38,7 +38,12 @@ def token_url_pattern(name: str, slug: str) -> str:
 
 def fill_token_url(pattern: str, public_id: str) -> str:
     """Return `pattern` (see token_url_pattern) with the token's id in place of PLACEHOLDER."""
-    return pattern.replace(PLACEHOLDER, quote(public_id, safe=""))
+    return pattern.replace(PLACEHOLDER, url_part(public_id))
+
+
+def url_part(public_id: str) -> str:
+    """Return the token's id as its URLs hold it (in place of PLACEHOLDER)."""
+    return quote(public_id, safe="")
 
 
 def token_url(name: str, slug: str, public_id: str) -> str:

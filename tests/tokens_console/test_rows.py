@@ -47,6 +47,8 @@ def every_kind(workspace, retrievable, admin_user, manager_user, member_user) ->
             allowed_ips="203.0.113.0/24",
             expires_at=now + timedelta(days=40),
         )[0],
+        # What stands for a token in the buttons drawn once per page (tokens/rows.py).
+        "placeholders": issue(manager_user, workspace, "~subject~ ~key~ ~token~ ~subject~")[0],
         "personal": issue(admin_user, workspace, "ada-laptop", kind=TokenKind.PERSONAL)[0],
         "member_personal": issue(member_user, workspace, "mia-laptop", kind=TokenKind.PERSONAL)[0],
         "never_used": issue(manager_user, workspace, "never-used")[0],
