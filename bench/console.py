@@ -59,7 +59,7 @@ def run(token_count: int, samples: int) -> None:
     row("  CPU per page of 25 rows: min / median (ms)", min_median(full_cpu))
     row("  CPU per page of 0 rows (the frame): min / median (ms)", min_median(frame_cpu))
     row(
-        "  CPU of the 25 rows (difference of the medians, ms)",
+        "  CPU of the rows, their 2 queries, the count (median diff ms)",
         f"{(statistics.median(full_cpu) - statistics.median(frame_cpu)) * 1e3:.1f}",
     )
     row("SQL queries for that page", f"{page_queries.queries}")
