@@ -9,7 +9,7 @@ from django.template import Context, Template
 from django.urls import reverse, set_script_prefix
 from django.utils import timezone
 
-from tokens.templatetags.token_ui import iso, stamp, token_url
+from tokens.display import day, iso, stamp, token_url
 
 
 @pytest.mark.parametrize("name", ["activity", "rename", "rotate", "revoke", "reveal"])
@@ -41,7 +41,7 @@ def test_dates_are_what_the_date_filter_gives(moment, settings):
     for zone in ("UTC", "Europe/Paris"):
         settings.TIME_ZONE = zone
         with timezone.override(zone):
-            shown = Template("{{ m|date:'c' }}|{{ m|date:'M j, Y H:i' }}").render(
+            shown = Template("{{ m|date:'c' }}|{{ m|date:'M j, Y H:i' }}|{{ m|date:'M j, Y' }}")
+            assert f"{iso(moment)}|{stamp(moment)}|{day(moment)}" == shown.render(
                 Context({"m": moment})
             )
-            assert f"{iso(moment)}|{stamp(moment)}" == shown

@@ -1260,6 +1260,27 @@ def test_the_list_query_count_does_not_grow_with_tokens(
     assert "by token api-maker" in parse(response).text()
 
 
+def test_the_list_counts_active_tokens_from_its_index_alone(workspace, admin_user):
+    """The page's count reads two dates per token from token_workspace_recent, not its row."""
+    if connection.vendor != "sqlite":
+        pytest.skip("reads SQLite's EXPLAIN QUERY PLAN")
+    _bulk_tokens(workspace, 200, users=[admin_user])
+    with CaptureQueriesContext(connection) as seen:
+        signed_in(admin_user).get(url("list"))
+    sql = [query["sql"] for query in seen.captured_queries if 'FROM "tokens_token"' in query["sql"]]
+    count = next(query for query in sql if "COUNT(*)" in query)
+    page = next(query for query in sql if "LIMIT 25" in query)
+
+    def plan(query: str) -> str:
+        with connection.cursor() as cursor:
+            return " ".join(str(step) for step in cursor.execute(f"EXPLAIN QUERY PLAN {query}"))
+
+    assert "COVERING INDEX token_workspace_recent" in plan(count)
+    # The page still walks the same index newest first instead of sorting every token.
+    assert "INDEX token_workspace_recent" in plan(page)
+    assert "TEMP B-TREE FOR ORDER BY" not in plan(page)
+
+
 # CSRF --------------------------------------------------------------------------------------
 
 

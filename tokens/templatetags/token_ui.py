@@ -2,62 +2,41 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from functools import lru_cache
-from urllib.parse import quote
-
 from django import template
-from django.urls import get_script_prefix, get_urlconf, reverse
-from django.utils import timezone
-from django.utils.dates import MONTHS_3
-from django.utils.translation import get_language
 
-from tokens import rules
-from tokens import scopes as scope_catalogue
+from tokens import display, rows, rules
 
 register = template.Library()
 
-SOON = timedelta(days=7)
-# Stands for a token's id in a reversed URL: the <str:public_id> converter takes it, reverse()
-# leaves it as it is, and no slug or public id contains "~".
-PLACEHOLDER = "~token~"
+register.simple_tag(display.token_url)
+register.filter("iso", display.iso)
+register.filter("stamp", display.stamp)
+register.filter("expires_soon", display.expires_soon)
+register.filter("scopes_in_words", display.scopes_in_words)
 
 
-@lru_cache(maxsize=1024)
-def _token_url_pattern(name: str, slug: str, script_prefix: str, urlconf) -> str:
-    return reverse(f"tokens:{name}", args=[slug, PLACEHOLDER], urlconf=urlconf)
+def _row_page(context, workspace, actor, retrievable: bool) -> rows.RowPage:
+    return rows.RowPage(
+        slug=workspace.slug,
+        actor=actor,
+        retrievable=retrievable,
+        csrf_token=str(context.get("csrf_token") or ""),
+    )
 
 
-@register.simple_tag
-def token_url(name: str, slug: str, public_id: str) -> str:
-    """Return the URL of the token page `name` (tokens:name), reversed once per workspace.
+@register.simple_tag(takes_context=True)
+def token_rows(context, tokens, *, workspace, actor, retrievable: bool) -> str:
+    """Render the table rows of `tokens` in Python (tokens/rows.py), not one template per row.
 
-    A page of the Tokens tab links each of its rows five times; reverse() for
-    every link cost more than the rest of a row's rendering.
+    {% token_rows page.object_list workspace=workspace actor=actor retrievable=retrievable %}
     """
-    pattern = _token_url_pattern(name, slug, get_script_prefix(), get_urlconf())
-    return pattern.replace(PLACEHOLDER, quote(public_id, safe=""))
+    return rows.render_rows(tokens, _row_page(context, workspace, actor, retrievable))
 
 
-@lru_cache(maxsize=16)
-def _months(language: str | None) -> tuple[str, ...]:
-    return ("", *(str(MONTHS_3[month]).title() for month in range(1, 13)))
-
-
-@register.filter
-def iso(moment: datetime | None) -> str:
-    """Return `moment` in ISO 8601 in the current time zone, as |date:'c' does."""
-    return timezone.localtime(moment).isoformat() if moment else ""
-
-
-@register.filter
-def stamp(moment: datetime | None) -> str:
-    """Return `moment` as |date:'M j, Y H:i' does ("Dec 2, 2026 04:05"), without its parser."""
-    if not moment:
-        return ""
-    moment = timezone.localtime(moment)
-    month = _months(get_language())[moment.month]
-    return f"{month} {moment.day}, {moment.year} {moment:%H:%M}"
+@register.simple_tag(takes_context=True)
+def token_row(context, token, *, workspace, actor, retrievable: bool) -> str:
+    """Render one token's table row, as {% token_rows %} draws it in the list."""
+    return rows.render_row(token, _row_page(context, workspace, actor, retrievable))
 
 
 @register.filter
@@ -78,17 +57,6 @@ def may_reveal(actor, token) -> bool:
     return rules.may_reveal(actor, token)
 
 
-@register.filter
-def scopes_in_words(scope_names) -> str:
-    """Return a token's scopes as a preset's name, or their descriptions."""
-    names = set(scope_names or ())
-    for preset in scope_catalogue.presets():
-        if names == set(preset.scopes):
-            return preset.label
-    labels = [scope.label for name, scope in scope_catalogue.catalogue().items() if name in names]
-    return ", ".join(labels) or "No scopes"
-
-
 ACTION_WORDS = {
     "token.created": "Created",
     "token.renamed": "Renamed",
@@ -103,12 +71,3 @@ ACTION_WORDS = {
 def action_words(action: str) -> str:
     """Return an audit action in words for the console."""
     return ACTION_WORDS.get(action, action.replace("token.", "").replace("_", " ").capitalize())
-
-
-@register.filter
-def expires_soon(moment) -> bool:
-    """Return whether `moment` is in the future but within 7 days."""
-    if moment is None:
-        return False
-    now = timezone.now()
-    return now < moment <= now + SOON
