@@ -19,7 +19,7 @@ run: setup
 	$(RUN_ENV) uv run python manage.py migrate --noinput
 	$(RUN_ENV) uv run python manage.py seed_demo
 	@echo "Emails (token created, expiring, leaked) are written to $(MAIL_DIR)/, one file each."
-	@echo "Serving Keyward at http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
+	@echo "Serving Keyward at http://$(HOST):$(PORT)/ (Ctrl-C stops it); for passkeys open http://localhost:$(PORT)/ (browsers refuse them on an IP address)"
 	$(RUN_ENV) uv run python manage.py runserver $(HOST):$(PORT)
 
 # Production settings in the foreground: gunicorn and the task worker (needs SECRET_KEY).
