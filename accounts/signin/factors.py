@@ -45,24 +45,22 @@ def methods(user: User) -> list[str]:
     return found
 
 
-def has_two_factor(user: User) -> bool:
-    """Return whether `user` must give a second factor after the password.
-
-    Recovery codes alone are not a factor: they only stand in for one.
-    """
-    return any(method != RECOVERY_CODE for method in methods(user))
-
-
 def has_two_factor_expression(user_ref: str = "pk") -> ExpressionWrapper:
-    """Return has_two_factor as an expression on the user at `user_ref` (a path from the row).
+    """Return whether the user at `user_ref` (a path from the row) has a second factor.
 
-    For lists: annotate a queryset with it to know for every row in the same
-    query. It must say what has_two_factor says: change both together.
+    A passkey or an authenticator app; recovery codes alone are not a factor,
+    they only stand in for one. Lists annotate with it to know for every row in
+    their one query; has_two_factor asks it for one user.
     """
     either = Exists(Passkey.objects.filter(user=OuterRef(user_ref))) | Exists(
         TotpDevice.objects.filter(user=OuterRef(user_ref))
     )
     return ExpressionWrapper(either, output_field=BooleanField())
+
+
+def has_two_factor(user: User) -> bool:
+    """Return whether `user` must give a second factor after the password (one query)."""
+    return User.objects.filter(pk=user.pk).filter(has_two_factor_expression()).exists()
 
 
 def method_of(code: str) -> str:
