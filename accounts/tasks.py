@@ -64,54 +64,42 @@ def email_password_reset(user_id: int, base_url: str) -> int:
     return send_each([Email(what, [user.email], "password_reset", context)])
 
 
-# Security notices: what changed in how the account signs in (accounts.signin.factors).
-SECURITY_NOTICES = {
-    "totp_added": "An authenticator app was set up as a second factor",
-    "totp_removed": "The authenticator app was removed from your sign-in",
-    "recovery_codes_regenerated": "New recovery codes were made; the old ones no longer work",
-    "new_browser": "Your account signed in from a new browser",
-    "two_factor_reset": "An operator turned off two-factor authentication for your account",
-}
+# Security emails: what changed in how the account signs in (accounts.security_emails). Each
+# kind has its templates, emails/security/<kind>.txt (subject first) and .html.
+SECURITY_EVENTS = frozenset(
+    {
+        "factor_added",
+        "factor_removed",
+        "recovery_codes_regenerated",
+        "new_browser",
+        "password_changed",
+        "two_factor_reset",
+    }
+)
+# What an email may show of the event; anything else in `details` is dropped.
+SECURITY_DETAILS = ("at", "ip", "agent", "factor", "name", "operator")
 
 
 @task
-def email_security_notice(
-    user_id: int, notice: str, base_url: str, details: dict[str, str] | None = None
+def email_security_event(
+    user_id: int, event: str, base_url: str, details: dict[str, str] | None = None
 ) -> int:
-    """Email `user_id` what happened to their sign-in (`notice`, a SECURITY_NOTICES key); return 1.
+    """Email `user_id` what happened to their sign-in (`event`, a SECURITY_EVENTS kind).
 
-    `details` (where from: address, browser, time) are shown as they are.
+    `details` (when, address, browser, which factor) are shown as they are.
+    Sent even if the user was deactivated meanwhile, since the change happened.
+    Return 1 if sent.
     """
-    user = User.objects.filter(pk=user_id, is_active=True).first()
-    if user is None or notice not in SECURITY_NOTICES:
-        logger.info("No security notice %r for user %s; not emailed.", notice, user_id)
+    user = User.objects.filter(pk=user_id).first()
+    if user is None or event not in SECURITY_EVENTS:
+        logger.info("No security email %r for user %s; not emailed.", event, user_id)
         return 0
+    details = details or {}
     context = {
-        "what": SECURITY_NOTICES[notice],
-        "details": details or {},
+        "email": user.email,
+        **{key: str(details[key]) for key in SECURITY_DETAILS if details.get(key)},
         "security_url": absolute_url(reverse("accounts:security"), base_url),
         "reset_url": absolute_url(reverse("accounts:password_reset"), base_url),
     }
-    what = f"email security notice {notice} to user {user.pk}"
-    return send_each([Email(what, [user.email], "security_notice", context)])
-
-
-@task
-def email_sign_in_factor_changed(user_id: int, change: str, factor: str, base_url: str) -> int:
-    """Tell a user that a way to sign in was `change`d ("added", "removed"); return 1 if sent.
-
-    `factor` names it in words (a passkey "YubiKey"); sent even if the user was
-    deactivated meanwhile, since the change happened.
-    """
-    user = User.objects.filter(pk=user_id).first()
-    if user is None:
-        return 0
-    context = {
-        "email": user.email,
-        "change": change,
-        "factor": factor,
-        "security_url": absolute_url(reverse("accounts:passkey_list"), base_url),
-        "reset_url": absolute_url(reverse("accounts:password_reset"), base_url),
-    }
-    what = f"email user {user.pk} that a sign-in factor was {change}"
-    return send_each([Email(what, [user.email], "sign_in_factor_changed", context)])
+    what = f"email security event {event} to user {user.pk}"
+    return send_each([Email(what, [user.email], f"security/{event}", context)])

@@ -3,7 +3,6 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from accounts.forms import PasswordChangeForm
 from accounts.views import (
     audit,
     auth,
@@ -23,8 +22,7 @@ app_name = "accounts"
 password_urls = [
     path(
         "accounts/password/change/",
-        auth_views.PasswordChangeView.as_view(
-            form_class=PasswordChangeForm,
+        auth.PasswordChangeView.as_view(
             success_url=reverse_lazy("accounts:password_change_done"),
         ),
         name="password_change",
@@ -48,7 +46,7 @@ password_urls = [
     ),
     path(
         "accounts/password/reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(
+        auth.PasswordResetConfirmView.as_view(
             success_url=reverse_lazy("accounts:password_reset_complete")
         ),
         name="password_reset_confirm",

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts.forms import AdminLoginForm, AdminPasswordChangeForm
-from accounts.views import two_factor
+from accounts.views import auth, two_factor
 from tokens.api import api_urls
 
 admin.site.site_header = "Keyward operations"
@@ -19,6 +19,12 @@ urlpatterns = [
     path("api/v1/", api_urls()),  # first: the busiest routes, resolved with the fewest tries
     # admin.site.login's page, with the code step after the password.
     path("admin/login/", two_factor.admin_login, name="admin_login"),
+    # admin.site.password_change, emailing the operator that their password changed.
+    path(
+        "admin/password_change/",
+        admin.site.admin_view(auth.admin_password_change),
+        name="admin_password_change",
+    ),
     path("admin/", admin.site.urls),
     path("", include("ops.urls")),
     path("", include("tokens.urls")),

@@ -12,14 +12,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 
-from accounts import tasks
 from accounts.audit import audit_record
-from accounts.emails import site_url
-from accounts.http import client_ip, user_agent
 from accounts.models import User
-from accounts.side_effects import enqueue_after_commit
+from accounts.security_emails import security_email
 
 COOKIE = "keyward_known_browser"
 SALT = "keyward.accounts.signin.browsers"
@@ -52,13 +48,6 @@ def remember(request: HttpRequest, response: HttpResponse, user: User) -> None:
 def note_sign_in(request: HttpRequest, response: HttpResponse, user: User) -> None:
     """After `user` signed in: email and audit if this browser is new to them; mark it known."""
     if user.pk not in known_accounts(request):
-        details = {
-            "ip": client_ip(request) or "unknown",
-            "agent": user_agent(request) or "unknown",
-            "at": timezone.now().strftime("%Y-%m-%d %H:%M UTC"),
-        }
         audit_record(action="signin.new_browser", actor=user, request=request)
-        enqueue_after_commit(
-            tasks.email_security_notice, user.pk, "new_browser", site_url(request), details
-        )
+        security_email(user=user, event="new_browser", request=request)
     remember(request, response, user)

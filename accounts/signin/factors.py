@@ -18,12 +18,11 @@ from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, 
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts import signin_limit, tasks
+from accounts import signin_limit
 from accounts.audit import audit_record
-from accounts.emails import site_url
 from accounts.models import Passkey, RecoveryCode, TotpDevice, User
+from accounts.security_emails import AUTHENTICATOR_APP, security_email
 from accounts.shared_cache import SharedCacheUnavailable
-from accounts.side_effects import enqueue_after_commit
 from accounts.signin import recovery, sealing, totp
 
 PASSKEY = "passkey"
@@ -67,10 +66,6 @@ def method_of(code: str) -> str:
     """Return which kind of code `code` looks like: six digits are the app's."""
     compact = totp.normalize_code(code)
     return TOTP if len(compact) == totp.DIGITS and compact.isdigit() else RECOVERY_CODE
-
-
-def _email(user: User, notice: str, request: HttpRequest | None) -> None:
-    enqueue_after_commit(tasks.email_security_notice, user.pk, notice, site_url(request))
 
 
 # Checking codes ---------------------------------------------------------------------------
@@ -215,7 +210,9 @@ def totp_setup_confirm(
             audit_record(
                 action="factor.added", actor=user, request=request, details={"method": TOTP}
             )
-            _email(user, "totp_added", request)
+            security_email(
+                user=user, event="factor_added", request=request, factor=AUTHENTICATOR_APP
+            )
     except IntegrityError:  # a second tab confirmed first
         _refuse_second_app(user)
         raise
@@ -249,7 +246,7 @@ def recovery_codes_regenerate(*, user: User, request: HttpRequest | None = None)
         request=request,
         details={"count": len(codes)},
     )
-    _email(user, "recovery_codes_regenerated", request)
+    security_email(user=user, event="recovery_codes_regenerated", request=request)
     return codes
 
 
@@ -270,23 +267,24 @@ def totp_remove(*, user: User, request: HttpRequest | None = None) -> None:
     if not has_two_factor(user):
         RecoveryCode.objects.filter(user=user).delete()
     audit_record(action="factor.removed", actor=user, request=request, details={"method": TOTP})
-    _email(user, "totp_removed", request)
+    security_email(user=user, event="factor_removed", request=request, factor=AUTHENTICATOR_APP)
 
 
 @transaction.atomic
 def two_factor_reset(*, user: User, actor: User, request: HttpRequest | None = None) -> bool:
-    """Turn off `user`'s second factors for them (an operator's help after a lost phone).
+    """Turn off `user`'s second factors for them (an operator's help after a lost device).
 
-    Their authenticator and recovery codes go; they sign in with the password
-    and may set up a new app. Return whether there was anything to remove.
+    Their passkeys, authenticator and recovery codes go; they sign in with the
+    password and may set up new factors. Return whether there was anything to remove.
     """
     had = methods(user)
     if not had:
         return False
+    Passkey.objects.filter(user=user).delete()
     TotpDevice.objects.filter(user=user).delete()
     RecoveryCode.objects.filter(user=user).delete()
     audit_record(
         action="factor.reset", actor=actor, target=user, request=request, details={"methods": had}
     )
-    _email(user, "two_factor_reset", request)
+    security_email(user=user, event="two_factor_reset", request=request, by_operator=True)
     return True

@@ -8,11 +8,9 @@ from django.contrib.auth import login
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 
-from accounts import tasks
 from accounts.audit import audit_record
-from accounts.emails import site_url
 from accounts.models import Passkey, User
-from accounts.side_effects import enqueue_after_commit
+from accounts.security_emails import PASSKEY, security_email
 from accounts.signin import passkeys
 from accounts.text import clean_text
 
@@ -26,13 +24,16 @@ def passkey_name(name: str) -> str:
     return clean_text(Passkey, "name", name, label="name", required=NAME_REQUIRED)
 
 
-def _tell(request: HttpRequest, user: User, change: str, passkey: Passkey) -> None:
-    enqueue_after_commit(
-        tasks.email_sign_in_factor_changed,
-        user.pk,
-        change,
-        f'a passkey "{passkey.name}"',
-        site_url(request),
+def _tell(
+    request: HttpRequest | None, user: User, event: str, passkey: Passkey, *, by_operator=False
+) -> None:
+    security_email(
+        user=user,
+        event=event,
+        request=request,
+        by_operator=by_operator,
+        factor=PASSKEY,
+        name=passkey.name,
     )
 
 
@@ -60,7 +61,7 @@ def passkey_register(*, request: HttpRequest, user: User, name: str, credential:
                 request=request,
                 details={"discoverable": new.discoverable, "transports": new.transports},
             )
-            _tell(request, user, "added", passkey)
+            _tell(request, user, "factor_added", passkey)
     except IntegrityError:
         raise passkeys.PasskeyRefused("already_registered") from None
     return passkey
@@ -82,14 +83,24 @@ def passkey_rename(*, request: HttpRequest, user: User, passkey: Passkey, name: 
     return passkey
 
 
-def passkey_remove(*, request: HttpRequest, user: User, passkey: Passkey) -> None:
+def passkey_remove(
+    *, request: HttpRequest | None, user: User, passkey: Passkey, actor: User | None = None
+) -> None:
     """Remove one of `user`'s passkeys; audit it and email the user.
 
-    The caller must have confirmed the person recently (sudo mode).
+    The caller must have confirmed the person recently (sudo mode), or `actor`
+    is the operator removing it for them (a lost device).
     """
+    actor = actor or user
     with transaction.atomic():
-        audit_record(action="factor.passkey_removed", actor=user, target=passkey, request=request)
-        _tell(request, user, "removed", passkey)
+        audit_record(
+            action="factor.passkey_removed",
+            actor=actor,
+            target=passkey,
+            request=request,
+            details={"by_operator": True} if actor != user else None,
+        )
+        _tell(request, user, "factor_removed", passkey, by_operator=actor != user)
         passkey.delete()
 
 

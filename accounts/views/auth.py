@@ -1,7 +1,8 @@
-"""Sign in, sign up and sign out; password change and reset use Django's views."""
+"""Sign in, sign up and sign out; password change and reset (Django's views) email the user."""
 
 from __future__ import annotations
 
+from django.contrib import admin
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import ValidationError
@@ -11,7 +12,8 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts import services
 from accounts.flood_limit import EMAIL_UNAVAILABLE, take_email, wait_message
-from accounts.forms import PasswordResetForm, SignupForm
+from accounts.forms import PasswordChangeForm, PasswordResetForm, SignupForm
+from accounts.security_emails import security_email
 from accounts.shared_cache import SharedCacheUnavailable
 from accounts.signin import browsers
 
@@ -62,3 +64,30 @@ class PasswordResetView(auth_views.PasswordResetView):
             )
             return self.form_invalid(form)
         return super().form_valid(form)
+
+
+class PasswordChangedEmailMixin:
+    """Email the user that their password was changed, once the new one is saved."""
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        security_email(user=form.user, event="password_changed", request=self.request)
+        return response
+
+
+class PasswordChangeView(PasswordChangedEmailMixin, auth_views.PasswordChangeView):
+    """Change the signed-in user's password (the old one checked under the sign-in limit)."""
+
+    form_class = PasswordChangeForm
+
+
+class PasswordResetConfirmView(PasswordChangedEmailMixin, auth_views.PasswordResetConfirmView):
+    """Set a new password from a reset link."""
+
+
+def admin_password_change(request: HttpRequest) -> HttpResponse:
+    """Run the admin's own password change; email the operator once it succeeded."""
+    response = admin.site.password_change(request)
+    if request.method == "POST" and response.status_code == 302:
+        security_email(user=request.user, event="password_changed", request=request)
+    return response

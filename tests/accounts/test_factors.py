@@ -141,7 +141,7 @@ def test_removing_the_last_factor_takes_the_recovery_codes(
         factors.totp_remove(user=user)
     assert factors.methods(user) == []
     assert not RecoveryCode.objects.filter(user=user).exists()
-    assert mail.outbox[-1].subject == "Keyward: the authenticator app was removed from your sign-in"
+    assert mail.outbox[-1].subject == "Keyward: an authenticator app was removed from your account"
     with pytest.raises(ValidationError, match="No authenticator app"):
         factors.totp_remove(user=user)
 
@@ -150,7 +150,7 @@ def test_adding_and_removing_are_audited_and_emailed(user, django_capture_on_com
     with django_capture_on_commit_callbacks(execute=True):
         enrol_totp(user)
     assert mail.outbox[-1].to == [user.email]
-    assert mail.outbox[-1].subject == "Keyward: an authenticator app was set up as a second factor"
+    assert mail.outbox[-1].subject == "Keyward: an authenticator app was added to your account"
     assert "/account/security/" in mail.outbox[-1].body
     with django_capture_on_commit_callbacks(execute=True):
         factors.totp_remove(user=user)

@@ -75,7 +75,7 @@ def test_set_up_shows_a_qr_code_and_the_key_then_a_code_turns_it_on(
     assert 'download="keyward-recovery-codes.txt"' in content
     assert "They are shown only now." in content
     assert factors.has_two_factor(member_user)
-    assert mail.outbox[-1].subject.startswith("Keyward: an authenticator app was set up")
+    assert mail.outbox[-1].subject.startswith("Keyward: an authenticator app was added")
     assert factors.recovery_code_use(member_user, codes[0])
 
     page = client.get(SECURITY).content.decode()
@@ -124,7 +124,7 @@ def test_removing_the_last_factor_asks_for_the_password_and_a_current_code(
     assert response.status_code == 302 and response["Location"] == SECURITY
     assert not factors.has_two_factor(member_user)
     assert not RecoveryCode.objects.exists()
-    assert mail.outbox[-1].subject.startswith("Keyward: the authenticator app was removed")
+    assert mail.outbox[-1].subject.startswith("Keyward: an authenticator app was removed")
     assert AuditEvent.objects.filter(action="factor.removed", actor_user=member_user).exists()
 
 
