@@ -61,7 +61,7 @@ password_urls = [
 urlpatterns = [
     path("", workspaces.home, name="home"),
     path("accounts/login/", two_factor.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", auth.SignOutView.as_view(), name="logout"),
     path("accounts/signup/", auth.signup, name="signup"),
     # Single sign-on (OpenID Connect)
     path("accounts/sso/login/", sso.sso_login, name="sso_login"),

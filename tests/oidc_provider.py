@@ -2,10 +2,13 @@
 
 It serves discovery, authorization (approving at once as the configured
 person, recording the PKCE challenge and nonce), the token endpoint (which
-checks the code, client secret, redirect URI and PKCE verifier), JWKS and
-userinfo; ID tokens are signed RS256 (or ES256) with a key the test made. Knobs let a test
-make the provider misbehave: change the ID token's claims (`id_token_claims`),
-sign with another key (`signing_key`), or answer the authorization with an error.
+checks the code, client secret, redirect URI and PKCE verifier), JWKS,
+userinfo and RP-Initiated Logout (`/logout`, which checks the ID token hint
+and sends the browser back); ID tokens are signed RS256 (or ES256) with a key
+the test made. Knobs let a test make the provider misbehave: change the ID
+token's claims (`id_token_claims`), sign with another key (`signing_key`),
+answer the authorization with an error, or offer no end_session_endpoint
+(`end_session`).
 """
 
 from __future__ import annotations
@@ -84,7 +87,12 @@ class OIDCProvider:
     signing_algorithm: str | None = None
     # Answer authorization requests with this error instead of a code.
     authorization_error: str | None = None
+    # Offer RP-Initiated Logout (end_session_endpoint) in discovery.
+    end_session: bool = True
     authorizations: list[Authorization] = field(default_factory=list)
+    id_tokens: list[str] = field(default_factory=list)
+    # The logouts it accepted: the ID token hint's claims and where it sent the browser back.
+    logouts: list[dict] = field(default_factory=list)
     token_requests: list[dict] = field(default_factory=list)
     userinfo_requests: int = 0
     _codes: dict[str, Authorization] = field(default_factory=dict)
@@ -107,6 +115,7 @@ class OIDCProvider:
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": [self.algorithm],
             "code_challenge_methods_supported": ["S256"],
+            **({"end_session_endpoint": f"{self.issuer}/logout"} if self.end_session else {}),
         }
 
     def jwks(self) -> dict:
@@ -161,6 +170,8 @@ class OIDCProvider:
                     self._json(200, provider.jwks())
                 elif path == "/authorize":
                     self._authorize(query)
+                elif path == "/logout" and provider.end_session:
+                    self._logout(query)
                 elif path == "/userinfo":
                     provider.userinfo_requests += 1
                     self._json(200, provider.person)
@@ -202,6 +213,16 @@ class OIDCProvider:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
+            def _logout(self, query: dict) -> None:
+                status, answer = provider.end_session_answer(query)
+                if status != 302:
+                    self._json(status, answer)
+                    return
+                self.send_response(302)
+                self.send_header("Location", answer["location"])
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
@@ -230,12 +251,39 @@ class OIDCProvider:
             or _s256(form.get("code_verifier", "")) != authorization.code_challenge
         ):
             return 400, {"error": "invalid_grant", "error_description": "PKCE verifier"}
+        id_token = self.id_token(authorization)
+        self.id_tokens.append(id_token)
         return 200, {
             "access_token": secrets.token_urlsafe(24),
             "token_type": "Bearer",
             "expires_in": 300,
-            "id_token": self.id_token(authorization),
+            "id_token": id_token,
         }
+
+    def end_session_answer(self, query: dict) -> tuple[int, dict]:
+        """Answer an RP-Initiated Logout request: check the ID token hint it signed and the client.
+
+        The hint may be expired (OpenID Connect RP-Initiated Logout 1.0, 2); its
+        audience must be the client named. Send the browser back with `state`.
+        """
+        try:
+            claims = jwt.decode(
+                query.get("id_token_hint", ""),
+                self.key.public_key(),
+                algorithms=[self.algorithm],
+                audience=self.client_id,
+                issuer=self.issuer,
+                options={"verify_exp": False},
+            )
+        except jwt.InvalidTokenError:
+            return 400, {"error": "invalid_request", "error_description": "id_token_hint"}
+        back = query.get("post_logout_redirect_uri")
+        if query.get("client_id") != self.client_id or not back:
+            return 400, {"error": "invalid_request"}
+        self.logouts.append({"claims": claims, "post_logout_redirect_uri": back})
+        state = {"state": query["state"]} if "state" in query else {}
+        location = f"{back}{'&' if '?' in back else '?'}{urlencode(state)}" if state else back
+        return 302, {"location": location}
 
 
 def sign_in_through(client, *, next_url: str = "", state: str | None = None):

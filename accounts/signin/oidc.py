@@ -32,7 +32,7 @@ from accounts import signin_limit
 from accounts.audit import audit_record
 from accounts.models.users import normalize_email
 from accounts.shared_cache import SharedCacheUnavailable
-from accounts.signin import oidc_config, sso
+from accounts.signin import oidc_config, sso, sso_logout
 
 logger = logging.getLogger(__name__)
 
@@ -157,6 +157,10 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
             record_refusal(request, SsoRefused("provider_unreachable"))
             return None
         return user
+
+    def store_tokens(self, access_token, id_token) -> None:
+        """Leave the ID token on the request for the SSO logout (accounts.signin.sso_logout)."""
+        setattr(self.request, sso_logout.REQUEST_ATTRIBUTE, id_token)
 
     def user_can_authenticate(self, user) -> bool:
         return getattr(user, "is_active", False)

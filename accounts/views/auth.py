@@ -15,7 +15,7 @@ from accounts.flood_limit import EMAIL_UNAVAILABLE, take_email, wait_message
 from accounts.forms import PasswordChangeForm, PasswordResetForm, SignupForm
 from accounts.security_emails import security_email
 from accounts.shared_cache import SharedCacheUnavailable
-from accounts.signin import browsers
+from accounts.signin import browsers, oidc_config, sso_logout
 
 
 @sensitive_post_parameters("password1", "password2")
@@ -91,3 +91,20 @@ def admin_password_change(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and response.status_code == 302:
         security_email(user=request.user, event="password_changed", request=request)
     return response
+
+
+class SignOutView(auth_views.LogoutView):
+    """Sign out (POST); a session signed in through SSO then signs out at the provider too."""
+
+    def post(self, request, *args, **kwargs):
+        provider_url = sso_logout.end_session_url(request)  # before the session ends
+        response = super().post(request, *args, **kwargs)
+        if provider_url is None:
+            return response
+        # A page, not a redirect: CSP's form-action 'self' would stop the sign-out form's
+        # redirect to another origin; a meta refresh (and the link) is a plain navigation.
+        return render(
+            request,
+            "registration/sso_logged_out.html",
+            {"provider_url": provider_url, "provider_name": oidc_config.provider_name()},
+        )

@@ -19,7 +19,7 @@ from mozilla_django_oidc.views import OIDCAuthenticationRequestView
 from accounts import signin_limit
 from accounts.audit import audit_record
 from accounts.shared_cache import SharedCacheUnavailable
-from accounts.signin import oidc_config
+from accounts.signin import oidc_config, sso_logout
 from accounts.signin.oidc import SsoRefused, record_refusal
 
 # The session key where the package keeps each started sign-in's nonce and PKCE verifier.
@@ -109,5 +109,6 @@ def sso_callback(request: HttpRequest) -> HttpResponse:
     # Always a new login, even for the user already signed in: the session then
     # records that it went through SSO (accounts.signin.sso.signed_in_with_sso).
     auth.login(request, user)
+    sso_logout.id_token_keep(request)
     audit_record(action="signin.sso", actor=user, request=request, details={"email": user.email})
     return HttpResponseRedirect(next_url)

@@ -35,6 +35,30 @@ def test_the_sso_button_signs_in_through_the_provider(
     assert errors == []
 
 
+def test_signing_out_after_sso_signs_out_at_the_provider_and_comes_back_to_login(
+    oidc_provider, live_server, page: Page, member_user, workspace
+):
+    errors = watch_console(page)
+    page.goto(f"{live_server.url}/accounts/login/?next=/w/acme/")
+    page.get_by_role("link", name="Sign in with SSO").click()
+    expect(page).to_have_url(re.compile(r"/w/acme/$"))
+
+    visited = []
+    page.on("request", lambda request: visited.append(request.url))
+    page.get_by_label(f"Account menu for {member_user.email}").click()
+    page.get_by_role("menuitem", name="Sign out").click()
+
+    expect(page).to_have_url(f"{live_server.url}/accounts/login/")
+    expect(page.get_by_role("link", name="Sign in with SSO")).to_be_visible()
+    assert any(url.startswith(f"{oidc_provider.issuer}/logout?") for url in visited)
+    [logout] = oidc_provider.logouts
+    assert logout["claims"]["email"] == member_user.email
+    assert logout["post_logout_redirect_uri"] == f"{live_server.url}/accounts/login/"
+    page.goto(f"{live_server.url}/w/acme/")
+    expect(page).to_have_url(re.compile(r"/accounts/login/"))  # Keyward's session is over
+    assert errors == []
+
+
 def test_a_refused_sso_sign_in_is_explained_on_the_login_page(
     oidc_provider, live_server, page: Page, member_user
 ):
