@@ -296,12 +296,18 @@ def membership_remove(
 
 
 def workspace_two_factor_policy_update(
-    *, workspace: Workspace, policy: str, actor: User, request: HttpRequest | None = None
+    *,
+    workspace: Workspace,
+    policy: str,
+    actor: User,
+    request: HttpRequest | None = None,
+    by_operator: bool = False,
 ) -> bool:
     """Set whose membership of `workspace` needs two-factor; return whether it changed.
 
     Only an Admin may, and not to a policy that would lock them out of the
-    workspace: they set up two-factor first.
+    workspace: they set up two-factor first. An operator may from Django admin
+    (`by_operator`): they are not kept out of the workspace by it.
     """
     try:
         chosen = TwoFactorPolicy(policy)
@@ -316,10 +322,14 @@ def workspace_two_factor_policy_update(
         ) from None
     with transaction.atomic():
         workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
-        membership = Membership.objects.filter(workspace=workspace, user=actor).first()
-        if not has_perm(membership, Perm.POLICIES_MANAGE):
-            raise PermissionDenied("Your role may not change the workspace's policies.")
-        if chosen.covers(membership.role) and not factors.has_two_factor(actor):
+        if by_operator:
+            if not (actor.is_active and actor.is_staff):
+                raise PermissionDenied("Only operators may change policies from the admin.")
+        else:
+            membership = Membership.objects.filter(workspace=workspace, user=actor).first()
+            if not has_perm(membership, Perm.POLICIES_MANAGE):
+                raise PermissionDenied("Your role may not change the workspace's policies.")
+        if not by_operator and chosen.covers(membership.role) and not factors.has_two_factor(actor):
             raise ValidationError(
                 {
                     "two_factor_policy": ValidationError(
@@ -339,6 +349,10 @@ def workspace_two_factor_policy_update(
             actor=actor,
             target=workspace,
             request=request,
-            details={"from": old, "to": chosen.value},
+            details={
+                "from": old,
+                "to": chosen.value,
+                **({"by_operator": True} if by_operator else {}),
+            },
         )
     return True

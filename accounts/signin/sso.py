@@ -133,25 +133,35 @@ def clean_domains(text_or_list) -> list[str]:
     return domains
 
 
-def sso_settings_update(
+def _check_may_change(workspace: Workspace, actor: Membership | User, by_operator: bool) -> None:
+    if by_operator:
+        if not (isinstance(actor, User) and actor.is_active and actor.is_staff):
+            raise PermissionDenied("Only operators may change single sign-on from the admin.")
+    elif actor.workspace_id != workspace.pk or actor.role != Role.ADMIN:
+        raise PermissionDenied("Only Admins may change single sign-on.")
+
+
+def sso_settings_check(
     *,
     workspace: Workspace,
-    actor: Membership,
+    actor: Membership | User,
     request: HttpRequest | None = None,
+    by_operator: bool = False,
     required: bool,
     jit_enabled: bool,
     jit_domains,
     jit_role: str,
     break_glass_admin: User | None,
-) -> dict[str, dict]:
-    """Change the workspace's SSO settings (Admins); return what changed, as audited.
+) -> dict:
+    """Return the SSO settings as they would be saved; raise ValidationError or PermissionDenied.
 
-    Refuses to require SSO while it is not configured, or when the Admin making
-    the change could not get back in: they must be signed in with SSO or be the
-    break-glass Admin.
+    `actor` is the workspace Admin's membership (the console), or the operator
+    (`by_operator`, Django admin). Refuses to require SSO while it is not
+    configured, or when the Admin making the change could not get back in:
+    they must be signed in with SSO or be the break-glass Admin. An operator is
+    not locked out by it (they reach the workspace from the admin).
     """
-    if actor.workspace_id != workspace.pk or actor.role != Role.ADMIN:
-        raise PermissionDenied("Only Admins may change single sign-on.")
+    _check_may_change(workspace, actor, by_operator)
     values = {
         "required": bool(required),
         "jit_enabled": bool(jit_enabled),
@@ -181,8 +191,10 @@ def sso_settings_update(
                 },
                 code="sso_off",
             )
-        if (request is None or not signed_in_with_sso(request)) and (
-            break_glass_admin is None or break_glass_admin.pk != actor.user_id
+        if (
+            not by_operator
+            and (request is None or not signed_in_with_sso(request))
+            and (break_glass_admin is None or break_glass_admin.pk != actor.user_id)
         ):
             raise ValidationError(
                 {
@@ -191,6 +203,25 @@ def sso_settings_update(
                 },
                 code="lockout",
             )
+    return values
+
+
+def sso_settings_update(
+    *,
+    workspace: Workspace,
+    actor: Membership | User,
+    request: HttpRequest | None = None,
+    by_operator: bool = False,
+    **settings,
+) -> dict[str, dict]:
+    """Change the workspace's SSO settings; return what changed, as audited.
+
+    Admins change them from the console, operators (`by_operator`) from Django
+    admin; `settings` and the rules are sso_settings_check's.
+    """
+    values = sso_settings_check(
+        workspace=workspace, actor=actor, request=request, by_operator=by_operator, **settings
+    )
     with transaction.atomic():
         config, _ = WorkspaceSingleSignOn.objects.select_for_update().get_or_create(
             workspace=workspace
@@ -205,10 +236,10 @@ def sso_settings_update(
             config.save()
             audit_record(
                 action="policy.sso_updated",
-                actor=actor.user,
+                actor=actor if by_operator else actor.user,
                 workspace=workspace,
                 request=request,
-                details={"changed": changed},
+                details={"changed": changed, **({"by_operator": True} if by_operator else {})},
             )
     return changed
 
