@@ -2,7 +2,10 @@
 
 The worker is django_tasks_db's (`db_worker --batch`), run in the test's
 process on the test's database: the task's arguments are what a real worker
-reads back from the queue, so they are checked for secrets too.
+reads back from the queue, so they are checked for secrets too. Its loop
+closes "old" connections between tasks, as Django does between requests; in a
+test that would close the connection holding the test's transaction, so that
+one call is switched off, as Django's test client does for requests.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django_tasks_db.management.commands import db_worker
 from django_tasks_db.models import DBTaskResult
 
 from accounts.signin import factors
@@ -30,8 +34,9 @@ NEW_PASSWORD = "another long passphrase 93"
 
 
 @pytest.fixture(autouse=True)
-def database_tasks(settings):
+def database_tasks(settings, monkeypatch):
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
 
 
 def a_request(user):
