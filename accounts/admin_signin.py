@@ -35,12 +35,16 @@ class PasskeyInline(admin.TabularInline):
 
     model = Passkey
     extra = 0
-    fields = ["name", "created_at", "last_used_at", "transports", "discoverable"]
+    fields = ["name", "created_at", "last_used_at", "how_it_connects", "discoverable"]
     readonly_fields = fields
     verbose_name_plural = "Passkeys (tick Delete to remove a lost one; the user is emailed)"
 
     def has_add_permission(self, request, obj=None):
         return False  # only the user's authenticator can make one
+
+    @admin.display(description="Transports")
+    def how_it_connects(self, passkey: Passkey) -> str:
+        return ", ".join(passkey.transports) or "not said"
 
 
 def passkeys_remove(*, request, formset) -> None:
