@@ -119,6 +119,7 @@ def test_removing_a_lost_passkey_goes_through_the_service(
     assert message.subject == "Keyward: a passkey was removed from your account"
     assert 'A passkey "Lost phone" was removed' in message.body
     assert "by a Keyward operator" in message.body
+    assert "If you did not ask a Keyward operator for this" in message.body
     assert "198.51.100.4" not in message.body
 
 
