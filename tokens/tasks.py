@@ -8,12 +8,12 @@ A task never carries a token's secret: the emails show only its censored form.
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from django.tasks import task
 from django.urls import reverse
 
 from accounts.emails import Email, absolute_url, send_each
-from accounts.side_effects import SideEffectsFailed
 from tokens.models import ExpiryReminder, Token
 
 logger = logging.getLogger("keyward.tokens.tasks")
@@ -55,13 +55,32 @@ def email_about_tokens(template: str, emails: list[dict]) -> int:
     )
 
 
+def _release(token_id: int, threshold: int) -> None:
+    ExpiryReminder.objects.filter(token_id=token_id, days=threshold).delete()
+
+
 @task
-def email_expiry_reminder(token_id: int, to: list[str], days: int, threshold: int) -> int:
-    """Send a token's expiry reminder (`days` left); if it fails, release the claim on
-    `threshold` so that the next run of send_expiry_reminders tries again."""
-    email = {"token": token_id, "to": to, "extra": {"days": days}}
-    try:
-        return email_about_tokens.call("token_expiring", [email])
-    except SideEffectsFailed:
-        ExpiryReminder.objects.filter(token_id=token_id, days=threshold).delete()
-        raise
+def email_expiry_reminders(reminders: list[dict]) -> int:
+    """Send a batch of expiry reminders, one email per token, on one connection; return how many
+    were sent.
+
+    Each entry of `reminders` is {"token": its primary key, "to": [addresses],
+    "days": the days left, "threshold": the reminder claimed for it}. One query
+    loads every token. A reminder that fails is logged and its claim on
+    `threshold` released, so that the next run of send_expiry_reminders sends it
+    again; the others still go, then the task is failed.
+    """
+    tokens = Token.objects.select_related("workspace").in_bulk([r["token"] for r in reminders])
+    for gone in {r["token"] for r in reminders} - set(tokens):
+        logger.warning("Token %s no longer exists; its expiry reminder is not sent.", gone)
+    return send_each(
+        Email(
+            f"send the token_expiring email about token {tokens[r['token']].public_id}",
+            r["to"],
+            "token_expiring",
+            _context(tokens[r["token"]], days=r["days"]),
+            on_failure=partial(_release, r["token"], r["threshold"]),
+        )
+        for r in reminders
+        if r["token"] in tokens
+    )

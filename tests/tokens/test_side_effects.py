@@ -23,7 +23,7 @@ from accounts.side_effects import SideEffectsFailed
 from tests.factories import issue, signed_in
 from tests.mail_backends import COUNTING, FAILING, ConnectionCountingEmailBackend
 from tests.tokens.test_api import ALL_SCOPES, Api
-from tokens import services
+from tokens import reminders, services
 from tokens.models import ExpiryReminder, Token
 from tokens.secrets import digest
 
@@ -200,6 +200,33 @@ def test_a_leak_report_sends_its_100_emails_through_one_connection(
 
     assert len(mailoutbox) == 100
     assert counted_connections.opened == 1
+
+
+@pytest.mark.django_db
+def test_the_reminder_job_sends_one_task_per_batch_each_on_one_connection(
+    workspace,
+    admin_user,
+    mailoutbox,
+    counted_connections,
+    monkeypatch,
+    django_capture_on_commit_callbacks,
+):
+    for name in ("a", "b", "c"):
+        expiring(admin_user, workspace, name)
+    mailoutbox.clear()  # the "token created" emails
+    counted_connections.opened = 0
+    monkeypatch.setattr(reminders, "BATCH_SIZE", 2)
+    out = io.StringIO()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("send_expiry_reminders", stdout=out)
+
+    assert out.getvalue() == "Sent 3 expiry reminder(s).\n"
+    # One email per token, from two tasks (2 + 1 tokens), one connection (one SMTP login) each.
+    assert sorted(m.subject for m in mailoutbox) == [
+        f"Token {name} expires in 3 days (Acme)" for name in ("a", "b", "c")
+    ]
+    assert counted_connections.opened == 2
 
 
 def test_after_a_refused_email_the_next_ones_go_on_a_new_connection(
