@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import json
 import re
+import signal
+import socket
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -25,6 +27,7 @@ from ops.worker import Heartbeat, last_heartbeat, worker_is_alive, worker_needed
 from tests.factories import issue
 from tests.mail_backends import messages_in
 from tests.servers import (
+    STARTUP_SECONDS,
     Server,
     database_for_children,
     production_env,
@@ -185,6 +188,45 @@ def test_a_reminder_the_worker_cannot_send_is_released_for_the_next_run(
     assert not ExpiryReminder.objects.filter(token=bad).exists()
     assert ExpiryReminder.objects.filter(token=good).exists()
     assert "Could not send the token_expiring email about token" in worker.output()
+
+
+# A worker killed in the middle of a task --------------------------------------------------
+
+
+def test_a_task_whose_worker_is_killed_mid_task_is_run_again_by_the_next_worker(
+    queue, workspace, admin_user
+):
+    gate = socket.create_server(("127.0.0.1", 0))
+    gate.settimeout(STARTUP_SECONDS)
+    queue.env.update(
+        EMAIL_BACKEND="tests.mail_backends.GatedFileEmailBackend",
+        KEYWARD_TEST_MAIL_GATE=str(gate.getsockname()[1]),
+        KEYWARD_WORKER_HEARTBEAT_MAX_AGE="2",  # the killed worker is dead once silent for 2 s
+        KEYWARD_TASK_REQUEUE_AFTER="0",
+    )
+    issue(admin_user, workspace, name="deploy-bot")
+    [row] = queued()
+
+    with gate, running(queue.start_worker()) as first:
+        held, _ = gate.accept()  # the first worker is sending the task's email
+        first.stop(signal.SIGKILL)  # as the kernel's OOM killer would
+        held.close()
+        row.refresh_from_db()
+        # django-tasks-db leaves it claimed by the dead worker: no worker of its own takes it.
+        assert row.status == "RUNNING"
+        assert row.worker_ids == [f"{socket.gethostname()}:{first.process.pid}"]
+
+        with running(queue.start_worker()) as second:
+            sender, _ = gate.accept()  # queued again by the second worker, which runs it
+            with sender:
+                sender.sendall(b"go")
+            [message] = queue.wait_for_mail(1, second)
+
+    assert message["Subject"] == "A token was created in Acme: deploy-bot"
+    assert_done([row])
+    assert len(row.worker_ids) == 2
+    assert row.worker_ids[1] == f"{socket.gethostname()}:{second.process.pid}"
+    assert f"Queued task {row.pk} (tokens.tasks.email_about_tokens) again" in second.output()
 
 
 # Invitations and password resets: links made by the worker --------------------------------
