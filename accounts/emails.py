@@ -20,7 +20,7 @@ class Email:
     """One templated email to send; `what` names it in the log and never holds a secret.
 
     `on_failure` is called if it cannot be sent, to undo what assumed it would be
-    (an expiry reminder recorded as sent).
+    (an expiry reminder claimed for it); `on_sent` once it went out, to record it.
     """
 
     what: str
@@ -28,6 +28,7 @@ class Email:
     template: str
     context: dict
     on_failure: Callable[[], object] | None = None
+    on_sent: Callable[[], object] | None = None
 
 
 def site_url(request: HttpRequest | None = None) -> str:
@@ -68,7 +69,7 @@ def _send_on(connection: BaseEmailBackend, message: EmailMultiAlternatives) -> N
 
 
 def _send(connection: BaseEmailBackend, email: Email) -> None:
-    """Render and send `email` on `connection`; if that fails, call its on_failure."""
+    """Render and send `email` on `connection`; then call its on_sent, or its on_failure."""
     try:
         _send_on(
             connection,
@@ -78,6 +79,8 @@ def _send(connection: BaseEmailBackend, email: Email) -> None:
         if email.on_failure is not None:
             email.on_failure()
         raise
+    if email.on_sent is not None:
+        email.on_sent()
 
 
 def send_each(emails: Iterable[Email]) -> int:

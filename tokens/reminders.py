@@ -46,8 +46,7 @@ def _days_left(token: Token, now: datetime, threshold: int) -> int:
     return max(1, min(threshold, left))
 
 
-# Reminders per task: each task sends its emails on one connection to the mail server, and a
-# worker that dies in the middle of one sends at most this many twice (see docs/deploy.md).
+# Reminders per task: each task sends its emails on one connection to the mail server.
 BATCH_SIZE = 100
 
 

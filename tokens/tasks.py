@@ -12,6 +12,7 @@ from functools import partial
 
 from django.tasks import task
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.emails import Email, absolute_url, send_each
 from tokens.models import ExpiryReminder, Token
@@ -55,8 +56,16 @@ def email_about_tokens(template: str, emails: list[dict]) -> int:
     )
 
 
+def _claim_of(token_id: int, threshold: int):
+    return ExpiryReminder.objects.filter(token_id=token_id, days=threshold)
+
+
 def _release(token_id: int, threshold: int) -> None:
-    ExpiryReminder.objects.filter(token_id=token_id, days=threshold).delete()
+    _claim_of(token_id, threshold).delete()
+
+
+def _mark_emailed(token_id: int, threshold: int) -> None:
+    _claim_of(token_id, threshold).update(emailed_at=timezone.now())
 
 
 @task
@@ -66,13 +75,28 @@ def email_expiry_reminders(reminders: list[dict]) -> int:
 
     Each entry of `reminders` is {"token": its primary key, "to": [addresses],
     "days": the days left, "threshold": the reminder claimed for it}. One query
-    loads every token. A reminder that fails is logged and its claim on
-    `threshold` released, so that the next run of send_expiry_reminders sends it
-    again; the others still go, then the task is failed.
+    loads every token, one the claims still waiting for their email: a task run
+    again after its worker died skips the reminders it had already emailed (each
+    is marked when it goes). A reminder that fails is logged and its claim
+    released, so that the next run of send_expiry_reminders sends it again; the
+    others still go, then the task is failed.
     """
-    tokens = Token.objects.select_related("workspace").in_bulk([r["token"] for r in reminders])
-    for gone in {r["token"] for r in reminders} - set(tokens):
+    ids = [r["token"] for r in reminders]
+    tokens = Token.objects.select_related("workspace").in_bulk(ids)
+    for gone in set(ids) - set(tokens):
         logger.warning("Token %s no longer exists; its expiry reminder is not sent.", gone)
+    waiting = set(
+        ExpiryReminder.objects.filter(token_id__in=ids, emailed_at=None).values_list(
+            "token_id", "days"
+        )
+    )
+    due = [r for r in reminders if r["token"] in tokens]
+    for r in due:
+        if (r["token"], r["threshold"]) not in waiting:
+            logger.info(
+                "The expiry reminder of token %s was already emailed (or released); not again.",
+                tokens[r["token"]].public_id,
+            )
     return send_each(
         Email(
             f"send the token_expiring email about token {tokens[r['token']].public_id}",
@@ -80,7 +104,8 @@ def email_expiry_reminders(reminders: list[dict]) -> int:
             "token_expiring",
             _context(tokens[r["token"]], days=r["days"]),
             on_failure=partial(_release, r["token"], r["threshold"]),
+            on_sent=partial(_mark_emailed, r["token"], r["threshold"]),
         )
-        for r in reminders
-        if r["token"] in tokens
+        for r in due
+        if (r["token"], r["threshold"]) in waiting
     )

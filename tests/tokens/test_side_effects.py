@@ -229,6 +229,30 @@ def test_the_reminder_job_sends_one_task_per_batch_each_on_one_connection(
     assert counted_connections.opened == 2
 
 
+@pytest.mark.django_db
+def test_a_reminder_task_run_again_sends_only_what_it_had_not_sent(
+    settings, workspace, other_workspace, admin_user, outsider, mailoutbox
+):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    expiring(admin_user, workspace, "nightly")
+    expiring(outsider, other_workspace, "weekly")
+    DBTaskResult.objects.all().delete()
+    mailoutbox.clear()
+    call_command("send_expiry_reminders", stdout=io.StringIO())
+    [row] = DBTaskResult.objects.all()
+    assert ExpiryReminder.objects.filter(emailed_at=None).count() == 2  # queued, not sent
+
+    # Run by a worker, then again (as after the worker was killed before it could say so).
+    assert row.task.call(*row.task_result.args) == 2
+    assert row.task.call(*row.task_result.args) == 0
+
+    assert sorted(m.subject for m in mailoutbox) == [
+        "Token nightly expires in 3 days (Acme)",
+        "Token weekly expires in 3 days (Globex)",
+    ]
+    assert not ExpiryReminder.objects.filter(emailed_at=None).exists()
+
+
 def test_after_a_refused_email_the_next_ones_go_on_a_new_connection(
     mailoutbox, counted_connections, caplog
 ):
