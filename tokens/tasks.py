@@ -109,3 +109,11 @@ def email_expiry_reminders(reminders: list[dict]) -> int:
         for r in due
         if (r["token"], r["threshold"]) in waiting
     )
+
+
+@task
+def email_expiry_reminder(token_id: int, to: list[str], days: int, threshold: int) -> int:
+    """Send one token's expiry reminder: a task queued one per token before reminders went in
+    batches, still waiting in the queue of an upgraded deployment."""
+    reminder = {"token": token_id, "to": to, "days": days, "threshold": threshold}
+    return email_expiry_reminders.call([reminder])

@@ -26,6 +26,7 @@ from tests.tokens.test_api import ALL_SCOPES, Api
 from tokens import reminders, services
 from tokens.models import ExpiryReminder, Token
 from tokens.secrets import digest
+from tokens.tasks import email_expiry_reminder
 
 # Bad data a row may hold from before names were checked, or from a direct database edit.
 SECRET = re.compile(r"kww_[A-Za-z0-9_]+")
@@ -251,6 +252,22 @@ def test_a_reminder_task_run_again_sends_only_what_it_had_not_sent(
         "Token weekly expires in 3 days (Globex)",
     ]
     assert not ExpiryReminder.objects.filter(emailed_at=None).exists()
+
+
+@pytest.mark.django_db
+def test_a_reminder_queued_one_per_token_before_an_upgrade_is_still_sent_once(
+    workspace, admin_user, mailoutbox
+):
+    token = expiring(admin_user, workspace, "nightly")
+    ExpiryReminder.objects.create(token=token, days=7)  # claimed by the job before the upgrade
+    mailoutbox.clear()
+    queued_before = email_expiry_reminder  # the task path such rows name
+
+    assert queued_before.call(token.pk, ["admin@example.com"], 3, 7) == 1
+    assert queued_before.call(token.pk, ["admin@example.com"], 3, 7) == 0
+
+    [message] = mailoutbox
+    assert message.subject == "Token nightly expires in 3 days (Acme)"
 
 
 def test_after_a_refused_email_the_next_ones_go_on_a_new_connection(
