@@ -46,7 +46,6 @@ def main() -> None:
     import django
     from django.conf import settings
     from django.db import connection
-    from django.test import Client
     from django.test.utils import setup_test_environment
 
     from config.wsgi import application  # noqa: F401 what gunicorn's worker imports
@@ -55,7 +54,16 @@ def main() -> None:
     load = time.process_time() - load
     settings.ROOT_URLCONF = "bench.urls"
     setup_test_environment()
-    connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    try:
+        serve(load)
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+def serve(load: float) -> None:
+    """Make the data, serve the requests and print what the collector did."""
+    from django.test import Client
 
     from bench.fixtures import bench_tokens, bench_workspace_with_tokens
     from bench.urls import BARE
