@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -17,12 +17,18 @@ from accounts.text import name_repaired
 
 @dataclass(frozen=True)
 class Email:
-    """One templated email to send; `what` names it in the log and never holds a secret."""
+    """One templated email to send; `what` names it in the log and never holds a secret.
+
+    `on_failure` is called if it cannot be sent, to undo what assumed it would be
+    (an expiry reminder claimed for it); `on_sent` once it went out, to record it.
+    """
 
     what: str
     to: list[str]
     template: str
     context: dict
+    on_failure: Callable[[], object] | None = None
+    on_sent: Callable[[], object] | None = None
 
 
 def site_url(request: HttpRequest | None = None) -> str:
@@ -62,6 +68,21 @@ def _send_on(connection: BaseEmailBackend, message: EmailMultiAlternatives) -> N
         raise
 
 
+def _send(connection: BaseEmailBackend, email: Email) -> None:
+    """Render and send `email` on `connection`; then call its on_sent, or its on_failure."""
+    try:
+        _send_on(
+            connection,
+            templated_email(to=email.to, template=email.template, context=email.context),
+        )
+    except Exception:
+        if email.on_failure is not None:
+            email.on_failure()
+        raise
+    if email.on_sent is not None:
+        email.on_sent()
+
+
 def send_each(emails: Iterable[Email]) -> int:
     """Send each email on one connection; one that fails is logged and the others still go.
 
@@ -75,14 +96,7 @@ def send_each(emails: Iterable[Email]) -> int:
     connection = mailers.default  # a new backend instance, opened when the first email goes
     try:
         return attempt_each(
-            (
-                email.what,
-                lambda email=email: _send_on(
-                    connection,
-                    templated_email(to=email.to, template=email.template, context=email.context),
-                ),
-            )
-            for email in emails
+            (email.what, lambda email=email: _send(connection, email)) for email in emails
         )
     finally:
         connection.close()

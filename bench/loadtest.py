@@ -3,6 +3,9 @@
     scripts/with-postgres.sh uv run python -m bench.loadtest [--rounds 3] [--duration 5]
         [--concurrency 1,8,32] [--configs sync:2,gthread:2x4] [--routes bare,whoami,...]
 
+A configuration may end with environment variables for its gunicorn, e.g.
+`default+GUNICORN_MAX_REQUESTS=10000+GUNICORN_GC_FREEZE=0` next to `default`.
+
 Every gunicorn configuration named by --configs runs at once on its own port;
 rounds interleave every route and configuration, so that the noise of a shared
 machine hits them alike, and each route is reported as a ratio to the bare
@@ -171,19 +174,29 @@ def print_lookup_cost(token: str, runs: int = 3000) -> None:
 
 
 def start_gunicorn(config: str, workdir: Path, env: dict[str, str]) -> Server:
-    """Start gunicorn with config/gunicorn.py as `config` says: sync:N or gthread:NxT."""
-    worker_class, _, size = config.partition(":")
-    workers, _, threads = size.partition("x")
+    """Start gunicorn with config/gunicorn.py as `config` says: `default` (its own settings),
+    sync:N or gthread:NxT, each optionally followed by +NAME=value environment variables."""
+    shape, *overrides = config.split("+")
     port = free_port()
-    settings = {
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "GUNICORN_WORKER_CLASS": worker_class,
-        "GUNICORN_WORKERS": workers,
-        "GUNICORN_THREADS": threads or "1",
-        "GUNICORN_MAX_REQUESTS": "0",  # a recycled worker mid-run would be measured too
-    }
+    settings = {"GUNICORN_BIND": f"127.0.0.1:{port}"}
+    if shape != "default":
+        worker_class, _, size = shape.partition(":")
+        workers, _, threads = size.partition("x")
+        settings |= {
+            "GUNICORN_WORKER_CLASS": worker_class,
+            "GUNICORN_WORKERS": workers,
+            "GUNICORN_THREADS": threads or "1",
+            "GUNICORN_MAX_REQUESTS": "0",  # a recycled worker mid-run would be measured too
+        }
+    settings |= dict(override.split("=", 1) for override in overrides)
     command = [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py"]
-    return start(f"gunicorn-{config}", command, workdir=workdir, port=port, env={**env, **settings})
+    name = "gunicorn-" + "".join(c if c.isalnum() else "-" for c in config)
+    return start(name, command, workdir=workdir, port=port, env={**env, **settings})
+
+
+def workers_booted(server: Server) -> int:
+    """Return how many workers the gunicorn `server` has booted so far (its log says each)."""
+    return server.output().count("Booting worker with pid")
 
 
 def check(port: int, route: Route) -> None:
@@ -274,21 +287,12 @@ def main() -> None:
         env["REDIS_URL"] = f"redis://127.0.0.1:{redis.port}/0"
         try:
             for config in args.configs.split(","):
-                servers[config] = (
-                    start_gunicorn(config, workdir, env)
-                    if config != "default"
-                    else start(
-                        "gunicorn",
-                        [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py"],
-                        workdir=workdir,
-                        port=(port := free_port()),
-                        env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}"},
-                    )
-                )
+                servers[config] = start_gunicorn(config, workdir, env)
             for server in servers.values():
                 for route in routes:
                     for _ in range(5):  # every worker imports and connects before measuring
                         check(server.port, route)
+            booted = {config: workers_booted(server) for config, server in servers.items()}
             results: dict[tuple, list[Result]] = {}
             for _ in range(args.rounds):
                 for connections in concurrency:
@@ -306,14 +310,17 @@ def main() -> None:
                             results.setdefault((config, connections, route.name), []).append(result)
                             print(f"  {config} c={connections} {route.name}: {result}", flush=True)
             memory = {config: worker_rss_mb(s.process.pid) for config, s in servers.items()}
+            for config, server in servers.items():
+                # Each new worker loads the app (seconds of CPU) while the others serve.
+                booted[config] = workers_booted(server) - booted[config]
         finally:
             for server in servers.values():
                 server.stop()
             redis.stop()
-    report(results, memory, routes, concurrency, list(servers), args)
+    report(results, memory, booted, routes, concurrency, list(servers), args)
 
 
-def report(results, memory, routes, concurrency, configs, args) -> None:
+def report(results, memory, booted, routes, concurrency, configs, args) -> None:
     """Print the medians over rounds, and each route's req/s as a ratio to the bare view's."""
     print(
         f"\nLoad test: gunicorn ({', '.join(configs)}), PostgreSQL, Redis, wrk; "
@@ -341,6 +348,7 @@ def report(results, memory, routes, concurrency, configs, args) -> None:
     for config, sizes in memory.items():
         shown = ", ".join(f"{size:.0f}" for size in sizes)
         print(f"\nRSS per worker, {config}, after the runs (MB): {shown}")
+        print(f"Workers replaced during the runs, {config}: {booted[config]}")
 
 
 def ratio(runs: list[Result], bases: list[Result] | None) -> str:

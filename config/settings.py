@@ -184,6 +184,9 @@ if os.environ.get("KEYWARD_TASKS", "") == "database":
 # `manage.py run_worker` records that it is alive this often; /readyz wants a recent beat.
 KEYWARD_WORKER_HEARTBEAT_SECONDS = env_int("KEYWARD_WORKER_HEARTBEAT_SECONDS", 5)
 KEYWARD_WORKER_HEARTBEAT_MAX_AGE = env_int("KEYWARD_WORKER_HEARTBEAT_MAX_AGE", 60)
+# A task RUNNING this long whose worker is silent for the max age above was abandoned (the
+# worker was killed): each worker, and the hourly requeue_abandoned_tasks, queue it again.
+KEYWARD_TASK_REQUEUE_AFTER = env_int("KEYWARD_TASK_REQUEUE_AFTER", 300)
 
 AUTH_USER_MODEL = "accounts.User"
 # The sign-in limit comes first: it refuses before any backend checks a credential.

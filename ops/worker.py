@@ -3,7 +3,9 @@
 `manage.py run_worker` beats while it runs (idle or busy) and removes its row
 when it stops; a worker that dies leaves a row that grows old. /readyz asks
 worker_is_alive() when worker_needed(). A beat says the process is alive, not
-that a task finished.
+that a task finished. The beating thread also queues again, every
+KEYWARD_WORKER_HEARTBEAT_MAX_AGE seconds, the tasks of workers that died while
+running them (ops.abandoned_tasks).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -21,6 +24,7 @@ from django.tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
 from django.utils import timezone
 from django_tasks_db import DatabaseBackend
 
+from ops.abandoned_tasks import abandoned_tasks_recover
 from ops.models import WorkerHeartbeat
 
 logger = logging.getLogger("keyward.ops.worker")
@@ -56,11 +60,16 @@ def worker_is_alive(now: datetime | None = None) -> bool:
 
 
 class Heartbeat:
-    """Beat for `worker` every `interval` seconds in a thread, from start() until stop()."""
+    """Beat for `worker` every `interval` seconds in a thread, from start() until stop().
+
+    After a beat, at most every KEYWARD_WORKER_HEARTBEAT_MAX_AGE seconds (as soon as a
+    dead worker can be told apart), queue again the tasks that dead workers abandoned.
+    """
 
     def __init__(self, worker: str, interval: float) -> None:
         self.worker = worker
         self.interval = interval
+        self._recover_at = 0.0  # time.monotonic() of the next recovery pass
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
 
@@ -84,5 +93,16 @@ class Heartbeat:
                     beat(self.worker)
                 except DatabaseError as error:  # the database is down or locked: beat again later
                     logger.warning("Worker %s missed a heartbeat: %s", self.worker, error)
+                    continue
+                self._recover_abandoned_tasks()
         finally:
             connections.close_all()  # this thread's own connections
+
+    def _recover_abandoned_tasks(self) -> None:
+        if time.monotonic() < self._recover_at:
+            return
+        self._recover_at = time.monotonic() + settings.KEYWARD_WORKER_HEARTBEAT_MAX_AGE
+        try:
+            abandoned_tasks_recover()
+        except Exception:  # never stop the beats for it: a worker that stops beating looks dead
+            logger.exception("Worker %s could not recover abandoned tasks.", self.worker)

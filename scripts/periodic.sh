@@ -17,5 +17,7 @@ run clearsessions
 # Deletes finished task results older than a week (the database task queue).
 if [ "${KEYWARD_TASKS:-}" = "database" ]; then
   run prune_db_task_results --min-age-days 7
+  # Queues again the tasks of workers that died running them (each worker does it too).
+  run requeue_abandoned_tasks
 fi
 exit $status

@@ -1,15 +1,18 @@
 """Email backends for tests: a mail server that refuses everything, one that counts its
-connections; the files another process's file-based backend wrote."""
+connections, one that waits for the test's go; the files another process's file-based
+backend wrote."""
 
 from __future__ import annotations
 
 import email
 import email.policy
+import os
 import smtplib
+import socket
 from email.message import EmailMessage
 from pathlib import Path
 
-from django.core.mail.backends import locmem
+from django.core.mail.backends import filebased, locmem
 from django.core.mail.backends.base import BaseEmailBackend
 
 FAILING = {"default": {"BACKEND": "tests.mail_backends.FailingEmailBackend"}}
@@ -54,6 +57,27 @@ class ConnectionCountingEmailBackend(locmem.EmailBackend):
         finally:
             if opened_here:
                 self.close()
+
+
+class GatedFileEmailBackend(filebased.EmailBackend):
+    """Django's file-based backend, in another process, that writes only when the test says so.
+
+    Before writing, it connects to the loopback port KEYWARD_TEST_MAIL_GATE, where the
+    test listens, and waits for a byte: once the test has accepted the connection it
+    knows the worker is in the middle of the task, and can kill it there or let it go.
+    It writes to EMAIL_FILE_PATH, as the file-based backend of production settings does.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("file_path", os.environ["EMAIL_FILE_PATH"])
+        super().__init__(*args, **kwargs)
+
+    def send_messages(self, email_messages) -> int:
+        port = int(os.environ["KEYWARD_TEST_MAIL_GATE"])
+        with socket.create_connection(("127.0.0.1", port)) as gate:
+            if not gate.recv(1):
+                raise ConnectionError("the test closed the mail gate")
+        return super().send_messages(email_messages)
 
 
 def messages_in(folder: Path) -> list[EmailMessage]:

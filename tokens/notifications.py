@@ -53,21 +53,27 @@ def notify_token_created(token: Token) -> None:
         enqueue_after_commit(tasks.email_about_tokens, "token_created", [email])
 
 
-def notify_token_expiring(
-    token: Token, days: int, *, threshold: int, on_failure: Callable[[], object] | None = None
+def notify_tokens_expiring(
+    reminders: list[tuple[Token, int, int]], *, on_failure: Callable[[], object] | None = None
 ) -> None:
-    """Warn the owner or creator (and, for workspace tokens, the Admins) of an expiry.
+    """Warn each token's owner or creator (and, for workspace tokens, the Admins) of its expiry.
 
-    `threshold` is the reminder claimed for it, released if the email fails;
-    `on_failure` is called if the email fails while the caller waits (inline tasks).
+    Each reminder is (token, days left, threshold claimed); the claim is released
+    if its email fails. One query finds the Admins of every workspace concerned,
+    and one task sends all the emails on one connection to the mail server.
+    `on_failure` is called if an email fails while the caller waits (inline tasks).
     """
-    to = [_responsible(token)]
-    if token.kind == TokenKind.WORKSPACE:
-        to += _admins(token)
-    if to := _recipients(to):
-        enqueue_after_commit(
-            tasks.email_expiry_reminder, token.pk, to, days, threshold, on_failure=on_failure
-        )
+    workspaces = {t.workspace_id for t, _, _ in reminders if t.kind == TokenKind.WORKSPACE}
+    admins = _admins_of(sorted(workspaces)) if workspaces else {}
+    emails = []
+    for token, days, threshold in reminders:
+        to = [_responsible(token)]
+        if token.kind == TokenKind.WORKSPACE:
+            to += admins[token.workspace_id]
+        if to := _recipients(to):
+            emails.append({"token": token.pk, "to": to, "days": days, "threshold": threshold})
+    if emails:
+        enqueue_after_commit(tasks.email_expiry_reminders, emails, on_failure=on_failure)
 
 
 def notify_tokens_leaked(leaks: list[tuple[Token, dict]]) -> dict[int, list[str]]:

@@ -46,23 +46,26 @@ def _days_left(token: Token, now: datetime, threshold: int) -> int:
     return max(1, min(threshold, left))
 
 
+# Reminders per task: each task sends its emails on one connection to the mail server.
+BATCH_SIZE = 100
+
+
 @dataclass
 class RemindersSent:
-    """What a run of the reminder job did: how many tokens it reminded, which it could not."""
+    """What a run of the reminder job did: which tokens it reminded, which it could not."""
 
-    reminded: int = 0
-    failed: list[str] = field(default_factory=list)  # the tokens' public ids
+    claimed: list[str] = field(default_factory=list)  # the tokens' public ids
+    failed: list[str] = field(default_factory=list)
+
+    @property
+    def reminded(self) -> int:
+        """Return how many tokens were reminded: claimed, and not failed since."""
+        return len(set(self.claimed) - set(self.failed))
 
 
-def _remind(token: Token, due: list[int], now: datetime, run: RemindersSent) -> bool:
-    """Claim and send the token's most urgent reminder; return False if another run claimed it."""
+def _claim(token: Token, due: list[int]) -> bool:
+    """Record the token's due reminders; return False if another run claimed the most urgent."""
     urgent, *skipped = due
-
-    def failed() -> None:
-        # The email task releases its claim itself, so that the next run tries again.
-        run.failed.append(token.public_id)
-
-    # One transaction per token: its email goes out when its record commits.
     with transaction.atomic():
         ExpiryReminder.objects.bulk_create(
             [ExpiryReminder(token=token, days=days) for days in skipped],
@@ -73,40 +76,75 @@ def _remind(token: Token, due: list[int], now: datetime, run: RemindersSent) -> 
                 ExpiryReminder.objects.create(token=token, days=urgent)
         except IntegrityError:  # another run claimed this reminder
             return False
-        notifications.notify_token_expiring(
-            token, _days_left(token, now, urgent), threshold=urgent, on_failure=failed
-        )
     return True
 
 
+def _released(claims: list[tuple[Token, int]]) -> list[str]:
+    """Return the public ids of the tokens whose claim the email task released (it failed)."""
+    kept = set(
+        ExpiryReminder.objects.filter(
+            token__in=[token for token, _ in claims], days__in={days for _, days in claims}
+        ).values_list("token_id", "days")
+    )
+    return [token.public_id for token, days in claims if (token.pk, days) not in kept]
+
+
+def _remind_batch(batch: list[tuple[Token, list[int]]], now: datetime, run: RemindersSent) -> None:
+    """Claim the batch's most urgent reminders and queue one task that emails them.
+
+    One transaction: the task is sent only once its claims commit (or, queued in
+    the database, commits with them). One token that cannot be claimed is logged
+    and left out; the others go on.
+    """
+    claims: list[tuple[Token, int]] = []
+    with transaction.atomic():
+        for token, due in batch:
+            try:
+                if _claim(token, due):
+                    claims.append((token, due[0]))
+            except Exception:
+                logger.exception("Could not record the expiry reminder of %s.", token.public_id)
+                run.failed.append(token.public_id)
+        if not claims:
+            return
+        notifications.notify_tokens_expiring(
+            [(token, _days_left(token, now, days), days) for token, days in claims],
+            # The email task releases each claim itself, so that the next run tries again.
+            on_failure=lambda: run.failed.extend(_released(claims)),
+        )
+        run.claimed.extend(token.public_id for token, _ in claims)
+
+
 def expiry_reminders_send(now: datetime | None = None) -> RemindersSent:
-    """Send each token's due expiry reminder once; return how many were sent and which failed.
+    """Send each token's due expiry reminder once; return which were sent and which failed.
 
     Thresholds come from KEYWARD_EXPIRY_REMINDER_DAYS. A token owed several
     reminders at once (the job did not run for a while) gets only the most
     urgent one; the others are recorded too, so that they never arrive late.
     The reminder is recorded before it is sent and sent only by the run that
-    inserted the record, so overlapping runs send it once. One token that
-    fails (a bad address, a header the mail server refuses) is logged and the
-    others are still reminded; its reminder is tried again on the next run.
+    inserted the record, so overlapping runs send it once. Reminders go in
+    batches of BATCH_SIZE tokens, one task (one connection to the mail server)
+    per batch, one email per token. One token that fails (a bad address, a
+    header the mail server refuses) is logged and the others are still
+    reminded; its reminder is released and tried again on the next run.
 
     With tasks run inline (the default), `failed` lists the reminders whose
     email failed. With KEYWARD_TASKS=database the emails are sent by the worker
     after this returns, so `failed` lists only the reminders that could not be
-    queued (their claim rolls back with them); an email that fails in the
-    worker is logged there, its task result is failed, and its claim is
+    queued (their claims roll back with their batch); an email that fails in
+    the worker is logged there, its task result is failed, and its claim is
     released, so that the next run reminds again.
     """
     now = now or timezone.now()
     thresholds = sorted(set(settings.KEYWARD_EXPIRY_REMINDER_DAYS))
     run = RemindersSent()
-    for token, due in _due_thresholds(now, thresholds).items():
+    due = list(_due_thresholds(now, thresholds).items())
+    for start in range(0, len(due), BATCH_SIZE):
+        batch = due[start : start + BATCH_SIZE]
         try:
-            claimed = _remind(token, due, now, run)
+            _remind_batch(batch, now, run)
         except Exception:
-            logger.exception("Could not send the expiry reminder of token %s.", token.public_id)
-            run.failed.append(token.public_id)
-            continue
-        if claimed and token.public_id not in run.failed:
-            run.reminded += 1
+            public_ids = [token.public_id for token, _ in batch]
+            logger.exception("Could not queue the expiry reminders of %s.", ", ".join(public_ids))
+            run.failed.extend(p for p in public_ids if p not in run.failed)
     return run

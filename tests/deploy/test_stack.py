@@ -225,6 +225,7 @@ def test_the_periodic_jobs_run_against_the_stack(stack: Stack):
 
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "manage.py send_expiry_reminders" in ran.stdout
+    assert "Queued 0 abandoned task(s) again." in ran.stdout
 
 
 def test_readyz_follows_redis_and_the_console_never_fails_meanwhile(stack: Stack, admin: Client):

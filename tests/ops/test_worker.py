@@ -6,6 +6,9 @@ from __future__ import annotations
 import io
 import json
 import re
+import signal
+import socket
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -25,6 +28,7 @@ from ops.worker import Heartbeat, last_heartbeat, worker_is_alive, worker_needed
 from tests.factories import issue
 from tests.mail_backends import messages_in
 from tests.servers import (
+    STARTUP_SECONDS,
     Server,
     database_for_children,
     production_env,
@@ -142,27 +146,34 @@ def test_the_worker_sends_every_email_of_a_leak_report_from_one_task(
 # The expiry reminders job ---------------------------------------------------------------
 
 
-def test_the_worker_sends_the_reminders_the_job_queued(queue, workspace, admin_user):
+def test_the_worker_sends_the_reminders_the_job_queued(
+    queue, workspace, other_workspace, admin_user, outsider
+):
     token = expiring(admin_user, workspace, "nightly")
+    expiring(outsider, other_workspace, "weekly")
     DBTaskResult.objects.all().delete()
     out = io.StringIO()
 
     call_command("send_expiry_reminders", stdout=out)
 
-    assert out.getvalue() == "Sent 1 expiry reminder(s).\n"  # queued, claimed
-    [row] = queued()
-    assert row.task_path == "tokens.tasks.email_expiry_reminder"
+    assert out.getvalue() == "Sent 2 expiry reminder(s).\n"  # queued, claimed
+    [row] = queued()  # one task for the batch: one connection to the mail server
+    assert row.task_path == "tokens.tasks.email_expiry_reminders"
     with running(queue.start_worker()) as worker:
-        [message] = queue.wait_for_mail(1, worker)
-    assert message["Subject"] == "Token nightly expires in 3 days (Acme)"
+        messages = queue.wait_for_mail(2, worker)
+    assert sorted(m["Subject"] for m in messages) == [
+        "Token nightly expires in 3 days (Acme)",
+        "Token weekly expires in 3 days (Globex)",
+    ]
     assert_done([row])
     assert ExpiryReminder.objects.filter(token=token).exists()
 
 
 def test_a_reminder_the_worker_cannot_send_is_released_for_the_next_run(
-    queue, workspace, admin_user
+    queue, workspace, other_workspace, admin_user, outsider
 ):
-    token = expiring(admin_user, workspace, "nightly")
+    bad = expiring(admin_user, workspace, "nightly")
+    good = expiring(outsider, other_workspace, "weekly")
     User.objects.filter(pk=admin_user.pk).update(email=BAD_ADDRESS)
     DBTaskResult.objects.all().delete()
 
@@ -171,15 +182,96 @@ def test_a_reminder_the_worker_cannot_send_is_released_for_the_next_run(
 
     [row] = queued()
     with running(queue.start_worker()) as worker:
-        wait_until(
-            lambda: not ExpiryReminder.objects.filter(token=token).exists(),
-            what="the failed reminder's release",
-            process=worker.process,
-            log=worker.log,
-        )
         wait_until(lambda: DBTaskResult.objects.get(pk=row.pk).status == "FAILED", what="failed")
-    assert messages_in(queue.mail) == []
+    # The other email of the same task went; only the failed one is released.
+    [message] = messages_in(queue.mail)
+    assert message["Subject"] == "Token weekly expires in 3 days (Globex)"
+    assert not ExpiryReminder.objects.filter(token=bad).exists()
+    assert ExpiryReminder.objects.filter(token=good).exists()
     assert "Could not send the token_expiring email about token" in worker.output()
+
+
+# A worker killed in the middle of a task --------------------------------------------------
+
+
+@pytest.fixture
+def gate(queue) -> Iterator[socket.socket]:
+    """Make the workers' emails wait at a loopback socket the test holds
+    (tests.mail_backends.GatedFileEmailBackend), and a worker silent for 2 s count as dead."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(STARTUP_SECONDS)
+        queue.env.update(
+            EMAIL_BACKEND="tests.mail_backends.GatedFileEmailBackend",
+            KEYWARD_TEST_MAIL_GATE=str(listener.getsockname()[1]),
+            KEYWARD_WORKER_HEARTBEAT_MAX_AGE="2",
+            KEYWARD_TASK_REQUEUE_AFTER="0",
+        )
+        yield listener
+
+
+def let_through(gate: socket.socket) -> None:
+    """Wait for a worker to be about to write an email, and let it."""
+    sender, _ = gate.accept()
+    with sender:
+        sender.sendall(b"go")
+
+
+def test_a_task_whose_worker_is_killed_mid_task_is_run_again_by_the_next_worker(
+    queue, gate, workspace, admin_user
+):
+    issue(admin_user, workspace, name="deploy-bot")
+    [row] = queued()
+
+    with running(queue.start_worker()) as first:
+        held, _ = gate.accept()  # the first worker is sending the task's email
+        first.stop(signal.SIGKILL)  # as the kernel's OOM killer would
+        held.close()
+    row.refresh_from_db()
+    # django-tasks-db leaves it claimed by the dead worker: no worker of its own takes it.
+    assert row.status == "RUNNING"
+    assert row.worker_ids == [f"{socket.gethostname()}:{first.process.pid}"]
+
+    with running(queue.start_worker()) as second:
+        let_through(gate)  # queued again by the second worker, which runs it
+        [message] = queue.wait_for_mail(1, second)
+
+    assert message["Subject"] == "A token was created in Acme: deploy-bot"
+    assert_done([row])
+    assert row.worker_ids[1] == f"{socket.gethostname()}:{second.process.pid}"
+    assert f"Queued task {row.pk} (tokens.tasks.email_about_tokens) again" in second.output()
+
+
+def test_a_reminder_batch_cut_short_by_a_killed_worker_sends_each_reminder_once(
+    queue, gate, workspace, other_workspace, admin_user, outsider
+):
+    expiring(admin_user, workspace, "nightly")
+    expiring(outsider, other_workspace, "weekly")
+    DBTaskResult.objects.all().delete()
+    call_command("send_expiry_reminders", stdout=io.StringIO())
+    [row] = queued()  # both reminders, in one task
+
+    with running(queue.start_worker()) as first:
+        let_through(gate)  # the first reminder goes
+        held, _ = gate.accept()  # the worker is sending the second
+        first.stop(signal.SIGKILL)
+        held.close()
+    assert len(messages_in(queue.mail)) == 1
+    assert ExpiryReminder.objects.filter(emailed_at=None).count() == 1
+
+    with running(queue.start_worker()) as second:
+        let_through(gate)  # run again, it sends only the reminder the first worker had not
+        wait_until(
+            lambda: DBTaskResult.objects.get(pk=row.pk).status == "SUCCESSFUL",
+            what="the task run again",
+            process=second.process,
+            log=second.log,
+        )
+
+    assert sorted(m["Subject"] for m in messages_in(queue.mail)) == [
+        "Token nightly expires in 3 days (Acme)",
+        "Token weekly expires in 3 days (Globex)",
+    ]
+    assert not ExpiryReminder.objects.filter(emailed_at=None).exists()
 
 
 # Invitations and password resets: links made by the worker --------------------------------

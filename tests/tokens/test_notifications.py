@@ -419,7 +419,7 @@ def test_a_rotated_token_in_its_grace_period_gets_nothing(
     assert old.censored not in message.body
 
 
-def test_the_job_reads_tokens_in_one_query_per_threshold(
+def test_the_job_reads_tokens_in_one_query_per_threshold_and_one_per_batch(
     workspace, admin_user, member_user, mailoutbox, remind
 ):
     for name in ("a", "b", "c"):
@@ -431,12 +431,18 @@ def test_the_job_reads_tokens_in_one_query_per_threshold(
         assert remind(now) == 4
     selects = [q["sql"] for q in queries if q["sql"].startswith("SELECT")]
 
-    # One per threshold, then each email's task loads its token with its workspace by id
+    # One per threshold, then the batch's task loads its 4 tokens with their workspaces at once
     # (as the worker does); rendering needs no more reads.
-    assert len([s for s in selects if 'FROM "tokens_token"' in s]) == 2 + 4
-    # One read of the Admins per workspace token's email, when the job picks its recipients.
-    assert len([s for s in selects if "tokens_token" not in s]) == 3
+    assert len([s for s in selects if 'FROM "tokens_token"' in s]) == 2 + 1
+    # One read of the Admins of the batch's workspaces, when the job picks the recipients; one
+    # of the claims still waiting for their email, when the task starts.
+    others = [s for s in selects if "tokens_token" not in s]
+    assert len(others) == 2
+    assert 'FROM "accounts_membership"' in others[0]
+    assert 'FROM "tokens_expiryreminder"' in others[1]
     assert len(mailoutbox) == 4
+    # Each reminder is marked emailed once its email went.
+    assert ExpiryReminder.objects.filter(emailed_at=None).count() == 0
 
 
 # Leaked -------------------------------------------------------------------------------

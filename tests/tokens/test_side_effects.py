@@ -23,9 +23,10 @@ from accounts.side_effects import SideEffectsFailed
 from tests.factories import issue, signed_in
 from tests.mail_backends import COUNTING, FAILING, ConnectionCountingEmailBackend
 from tests.tokens.test_api import ALL_SCOPES, Api
-from tokens import services
+from tokens import reminders, services
 from tokens.models import ExpiryReminder, Token
 from tokens.secrets import digest
+from tokens.tasks import email_expiry_reminder
 
 # Bad data a row may hold from before names were checked, or from a direct database edit.
 SECRET = re.compile(r"kww_[A-Za-z0-9_]+")
@@ -200,6 +201,73 @@ def test_a_leak_report_sends_its_100_emails_through_one_connection(
 
     assert len(mailoutbox) == 100
     assert counted_connections.opened == 1
+
+
+@pytest.mark.django_db
+def test_the_reminder_job_sends_one_task_per_batch_each_on_one_connection(
+    workspace,
+    admin_user,
+    mailoutbox,
+    counted_connections,
+    monkeypatch,
+    django_capture_on_commit_callbacks,
+):
+    for name in ("a", "b", "c"):
+        expiring(admin_user, workspace, name)
+    mailoutbox.clear()  # the "token created" emails
+    counted_connections.opened = 0
+    monkeypatch.setattr(reminders, "BATCH_SIZE", 2)
+    out = io.StringIO()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("send_expiry_reminders", stdout=out)
+
+    assert out.getvalue() == "Sent 3 expiry reminder(s).\n"
+    # One email per token, from two tasks (2 + 1 tokens), one connection (one SMTP login) each.
+    assert sorted(m.subject for m in mailoutbox) == [
+        f"Token {name} expires in 3 days (Acme)" for name in ("a", "b", "c")
+    ]
+    assert counted_connections.opened == 2
+
+
+@pytest.mark.django_db
+def test_a_reminder_task_run_again_sends_only_what_it_had_not_sent(
+    settings, workspace, other_workspace, admin_user, outsider, mailoutbox
+):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    expiring(admin_user, workspace, "nightly")
+    expiring(outsider, other_workspace, "weekly")
+    DBTaskResult.objects.all().delete()
+    mailoutbox.clear()
+    call_command("send_expiry_reminders", stdout=io.StringIO())
+    [row] = DBTaskResult.objects.all()
+    assert ExpiryReminder.objects.filter(emailed_at=None).count() == 2  # queued, not sent
+
+    # Run by a worker, then again (as after the worker was killed before it could say so).
+    assert row.task.call(*row.task_result.args) == 2
+    assert row.task.call(*row.task_result.args) == 0
+
+    assert sorted(m.subject for m in mailoutbox) == [
+        "Token nightly expires in 3 days (Acme)",
+        "Token weekly expires in 3 days (Globex)",
+    ]
+    assert not ExpiryReminder.objects.filter(emailed_at=None).exists()
+
+
+@pytest.mark.django_db
+def test_a_reminder_queued_one_per_token_before_an_upgrade_is_still_sent_once(
+    workspace, admin_user, mailoutbox
+):
+    token = expiring(admin_user, workspace, "nightly")
+    ExpiryReminder.objects.create(token=token, days=7)  # claimed by the job before the upgrade
+    mailoutbox.clear()
+    queued_before = email_expiry_reminder  # the task path such rows name
+
+    assert queued_before.call(token.pk, ["admin@example.com"], 3, 7) == 1
+    assert queued_before.call(token.pk, ["admin@example.com"], 3, 7) == 0
+
+    [message] = mailoutbox
+    assert message.subject == "Token nightly expires in 3 days (Acme)"
 
 
 def test_after_a_refused_email_the_next_ones_go_on_a_new_connection(
