@@ -6,11 +6,12 @@ from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 
 from accounts.htmx import attempt, finish_action, finish_with_partial, render_page
 from accounts.permissions import Perm, workspace_view
 from accounts.text import text_form_field
-from tokens import rules
+from tokens import resource_panels, rules
 from tokens.actors import Actor
 from tokens.models import Resource
 from tokens.services import resources
@@ -45,11 +46,13 @@ def _list_url(request: HttpRequest) -> str:
 def _context(request: HttpRequest, **extra) -> dict:
     """Return what the Resources tab shows; the list is read only if the template asks."""
     actor = Actor.member(request.membership)
+    rows = resources.resources_with_usage(actor, request.workspace)
     return {
         "nav": "settings",
         "tab": "resources",
         "list_url": _list_url(request),
-        "resources": resources.resources_with_usage(actor, request.workspace),
+        "resources": SimpleLazyObject(lambda: resource_panels.attach(rows)),
+        "resource_panels": resource_panels.panels(),
         "may_manage": rules.may_manage_resources(actor),
         **extra,
     }
@@ -109,7 +112,9 @@ def resource_rename(request: HttpRequest, pk: int) -> HttpResponse:
     actor = Actor.member(request.membership)
     renamed = attempt(request, resources.resource_rename, form, actor=actor, resource=resource)
     if renamed.done:
-        row = resources.resources_with_usage(actor, request.workspace).get(pk=resource.pk)
+        [row] = resource_panels.attach(
+            resources.resources_with_usage(actor, request.workspace).filter(pk=resource.pk)
+        )
         message = (
             f"Resource {old_name} renamed to {row.name}."
             if row.name != old_name
