@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from django import forms
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.utils.functional import SimpleLazyObject
 
 from accounts.htmx import attempt, finish_action, finish_with_partial, render_page
@@ -77,6 +79,30 @@ def _done(request: HttpRequest, message: str) -> HttpResponse:
     return finish_with_partial(
         request, message, TEMPLATE, _context(request), "resource-list", _list_url(request)
     )
+
+
+def list_url(request: HttpRequest) -> str:
+    """Return the address of the workspace's Resources tab (a dialog's Cancel goes there)."""
+    return _list_url(request)
+
+
+def show_dialog(request: HttpRequest, template: str, context: dict) -> HttpResponse:
+    """Answer with another app's dialog over the Resources tab (a resource panel's action).
+
+    With HTMX the dialog alone goes into the modal; without, the tab is drawn with it.
+    """
+    dialog = render_to_string(template, {"list_url": _list_url(request), **context}, request)
+    if request.htmx:
+        response = HttpResponse(dialog)
+    else:
+        response = render(request, TEMPLATE, _context(request, dialog=dialog))
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def finish_change(request: HttpRequest, message: str) -> HttpResponse:
+    """Answer another app's change to resources: the list refreshed, the modal closed."""
+    return _done(request, message)
 
 
 @workspace_view()
