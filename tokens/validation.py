@@ -37,10 +37,13 @@ def clean_description(description: str) -> str:
     return clean_text(Token, "description", description)
 
 
-def clean_scopes(requested: Iterable[str], grantable: set[str]) -> list[str]:
-    """Return the requested scopes in catalogue order, or raise for unknown or too-powerful ones."""
+def clean_scopes(requested: Iterable[str], grantable: set[str], workspace=None) -> list[str]:
+    """Return the requested scopes in catalogue order, or raise for unknown or too-powerful ones.
+
+    With a workspace, its own scopes (an HTTP service's) are known too.
+    """
     requested = set(requested or ())
-    known = scope_catalogue.catalogue()
+    known = scope_catalogue.catalogue(workspace)
     if not requested:
         raise ValidationError({"scopes": "Choose at least one scope."}, code="required")
     unknown = sorted(requested - known.keys())
