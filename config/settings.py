@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "accounts",
     "tokens",
+    "gateway",
     "ops",
 ]
 
