@@ -22,5 +22,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("ops.urls")),
     path("", include("tokens.urls")),
+    path("", include("gateway.urls")),
     path("", include("accounts.urls")),
 ]

@@ -54,14 +54,9 @@ def service_edit(request: HttpRequest, pk: int) -> HttpResponse:
         )
         message = f"{resource.name} is now guarded as an HTTP service."
     else:
-        saved = attempt(
-            request,
-            services.service_update,
-            form,
-            show_errors=_show_errors,
-            actor=actor,
-            service=service,
-        )
+        # attempt() has a parameter named `service` (the function): bind ours first.
+        update = functools.partial(services.service_update, service=service)
+        saved = attempt(request, update, form, show_errors=_show_errors, actor=actor)
         message = f"HTTP service {resource.name} saved."
     if saved.done:
         return resource_views.finish_change(request, message)
@@ -77,12 +72,8 @@ def service_delete(request: HttpRequest, pk: int) -> HttpResponse:
         return resource_views.finish_change(
             request, f"{resource.name} was not an HTTP service; nothing changed."
         )
-    stopped = attempt(
-        request,
-        services.service_delete,
-        actor=Actor.member(request.membership),
-        service=service,
-    )
+    stop = functools.partial(services.service_delete, service=service)
+    stopped = attempt(request, stop, actor=Actor.member(request.membership))
     if stopped.done:
         return resource_views.finish_change(
             request, f"{resource.name} is a label again: the gateway refuses its requests."

@@ -20,14 +20,15 @@ RULES_HELP = (
 )
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 _SEPARATORS = re.compile(r"[\s,]+")
+_SPACED = re.compile(r"(?P<host>\S+)\s+(?P<prefix>/.*)")
 
 
 def split_rule(line: str) -> tuple[str, str]:
     """Return the host and path prefix of one typed rule (`host/prefix` or `host /prefix`)."""
     value = _SCHEME.sub("", line.strip(), count=1)
-    host, space, rest = value.partition(" ")
-    if space:
-        return host, rest.strip() or "/"
+    spaced = _SPACED.fullmatch(value)
+    if spaced:
+        return spaced["host"], spaced["prefix"]
     host, slash, prefix = value.partition("/")
     return host, f"/{prefix}" if slash else "/"
 

@@ -84,9 +84,7 @@ def test_a_typed_line_is_a_host_and_a_path_prefix(typed, rule):
 # Guard, edit, stop -----------------------------------------------------------------------
 
 
-def test_an_admin_guards_a_resource_and_the_row_shows_its_rules_and_scopes(
-    admin_client, orders
-):
+def test_an_admin_guards_a_resource_and_the_row_shows_its_rules_and_scopes(admin_client, orders):
     response = admin_client.post(
         edit_url(orders),
         {
@@ -122,9 +120,7 @@ def test_a_label_only_resource_says_so_and_offers_to_guard_it(admin_client, orde
     assert link.attrs["hx-get"] == edit_url(orders)
 
 
-def test_the_edit_dialog_starts_from_the_service_and_saves_its_changes(
-    admin_client, admin, orders
-):
+def test_the_edit_dialog_starts_from_the_service_and_saves_its_changes(admin_client, admin, orders):
     guard(admin, orders, "orders.example.com/v1", method_scopes={"GET": "read", "POST": "read"})
 
     dialog = parse(admin_client.get(edit_url(orders), **HTMX))

@@ -152,9 +152,7 @@ def test_read_scope_may_not_post_and_write_scope_may(guarded, orders, admin_user
     assert_never_saw_a_token(guarded, reader, writer)
 
 
-def test_a_token_without_the_services_scope_is_403(
-    guarded, orders, billing, admin_user, workspace
-):
+def test_a_token_without_the_services_scope_is_403(guarded, orders, billing, admin_user, workspace):
     _, secret = token(admin_user, workspace, "billing-reader", "billing:read")
 
     assert guarded.request("GET", "/orders/1", token=secret).status == 403
