@@ -17,11 +17,11 @@ handler500 = "ops.unavailable.server_error"
 
 urlpatterns = [
     path("api/v1/", api_urls()),  # first: the busiest routes, resolved with the fewest tries
+    path("", include("gateway.urls")),  # the check first: every guarded request asks it
     # admin.site.login's page, with the code step after the password.
     path("admin/login/", two_factor.admin_login, name="admin_login"),
     path("admin/", admin.site.urls),
     path("", include("ops.urls")),
     path("", include("tokens.urls")),
-    path("", include("gateway.urls")),
     path("", include("accounts.urls")),
 ]

@@ -75,7 +75,7 @@ def _invalid_token() -> ApiError:
     )
 
 
-def _audit_failure(failure: AuthenticationFailed, request: HttpRequest) -> None:
+def audit_failure(failure: AuthenticationFailed, request: HttpRequest) -> None:
     """Record a failed use of a token we know; garbage and unknown values only reach the log."""
     token = Token.objects.select_related("workspace").filter(public_id=failure.token_id).first()
     if token is not None:
@@ -152,7 +152,7 @@ def _refuse_failure(failure: AuthenticationFailed, request: HttpRequest, ip: str
         ip,
     )
     if failure.token_id:
-        _audit_failure(failure, request)
+        audit_failure(failure, request)
     raise _invalid_token() from None
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from gateway import compiled, services
 from tests.factories import actor_of, issue
+from tests.ops.conftest import database_down  # noqa: F401 - shared with the view tests
 from tokens.services.resources import resource_create
 
 SERVICE_SCOPES = {
