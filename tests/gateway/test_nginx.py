@@ -251,3 +251,16 @@ def test_a_token_used_from_outside_its_ip_ranges_is_403(guarded, orders, admin_u
 
     assert guarded.request("GET", "/orders/1", token=secret).status == 403
     assert guarded.upstream.requests() == []
+
+
+def test_too_many_invalid_tokens_from_an_address_is_429_with_retry_after(guarded, orders, settings):
+    settings.KEYWARD_API_AUTH_FAILURES_PER_IP = 2  # the API's limiter, built per test
+
+    statuses = [guarded.request("GET", "/orders/1", token=UNKNOWN).status for _ in range(4)]
+
+    assert statuses[:2] == [401, 401]
+    assert statuses[-1] == 429
+    answer = guarded.request("GET", "/orders/1", token=UNKNOWN)
+    assert answer.status == 429
+    assert int(answer.headers["Retry-After"]) > 0
+    assert guarded.upstream.requests() == []
