@@ -125,6 +125,9 @@ CONSOLE: dict[str, Rule] = {
     "tokens:resource_create": rule(ADM, ADM, name="new-db"),
     "tokens:resource_rename": rule(ADM, ADM, name="renamed-db"),
     "tokens:resource_delete": rule(ADM),
+    # HTTP services (gateway/console.py), on a resource that is a label until guarded.
+    "gateway:service_edit": rule(ADM, ADM, rules="svc.example.com/v1", read_methods="GET"),
+    "gateway:service_delete": rule(ADM),
     "tokens:policies": rule(MEM, ADM, max_lifetime_days="7", reveal_policy="show_once"),
     # Probes answer anyone; /metrics answers an address (the test client's is loopback, the
     # default allowed network) or a metrics:read token: tests/ops/test_metrics.py.
