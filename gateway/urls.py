@@ -7,5 +7,5 @@ from gateway import views
 app_name = "gateway"
 urlpatterns = [
     path("check", views.check, name="check"),
-    re_path(r"^check/envoy/(?P<path>.*)$", views.check, name="check_envoy"),
+    re_path(r"^check/envoy/(?P<path>(?s:.*))$", views.check, name="check_envoy"),
 ]
