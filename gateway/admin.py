@@ -73,7 +73,6 @@ class ServiceAdmin(admin.ModelAdmin):
     list_filter = ["workspace"]
     search_fields = ["slug", "resource__name", "rules__host"]
     list_select_related = ["resource", "workspace"]
-    actions = ["delete_selected_services"]
 
     @admin.display(description="rules")
     def rules_display(self, service: Service) -> str:
@@ -81,11 +80,6 @@ class ServiceAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("rules")
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)  # deletes without the service's audit event
-        return actions
 
     def save_model(self, request, obj, form, change) -> None:
         arguments = {
@@ -105,8 +99,7 @@ class ServiceAdmin(admin.ModelAdmin):
     def delete_model(self, request, obj) -> None:
         services.service_delete(actor=Actor.operator(request.user), service=obj, request=request)
 
-    @admin.action(description="Stop guarding the selected services (they stay resources)")
-    def delete_selected_services(self, request, queryset) -> None:
+    def delete_queryset(self, request, queryset) -> None:
+        # "Delete selected": one service call each, so each writes its audit event.
         for service in queryset.select_related("resource"):
             self.delete_model(request, service)
-        self.message_user(request, f"Stopped guarding {queryset.count()} services.")

@@ -1,5 +1,5 @@
-"""Bump a workspace's services version whenever its services, their rules or resources change,
-and put that version into the token lookup."""
+"""Bump a workspace's services version whenever its services, their rules or resources change;
+put that version into the token lookup, and the decision into /api/v1/introspect."""
 
 from __future__ import annotations
 
@@ -7,11 +7,14 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from gateway import versions
+from gateway.decision import decide
 from gateway.models import Service, ServiceRule
+from tokens.api import register_request_decider
 from tokens.auth import register_lookup_column
 from tokens.models import Resource
 
 register_lookup_column(versions.LOOKUP_NAME, versions.lookup_expression)
+register_request_decider(decide)
 
 
 @receiver([post_save, post_delete], sender=Service)

@@ -8,6 +8,6 @@ from gateway import console_urls, views
 app_name = "gateway"
 urlpatterns = [
     path("gateway/check", views.check, name="check"),
-    re_path(r"^gateway/check/envoy/(?P<path>.*)$", views.check, name="check_envoy"),
+    re_path(r"^gateway/check/envoy/(?P<path>(?s:.*))$", views.check, name="check_envoy"),
     *console_urls.urlpatterns,
 ]

@@ -360,20 +360,77 @@ def whoami(request):
     }
 
 
-@direct("POST", form_field("token"))
+# What decides whether an introspected token may make a request to a guarded service:
+# the gateway app registers gateway.decision.decide (DESIGN §1: tokens never imports it).
+_request_deciders: list = []
+# Bounds of introspect's optional request fields: a method name, a resource's name, a path.
+REQUEST_FIELD_LIMITS = {"resource": 100, "method": 20, "path": 2048}
+
+
+def register_request_decider(decide) -> None:
+    """Let `decide(principal, *, method, resource, path)` answer introspect's decision."""
+    _request_deciders[:] = [decide]
+
+
+def _introspect_params(request) -> dict[str, str | None]:
+    """Return introspect's form fields: token (required), resource, method, path (optional)."""
+    params = form_field("token")(request)
+    errors = {}
+    for name, limit in REQUEST_FIELD_LIMITS.items():
+        value = request.POST.get(name) or None
+        if value is not None and len(value) > limit:
+            # A Django error: ninja's would drop the field name "path" (a source's name).
+            errors[name] = ValidationError(f"At most {limit} characters.", code="max_length")
+        params[name] = value
+    if errors:
+        raise ValidationError(errors)
+    return params
+
+
+def _decision(principal: TokenPrincipal, resource, method, path) -> dict | None:
+    """Return whether `principal` may make the request named, or None if none is named."""
+    if resource is None and method is None and path is None:
+        return None
+    if resource is None:
+        raise ValidationError(
+            {"resource": "Name the resource (a service's scope name or resource name)."},
+            code="required",
+        )
+    if not _request_deciders:
+        raise ValidationError({"resource": "This deployment guards no services."}, code="invalid")
+    decision = _request_deciders[0](
+        principal, method=(method or "GET").strip(), resource=resource.strip(), path=path
+    )
+    return decision.as_dict()
+
+
+@direct("POST", _introspect_params)
 @api.post(
     "/introspect", response={200: IntrospectionOut, **ERRORS}, tags=["tokens"], exclude_none=True
 )
 @require_scope("tokens:introspect")
-def introspect(request, token: Form[str]):
-    """Report whether a token is active (RFC 7662); only this workspace's tokens can be."""
+def introspect(
+    request,
+    token: Form[str],
+    resource: str | None = Form(None, max_length=REQUEST_FIELD_LIMITS["resource"]),
+    method: str | None = Form(None, max_length=REQUEST_FIELD_LIMITS["method"]),
+    path: str | None = Form(None, max_length=REQUEST_FIELD_LIMITS["path"]),
+):
+    """Report whether a token is active (RFC 7662); only this workspace's tokens can be.
+
+    With `resource` (and optionally `method`, default GET, and `path`), also say
+    whether the token may make that request to that guarded service, as the
+    gateway check would decide (`decision`).
+    """
     try:
         principal = authenticate_token(token.strip(), check_ip=False, record_use=False)
     except AuthenticationFailed as failure:
         if failure.token_id is None:  # names no token: a guess, limited like a bad Bearer
             count_failure(limit_key(request))
+        _decision_asked(resource, method, path)
         return {"active": False}
     if principal.workspace_id != request.auth.workspace_id:
+        _decision_asked(resource, method, path)
         return {"active": False}
     answer = {
         "active": True,
@@ -386,8 +443,18 @@ def introspect(request, token: Form[str]):
         "username": principal.owner_email,
         "workspace": principal.workspace_slug,
         "name": principal.name,
+        "decision": _decision(principal, resource, method, path),
     }
     return {key: value for key, value in answer.items() if value is not None}  # exclude_none
+
+
+def _decision_asked(resource, method, path) -> None:
+    """Refuse a malformed question even when the token is inactive (the same 400 either way)."""
+    if resource is None and (method is not None or path is not None):
+        raise ValidationError(
+            {"resource": "Name the resource (a service's scope name or resource name)."},
+            code="required",
+        )
 
 
 @api.get("/tokens", response={200: list[TokenOut], **ERRORS}, tags=["tokens"])

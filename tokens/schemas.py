@@ -184,6 +184,19 @@ class TokenRotateIn(InputSchema):
     )
 
 
+class DecisionOut(Schema):
+    """Whether the token may make the request named by resource, method and path."""
+
+    allowed: bool
+    reason: str = Field(
+        description="ok, or why not: no_matching_service, resource_not_allowed, "
+        "insufficient_scope, invalid_path"
+    )
+    resource: str | None = None
+    service: str | None = None
+    scope: str | None = Field(None, description="The scope the request needs.")
+
+
 class IntrospectionOut(Schema):
     active: bool
     scope: str | None = None
@@ -195,3 +208,4 @@ class IntrospectionOut(Schema):
     username: str | None = None
     workspace: str | None = None
     name: str | None = None
+    decision: DecisionOut | None = None

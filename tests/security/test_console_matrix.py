@@ -134,6 +134,10 @@ CONSOLE: dict[str, Rule] = {
     "ops:healthz": rule(P, NO),
     "ops:readyz": rule(P, NO),
     "ops:metrics": rule(P, NO),
+    # The gateway check reads no session: without a token it refuses everyone (401/403);
+    # tests/gateway/ covers the tokens it allows.
+    "gateway:check": rule(NO, NO),
+    "gateway:check_envoy": rule(NO, NO),
 }
 # Django admin: staff only, but for its own sign-in pages.
 ADMIN_PUBLIC = {"admin:login": rule(P), "admin_login": rule(P), "admin:logout": rule(NO, P)}
@@ -219,6 +223,7 @@ def _url(route: str, world: World, side) -> str:
         "id": "1",
         "app_label": "tokens",
         "url": "no-such-page/",
+        "path": "billing/x",
     }
     resource_route = "/resources/" in route
     member_route = "/members/" in route
