@@ -1,4 +1,4 @@
-"""Each HTTP service's scopes belong to its workspace's catalogue (gateway/scopes.py).
+"""The Add token dialog and a service's scopes (gateway/scopes.py, tokens.scopes).
 
 Tokens may hold them (create, rotate, the API), the Add token dialog lists them
 under the service's name, and its summary says what they allow in the service's
