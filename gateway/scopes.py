@@ -1,8 +1,8 @@
-"""Each HTTP service's scopes, `<slug>:read` and `<slug>:write`, in its workspace's catalogue.
+"""Add each service's scopes (<slug>:read, <slug>:write) to its workspace's scope catalogue.
 
-Registered with tokens.scopes from gateway/apps.py, so that tokens may hold them,
-the Add token dialog lists them under the service, and its summary says what
-they allow in the service's own terms (which methods).
+Reading a service is open to every role, as reading tokens is; changing it
+(every method its mapping does not call reading) needs a Manager, as managing
+tokens does.
 """
 
 from __future__ import annotations
@@ -13,33 +13,31 @@ from accounts.roles import Role
 from gateway.models import Service
 from tokens.scopes import Scope
 
-# Reading a service is like reading the workspace; changing it, like managing tokens.
 LOWEST_ROLE = {"read": Role.MEMBER, "write": Role.MANAGER}
 
 
-def service_scopes(workspace) -> Iterator[Scope]:
+def service_scopes(workspace_id: int) -> Iterator[Scope]:
     """Yield the read and write scopes of each of the workspace's services, by slug."""
-    found = Service.objects.filter(workspace=workspace).select_related("resource")
-    for service in found.order_by("slug"):
-        name = service.resource.name
-        reads = ", ".join(m for m, level in service.method_scopes.items() if level == "read")
+    rows = Service.objects.filter(workspace_id=workspace_id).values_list(
+        "slug", "resource__name", "method_scopes"
+    )
+    for slug, name, method_scopes in rows.order_by("slug"):
+        reads = ", ".join(m for m, level in method_scopes.items() if level == "read")
+        reading = reads or "none"
+        # The Add token dialog groups them under the service, and its summary says them so.
         yield Scope(
-            name=service.scope("read"),
+            name=f"{slug}:read",
             label=f"Read {name}",
-            description=f"{reads} requests to {name}, through the gateway."
-            if reads
-            else f"No method of {name} needs it: every method needs write.",
+            description=f"Call the {name} service with the methods that read ({reading}).",
             lowest_role=LOWEST_ROLE["read"],
             resource=name,
             summary=f"call {name} with {reads}" if reads else f"reach nothing on {name}",
         )
-        others = "any other method" if reads else "any method"
         yield Scope(
-            name=service.scope("write"),
-            label=f"Write {name}",
-            description=f"Requests with {others} (POST, PUT, PATCH, DELETE…) to {name}, "
-            "through the gateway.",
+            name=f"{slug}:write",
+            label=f"Change {name}",
+            description=f"Call the {name} service with every other method.",
             lowest_role=LOWEST_ROLE["write"],
             resource=name,
-            summary=f"call {name} with {others}",
+            summary=f"call {name} with {'any other method' if reads else 'any method'}",
         )

@@ -67,7 +67,7 @@ class TokenCreateForm(forms.Form):
     ):
         super().__init__(*args, **kwargs)
         self.policy = policy
-        catalogue = scope_catalogue.catalogue(workspace)
+        catalogue = scope_catalogue.catalogue(workspace.pk if workspace is not None else None)
         self.scope_entries = [
             {
                 "name": s.name,

@@ -1,15 +1,9 @@
-"""Read the scope catalogue and the presets from settings, and the scopes of a workspace.
-
-Some scopes exist in one workspace only (an HTTP service's `<slug>:read`): the
-app that defines them registers a provider (register_workspace_scopes), and the
-catalogue of that workspace includes them. tokens never imports that app.
-"""
+"""Read the scope catalogue and the presets from settings."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -36,22 +30,20 @@ class Preset:
     scopes: tuple[str, ...]
 
 
-WorkspaceScopes = Callable[[Any], Iterable[Scope]]
-_workspace_scopes: list[WorkspaceScopes] = []
+# Scopes other apps add for one workspace (the gateway: <service>:read and :write), as
+# functions workspace_id -> Scopes. DESIGN §1: they register here; tokens never imports them.
+_workspace_sources: list[Callable[[int], Iterable[Scope]]] = []
 
 
-def register_workspace_scopes(provider: WorkspaceScopes) -> None:
-    """Add `provider(workspace)`, which returns scopes that exist in that workspace only."""
-    if provider not in _workspace_scopes:
-        _workspace_scopes.append(provider)
+def register_workspace_scopes(source: Callable[[int], Iterable[Scope]]) -> None:
+    """Add the scopes `source(workspace_id)` returns to that workspace's catalogue."""
+    if source not in _workspace_sources:
+        _workspace_sources.append(source)
 
 
-def catalogue(workspace: Any = None) -> dict[str, Scope]:
-    """Return every scope a token may hold, by name, in the catalogue's order.
-
-    With a workspace, its own scopes follow the settings' (one query per provider);
-    a name the settings already have keeps the settings' meaning.
-    """
+def catalogue(workspace_id: int | None = None) -> dict[str, Scope]:
+    """Return every scope a token may hold, by name, in the catalogue's order; with a
+    workspace, followed by the scopes other apps add for it (its services')."""
     known = {
         name: Scope(
             name=name,
@@ -61,9 +53,9 @@ def catalogue(workspace: Any = None) -> dict[str, Scope]:
         )
         for name, entry in settings.KEYWARD_SCOPES.items()
     }
-    if workspace is not None:
-        for provider in _workspace_scopes:
-            for scope in provider(workspace):
+    if workspace_id is not None:
+        for source in _workspace_sources:
+            for scope in source(workspace_id):
                 known.setdefault(scope.name, scope)
     return known
 
@@ -88,17 +80,9 @@ def preset_scopes(key: str) -> list[str]:
     return list(found.scopes)
 
 
-def workspace_if_needed(names: Iterable[str], workspace: Any) -> Any:
-    """Return `workspace` when some of `names` are not the settings' scopes (they may be
-    its own), else None: the common case asks no query for the workspace's scopes."""
-    if workspace is None or set(names) <= settings.KEYWARD_SCOPES.keys():
-        return None
-    return workspace
-
-
-def grantable_by(role: Role | str, workspace: Any = None) -> set[str]:
-    """Return the scopes that a member with `role` may put on a token (of `workspace`)."""
+def grantable_by(role: Role | str, workspace_id: int | None = None) -> set[str]:
+    """Return the scopes that a member with `role` (of the workspace) may put on a token."""
     role = Role(role)
     return {
-        name for name, scope in catalogue(workspace).items() if role.at_least(scope.lowest_role)
+        name for name, scope in catalogue(workspace_id).items() if role.at_least(scope.lowest_role)
     }

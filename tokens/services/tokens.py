@@ -34,7 +34,6 @@ from tokens import (
     validation,
     vault,
 )
-from tokens import scopes as scope_catalogue
 from tokens.actors import Actor
 from tokens.models import (
     RevealPolicy,
@@ -171,9 +170,9 @@ def token_create(
         raise PermissionDenied("Your role does not allow creating this kind of token.")
     name = validation.clean_name(name)
     description = validation.clean_description(description)
-    scopes = list(scopes or ())
-    own = scope_catalogue.workspace_if_needed(scopes, workspace)
-    cleaned_scopes = validation.clean_scopes(scopes, rules.grantable_scopes(actor, own), own)
+    cleaned_scopes = validation.clean_scopes(
+        scopes, rules.grantable_scopes(actor, workspace.pk), workspace.pk
+    )
     ranges = validation.clean_allowed_ips(allowed_ips)
     resources = validation.clean_resources(workspace, resource_ids)
     expires_at = validation.clean_within_maker(
@@ -312,8 +311,7 @@ def token_rotate(
                 "Only an active token that was not rotated already can be rotated.",
                 code="not_rotatable",
             )
-        own = scope_catalogue.workspace_if_needed(token.scopes, token.workspace)
-        beyond = set(token.scopes) - rules.grantable_scopes(actor, own)
+        beyond = set(token.scopes) - rules.grantable_scopes(actor, token.workspace_id)
         if beyond:
             raise PermissionDenied(
                 f"Your role cannot grant {', '.join(sorted(beyond))}, which this token holds."
