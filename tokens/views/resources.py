@@ -81,11 +81,6 @@ def _done(request: HttpRequest, message: str) -> HttpResponse:
     )
 
 
-def list_url(request: HttpRequest) -> str:
-    """Return the address of the workspace's Resources tab (a dialog's Cancel goes there)."""
-    return _list_url(request)
-
-
 def show_dialog(request: HttpRequest, template: str, context: dict) -> HttpResponse:
     """Answer with another app's dialog over the Resources tab (a resource panel's action).
 
