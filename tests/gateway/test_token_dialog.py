@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from gateway import services
@@ -97,3 +99,26 @@ def test_a_token_created_in_the_dialog_holds_a_service_scope(admin_user, orders)
 
     assert response.status_code == 200
     assert Token.objects.get(name="orders-reader").scopes == ["orders:read"]
+
+
+def test_the_dialog_asks_as_many_queries_for_12_services_as_for_2(
+    admin_user, admin_actor, workspace, django_assert_num_queries
+):
+    def add_services(start: int, count: int) -> None:
+        for n in range(start, start + count):
+            resource = resource_create(actor=admin_actor, workspace=workspace, name=f"svc-{n}")
+            services.service_create(
+                actor=admin_actor, resource=resource, rules=[(f"svc{n}.example.com", "/")]
+            )
+
+    client = signed_in(admin_user)
+    add_services(0, 2)
+    client.get(CREATE, **HTMX)  # warm up: the session
+    with CaptureQueriesContext(connection) as few:
+        assert len(parse(client.get(CREATE, **HTMX)).find_all("p", class_="scope-group")) == 2
+
+    add_services(2, 10)
+
+    with django_assert_num_queries(len(few)):
+        response = client.get(CREATE, **HTMX)
+    assert len(parse(response).find_all("p", class_="scope-group")) == 12
