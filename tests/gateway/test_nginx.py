@@ -264,3 +264,14 @@ def test_too_many_invalid_tokens_from_an_address_is_429_with_retry_after(guarded
     assert answer.status == 429
     assert int(answer.headers["Retry-After"]) > 0
     assert guarded.upstream.requests() == []
+
+
+def test_a_personal_token_names_its_owner_to_the_service(guarded, orders, admin_user, workspace):
+    personal, secret = token(admin_user, workspace, "laptop", "orders:read", kind="personal")
+
+    assert guarded.request("GET", "/orders/1", token=secret).status == 200
+
+    [seen] = guarded.upstream.seen
+    assert seen.headers["X-Keyward-Token-Id"] == personal.public_id
+    assert seen.headers["X-Keyward-Owner"] == admin_user.email
+    assert_never_saw_a_token(guarded, secret)
