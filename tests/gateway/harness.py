@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import re
+import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,6 +23,7 @@ from tests import servers
 from tests.deploy.client import Response
 
 EXAMPLE = servers.PROJECT / "deploy" / "nginx" / "gateway-example.conf"
+GUIDE = servers.PROJECT / "docs" / "gateways.md"
 SERVER_NAME = "orders.test"
 
 
@@ -161,3 +164,39 @@ def guarded_service(workdir: Path, keyward_url: str) -> Iterator[GuardedService]
                 log=error_log,
             )
             yield GuardedService(port=port, upstream=upstream, error_log=error_log)
+
+
+def caddy_binary() -> str | None:
+    """Return the path of Debian's caddy, or None when it is not installed."""
+    return shutil.which("caddy")
+
+
+def guide_caddyfile(*, listen_port: int, service_port: int, keyward_port: int) -> str:
+    """Return docs/gateways.md's Caddyfile for loopback: plain HTTP on `listen_port` for any
+    host, Keyward and the service at their ports; the rest exactly as documented."""
+    [shown] = re.findall(r"```caddyfile\n(.*?)```", GUIDE.read_text(), flags=re.DOTALL)
+    site = shown.replace("orders.example.com {", f"http://:{listen_port} {{", 1)
+    site = site.replace("forward_auth 127.0.0.1:8000", f"forward_auth 127.0.0.1:{keyward_port}")
+    site = site.replace("reverse_proxy 127.0.0.1:9000", f"reverse_proxy 127.0.0.1:{service_port}")
+    return "{\n    admin off\n    auto_https off\n}\n\n" + site
+
+
+@contextlib.contextmanager
+def guarded_by_caddy(workdir: Path, keyward_port: int) -> Iterator[GuardedService]:
+    """Start a recording upstream and Caddy with the guide's Caddyfile in front of it."""
+    binary = caddy_binary()
+    if binary is None:
+        raise RuntimeError("caddy is not installed (scripts/ensure-services.sh installs it)")
+    with RecordingUpstream().serving() as upstream:
+        port = servers.free_port()
+        config = workdir / "Caddyfile"
+        config.write_text(
+            guide_caddyfile(listen_port=port, service_port=upstream.port, keyward_port=keyward_port)
+        )
+        home = workdir / "caddy-home"  # where Caddy keeps its data: not the user's home
+        home.mkdir()
+        command = [binary, "run", "--config", str(config), "--adapter", "caddyfile"]
+        env = {"HOME": str(home), "XDG_DATA_HOME": str(home), "XDG_CONFIG_HOME": str(home)}
+        caddy = servers.start("caddy", command, workdir=workdir, port=port, env=env)
+        with servers.running(caddy):
+            yield GuardedService(port=port, upstream=upstream, error_log=caddy.log)
