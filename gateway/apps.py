@@ -6,8 +6,8 @@ class GatewayConfig(AppConfig):
     verbose_name = "Gateway"
 
     def ready(self) -> None:
-        # Connect the receivers that version the rules, and add the version to the token lookup.
-        from gateway import receivers  # noqa: F401
+        # Connect the receivers (rules' versions, the lookup, introspect, scopes); the checks.
+        from gateway import checks, receivers  # noqa: F401
         from gateway.panels import SERVICE_PANEL
         from tokens import resource_panels
 
