@@ -1,7 +1,7 @@
 """Run the benchmarks against a throwaway database and print their tables.
 
     uv run python -m bench      # SQLite, or PostgreSQL when DATABASE_URL is set
-    BENCH_ONLY=api uv run python -m bench       # only some tables: api, console, scanning
+    BENCH_ONLY=api uv run python -m bench       # only some tables: api, gateway, console, scanning
 
 Figures, not pass/fail: tests assert behaviour (query counts), this measures speed.
 Logging runs as configured in production (JSON lines, INFO: one line per request
@@ -25,7 +25,7 @@ from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 
-from bench import api_auth, console, scanning  # noqa: E402
+from bench import api_auth, console, gateway, scanning  # noqa: E402
 
 settings.ROOT_URLCONF = "bench.urls"  # Keyward's routes and the bare view
 
@@ -34,7 +34,7 @@ COUNTED_REQUESTS = int(os.environ.get("BENCH_COUNTED_REQUESTS", "10000"))
 CONSOLE_TOKENS = int(os.environ.get("BENCH_CONSOLE_TOKENS", "10000"))
 CONSOLE_SAMPLES = int(os.environ.get("BENCH_CONSOLE_SAMPLES", "50"))
 SCANNING_RUNS = int(os.environ.get("BENCH_SCANNING_RUNS", "5"))
-ONLY = set(os.environ.get("BENCH_ONLY", "api,console,scanning").split(","))
+ONLY = set(os.environ.get("BENCH_ONLY", "api,gateway,console,scanning").split(","))
 
 
 def log_to_devnull() -> None:
@@ -57,6 +57,8 @@ def main() -> None:
     try:
         if "api" in ONLY:
             api_auth.run(REQUESTS, COUNTED_REQUESTS)
+        if "gateway" in ONLY:
+            gateway.run(REQUESTS)
         if "console" in ONLY:
             console.run(CONSOLE_TOKENS, CONSOLE_SAMPLES)
         if "scanning" in ONLY:

@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "accounts",
     "tokens",
+    "gateway",
     "ops",
 ]
 
@@ -95,6 +96,8 @@ MIDDLEWARE = [
     # middleware's; then the probes and /metrics, before the Host and HTTPS checks.
     "ops.middleware.RequestLogMiddleware",
     "ops.middleware.OpenEndpointsMiddleware",
+    # The gateway check: answered here, before the Host and HTTPS checks (gateway/middleware.py).
+    "gateway.middleware.GatewayCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -405,6 +408,16 @@ KEYWARD_LAST_USED_INTERVAL_SECONDS = env_int("KEYWARD_LAST_USED_INTERVAL_SECONDS
 # Turn off behind a pooler in transaction mode that cannot keep prepared statements.
 KEYWARD_PREPARED_TOKEN_LOOKUP = env_bool("KEYWARD_PREPARED_TOKEN_LOOKUP", True)
 KEYWARD_SETTINGS_FIRST_TAB = "tokens:list"
+
+# Gateway (gateway/): /gateway/check takes the token from Authorization: Bearer, or from
+# this header when set (e.g. X-Api-Key); and answers an allowed request with these headers.
+KEYWARD_GATEWAY_TOKEN_HEADER = os.environ.get("KEYWARD_GATEWAY_TOKEN_HEADER", "")
+KEYWARD_GATEWAY_RESPONSE_HEADERS = {
+    "token_id": os.environ.get("KEYWARD_GATEWAY_HEADER_TOKEN_ID", "X-Keyward-Token-Id"),
+    "workspace": os.environ.get("KEYWARD_GATEWAY_HEADER_WORKSPACE", "X-Keyward-Workspace"),
+    "owner": os.environ.get("KEYWARD_GATEWAY_HEADER_OWNER", "X-Keyward-Owner"),
+    "scopes": os.environ.get("KEYWARD_GATEWAY_HEADER_SCOPES", "X-Keyward-Scopes"),
+}
 
 # Operations (ops/): /metrics answers these networks (CIDR) without a token; anyone
 # else needs a token with the metrics:read scope.

@@ -75,7 +75,7 @@ def _invalid_token() -> ApiError:
     )
 
 
-def _audit_failure(failure: AuthenticationFailed, request: HttpRequest) -> None:
+def audit_failure(failure: AuthenticationFailed, request: HttpRequest) -> None:
     """Record a failed use of a token we know; garbage and unknown values only reach the log."""
     token = Token.objects.select_related("workspace").filter(public_id=failure.token_id).first()
     if token is not None:
@@ -152,7 +152,7 @@ def _refuse_failure(failure: AuthenticationFailed, request: HttpRequest, ip: str
         ip,
     )
     if failure.token_id:
-        _audit_failure(failure, request)
+        audit_failure(failure, request)
     raise _invalid_token() from None
 
 
@@ -360,13 +360,75 @@ def whoami(request):
     }
 
 
-@direct("POST", form_field("token"))
+# What decides whether an introspected token may make a request to a guarded service:
+# the gateway app registers gateway.decision.decide (DESIGN §1: tokens never imports it).
+_request_deciders: list = []
+# Bounds of introspect's optional request fields: a method name, a resource's name, a path.
+REQUEST_FIELD_LIMITS = {"resource": 100, "method": 20, "path": 2048}
+
+
+def register_request_decider(decide) -> None:
+    """Let `decide(principal, *, method, resource, path)` answer introspect's decision."""
+    _request_deciders[:] = [decide]
+
+
+def _introspect_params(request) -> dict[str, str | None]:
+    """Return introspect's form fields: token (required), resource, method, path (optional)."""
+    params = form_field("token")(request)
+    errors = {}
+    for name, limit in REQUEST_FIELD_LIMITS.items():
+        value = request.POST.get(name) or None
+        if value is not None and len(value) > limit:
+            # A Django error: ninja's would drop the field name "path" (a source's name).
+            errors[name] = ValidationError(f"At most {limit} characters.", code="max_length")
+        params[name] = value
+    if errors:
+        raise ValidationError(errors)
+    return params
+
+
+def _decision(principal: TokenPrincipal, resource, method, path) -> dict | None:
+    """Return whether `principal` may make the request named, or None if no resource is."""
+    if resource is None:
+        return None
+    if not _request_deciders:
+        raise ValidationError({"resource": "This deployment guards no services."}, code="invalid")
+    decision = _request_deciders[0](
+        principal, method=(method or "GET").strip(), resource=resource.strip(), path=path
+    )
+    return decision.as_dict()
+
+
+@direct("POST", _introspect_params)
 @api.post(
     "/introspect", response={200: IntrospectionOut, **ERRORS}, tags=["tokens"], exclude_none=True
 )
 @require_scope("tokens:introspect")
-def introspect(request, token: Form[str]):
-    """Report whether a token is active (RFC 7662); only this workspace's tokens can be."""
+def introspect(
+    request,
+    token: Form[str],
+    resource: str | None = Form(
+        None,
+        max_length=REQUEST_FIELD_LIMITS["resource"],
+        description="A guarded service (its scope name or resource name): answer a decision.",
+    ),
+    method: str | None = Form(
+        None,
+        max_length=REQUEST_FIELD_LIMITS["method"],
+        description="With resource; GET if left out.",
+    ),
+    path: str | None = Form(
+        None,
+        max_length=REQUEST_FIELD_LIMITS["path"],
+        description="With resource: a path that must be under one of its prefixes.",
+    ),
+):
+    """Report whether a token is active (RFC 7662); only this workspace's tokens can be.
+
+    With `resource` (and optionally `method`, default GET, and `path`), also say
+    whether the token may make that request to that guarded service, as the
+    gateway check would decide (`decision`); without `resource`, no decision.
+    """
     try:
         principal = authenticate_token(token.strip(), check_ip=False, record_use=False)
     except AuthenticationFailed as failure:
@@ -386,6 +448,7 @@ def introspect(request, token: Form[str]):
         "username": principal.owner_email,
         "workspace": principal.workspace_slug,
         "name": principal.name,
+        "decision": _decision(principal, resource, method, path),
     }
     return {key: value for key, value in answer.items() if value is not None}  # exclude_none
 

@@ -13,9 +13,11 @@ import ipaddress
 import json
 import logging
 import sys
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache, lru_cache
+from types import MappingProxyType
 
 from django.conf import settings
 from django.db import DatabaseError, connection
@@ -27,6 +29,19 @@ from tokens import prefixes, secrets
 from tokens.models import TokenStatus, lifecycle_status
 
 logger = logging.getLogger("keyward.tokens.auth")
+
+
+NO_EXTRAS: Mapping[str, object] = MappingProxyType({})
+# Values other apps read in the same lookup (DESIGN §1: they register here, tokens never
+# imports them): name -> a function returning a scalar SQL expression over `t` (the
+# token's row) and `w` (its workspace's). Each value lands in TokenPrincipal.extras.
+_lookup_columns: dict[str, Callable[[], str]] = {}
+
+
+def register_lookup_column(name: str, expression: Callable[[], str]) -> None:
+    """Add a value to the token lookup's row, read in the same query (e.g. a version)."""
+    _lookup_columns[name] = expression
+    _lookup_sql.cache_clear()
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +62,8 @@ class TokenPrincipal:
     resources: tuple[str, ...]
     expires_at: datetime | None
     created_at: datetime
+    # What other apps asked the lookup for (register_lookup_column), by name.
+    extras: Mapping[str, object] = field(default=NO_EXTRAS)
 
     def has_scope(self, scope: str) -> bool:
         """Return whether the token holds `scope`."""
@@ -70,6 +87,7 @@ def _lookup_sql(vendor: str) -> str:
 
     aggregate = "json_agg" if vendor == "postgresql" else "json_group_array"
     link = Token.resources.through._meta.db_table
+    extras = "".join(f", ({expression()})" for expression in _lookup_columns.values())
     # Only table names from the models are interpolated; the digest is a parameter.
     sql = f"""
         SELECT t.id, t.public_id, t.name, t.kind, t.scopes, t.allowed_ips, t.expires_at,
@@ -77,7 +95,7 @@ def _lookup_sql(vendor: str) -> str:
                t.owner_id, u.email, u.is_active, m.role,
                (SELECT {aggregate}(r.name) FROM {link} tr
                   JOIN {Resource._meta.db_table} r ON r.id = tr.resource_id
-                 WHERE tr.token_id = t.id)
+                 WHERE tr.token_id = t.id){extras}
           FROM {Token._meta.db_table} t
           JOIN {Workspace._meta.db_table} w ON w.id = t.workspace_id
           LEFT JOIN {User._meta.db_table} u ON u.id = t.owner_id
@@ -224,6 +242,7 @@ def authenticate_token(
         owner_active,
         owner_role,
         resources,
+        *extras,
     ) = row
     now = timezone.now()
     expires_at = _moment(expires_at)
@@ -253,6 +272,7 @@ def authenticate_token(
         resources=tuple(sorted(_strings(resources))),
         expires_at=expires_at,
         created_at=_moment(created_at),
+        extras=dict(zip(_lookup_columns, extras, strict=True)) if extras else NO_EXTRAS,
     )
 
 

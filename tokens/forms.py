@@ -62,17 +62,20 @@ class TokenCreateForm(forms.Form):
         kinds: list[str],
         policy: WorkspacePolicy,
         resources=(),
+        workspace=None,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
         self.policy = policy
-        catalogue = scope_catalogue.catalogue()
+        catalogue = scope_catalogue.catalogue(workspace.pk if workspace is not None else None)
         self.scope_entries = [
             {
                 "name": s.name,
                 "label": s.label,
                 "description": s.description,
                 "allowed": s.name in grantable,
+                "resource": s.resource,
+                "summary": s.summary,
             }
             for s in catalogue.values()
         ]

@@ -83,6 +83,8 @@ DIALOG_ICONS = {
     "delete": '<path d="M4 7h16" /><path d="M10 11v6M14 11v6" /><path d="M6 7l1 13h10l1-13" />'
     '<path d="M9 7V4h6v3" />',
     "remove": '<path d="M6 6l12 12M18 6L6 18" />',
+    "service": '<path d="M12 3l7 3v5c0 4.4-3 8-7 10-4-2-7-5.6-7-10V6z" />'
+    '<path d="M9 12l2 2 4-4" />',
 }
 
 

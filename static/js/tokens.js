@@ -53,7 +53,8 @@
     if (!out) return;
     const kindInput = form.querySelector('input[name="kind"]:checked') || form.querySelector('input[name="kind"]');
     const kind = kindInput && kindInput.value === "personal" ? "This personal token acts as you and can" : "This workspace token can";
-    const scopes = checkedValues(form, "scopes").map((box) => box.dataset.description.toLowerCase());
+    // An HTTP service's scope says its own phrase ("call Orders with GET, HEAD, OPTIONS").
+    const scopes = checkedValues(form, "scopes").map((box) => box.dataset.summary || box.dataset.description.toLowerCase());
     const resources = checkedValues(form, "resources").map((box) => box.closest("label").textContent.trim());
     const ranges = (form.querySelector('textarea[name="allowed_ips"]') || { value: "" }).value
       .split(/[\n,]/).map((r) => r.trim()).filter(Boolean);

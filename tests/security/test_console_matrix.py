@@ -125,12 +125,19 @@ CONSOLE: dict[str, Rule] = {
     "tokens:resource_create": rule(ADM, ADM, name="new-db"),
     "tokens:resource_rename": rule(ADM, ADM, name="renamed-db"),
     "tokens:resource_delete": rule(ADM),
+    # HTTP services (gateway/console.py), on a resource that is a label until guarded.
+    "gateway:service_edit": rule(ADM, ADM, rules="svc.example.com/v1", read_methods="GET"),
+    "gateway:service_delete": rule(ADM),
     "tokens:policies": rule(MEM, ADM, max_lifetime_days="7", reveal_policy="show_once"),
     # Probes answer anyone; /metrics answers an address (the test client's is loopback, the
     # default allowed network) or a metrics:read token: tests/ops/test_metrics.py.
     "ops:healthz": rule(P, NO),
     "ops:readyz": rule(P, NO),
     "ops:metrics": rule(P, NO),
+    # The gateway check reads no session: without a token it refuses everyone (401/403);
+    # tests/gateway/ covers the tokens it allows.
+    "gateway:check": rule(NO, NO),
+    "gateway:check_envoy": rule(NO, NO),
 }
 # Django admin: staff only, but for its own sign-in pages.
 ADMIN_PUBLIC = {"admin:login": rule(P), "admin_login": rule(P), "admin:logout": rule(NO, P)}
@@ -216,6 +223,7 @@ def _url(route: str, world: World, side) -> str:
         "id": "1",
         "app_label": "tokens",
         "url": "no-such-page/",
+        "path": "billing/x",
     }
     resource_route = "/resources/" in route
     member_route = "/members/" in route

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from django import forms
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.utils.functional import SimpleLazyObject
 
 from accounts.htmx import attempt, finish_action, finish_with_partial, render_page
 from accounts.permissions import Perm, workspace_view
 from accounts.text import text_form_field
-from tokens import rules
+from tokens import resource_panels, rules
 from tokens.actors import Actor
 from tokens.models import Resource
 from tokens.services import resources
@@ -45,11 +48,13 @@ def _list_url(request: HttpRequest) -> str:
 def _context(request: HttpRequest, **extra) -> dict:
     """Return what the Resources tab shows; the list is read only if the template asks."""
     actor = Actor.member(request.membership)
+    rows = resources.resources_with_usage(actor, request.workspace)
     return {
         "nav": "settings",
         "tab": "resources",
         "list_url": _list_url(request),
-        "resources": resources.resources_with_usage(actor, request.workspace),
+        "resources": SimpleLazyObject(lambda: resource_panels.attach(rows)),
+        "resource_panels": resource_panels.panels(),
         "may_manage": rules.may_manage_resources(actor),
         **extra,
     }
@@ -74,6 +79,25 @@ def _done(request: HttpRequest, message: str) -> HttpResponse:
     return finish_with_partial(
         request, message, TEMPLATE, _context(request), "resource-list", _list_url(request)
     )
+
+
+def show_dialog(request: HttpRequest, template: str, context: dict) -> HttpResponse:
+    """Answer with another app's dialog over the Resources tab (a resource panel's action).
+
+    With HTMX the dialog alone goes into the modal; without, the tab is drawn with it.
+    """
+    dialog = render_to_string(template, {"list_url": _list_url(request), **context}, request)
+    if request.htmx:
+        response = HttpResponse(dialog)
+    else:
+        response = render(request, TEMPLATE, _context(request, dialog=dialog))
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def finish_change(request: HttpRequest, message: str) -> HttpResponse:
+    """Answer another app's change to resources: the list refreshed, the modal closed."""
+    return _done(request, message)
 
 
 @workspace_view()
@@ -109,7 +133,9 @@ def resource_rename(request: HttpRequest, pk: int) -> HttpResponse:
     actor = Actor.member(request.membership)
     renamed = attempt(request, resources.resource_rename, form, actor=actor, resource=resource)
     if renamed.done:
-        row = resources.resources_with_usage(actor, request.workspace).get(pk=resource.pk)
+        [row] = resource_panels.attach(
+            resources.resources_with_usage(actor, request.workspace).filter(pk=resource.pk)
+        )
         message = (
             f"Resource {old_name} renamed to {row.name}."
             if row.name != old_name

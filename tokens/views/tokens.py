@@ -131,10 +131,11 @@ def token_create(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied("Your role may not create this kind of token.")
     form = TokenCreateForm(
         request.POST or None,
-        grantable=rules.grantable_scopes(actor),
+        grantable=rules.grantable_scopes(actor, request.workspace.pk),
         kinds=kinds,
         policy=policy,
         resources=Resource.objects.filter(workspace=request.workspace),
+        workspace=request.workspace,
     )
     created = attempt(
         request,

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class GatewayConfig(AppConfig):
+    name = "gateway"
+    verbose_name = "Gateway"
+
+    def ready(self) -> None:
+        # Connect the receivers (rules' versions, the lookup, introspect, scopes); the checks.
+        from gateway import checks, receivers  # noqa: F401
+        from gateway.panels import SERVICE_PANEL
+        from tokens import resource_panels
+
+        # Settings → Resources shows each resource's service (tokens never imports gateway).
+        resource_panels.register(SERVICE_PANEL)

@@ -1,0 +1,35 @@
+"""Bump a workspace's services version whenever its services, their rules or resources change;
+put that version into the token lookup, the decision into /api/v1/introspect and the
+services' scopes into their workspace's catalogue."""
+
+from __future__ import annotations
+
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from gateway import versions
+from gateway.decision import decide
+from gateway.models import Service, ServiceRule
+from gateway.scopes import service_scopes
+from tokens.api import register_request_decider
+from tokens.auth import register_lookup_column
+from tokens.models import Resource
+from tokens.scopes import register_workspace_scopes
+
+register_lookup_column(versions.LOOKUP_NAME, versions.lookup_expression)
+register_request_decider(decide)
+register_workspace_scopes(service_scopes)
+
+
+@receiver([post_save, post_delete], sender=Service)
+@receiver([post_save, post_delete], sender=ServiceRule)
+def _service_changed(sender, instance, **kwargs) -> None:
+    versions.bump(instance.workspace_id)
+
+
+@receiver([post_save, post_delete], sender=Resource)
+def _resource_changed(sender, instance, created=False, **kwargs) -> None:
+    # A new resource is no service yet; a renamed or deleted one may be (its name is in
+    # the compiled rules, and tokens limited to resources name them).
+    if not created and Service.objects.filter(resource_id=instance.pk).exists():
+        versions.bump(instance.workspace_id)

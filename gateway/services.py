@@ -1,0 +1,262 @@
+"""Make a resource an HTTP service, change its match rules and method scopes, or make it a
+label again: the one way console, API, admin and commands change services.
+
+Bad input raises ValidationError keyed by field (`slug`, `rules`, `method_scopes`),
+a forbidden action PermissionDenied; neither changes anything. Each change writes
+an audit event, and the workspace's services version changes with it (receivers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils.text import slugify
+
+from accounts.audit import audit_record
+from gateway import versions
+from gateway.matching import RuleError, clean_host, clean_method, clean_path_prefix
+from gateway.models import (
+    DEFAULT_METHOD_SCOPES,
+    SCOPE_LEVELS,
+    SLUG_MAX_LENGTH,
+    Service,
+    ServiceRule,
+)
+from tokens import rules as permissions
+from tokens.actors import Actor
+from tokens.models import Resource
+
+MAX_RULES = 50
+MAX_METHODS = 30
+Rule = tuple[str, str]
+
+
+def _field_error(field: str, message: str, code: str) -> ValidationError:
+    return ValidationError({field: ValidationError(message, code=code)}, code=code)
+
+
+def _require_manager(actor: Actor, verb: str) -> None:
+    if not permissions.may_manage_resources(actor):
+        raise PermissionDenied(f"Your role may not {verb} services.")
+
+
+def clean_slug(slug: str, resource: Resource) -> str:
+    """Return the scope name of a service (default: from the resource's name), or raise."""
+    value = (slug or "").strip() or slugify(resource.name)[:SLUG_MAX_LENGTH]
+    if not value or len(value) > SLUG_MAX_LENGTH or slugify(value) != value:
+        raise _field_error(
+            "slug",
+            f"Use lower-case letters, digits, - and _ (at most {SLUG_MAX_LENGTH}) for the "
+            "name in the scopes, e.g. billing-api for billing-api:read.",
+            "invalid_slug",
+        )
+    return value
+
+
+def clean_rules(rules: Iterable[Rule | Mapping[str, str]]) -> list[Rule]:
+    """Return (host, path prefix) pairs in canonical form, or raise naming the bad one."""
+    cleaned: list[Rule] = []
+    for entry in rules or ():
+        if isinstance(entry, Mapping):
+            host, prefix = entry.get("host", ""), entry.get("path_prefix", "/")
+        else:
+            host, prefix = entry
+        try:
+            rule = (clean_host(str(host)), clean_path_prefix(str(prefix)))
+        except RuleError as error:
+            raise _field_error("rules", str(error), "invalid_rule") from None
+        if rule in cleaned:
+            raise _field_error(
+                "rules", f"{rule[0]}{rule[1]} is listed twice: keep one.", "duplicate_rule"
+            )
+        cleaned.append(rule)
+    if not cleaned:
+        raise _field_error(
+            "rules", "Give at least one host (and path prefix) the service answers on.", "required"
+        )
+    if len(cleaned) > MAX_RULES:
+        raise _field_error("rules", f"At most {MAX_RULES} rules per service.", "too_many")
+    return cleaned
+
+
+def clean_method_scopes(method_scopes: Mapping[str, str] | None) -> dict[str, str]:
+    """Return the method → level mapping (default: GET, HEAD, OPTIONS read), or raise."""
+    if method_scopes is None:
+        return dict(DEFAULT_METHOD_SCOPES)
+    if not isinstance(method_scopes, Mapping) or len(method_scopes) > MAX_METHODS:
+        raise _field_error(
+            "method_scopes",
+            f"Map at most {MAX_METHODS} HTTP methods to read or write.",
+            "invalid_methods",
+        )
+    cleaned: dict[str, str] = {}
+    for method, level in method_scopes.items():
+        try:
+            name = clean_method(str(method))
+        except RuleError as error:
+            raise _field_error("method_scopes", str(error), "invalid_method") from None
+        if level not in SCOPE_LEVELS:
+            raise _field_error(
+                "method_scopes", f"Map {name} to read or write, not “{level}”.", "invalid_level"
+            )
+        cleaned[name] = level
+    return cleaned
+
+
+def _taken(workspace_id: int, rules: list[Rule], exclude: Service | None) -> list[ServiceRule]:
+    """Return the workspace's rules of other services on the same host and prefix."""
+    others = ServiceRule.objects.none()
+    for host, prefix in rules:
+        others |= ServiceRule.objects.filter(
+            workspace_id=workspace_id, host=host, path_prefix=prefix
+        )
+    if exclude is not None:
+        others = others.exclude(service=exclude)
+    return list(others.select_related("service"))
+
+
+def _overlap(taken: list[ServiceRule]) -> ValidationError:
+    clashes = ", ".join(f"{rule.host}{rule.path_prefix} ({rule.service.slug})" for rule in taken)
+    return _field_error(
+        "rules",
+        f"Another service of this workspace already guards {clashes}: a request there "
+        "must lead to one service only.",
+        "overlapping_service",
+    )
+
+
+def _slug_taken(slug: str) -> ValidationError:
+    return _field_error(
+        "slug", f"Another service of this workspace has the scopes {slug}:…", "duplicate_slug"
+    )
+
+
+def check_free(
+    workspace_id: int, slug: str, rules: list[Rule] | None, exclude: Service | None = None
+) -> None:
+    """Raise when another service of the workspace has this slug or one of these rules."""
+    slug_holders = Service.objects.filter(workspace_id=workspace_id, slug=slug)
+    if exclude is not None and exclude.pk:
+        slug_holders = slug_holders.exclude(pk=exclude.pk)
+    if slug_holders.exists():
+        raise _slug_taken(slug)
+    if rules is not None:
+        taken = _taken(workspace_id, rules, exclude if exclude is not None and exclude.pk else None)
+        if taken:
+            raise _overlap(taken)
+
+
+def _replace_rules(service: Service, rules: list[Rule]) -> None:
+    service.rules.all().delete()
+    ServiceRule.objects.bulk_create(
+        ServiceRule(service=service, workspace_id=service.workspace_id, host=h, path_prefix=p)
+        for h, p in rules
+    )
+
+
+def _save(action: str, actor: Actor, service: Service, rules, request, changes: dict) -> None:
+    """Save `service` and its rules, or raise the field error a concurrent change caused."""
+    try:
+        with transaction.atomic():
+            check_free(service.workspace_id, service.slug, rules, service)
+            service.save()
+            if rules is not None:
+                _replace_rules(service, rules)
+                # bulk_create sends no post_save: the version must still change.
+                versions.bump(service.workspace_id)
+            audit_record(
+                action=action,
+                actor=actor,
+                target=service.resource,
+                request=request,
+                details={"name": service.resource.name, "slug": service.slug, **changes},
+            )
+    except IntegrityError:  # a concurrent change took the slug or a rule
+        raise _field_error(
+            "rules",
+            "Another service took this scope name or one of these rules meanwhile; try again.",
+            "overlapping_service",
+        ) from None
+
+
+def _rules_text(rules: list[Rule]) -> list[str]:
+    return [f"{host}{prefix}" for host, prefix in rules]
+
+
+def service_create(
+    *,
+    actor: Actor,
+    resource: Resource,
+    rules: Iterable[Rule | Mapping[str, str]],
+    slug: str = "",
+    method_scopes: Mapping[str, str] | None = None,
+    request: HttpRequest | None = None,
+) -> Service:
+    """Make `resource` an HTTP service guarded by the gateway check at these rules."""
+    _require_manager(actor, "create")
+    if Service.objects.filter(resource=resource).exists():
+        raise _field_error(
+            "resource", f"“{resource.name}” is already an HTTP service.", "already_service"
+        )
+    service = Service(
+        resource=resource,
+        workspace_id=resource.workspace_id,
+        slug=clean_slug(slug, resource),
+        method_scopes=clean_method_scopes(method_scopes),
+    )
+    cleaned = clean_rules(rules)
+    _save(
+        "service.created",
+        actor,
+        service,
+        cleaned,
+        request,
+        {"rules": _rules_text(cleaned), "method_scopes": service.method_scopes},
+    )
+    return service
+
+
+def service_update(
+    *,
+    actor: Actor,
+    service: Service,
+    rules: Iterable[Rule | Mapping[str, str]] | None = None,
+    slug: str | None = None,
+    method_scopes: Mapping[str, str] | None = None,
+    request: HttpRequest | None = None,
+) -> Service:
+    """Change a service's rules, scope name or method scopes (those given)."""
+    _require_manager(actor, "change")
+    cleaned = None if rules is None else clean_rules(rules)
+    changes: dict = {}
+    if slug is not None:
+        new_slug = clean_slug(slug, service.resource)
+        if new_slug != service.slug:
+            changes["slug_from"] = service.slug
+            service.slug = new_slug
+    if method_scopes is not None:
+        service.method_scopes = clean_method_scopes(method_scopes)
+        changes["method_scopes"] = service.method_scopes
+    if cleaned is not None:
+        changes["rules"] = _rules_text(cleaned)
+    if not changes:
+        return service
+    _save("service.updated", actor, service, cleaned, request, changes)
+    return service
+
+
+def service_delete(*, actor: Actor, service: Service, request: HttpRequest | None = None) -> None:
+    """Stop guarding a resource: it stays a label, and the check refuses its requests."""
+    _require_manager(actor, "delete")
+    with transaction.atomic():
+        audit_record(
+            action="service.deleted",
+            actor=actor,
+            target=service.resource,
+            request=request,
+            details={"name": service.resource.name, "slug": service.slug},
+        )
+        service.delete()
