@@ -11,9 +11,9 @@ from django.http import HttpRequest
 from accounts import tasks
 from accounts.audit import audit_record
 from accounts.emails import site_url
-from accounts.models import Passkey, User
+from accounts.models import Passkey, RecoveryCode, User
 from accounts.side_effects import enqueue_after_commit
-from accounts.signin import passkeys
+from accounts.signin import factors, passkeys
 from accounts.text import clean_text
 
 # The session's backend after a passkey sign-in: it loads the user back on each request.
@@ -36,9 +36,15 @@ def _tell(request: HttpRequest, user: User, change: str, passkey: Passkey) -> No
     )
 
 
-def passkey_register(*, request: HttpRequest, user: User, name: str, credential: Any) -> Passkey:
+def passkey_register(
+    *, request: HttpRequest, user: User, name: str, credential: Any
+) -> tuple[Passkey, list[str]]:
     """Store the passkey the browser just created for `user` (checked against the session's
-    challenge); audit it and email the user. Raise ValidationError or PasskeyRefused."""
+    challenge); audit it and email the user. Return it and, when it is the user's first
+    factor, their new recovery codes (to show once). Raise ValidationError or PasskeyRefused.
+
+    The caller must have confirmed the person recently (sudo mode).
+    """
     name = passkey_name(name)
     new = passkeys.verify_registration(request, user, credential)
     try:
@@ -61,9 +67,10 @@ def passkey_register(*, request: HttpRequest, user: User, name: str, credential:
                 details={"discoverable": new.discoverable, "transports": new.transports},
             )
             _tell(request, user, "added", passkey)
+            codes = factors.recovery_codes_for_first_factor(user)
     except IntegrityError:
         raise passkeys.PasskeyRefused("already_registered") from None
-    return passkey
+    return passkey, codes
 
 
 def passkey_rename(*, request: HttpRequest, user: User, passkey: Passkey, name: str) -> Passkey:
@@ -83,14 +90,18 @@ def passkey_rename(*, request: HttpRequest, user: User, passkey: Passkey, name: 
 
 
 def passkey_remove(*, request: HttpRequest, user: User, passkey: Passkey) -> None:
-    """Remove one of `user`'s passkeys; audit it and email the user.
+    """Remove one of `user`'s passkeys; audit it and email the user. With the last factor go
+    the recovery codes.
 
-    The caller must have confirmed the person recently (sudo mode).
+    The caller must have confirmed the person recently (sudo mode), and for the
+    last factor their password and a current factor (factor_forms.RemoveFactorForm).
     """
     with transaction.atomic():
         audit_record(action="factor.passkey_removed", actor=user, target=passkey, request=request)
         _tell(request, user, "removed", passkey)
         passkey.delete()
+        if not factors.has_two_factor(user):
+            RecoveryCode.objects.filter(user=user).delete()
 
 
 def passkey_sign_in(*, request: HttpRequest, credential: Any) -> User:
