@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import time
 
 from django.test import Client
 
+from accounts import sudo
 from accounts.models import Membership, User, Workspace
 from tokens import services
 from tokens.actors import Actor
@@ -45,3 +47,11 @@ def signed_in(user: User, **kwargs) -> Client:
 def triggers(response) -> dict:
     """Return the events of the response's HX-Trigger header."""
     return json.loads(response["HX-Trigger"])
+
+
+def stamp_sudo(client: Client, seconds_ago: float = 0) -> Client:
+    """Write the sudo-mode stamp into the client's session, as if confirmed `seconds_ago`."""
+    session = client.session
+    session[sudo.SESSION_KEY] = time.time() - seconds_ago
+    session.save()
+    return client

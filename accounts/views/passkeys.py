@@ -85,6 +85,7 @@ def passkey_list(request: HttpRequest) -> HttpResponse:
     return render_page(request, TEMPLATE, _context(request), partial="passkey-list")
 
 
+FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
 SUDO_REQUIRED = (
     "sudo_required",
     "Confirm it is you again: close this dialog and add the passkey again.",
@@ -96,8 +97,8 @@ SUDO_REQUIRED = (
 def passkey_add(request: HttpRequest) -> HttpResponse:
     """Ask who it is (sudo mode), then for a name (the dialog); store the browser's new
     credential (a JSON POST)."""
-    if request.method == "POST" and request.content_type == "application/json":
-        return _store_passkey(request)
+    if request.method == "POST" and request.content_type not in FORM_TYPES:
+        return _store_passkey(request)  # the ceremony's JSON, not the sudo prompt's form
     sudo_form = sudo.prompt(request, return_to=_list_url())
     context = _context(request, add_form=PasskeyNameForm(), sudo_form=sudo_form)
     return render_page(request, TEMPLATE, context, dialog="add-dialog")
