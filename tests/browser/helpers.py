@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from importlib import import_module
+
+from django.conf import settings
 from playwright.sync_api import Locator, Page
 
 
@@ -25,3 +28,15 @@ def watch_console(page: Page) -> list[str]:
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     return errors
+
+
+def end_sudo_mode(page: Page) -> None:
+    """Forget the page's sudo-mode stamp, as if its minutes had passed (the session stays)."""
+    from accounts import sudo
+
+    (key,) = [
+        c["value"] for c in page.context.cookies() if c["name"] == settings.SESSION_COOKIE_NAME
+    ]
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=key)
+    store.pop(sudo.SESSION_KEY, None)
+    store.save()
