@@ -2,8 +2,9 @@
 
 Removing the last factor asks for the password and a current factor. A code
 is typed into the same form; a passkey answers through its own JSON endpoint
-(accounts.views.passkeys.passkey_sudo) before the form is sent, so that
-endpoint notes it here and the form takes the note, once.
+(accounts.views.passkeys.passkey_sudo, asked with purpose "remove_factor")
+just before the form is sent, so that endpoint notes it here and the form
+takes the note, once. A passkey given for sudo mode alone does not count.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import time
 from django.http import HttpRequest
 
 SESSION_KEY = "keyward_factor_proof"
-SECONDS = 5 * 60
+SECONDS = 60  # the page sends the form as soon as the passkey answered
 
 
 def note(request: HttpRequest, method: str) -> None:

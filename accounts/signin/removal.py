@@ -38,5 +38,7 @@ def confirm_removal(request: HttpRequest, *, last_factor: bool) -> Removal:
                 confirmed=False,
                 form=prompt or RemoveFactorForm(request=request, last_factor=True),
             )
-    form = RemoveFactorForm(request.POST if posted else None, request=request, last_factor=True)
-    return Removal(confirmed=posted and form.is_valid(), form=form)
+    # Only a POST of this form is its answer (not the sudo prompt's that came before it).
+    answered = posted and ("password" in request.POST or "code" in request.POST)
+    form = RemoveFactorForm(request.POST if answered else None, request=request, last_factor=True)
+    return Removal(confirmed=answered and form.is_valid(), form=form)

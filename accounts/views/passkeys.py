@@ -251,8 +251,8 @@ def passkey_sudo_options(request: HttpRequest) -> JsonResponse:
 @require_POST
 @login_required
 def passkey_sudo(request: HttpRequest) -> JsonResponse:
-    """Start sudo mode once one of the user's passkeys signed the challenge; it also counts
-    as the current factor that removing the last factor asks for."""
+    """Start sudo mode once one of the user's passkeys signed the challenge. Asked by the
+    prompt to remove the last factor (`purpose`), it also counts as the current factor."""
     body = _json_body(request)
     if body is None:
         return _refusal(*BAD_BODY)
@@ -261,5 +261,6 @@ def passkey_sudo(request: HttpRequest) -> JsonResponse:
     except PasskeyRefused as refused:
         return _refused(refused)
     sudo.grant(request, method=factors.PASSKEY, target=passkey)
-    factor_proof.note(request, factors.PASSKEY)
+    if body.get("purpose") == "remove_factor":
+        factor_proof.note(request, factors.PASSKEY)
     return JsonResponse({"confirmed": True})

@@ -154,7 +154,10 @@
     try {
       const options = await post(box.dataset.optionsUrl);
       const credential = await navigator.credentials.get({ publicKey: requestOptions(options) });
-      await post(box.dataset.url, { credential: credentialJSON(credential) });
+      await post(box.dataset.url, {
+        credential: credentialJSON(credential),
+        purpose: box.dataset.purpose || "sudo",
+      });
       const form = box.closest("form");
       if (form) form.requestSubmit();
       else window.location.reload();

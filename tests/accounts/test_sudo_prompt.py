@@ -251,16 +251,30 @@ def test_the_last_passkey_goes_with_the_password_and_a_recovery_code(admin_clien
     assert not RecoveryCode.objects.exists()  # with the last factor go the codes
 
 
+def give_passkey_to_remove(client: Client, authenticator: SoftAuthenticator):
+    """Post what "Use a passkey instead" posts in the last factor's prompt."""
+    options = client.post(reverse("accounts:passkey_sudo_options")).json()
+    body = {"credential": authenticator.get(options), "purpose": "remove_factor"}
+    return post_json(client, "accounts:passkey_sudo", body)
+
+
 def test_the_last_passkey_goes_with_the_password_and_that_passkey(admin_client, admin_user):
     key = add_passkey(admin_client)
-    confirm_with(admin_client, key)  # what "Use a passkey instead" posts first
+    dialog = admin_client.get(_remove_url(), **HTMX).content.decode()
+    assert 'data-purpose="remove_factor"' in dialog
+    assert give_passkey_to_remove(admin_client, key).json() == {"confirmed": True}
     response = admin_client.post(_remove_url(), {"password": PASSWORD}, **HTMX)
     assert response.status_code == 200
     assert not Passkey.objects.exists()
     # The passkey's answer counts once: the next removal asks again.
-    add_passkey(admin_client, name="Phone")
+    key = add_passkey(admin_client, name="Phone")
     refused = admin_client.post(_remove_url(), {"password": PASSWORD}, **HTMX)
     assert "Confirm with a passkey, or enter a code." in refused.content.decode()
+    # A passkey given for sudo mode alone (a reveal, a policy) is not that factor.
+    confirm_with(admin_client, key)
+    refused = admin_client.post(_remove_url(), {"password": PASSWORD}, **HTMX)
+    assert "Confirm with a passkey, or enter a code." in refused.content.decode()
+    assert Passkey.objects.exists()
 
 
 # Recovery codes for passkey-only users ------------------------------------------------------
@@ -421,3 +435,23 @@ def _request_of(client: Client):
     request = RequestFactory().get("/")
     request.session = client.session
     return request
+
+
+def test_an_account_without_a_password_removes_its_last_passkey_with_sudo_and_the_passkey(
+    passwordless,
+):
+    client = signed_in(passwordless)
+    key = add_passkey(client)
+    url = _remove_url()
+    prompt = client.get(url, **HTMX).content.decode()
+    assert 'name="password"' not in prompt and "data-passkey-sudo-button" in prompt
+    assert 'data-purpose="remove_factor"' not in prompt  # first sudo mode, then the factor
+    confirm_with(client, key)
+    step = client.post(url, **HTMX).content.decode()  # the prompt's form, sent by the page
+    assert 'data-purpose="remove_factor"' in step and 'name="code"' in step
+    assert "Confirm with a passkey, or enter a code." not in step
+    refused = client.post(url, {"code": ""}, **HTMX).content.decode()
+    assert "Confirm with a passkey, or enter a code." in refused
+    give_passkey_to_remove(client, key)
+    assert client.post(url, {"code": ""}, **HTMX).status_code == 200
+    assert not Passkey.objects.exists()
