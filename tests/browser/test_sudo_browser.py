@@ -19,6 +19,7 @@ from tests.factories import issue
 from tokens.models import WorkspacePolicy
 
 pytestmark = pytest.mark.playwright
+VIEWPORT = {"width": 1280, "height": 900}
 
 
 def with_passkey(
@@ -100,3 +101,32 @@ def test_screenshots_of_the_sudo_prompt(
     )
     page.locator("[data-sudo-prompt]").first.scroll_into_view_if_needed()
     page.screenshot(path=screenshots_dir / f"sudo-policies-{scheme}.png", full_page=True)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_screenshots_of_the_last_factor_and_the_sso_prompt(
+    scheme, signed_in_page, live_server, admin_user, member_user, screenshots_dir, settings
+):
+    page = with_passkey(
+        signed_in_page, live_server, admin_user, color_scheme=scheme, viewport=VIEWPORT
+    )
+    page.get_by_role("link", name="Remove Work laptop").click()
+    expect(dialog(page)).to_contain_text("This is your only second factor")
+    expect(dialog(page).get_by_label("A recovery code")).to_be_visible()
+    page.screenshot(path=screenshots_dir / f"sudo-last-passkey-{scheme}.png")
+
+    # An account single sign-on made: no password to ask for; the provider confirms.
+    settings.KEYWARD_OIDC_ISSUER = "https://sso.example.com/realm"
+    settings.KEYWARD_OIDC_CLIENT_ID = "keyward"
+    settings.KEYWARD_OIDC_CLIENT_SECRET = "not-used-here"
+    settings.KEYWARD_OIDC_PROVIDER_NAME = "Okta"
+    member_user.set_unusable_password()
+    member_user.save()
+    member = signed_in_page(member_user, color_scheme=scheme, viewport=VIEWPORT)
+    member.goto(f"{live_server.url}/account/security/totp/setup/")
+    expect(member.get_by_label("Your password")).to_have_count(0)
+    link = member.get_by_role("link", name="Confirm with Okta")
+    expect(link).to_have_attribute(
+        "href", "/accounts/sso/confirm/?next=%2Faccount%2Fsecurity%2Ftotp%2Fsetup%2F"
+    )
+    member.screenshot(path=screenshots_dir / f"sudo-sso-{scheme}.png", full_page=True)
