@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import re
 import time
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 from django.contrib.auth import SESSION_KEY as USER_SESSION_KEY
 from django.test import Client
 from django.urls import reverse
@@ -403,12 +405,28 @@ def test_sso_confirms_only_a_fresh_sign_in(oidc_provider, passwordless):
     assert sudo.SESSION_KEY in client.session
 
 
-def test_a_confirmation_answer_cannot_be_replayed_nor_taken_by_another_session(
-    oidc_provider, passwordless
-):
+def test_an_answer_with_another_state_confirms_nothing(oidc_provider, passwordless):
     client = signed_in(passwordless)
     sign_in_through(client, start=CONFIRM_WITH_SSO, next_url=PASSKEYS, state="forged")
     assert sudo.SESSION_KEY not in client.session
+    assert confirmations() == []
+
+
+def test_the_provider_answer_works_once(oidc_provider, passwordless):
+    """The same callback again (a replayed URL) is no confirmation: its state was used."""
+
+    client = signed_in(passwordless)
+    started = client.get(CONFIRM_WITH_SSO, {"next": PASSKEYS})
+    answer = requests.get(started["Location"], allow_redirects=False, timeout=10)
+    callback = urlsplit(answer.headers["Location"])
+    query = {name: values[0] for name, values in parse_qs(callback.query).items()}
+    assert client.get(callback.path, query)["Location"] == PASSKEYS
+    session = client.session
+    del session[sudo.SESSION_KEY]
+    session.save()
+    client.get(callback.path, query)
+    assert sudo.SESSION_KEY not in client.session
+    assert confirmations() == ["sso"]
 
 
 def test_confirming_with_sso_needs_a_signed_in_user_and_sso(oidc_provider, settings):
