@@ -6,9 +6,11 @@ import json
 import time
 
 from django.test import Client
+from django.urls import reverse
 
 from accounts import sudo
 from accounts.models import Membership, User, Workspace
+from tests.authenticator import SoftAuthenticator
 from tokens import services
 from tokens.actors import Actor
 from tokens.models import Token
@@ -55,3 +57,37 @@ def stamp_sudo(client: Client, seconds_ago: float = 0) -> Client:
     session[sudo.SESSION_KEY] = time.time() - seconds_ago
     session.save()
     return client
+
+
+# Passkeys through the views, as static/js/passkeys.js drives them --------------------------
+
+
+def post_json(client: Client, name: str, body) -> object:
+    """POST `body` as JSON to the URL named `name`."""
+    return client.post(reverse(name), json.dumps(body), content_type="application/json")
+
+
+def add_passkey(client: Client, name="Laptop", authenticator=None) -> SoftAuthenticator:
+    """Add a passkey through the views, as static/js/passkeys.js does; return its authenticator.
+
+    Adding one takes sudo mode: it is on for the ceremony, then off again, so
+    that tests of sudo mode start from a prompt.
+    """
+    authenticator = authenticator or SoftAuthenticator()
+    stamp_sudo(client)
+    options = client.post(reverse("accounts:passkey_add_options"), {"name": name}).json()
+    answer = authenticator.create(options)
+    response = post_json(client, "accounts:passkey_add", {"name": name, "credential": answer})
+    assert response.status_code == 200, response.content
+    session = client.session
+    del session[sudo.SESSION_KEY]
+    session.save()
+    return authenticator
+
+
+def confirm_with(client: Client, authenticator: SoftAuthenticator, **spoil):
+    """Start sudo mode with `authenticator`'s passkey (what "Use a passkey instead" posts)."""
+    options = client.post(reverse("accounts:passkey_sudo_options")).json()
+    return post_json(
+        client, "accounts:passkey_sudo", {"credential": authenticator.get(options, **spoil)}
+    )

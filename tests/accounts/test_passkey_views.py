@@ -3,8 +3,6 @@ sign-in and sudo mode with a passkey; every refusal a JSON error with a stable c
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from django.conf import settings as django_settings
 from django.test import Client
@@ -14,33 +12,17 @@ from accounts import sudo
 from accounts.models import AuditEvent, Passkey
 from tests.authenticator import SoftAuthenticator
 from tests.conftest import PASSWORD
-from tests.factories import HTMX, issue, signed_in, stamp_sudo
+from tests.factories import (
+    HTMX,
+    add_passkey,
+    confirm_with,
+    issue,
+    post_json,
+    signed_in,
+    stamp_sudo,
+)
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _relying_party(settings):
-    settings.KEYWARD_WEBAUTHN_ORIGIN = "http://testserver"
-    settings.KEYWARD_WEBAUTHN_RP_ID = ""
-
-
-def post_json(client: Client, name: str, body) -> object:
-    return client.post(reverse(name), json.dumps(body), content_type="application/json")
-
-
-def add_passkey(client: Client, name="Laptop", authenticator=None) -> SoftAuthenticator:
-    """Add a passkey through the views, as static/js/passkeys.js does; return its authenticator."""
-    authenticator = authenticator or SoftAuthenticator()
-    stamp_sudo(client)  # adding a passkey asks who it is first
-    options = client.post(reverse("accounts:passkey_add_options"), {"name": name}).json()
-    answer = authenticator.create(options)
-    response = post_json(client, "accounts:passkey_add", {"name": name, "credential": answer})
-    assert response.status_code == 200, response.content
-    session = client.session
-    del session[sudo.SESSION_KEY]  # as if sudo mode had lapsed since: tests of it start fresh
-    session.save()
-    return authenticator
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("webauthn_testserver")]
 
 
 def sign_in_with(client: Client, authenticator: SoftAuthenticator, next_url="", **spoil):
@@ -280,13 +262,6 @@ def test_the_login_page_offers_passkeys():
 
 
 # Sudo mode with a passkey.
-
-
-def confirm_with(client: Client, authenticator: SoftAuthenticator, **spoil):
-    options = client.post(reverse("accounts:passkey_sudo_options")).json()
-    return post_json(
-        client, "accounts:passkey_sudo", {"credential": authenticator.get(options, **spoil)}
-    )
 
 
 def test_a_passkey_starts_sudo_mode(admin_client, admins_key):

@@ -18,19 +18,21 @@ from accounts import sudo
 from accounts.models import AuditEvent, Passkey, RecoveryCode, TwoFactorPolicy
 from accounts.signin import factors
 from tests.accounts.otp import enrol_totp
-from tests.accounts.test_passkey_views import (  # noqa: F401 (_relying_party: autouse fixture)
-    _relying_party,
-    add_passkey,
-    confirm_with,
-    post_json,
-)
 from tests.authenticator import SoftAuthenticator
 from tests.conftest import PASSWORD
-from tests.factories import HTMX, issue, signed_in, stamp_sudo
+from tests.factories import (
+    HTMX,
+    add_passkey,
+    confirm_with,
+    issue,
+    post_json,
+    signed_in,
+    stamp_sudo,
+)
 from tests.oidc_provider import sign_in_through
 from tokens.models import WorkspacePolicy
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("webauthn_testserver")]
 
 POLICIES = reverse("tokens:policies", kwargs={"slug": "acme"})
 SSO_SETTINGS = reverse("accounts:sso_settings", kwargs={"slug": "acme"})

@@ -12,63 +12,21 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import CDPSession, Page, expect
+from playwright.sync_api import Page, expect
 
 from accounts.models import AuditEvent, Passkey, User
-from tests.browser.helpers import dialog, end_sudo_mode, watch_console
+from tests.browser.helpers import (
+    add_passkey,
+    dialog,
+    end_sudo_mode,
+    passkeys_url,
+    virtual_authenticator,
+    watch_console,
+)
 from tests.conftest import PASSWORD
 from tests.factories import issue
 
-pytestmark = pytest.mark.playwright
-
-
-@pytest.fixture(autouse=True)
-def _relying_party(settings, live_server):
-    """Passkeys belong to the live server's host ("localhost": WebAuthn refuses IP addresses)."""
-    settings.KEYWARD_WEBAUTHN_ORIGIN = live_server.url
-    settings.KEYWARD_WEBAUTHN_RP_ID = ""
-    assert live_server.url.startswith("http://localhost:")
-
-
-def virtual_authenticator(page: Page, *, verified: bool = True) -> CDPSession:
-    """Give the page's browser a platform authenticator; return the DevTools session."""
-    cdp = page.context.new_cdp_session(page)
-    cdp.send("WebAuthn.enable")
-    cdp.send(
-        "WebAuthn.addVirtualAuthenticator",
-        {
-            "options": {
-                "protocol": "ctap2",
-                "transport": "internal",
-                "hasResidentKey": True,
-                "hasUserVerification": True,
-                "isUserVerified": verified,
-                "automaticPresenceSimulation": True,
-            }
-        },
-    )
-    return cdp
-
-
-def passkeys_url(live_server) -> str:
-    return f"{live_server.url}/account/security/passkeys/"
-
-
-def add_passkey(page: Page, name: str, *, first: bool = True, confirm: bool = True) -> None:
-    """Add a passkey from the Passkeys page: who it is (`confirm`: sudo mode is off), the
-    name, the ceremony; the `first` one shows its recovery codes, then back to the list."""
-    page.get_by_role("link", name="Add a passkey").click()
-    if confirm:
-        dialog(page).get_by_label("Your password").fill(PASSWORD)
-        dialog(page).get_by_role("button", name="Continue").click()
-    expect(dialog(page).get_by_label("Name")).to_be_focused()
-    dialog(page).get_by_label("Name").fill(name)
-    dialog(page).get_by_role("button", name="Continue").click()
-    if first:
-        expect(page.get_by_role("heading", name="Save your recovery codes")).to_be_visible()
-        expect(page.locator("[data-recovery-codes] li")).to_have_count(10)
-        page.goto(page.url.replace("recovery-codes/new/", "passkeys/"))
-    expect(page.get_by_role("table", name="Your passkeys")).to_contain_text(name)
+pytestmark = [pytest.mark.playwright, pytest.mark.usefixtures("webauthn_live_server")]
 
 
 def sign_out(page: Page) -> None:

@@ -8,17 +8,18 @@ from playwright.sync_api import Page, expect
 
 from accounts.models import AuditEvent, User
 from tests.accounts.otp import enrol_totp
-from tests.browser.helpers import dialog, end_sudo_mode, watch_console
-from tests.browser.test_passkeys_browser import (  # noqa: F401 (_relying_party: autouse fixture)
-    _relying_party,
+from tests.browser.helpers import (
     add_passkey,
+    dialog,
+    end_sudo_mode,
     passkeys_url,
     virtual_authenticator,
+    watch_console,
 )
 from tests.factories import issue
 from tokens.models import WorkspacePolicy
 
-pytestmark = pytest.mark.playwright
+pytestmark = [pytest.mark.playwright, pytest.mark.usefixtures("webauthn_live_server")]
 VIEWPORT = {"width": 1280, "height": 900}
 
 
