@@ -11,6 +11,7 @@ from accounts.views import (
     passkeys,
     security,
     sso,
+    sso_reauth,
     sso_settings,
     two_factor,
     two_factor_required,
@@ -66,6 +67,8 @@ urlpatterns = [
     # Single sign-on (OpenID Connect)
     path("accounts/sso/login/", sso.sso_login, name="sso_login"),
     path("accounts/sso/callback/", sso.sso_callback, name="sso_callback"),
+    # Sudo mode through SSO, for accounts without a password (accounts.views.sso_reauth).
+    path("accounts/sso/confirm/", sso_reauth.sso_reauth, name="sso_reauth"),
     *password_urls,
     # Two-factor authentication: TOTP, recovery codes, the code step of sign-in (issue 12).
     path("account/security/", security.security, name="security"),
@@ -75,6 +78,11 @@ urlpatterns = [
         "account/security/recovery-codes/regenerate/",
         security.recovery_codes_regenerate,
         name="security_recovery_codes_regenerate",
+    ),
+    path(
+        "account/security/recovery-codes/new/",
+        security.recovery_codes_new,
+        name="security_recovery_codes_new",
     ),
     path("accounts/login/two-factor/", two_factor.two_factor, name="security_two_factor"),
     # Where a workspace requiring two-factor sends a member who lacks it (accounts.signin.policy).

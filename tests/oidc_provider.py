@@ -59,6 +59,9 @@ class Authorization:
     code_challenge: str | None
     code_challenge_method: str | None
     claims: dict
+    # Asked to make the person sign in again (OpenID Connect Core 3.1.2.1).
+    prompt: str | None = None
+    max_age: str | None = None
 
 
 @dataclass
@@ -200,6 +203,8 @@ class OIDCProvider:
                     code_challenge=query.get("code_challenge"),
                     code_challenge_method=query.get("code_challenge_method"),
                     claims=dict(provider.person),
+                    prompt=query.get("prompt"),
+                    max_age=query.get("max_age"),
                 )
                 provider.authorizations.append(authorization)
                 if provider.authorization_error:
@@ -286,16 +291,19 @@ class OIDCProvider:
         return 302, {"location": location}
 
 
-def sign_in_through(client, *, next_url: str = "", state: str | None = None):
+def sign_in_through(
+    client, *, next_url: str = "", state: str | None = None, start: str = "/accounts/sso/login/"
+):
     """Go through a single sign-on with the Django test `client`; return the callback's answer.
 
     The browser's part is played here: Keyward's redirect to the provider is
     followed with a real HTTP request, and the provider's redirect back is given
-    to `client` (with `state` instead of the real one, if set).
+    to `client` (with `state` instead of the real one, if set). `start`: the view that
+    sends the browser to the provider (the sudo prompt's confirmation starts elsewhere).
     """
-    start = client.get("/accounts/sso/login/", {"next": next_url} if next_url else {})
-    assert start.status_code == 302, start
-    answer = requests.get(start["Location"], allow_redirects=False, timeout=10)
+    started = client.get(start, {"next": next_url} if next_url else {})
+    assert started.status_code == 302, started
+    answer = requests.get(started["Location"], allow_redirects=False, timeout=10)
     assert answer.status_code == 302, answer.text
     callback = urlsplit(answer.headers["Location"])
     query = parse_qs(callback.query)

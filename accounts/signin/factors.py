@@ -30,6 +30,9 @@ TOTP = "totp"
 RECOVERY_CODE = "recovery_code"
 ISSUER = "Keyward"
 SETUP_MISMATCH = "That code is not right. Enter the newest code the app shows for Keyward."
+NO_FACTOR_FOR_CODES = (
+    "Add a passkey or set up an authenticator app first: recovery codes stand in for them."
+)
 
 
 def methods(user: User) -> list[str]:
@@ -206,7 +209,7 @@ def totp_setup_confirm(
                 last_used_step=step,
                 last_used_at=now,
             )
-            codes = [] if methods(user) != [TOTP] else _replace_recovery_codes(user)
+            codes = recovery_codes_for_first_factor(user)
             audit_record(
                 action="factor.added", actor=user, request=request, details={"method": TOTP}
             )
@@ -217,6 +220,25 @@ def totp_setup_confirm(
         _refuse_second_app(user)
         raise
     return codes
+
+
+def factor_count(user: User) -> int:
+    """Return how many factors `user` has: each passkey and the authenticator app (one query)."""
+    return (
+        Passkey.objects.filter(user=user)
+        .values("pk")
+        .union(TotpDevice.objects.filter(user=user).values("pk"), all=True)
+        .count()
+    )
+
+
+def recovery_codes_for_first_factor(user: User) -> list[str]:
+    """Make `user`'s 10 recovery codes if the factor just added is their first; return them.
+
+    Call it in the transaction that stores the factor. A user who already had a
+    factor keeps their codes (and makes new ones on the Security page).
+    """
+    return _replace_recovery_codes(user) if factor_count(user) == 1 else []
 
 
 def _replace_recovery_codes(user: User) -> list[str]:
@@ -235,10 +257,7 @@ def recovery_codes_regenerate(*, user: User, request: HttpRequest | None = None)
     Raise ValidationError if the user has no second factor for them to stand in for.
     """
     if not has_two_factor(user):
-        raise ValidationError(
-            "Set up an authenticator app first: recovery codes stand in for it.",
-            code="no_factor",
-        )
+        raise ValidationError(NO_FACTOR_FOR_CODES, code="no_factor")
     codes = _replace_recovery_codes(user)
     audit_record(
         action="factor.recovery_codes_regenerated",

@@ -9,9 +9,9 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 
 from accounts.audit import audit_record
-from accounts.models import Passkey, User
+from accounts.models import Passkey, RecoveryCode, User
 from accounts.security_emails import PASSKEY, security_email
-from accounts.signin import passkeys
+from accounts.signin import factors, passkeys
 from accounts.text import clean_text
 
 # The session's backend after a passkey sign-in: it loads the user back on each request.
@@ -37,9 +37,15 @@ def _tell(
     )
 
 
-def passkey_register(*, request: HttpRequest, user: User, name: str, credential: Any) -> Passkey:
+def passkey_register(
+    *, request: HttpRequest, user: User, name: str, credential: Any
+) -> tuple[Passkey, list[str]]:
     """Store the passkey the browser just created for `user` (checked against the session's
-    challenge); audit it and email the user. Raise ValidationError or PasskeyRefused."""
+    challenge); audit it and email the user. Return it and, when it is the user's first
+    factor, their new recovery codes (to show once). Raise ValidationError or PasskeyRefused.
+
+    The caller must have confirmed the person recently (sudo mode).
+    """
     name = passkey_name(name)
     new = passkeys.verify_registration(request, user, credential)
     try:
@@ -62,9 +68,10 @@ def passkey_register(*, request: HttpRequest, user: User, name: str, credential:
                 details={"discoverable": new.discoverable, "transports": new.transports},
             )
             _tell(request, user, "factor_added", passkey)
+            codes = factors.recovery_codes_for_first_factor(user)
     except IntegrityError:
         raise passkeys.PasskeyRefused("already_registered") from None
-    return passkey
+    return passkey, codes
 
 
 def passkey_rename(*, request: HttpRequest, user: User, passkey: Passkey, name: str) -> Passkey:
@@ -86,10 +93,12 @@ def passkey_rename(*, request: HttpRequest, user: User, passkey: Passkey, name: 
 def passkey_remove(
     *, request: HttpRequest | None, user: User, passkey: Passkey, actor: User | None = None
 ) -> None:
-    """Remove one of `user`'s passkeys; audit it and email the user.
+    """Remove one of `user`'s passkeys; audit it and email the user. With the last factor go
+    the recovery codes.
 
-    The caller must have confirmed the person recently (sudo mode), or `actor`
-    is the operator removing it for them (a lost device).
+    The caller must have confirmed the person recently (sudo mode), and for the
+    last factor their password and a current factor (factor_forms.RemoveFactorForm);
+    or `actor` is the operator removing it for them (a lost device).
     """
     actor = actor or user
     with transaction.atomic():
@@ -102,6 +111,8 @@ def passkey_remove(
         )
         _tell(request, user, "factor_removed", passkey, by_operator=actor != user)
         passkey.delete()
+        if not factors.has_two_factor(user):
+            RecoveryCode.objects.filter(user=user).delete()
 
 
 def passkey_sign_in(*, request: HttpRequest, credential: Any) -> User:

@@ -20,15 +20,24 @@ from django.shortcuts import get_object_or_404, resolve_url
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from accounts import sudo
-from accounts.audit import audit_record
 from accounts.htmx import attempt, finish_with_partial, render_page
 from accounts.models import Passkey
-from accounts.signin import browsers, factors, passkey_services, passkeys, pending
+from accounts.signin import (
+    browsers,
+    factor_proof,
+    factors,
+    passkey_services,
+    passkeys,
+    pending,
+    recovery_display,
+)
 from accounts.signin.passkey_forms import PasskeyNameForm
 from accounts.signin.passkeys import PasskeyRefused
+from accounts.signin.removal import confirm_removal
 
 TEMPLATE = "accounts/passkeys.html"
 # Refusals that are not the browser's fault get their own status.
@@ -76,18 +85,33 @@ def passkey_list(request: HttpRequest) -> HttpResponse:
     return render_page(request, TEMPLATE, _context(request), partial="passkey-list")
 
 
+FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
+SUDO_REQUIRED = (
+    "sudo_required",
+    "Confirm it is you again: close this dialog and add the passkey again.",
+)
+
+
 @never_cache
 @login_required
 def passkey_add(request: HttpRequest) -> HttpResponse:
-    """Ask for a name (GET, the dialog); store the browser's new credential (POST, JSON)."""
-    if request.method != "POST":
-        context = _context(request, add_form=PasskeyNameForm())
-        return render_page(request, TEMPLATE, context, dialog="add-dialog")
+    """Ask who it is (sudo mode), then for a name (the dialog); store the browser's new
+    credential (a JSON POST)."""
+    if request.method == "POST" and request.content_type not in FORM_TYPES:
+        return _store_passkey(request)  # the ceremony's JSON, not the sudo prompt's form
+    sudo_form = sudo.prompt(request, return_to=_list_url())
+    context = _context(request, add_form=PasskeyNameForm(), sudo_form=sudo_form)
+    return render_page(request, TEMPLATE, context, dialog="add-dialog")
+
+
+def _store_passkey(request: HttpRequest) -> JsonResponse:
+    if not sudo.is_active(request):
+        return _refusal(*SUDO_REQUIRED, status=403)
     body = _json_body(request)
     if body is None:
         return _refusal(*BAD_BODY)
     try:
-        passkey = passkey_services.passkey_register(
+        passkey, codes = passkey_services.passkey_register(
             request=request,
             user=request.user,
             name=body.get("name") if isinstance(body.get("name"), str) else "",
@@ -98,13 +122,18 @@ def passkey_add(request: HttpRequest) -> HttpResponse:
     except PasskeyRefused as refused:
         return _refused(refused)
     messages.success(request, f"Passkey “{passkey.name}” added. You can sign in with it now.")
+    if codes:  # the first factor: its recovery codes are shown once, on the next page
+        recovery_display.hold(request, codes)
+        return JsonResponse({"redirect": reverse("accounts:security_recovery_codes_new")})
     return JsonResponse({"redirect": _list_url()})
 
 
 @require_POST
 @login_required
 def passkey_add_options(request: HttpRequest) -> JsonResponse:
-    """Check the new passkey's name, then return the options to create it with."""
+    """Check the new passkey's name, then return the options to create it with (sudo mode)."""
+    if not sudo.is_active(request):
+        return _refusal(*SUDO_REQUIRED, status=403)
     form = PasskeyNameForm(request.POST)
     if not form.is_valid():
         return _refusal("invalid_name", " ".join(form.errors["name"]), field="name")
@@ -132,24 +161,21 @@ def passkey_rename(request: HttpRequest, pk: int) -> HttpResponse:
     return render_page(request, TEMPLATE, context, dialog="rename-dialog")
 
 
+@sensitive_post_parameters("password", "code")
 @login_required
 def passkey_remove(request: HttpRequest, pk: int) -> HttpResponse:
-    """Confirm it is them (sudo mode), then remove one of the user's passkeys."""
+    """Remove one of the user's passkeys under sudo mode; the last factor needs the password
+    too, and a current factor."""
     passkey = _own_passkey(request, pk)
-    sudo_form = None
-    if not sudo.is_active(request):
-        posted = request.method == "POST" and "password" in request.POST
-        sudo_form = sudo.SudoForm(request.POST if posted else None, request=request)
-        if sudo_form.is_valid():
-            sudo_form.confirm()
-            sudo_form = None
-    if request.method == "POST" and sudo_form is None:
+    last = factors.factor_count(request.user) == 1
+    removal = confirm_removal(request, last_factor=last)
+    if removal.confirmed:
         passkey_services.passkey_remove(request=request, user=request.user, passkey=passkey)
         message = f"Passkey “{passkey.name}” removed; it no longer signs you in."
         return finish_with_partial(
             request, message, TEMPLATE, _context(request), "passkey-list", _list_url()
         )
-    context = _context(request, removing=passkey, sudo_form=sudo_form)
+    context = _context(request, removing=passkey, sudo_form=removal.form, last_factor=last)
     return render_page(request, TEMPLATE, context, dialog="remove-dialog")
 
 
@@ -225,7 +251,8 @@ def passkey_sudo_options(request: HttpRequest) -> JsonResponse:
 @require_POST
 @login_required
 def passkey_sudo(request: HttpRequest) -> JsonResponse:
-    """Start sudo mode once one of the user's passkeys signed the challenge."""
+    """Start sudo mode once one of the user's passkeys signed the challenge. Asked by the
+    prompt to remove the last factor (`purpose`), it also counts as the current factor."""
     body = _json_body(request)
     if body is None:
         return _refusal(*BAD_BODY)
@@ -233,12 +260,7 @@ def passkey_sudo(request: HttpRequest) -> JsonResponse:
         passkey = passkeys.verify_assertion(request, body.get("credential"), user=request.user)
     except PasskeyRefused as refused:
         return _refused(refused)
-    sudo.grant(request)
-    audit_record(
-        action="sudo.confirmed",
-        actor=request.user,
-        target=passkey,
-        request=request,
-        details={"method": "passkey"},
-    )
+    sudo.grant(request, method=factors.PASSKEY, target=passkey)
+    if body.get("purpose") == "remove_factor":
+        factor_proof.note(request, factors.PASSKEY)
     return JsonResponse({"confirmed": True})

@@ -12,13 +12,15 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
+from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts import sudo
 from accounts.form_errors import add_service_errors
 from accounts.models import RecoveryCode, TotpDevice
-from accounts.signin import factors
-from accounts.signin.factor_forms import TotpRemoveForm, TotpSetupForm
+from accounts.signin import factors, recovery_display
+from accounts.signin.factor_forms import TotpSetupForm
+from accounts.signin.removal import confirm_removal
 
 
 @login_required
@@ -44,27 +46,34 @@ SETUP_SESSION_KEY = "keyward_totp_setup"
 SETUP_SECONDS = 30 * 60  # how long the key on screen waits for its first code
 
 
-def _setup_key(request: HttpRequest) -> str:
-    """Return the sealed key being set up in this session, a new one if none or too old."""
+def _held_key(request: HttpRequest) -> str | None:
+    """Return the sealed key being set up in this session, or None if none or too old."""
     held = request.session.get(SETUP_SESSION_KEY)
     if isinstance(held, dict) and 0 <= time.time() - held.get("at", 0) < SETUP_SECONDS:
         return held["key"]
-    sealed = factors.totp_setup_start(user=request.user)
-    request.session[SETUP_SESSION_KEY] = {"key": sealed, "at": time.time()}
-    return sealed
+    return None
 
 
-@sensitive_post_parameters("code")
+@sensitive_post_parameters("password", "code")
 @login_required
 def totp_setup(request: HttpRequest) -> HttpResponse:
-    """Show a new key as a QR code and as text; store it once a code from the app matches."""
-    try:
-        sealed = _setup_key(request)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-        return redirect("accounts:security")
-    form = TotpSetupForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    """Ask who it is (sudo mode), then show a new key as a QR code and as text; store it once
+    a code from the app matches."""
+    sealed = _held_key(request)
+    if sealed is None:  # a set-up starts in sudo mode; one under way may finish after it
+        try:
+            sealed = factors.totp_setup_start(user=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect("accounts:security")
+        sudo_form = sudo.prompt(request)
+        if sudo_form is not None:
+            return _no_store(render(request, "accounts/totp_setup.html", {"sudo_form": sudo_form}))
+        request.session[SETUP_SESSION_KEY] = {"key": sealed, "at": time.time()}
+        form = TotpSetupForm()  # a POST here answered the sudo prompt, not this form
+    else:
+        form = TotpSetupForm(request.POST or None)
+    if request.method == "POST" and form.is_bound and form.is_valid():
         try:
             codes = factors.totp_setup_confirm(
                 user=request.user,
@@ -82,9 +91,23 @@ def totp_setup(request: HttpRequest) -> HttpResponse:
             return redirect("accounts:security")
     details = factors.totp_setup_details(user=request.user, sealed_key=sealed)
     context = {"form": form, "qr_svg": _qr_svg(details["uri"]), "key_text": details["key_text"]}
-    response = render(request, "accounts/totp_setup.html", context)
+    return _no_store(render(request, "accounts/totp_setup.html", context))
+
+
+def _no_store(response: HttpResponse) -> HttpResponse:
     add_never_cache_headers(response)
     return response
+
+
+@never_cache
+@login_required
+def recovery_codes_new(request: HttpRequest) -> HttpResponse:
+    """Show the recovery codes made with the user's first passkey, once."""
+    codes = recovery_display.take(request)
+    if not codes:
+        messages.info(request, "Those recovery codes were shown already: make new ones if needed.")
+        return redirect("accounts:security")
+    return _show_recovery_codes(request, codes, first=True)
 
 
 def _show_recovery_codes(request: HttpRequest, codes: list[str], *, first: bool) -> HttpResponse:
@@ -92,7 +115,8 @@ def _show_recovery_codes(request: HttpRequest, codes: list[str], *, first: bool)
     text = (
         "Keyward recovery codes for "
         + request.user.email
-        + "\nEach code works once, in place of a code from your authenticator app.\n\n"
+        + "\nEach code works once, in place of a passkey or a code from your authenticator app."
+        + "\n\n"
         + "\n".join(codes)
         + "\n"
     )
@@ -110,19 +134,12 @@ def _show_recovery_codes(request: HttpRequest, codes: list[str], *, first: bool)
 @sensitive_post_parameters("password", "code")
 @login_required
 def recovery_codes_regenerate(request: HttpRequest) -> HttpResponse:
-    """Replace the recovery codes, after a password or authenticator confirmation (sudo mode)."""
+    """Replace the recovery codes, once the user confirmed it is them (sudo mode)."""
     if not factors.has_two_factor(request.user):
-        messages.error(
-            request, "Set up an authenticator app first: recovery codes stand in for it."
-        )
+        messages.error(request, factors.NO_FACTOR_FOR_CODES)
         return redirect("accounts:security")
-    form = None
-    if not sudo.is_active(request):
-        submitted = request.method == "POST" and sudo.SudoForm.submitted(request.POST)
-        form = sudo.SudoForm(request.POST if submitted else None, request=request)
-    if request.method == "POST" and (form is None or form.is_valid()):
-        if form is not None:
-            form.confirm()
+    form = sudo.prompt(request)
+    if request.method == "POST" and form is None:
         codes = factors.recovery_codes_regenerate(user=request.user, request=request)
         return _show_recovery_codes(request, codes, first=False)
     return render(request, "accounts/recovery_codes_regenerate.html", {"form": form})
@@ -131,13 +148,14 @@ def recovery_codes_regenerate(request: HttpRequest) -> HttpResponse:
 @sensitive_post_parameters("password", "code")
 @login_required
 def totp_remove(request: HttpRequest) -> HttpResponse:
-    """Remove the authenticator app: the password, and a current factor if it is the last one."""
+    """Remove the authenticator app under sudo mode; the last factor needs the password too,
+    and a current factor."""
     if "totp" not in factors.methods(request.user):
         messages.info(request, "No authenticator app is set up.")
         return redirect("accounts:security")
-    last = factors.is_last_factor(request.user, factors.TOTP)
-    form = TotpRemoveForm(request.POST or None, request=request, last_factor=last)
-    if request.method == "POST" and form.is_valid():
+    last = factors.factor_count(request.user) == 1
+    removal = confirm_removal(request, last_factor=last)
+    if removal.confirmed:
         factors.totp_remove(user=request.user, request=request)
         messages.success(
             request,
@@ -145,4 +163,5 @@ def totp_remove(request: HttpRequest) -> HttpResponse:
             + ("Signing in now takes only your password." if last else ""),
         )
         return redirect("accounts:security")
-    return render(request, "accounts/totp_remove.html", {"form": form, "last_factor": last})
+    context = {"form": removal.form, "last_factor": last}
+    return render(request, "accounts/totp_remove.html", context)

@@ -19,7 +19,7 @@ from mozilla_django_oidc.views import OIDCAuthenticationRequestView
 from accounts import signin_limit
 from accounts.audit import audit_record
 from accounts.shared_cache import SharedCacheUnavailable
-from accounts.signin import oidc_config, sso_logout
+from accounts.signin import oidc_config, sso_logout, sso_reauth
 from accounts.signin.oidc import SsoRefused, record_refusal
 
 # The session key where the package keeps each started sign-in's nonce and PKCE verifier.
@@ -88,6 +88,8 @@ def sso_callback(request: HttpRequest) -> HttpResponse:
     state = request.GET.get("state", "")
     started = states.pop(state, None) if isinstance(states, dict) else None
     request.session.modified = True  # a state is used once, even by a refused answer
+    if sso_reauth.is_pending(request, state):  # a confirmation of sudo mode, not a sign-in
+        return sso_reauth.finish(request, started)
     if request.GET.get("error"):
         return _refuse(
             request, SsoRefused("provider_error"), error=_provider_error(request.GET["error"])

@@ -95,29 +95,23 @@ def sso_settings(request: HttpRequest) -> HttpResponse:
     form = SsoSettingsForm(
         posted, initial=_initial(config), workspace=request.workspace, editable=may_edit
     )
-    sudo_form = None if sudo.is_active(request) else sudo.SudoForm(posted, request=request)
-    if request.method == "POST":
-        if not may_edit:
-            raise PermissionDenied("Only Admins may change single sign-on.")
-        # A right password starts sudo mode even if the settings need fixing: asked once.
-        if sudo_form is not None and sudo_form.is_valid():
-            sudo_form.confirm()
-            sudo_form = None
-        if form.is_valid() and sudo_form is None:
-            try:
-                changed = sso.sso_settings_update(
-                    workspace=request.workspace,
-                    actor=request.membership,
-                    request=request,
-                    **form.cleaned_data,
-                )
-            except ValidationError as error:
-                add_service_errors(form, error)
-            else:
-                messages.success(
-                    request, "Single sign-on saved." if changed else "Nothing changed."
-                )
-                return redirect("accounts:sso_settings", slug=request.workspace.slug)
+    if request.method == "POST" and not may_edit:
+        raise PermissionDenied("Only Admins may change single sign-on.")
+    # A right answer starts sudo mode even if the settings need fixing: asked once.
+    sudo_form = sudo.prompt(request) if may_edit else None
+    if request.method == "POST" and form.is_valid() and sudo_form is None:
+        try:
+            changed = sso.sso_settings_update(
+                workspace=request.workspace,
+                actor=request.membership,
+                request=request,
+                **form.cleaned_data,
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, "Single sign-on saved." if changed else "Nothing changed.")
+            return redirect("accounts:sso_settings", slug=request.workspace.slug)
     context = {
         "nav": "settings",
         "tab": "policies",

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from accounts import services
+from accounts import services, sudo
 from accounts.form_errors import add_service_errors
 from accounts.models import Membership, TwoFactorPolicy
 from accounts.permissions import Perm, has_perm
@@ -75,7 +75,8 @@ def _lacking(workspace) -> dict[str, int]:
 
 
 def section(request: HttpRequest) -> Section:
-    """Build the section for the Policies tab; on its POST, change the policy (Admins only).
+    """Build the section for the Policies tab; on its POST, change the policy (Admins only,
+    under sudo mode).
 
     A refusal (the Admin lacks two-factor, or a bad choice) shows next to the
     field; a saved change redirects back to the tab.
@@ -88,7 +89,9 @@ def section(request: HttpRequest) -> Section:
         initial={"two_factor_policy": workspace.two_factor_policy},
         editable=may_edit,
     )
-    if posted and form.is_valid():
+    # Its own sudo prompt (ids apart from the token policies' one), read only when it is posted.
+    sudo_form = sudo.prompt(request, bind=posted, auto_id="id_two_factor_%s") if may_edit else None
+    if posted and form.is_valid() and sudo_form is None:
         # A non-Admin's disabled field is valid: the service refuses them (403).
         try:
             changed = services.workspace_two_factor_policy_update(
@@ -107,6 +110,7 @@ def section(request: HttpRequest) -> Section:
     lacking = _lacking(workspace)
     context = {
         "two_factor_form": form,
+        "two_factor_sudo_form": sudo_form,
         "two_factor_choices": [
             {
                 "radio": radio,

@@ -142,7 +142,9 @@
     }
   }
 
-  // Sudo prompt: confirm with a passkey, then submit the prompt's form without a password.
+  // Sudo prompt: confirm with a passkey, then submit the form the prompt is in, as typed
+  // (the view finds sudo mode on and ignores an empty password; removing the last factor
+  // still checks the password typed, with the passkey as the current factor).
   async function confirmWithPasskey(box) {
     const status = box.querySelector("[data-passkey-status]");
     if (!supported) return show(status, UNSUPPORTED);
@@ -152,12 +154,13 @@
     try {
       const options = await post(box.dataset.optionsUrl);
       const credential = await navigator.credentials.get({ publicKey: requestOptions(options) });
-      await post(box.dataset.url, { credential: credentialJSON(credential) });
-      const form = box.closest("form");
-      form.querySelectorAll("[name=password]").forEach((input) => {
-        input.disabled = true;
+      await post(box.dataset.url, {
+        credential: credentialJSON(credential),
+        purpose: box.dataset.purpose || "sudo",
       });
-      form.requestSubmit();
+      const form = box.closest("form");
+      if (form) form.requestSubmit();
+      else window.location.reload();
     } catch (error) {
       show(status, browserMessage(error, false));
       button.disabled = false;

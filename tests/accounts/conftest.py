@@ -10,6 +10,13 @@ from accounts.roles import Role
 
 
 @pytest.fixture
+def webauthn_testserver(settings):
+    """Make the test client's host the relying party of passkeys (http://testserver)."""
+    settings.KEYWARD_WEBAUTHN_ORIGIN = "http://testserver"
+    settings.KEYWARD_WEBAUTHN_RP_ID = ""
+
+
+@pytest.fixture
 def invitation(workspace, admin_user, django_capture_on_commit_callbacks) -> Invitation:
     """Return a pending invitation of new@example.com as Member, sent by the Admin."""
     with django_capture_on_commit_callbacks(execute=True):  # the email goes after commit

@@ -129,7 +129,7 @@ def test_regenerating_recovery_codes_voids_the_old_ones(user, django_capture_on_
 
 
 def test_regenerating_without_a_factor_is_refused(user):
-    with pytest.raises(ValidationError, match="Set up an authenticator app first"):
+    with pytest.raises(ValidationError, match="Add a passkey or set up an authenticator app first"):
         factors.recovery_codes_regenerate(user=user)
 
 

@@ -3,9 +3,6 @@ sign-in and sudo mode with a passkey; every refusal a JSON error with a stable c
 
 from __future__ import annotations
 
-import json
-import time
-
 import pytest
 from django.conf import settings as django_settings
 from django.test import Client
@@ -15,29 +12,17 @@ from accounts import sudo
 from accounts.models import AuditEvent, Passkey
 from tests.authenticator import SoftAuthenticator
 from tests.conftest import PASSWORD
-from tests.factories import HTMX, issue, signed_in
+from tests.factories import (
+    HTMX,
+    add_passkey,
+    confirm_with,
+    issue,
+    post_json,
+    signed_in,
+    stamp_sudo,
+)
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _relying_party(settings):
-    settings.KEYWARD_WEBAUTHN_ORIGIN = "http://testserver"
-    settings.KEYWARD_WEBAUTHN_RP_ID = ""
-
-
-def post_json(client: Client, name: str, body) -> object:
-    return client.post(reverse(name), json.dumps(body), content_type="application/json")
-
-
-def add_passkey(client: Client, name="Laptop", authenticator=None) -> SoftAuthenticator:
-    """Add a passkey through the views, as static/js/passkeys.js does; return its authenticator."""
-    authenticator = authenticator or SoftAuthenticator()
-    options = client.post(reverse("accounts:passkey_add_options"), {"name": name}).json()
-    answer = authenticator.create(options)
-    response = post_json(client, "accounts:passkey_add", {"name": name, "credential": answer})
-    assert response.status_code == 200, response.content
-    return authenticator
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("webauthn_testserver")]
 
 
 def sign_in_with(client: Client, authenticator: SoftAuthenticator, next_url="", **spoil):
@@ -49,6 +34,12 @@ def sign_in_with(client: Client, authenticator: SoftAuthenticator, next_url="", 
 @pytest.fixture
 def admin_client(admin_user) -> Client:
     return signed_in(admin_user)
+
+
+@pytest.fixture
+def sudo_client(admin_client) -> Client:
+    """The admin in sudo mode, as when the Add a passkey dialog asked who it is."""
+    return stamp_sudo(admin_client)
 
 
 @pytest.fixture
@@ -76,8 +67,8 @@ def test_adding_a_passkey(admin_client, admin_user, mailoutbox, django_capture_o
 
 
 @pytest.mark.parametrize("name", ["", "   ", "a\nb", "x" * 101])
-def test_a_bad_name_is_refused_before_the_ceremony(admin_client, name):
-    response = admin_client.post(reverse("accounts:passkey_add_options"), {"name": name})
+def test_a_bad_name_is_refused_before_the_ceremony(sudo_client, name):
+    response = sudo_client.post(reverse("accounts:passkey_add_options"), {"name": name})
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_name"
     assert response.json()["field"] == "name"
@@ -90,38 +81,40 @@ def test_a_bad_name_is_refused_before_the_ceremony(admin_client, name):
         ({"rp_id": "evil.example"}, "invalid"),
     ],
 )
-def test_registration_refusals(admin_client, spoil, error):
-    options = admin_client.post(reverse("accounts:passkey_add_options"), {"name": "x"}).json()
+def test_registration_refusals(sudo_client, spoil, error):
+    options = sudo_client.post(reverse("accounts:passkey_add_options"), {"name": "x"}).json()
     answer = SoftAuthenticator().create(options, **spoil)
-    response = post_json(admin_client, "accounts:passkey_add", {"name": "x", "credential": answer})
+    response = post_json(sudo_client, "accounts:passkey_add", {"name": "x", "credential": answer})
     assert (response.status_code, response.json()["error"]) == (400, error)
     assert not Passkey.objects.exists()
 
 
-def test_a_replayed_registration_is_refused(admin_client):
-    options = admin_client.post(reverse("accounts:passkey_add_options"), {"name": "x"}).json()
+def test_a_replayed_registration_is_refused(sudo_client):
+    options = sudo_client.post(reverse("accounts:passkey_add_options"), {"name": "x"}).json()
     answer = SoftAuthenticator().create(options)
     body = {"name": "x", "credential": answer}
-    assert post_json(admin_client, "accounts:passkey_add", body).status_code == 200
-    response = post_json(admin_client, "accounts:passkey_add", body)
+    assert post_json(sudo_client, "accounts:passkey_add", body).status_code == 200
+    response = post_json(sudo_client, "accounts:passkey_add", body)
     assert (response.status_code, response.json()["error"]) == (400, "no_challenge")
     assert Passkey.objects.count() == 1
 
 
-def test_another_users_registration_challenge_does_not_count(admin_client, member_user):
+def test_another_users_registration_challenge_does_not_count(sudo_client, member_user):
     """The challenge lives in the admin's session: the member's browser has none."""
-    options = admin_client.post(reverse("accounts:passkey_add_options"), {"name": "x"}).json()
+    options = sudo_client.post(reverse("accounts:passkey_add_options"), {"name": "x"}).json()
     answer = SoftAuthenticator().create(options)
     response = post_json(
-        signed_in(member_user), "accounts:passkey_add", {"name": "x", "credential": answer}
+        stamp_sudo(signed_in(member_user)),
+        "accounts:passkey_add",
+        {"name": "x", "credential": answer},
     )
     assert (response.status_code, response.json()["error"]) == (400, "no_challenge")
 
 
 @pytest.mark.parametrize("body", [b"", b"not json", b"[1]", b'{"credential": 5}'])
-def test_unreadable_bodies_are_json_errors(admin_client, body):
+def test_unreadable_bodies_are_json_errors(sudo_client, body):
     for name in ("accounts:passkey_add", "accounts:passkey_login", "accounts:passkey_sudo"):
-        response = admin_client.post(reverse(name), body, content_type="application/json")
+        response = sudo_client.post(reverse(name), body, content_type="application/json")
         assert response.status_code == 400, name
         assert response.json()["error"] in ("bad_request", "no_challenge", "invalid_name")
 
@@ -153,7 +146,8 @@ def test_another_users_passkey_is_not_found(admin_client, member_user):
 def test_removing_asks_who_it_is_first(
     admin_client, admins_key, mailoutbox, django_capture_on_commit_callbacks
 ):
-    passkey = Passkey.objects.get()
+    add_passkey(admin_client, name="Phone")  # not the last factor: sudo mode is enough
+    passkey = Passkey.objects.get(name="Laptop")
     url = reverse("accounts:passkey_remove", args=[passkey.pk])
     dialog = admin_client.get(url, **HTMX).content.decode()
     assert 'name="password"' in dialog
@@ -166,20 +160,19 @@ def test_removing_asks_who_it_is_first(
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(url, {"password": PASSWORD}, **HTMX)
     assert response.status_code == 200
-    assert not Passkey.objects.exists()
+    assert list(Passkey.objects.values_list("name", flat=True)) == ["Phone"]
     assert AuditEvent.objects.filter(action="factor.passkey_removed").count() == 1
     assert "was removed" in mailoutbox[-1].body
 
 
 def test_removing_in_sudo_mode_asks_nothing(admin_client, admins_key):
-    passkey = Passkey.objects.get()
-    session = admin_client.session
-    session[sudo.SESSION_KEY] = time.time()
-    session.save()
+    add_passkey(admin_client, name="Phone")
+    passkey = Passkey.objects.get(name="Laptop")
+    stamp_sudo(admin_client)
     url = reverse("accounts:passkey_remove", args=[passkey.pk])
     assert 'name="password"' not in admin_client.get(url, **HTMX).content.decode()
     assert admin_client.post(url, **HTMX).status_code == 200
-    assert not Passkey.objects.exists()
+    assert list(Passkey.objects.values_list("name", flat=True)) == ["Phone"]
 
 
 # Passwordless sign-in.
@@ -271,13 +264,6 @@ def test_the_login_page_offers_passkeys():
 # Sudo mode with a passkey.
 
 
-def confirm_with(client: Client, authenticator: SoftAuthenticator, **spoil):
-    options = client.post(reverse("accounts:passkey_sudo_options")).json()
-    return post_json(
-        client, "accounts:passkey_sudo", {"credential": authenticator.get(options, **spoil)}
-    )
-
-
 def test_a_passkey_starts_sudo_mode(admin_client, admins_key):
     assert confirm_with(admin_client, admins_key).json() == {"confirmed": True}
     assert sudo.SESSION_KEY in admin_client.session
@@ -336,7 +322,7 @@ def test_a_passkey_makes_the_password_ask_for_a_second_step(admin_user, admins_k
     from accounts.signin import factors
 
     assert factors.has_two_factor(admin_user)
-    assert factors.methods(admin_user) == ["passkey"]
+    assert factors.methods(admin_user) == ["passkey", "recovery_code"]
     client = Client()
     step = _password_step(client, admin_user)
     assert "_auth_user_id" not in client.session

@@ -42,7 +42,7 @@ def register(
     authenticator = authenticator or SoftAuthenticator()
     options = passkeys.registration_options(make_request(user), user)
     answer = authenticator.create(options)
-    passkey = passkey_services.passkey_register(
+    passkey, _codes = passkey_services.passkey_register(
         request=make_request(user), user=user, name=name, credential=answer
     )
     return passkey, authenticator

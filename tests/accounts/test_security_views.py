@@ -14,7 +14,7 @@ from accounts.models import AuditEvent, RecoveryCode, TotpDevice
 from accounts.signin import factors
 from tests.accounts.otp import enrol_totp, key_from_text, totp
 from tests.conftest import PASSWORD
-from tests.factories import signed_in
+from tests.factories import signed_in, stamp_sudo
 
 SECURITY = reverse("accounts:security")
 SETUP = reverse("accounts:security_totp_setup")
@@ -50,6 +50,7 @@ def test_the_security_pages_need_a_signed_in_user(db):
 def test_set_up_shows_a_qr_code_and_the_key_then_a_code_turns_it_on(
     client, member_user, django_capture_on_commit_callbacks
 ):
+    stamp_sudo(client)
     page = client.get(SETUP)
     content = page.content.decode()
     assert "no-store" in page["Cache-Control"]

@@ -16,6 +16,7 @@ from accounts.models import AuditEvent, Membership, TwoFactorPolicy, Workspace
 from accounts.roles import Role
 from accounts.signin import factors
 from tests.accounts.otp import enrol_totp
+from tests.conftest import PASSWORD
 from tests.factories import HTMX, issue, signed_in
 from tokens.models import Token
 
@@ -232,7 +233,8 @@ def policies_url(slug: str = "acme") -> str:
 
 
 def section_post(client, policy: str):
-    return client.post(policies_url(), {"section": "two_factor", "two_factor_policy": policy})
+    data = {"section": "two_factor", "two_factor_policy": policy, "password": PASSWORD}
+    return client.post(policies_url(), data)
 
 
 @pytest.mark.parametrize("who", ["admin_user", "manager_user", "member_user"])

@@ -86,3 +86,11 @@ def screenshots_dir() -> Path:
     """Return the (gitignored) folder for screenshots, creating it."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+@pytest.fixture
+def webauthn_live_server(settings, live_server):
+    """Passkeys belong to the live server's host ("localhost": WebAuthn refuses IP addresses)."""
+    settings.KEYWARD_WEBAUTHN_ORIGIN = live_server.url
+    settings.KEYWARD_WEBAUTHN_RP_ID = ""
+    assert live_server.url.startswith("http://localhost:")

@@ -422,6 +422,7 @@ def test_the_lifetime_input_takes_its_limits_from_the_form(
     assert services.workspace_policy(workspace).max_lifetime_days is None
 
     lifetime.fill("90")
+    page.locator("form.policy-form").first.get_by_label("Your password").fill(PASSWORD)
     page.get_by_role("button", name="Save policies").click()
     expect(toasts(page)).to_contain_text("Policies saved.")
     expect(lifetime).to_have_value("90")

@@ -12,54 +12,21 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import CDPSession, Page, expect
+from playwright.sync_api import Page, expect
 
 from accounts.models import AuditEvent, Passkey, User
-from tests.browser.helpers import dialog, watch_console
+from tests.browser.helpers import (
+    add_passkey,
+    dialog,
+    end_sudo_mode,
+    passkeys_url,
+    virtual_authenticator,
+    watch_console,
+)
 from tests.conftest import PASSWORD
 from tests.factories import issue
 
-pytestmark = pytest.mark.playwright
-
-
-@pytest.fixture(autouse=True)
-def _relying_party(settings, live_server):
-    """Passkeys belong to the live server's host ("localhost": WebAuthn refuses IP addresses)."""
-    settings.KEYWARD_WEBAUTHN_ORIGIN = live_server.url
-    settings.KEYWARD_WEBAUTHN_RP_ID = ""
-    assert live_server.url.startswith("http://localhost:")
-
-
-def virtual_authenticator(page: Page, *, verified: bool = True) -> CDPSession:
-    """Give the page's browser a platform authenticator; return the DevTools session."""
-    cdp = page.context.new_cdp_session(page)
-    cdp.send("WebAuthn.enable")
-    cdp.send(
-        "WebAuthn.addVirtualAuthenticator",
-        {
-            "options": {
-                "protocol": "ctap2",
-                "transport": "internal",
-                "hasResidentKey": True,
-                "hasUserVerification": True,
-                "isUserVerified": verified,
-                "automaticPresenceSimulation": True,
-            }
-        },
-    )
-    return cdp
-
-
-def passkeys_url(live_server) -> str:
-    return f"{live_server.url}/account/security/passkeys/"
-
-
-def add_passkey(page: Page, name: str) -> None:
-    page.get_by_role("link", name="Add a passkey").click()
-    expect(dialog(page).get_by_label("Name")).to_be_focused()
-    dialog(page).get_by_label("Name").fill(name)
-    dialog(page).get_by_role("button", name="Continue").click()
-    expect(page.get_by_role("table", name="Your passkeys")).to_contain_text(name)
+pytestmark = [pytest.mark.playwright, pytest.mark.usefixtures("webauthn_live_server")]
 
 
 def sign_out(page: Page) -> None:
@@ -79,7 +46,6 @@ def test_register_sign_in_passwordless_confirm_a_reveal_and_remove(
     page.goto(passkeys_url(live_server))
     expect(page.get_by_role("heading", name="No passkeys yet")).to_be_visible()
     add_passkey(page, "Work laptop")
-    expect(page.locator("#toasts")).to_contain_text("Passkey “Work laptop” added")
     passkey = Passkey.objects.get()
     assert (passkey.user, passkey.discoverable) == (admin_user, True)
     assert passkey.transports == ["internal"]
@@ -98,20 +64,21 @@ def test_register_sign_in_passwordless_confirm_a_reveal_and_remove(
 
     # Sudo mode with the passkey: reveal asks who it is; "Use a passkey instead" answers.
     page.locator(f"#reveal-{token.public_id}").click()
-    expect(dialog(page).get_by_role("heading", name="Confirm your password")).to_be_visible()
+    expect(dialog(page).get_by_role("heading", name="Confirm it is you")).to_be_visible()
     dialog(page).get_by_role("button", name="Use a passkey instead").click()
     expect(dialog(page).get_by_role("heading", name="Token value")).to_be_visible()
     expect(dialog(page).locator("[data-secret-code]")).to_have_text(secret)
-    event = AuditEvent.objects.get(action="sudo.confirmed")
-    assert event.details == {"method": "passkey"}
+    event = AuditEvent.objects.filter(action="sudo.confirmed").latest("pk")
+    assert event.details == {"method": "passkey"}  # the first was the password, to add it
     page.keyboard.press("Escape")
 
-    # Remove it: sudo mode is on, so the dialog only asks to confirm.
+    # Remove it: the last factor, so sudo mode is not enough: the password and the passkey.
     page.goto(passkeys_url(live_server))
     page.get_by_role("link", name="Remove Work laptop").click()
     expect(dialog(page).get_by_role("heading", name="Remove passkey")).to_be_visible()
-    expect(dialog(page).get_by_label("Your password")).to_have_count(0)
-    dialog(page).get_by_role("button", name="Remove passkey").click()
+    expect(dialog(page)).to_contain_text("This is your only second factor")
+    dialog(page).get_by_label("Your password").fill(PASSWORD)
+    dialog(page).get_by_role("button", name="Use a passkey instead").click()
     expect(dialog(page)).to_be_hidden()
     expect(page.get_by_role("heading", name="No passkeys yet")).to_be_visible()
     assert not Passkey.objects.exists()
@@ -145,7 +112,7 @@ def test_a_refused_ceremony_says_why_in_the_dialog(signed_in_page, live_server, 
     virtual_authenticator(page)
     page.goto(passkeys_url(live_server))
     add_passkey(page, "Laptop")
-    page.get_by_role("link", name="Add a passkey").click()
+    page.get_by_role("link", name="Add a passkey").click()  # still in sudo mode
     dialog(page).get_by_label("Name").fill("Laptop again")
     dialog(page).get_by_role("button", name="Continue").click()
     expect(dialog(page).get_by_role("alert")).to_have_text(
@@ -202,6 +169,7 @@ def test_screenshots(scheme, signed_in_page, live_server, admin_user, screenshot
     page.screenshot(path=screenshots_dir / f"passkeys-rename-dialog-{scheme}.png")
     page.keyboard.press("Escape")
 
+    end_sudo_mode(page)  # adding the passkey started it: the prompt is what this shows
     page.get_by_role("link", name="Remove YubiKey 5C").click()
     expect(dialog(page).get_by_role("button", name="Use a passkey instead")).to_be_visible()
     page.screenshot(path=screenshots_dir / f"passkeys-remove-dialog-{scheme}.png")

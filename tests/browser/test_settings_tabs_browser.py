@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 
 from accounts.models import Workspace
 from tests.browser.helpers import assert_not_reloaded, dialog, mark_document, watch_console
+from tests.conftest import PASSWORD
 from tests.factories import issue
 from tokens import services
 from tokens.models import Resource, RevealPolicy, Token
@@ -57,6 +58,11 @@ def two_tokens(admin_user, workspace) -> None:
     issue(admin_user, workspace, "ten-days", expires_at=timezone.now() + timedelta(days=10))
 
 
+def confirm_who(page) -> None:
+    """Answer the token policies' sudo prompt with the password."""
+    page.locator("form.policy-form").first.get_by_label("Your password").fill(PASSWORD)
+
+
 def test_typing_a_lifetime_shows_its_impact_live_then_saving_keeps_it(
     signed_in_page, policies_url, admin_user, workspace, two_tokens
 ):
@@ -86,6 +92,7 @@ def test_typing_a_lifetime_shows_its_impact_live_then_saving_keeps_it(
     expect(impact(page)).to_contain_text("1 active token expires more than 30 days")
     assert_not_reloaded(page)
 
+    confirm_who(page)
     page.get_by_role("button", name="Save policies").click()
     expect(toasts(page)).to_contain_text("Policies saved.")
     expect(lifetime(page)).to_have_value("30")
@@ -126,6 +133,7 @@ def test_switching_to_show_once_says_how_many_copies_were_erased(
     expect(copies).to_be_visible()
 
     page.get_by_label("Show once").check()
+    confirm_who(page)
     page.get_by_role("button", name="Save policies").click()
 
     expect(toasts(page)).to_contain_text(

@@ -13,6 +13,7 @@ from accounts.models import Membership, TwoFactorPolicy, Workspace
 from accounts.roles import Role
 from tests.accounts.otp import enrol_totp
 from tests.browser.helpers import watch_console
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.playwright
 
@@ -37,6 +38,7 @@ def test_an_admin_requires_it_and_a_manager_without_it_is_sent_to_set_it_up(
     choice = section(admin).get_by_label("Admins and Managers")
     expect(choice).to_be_enabled()
     choice.check()
+    section(admin).get_by_label("Your password").fill(PASSWORD)
     section(admin).get_by_role("button", name="Save two-factor policy").click()
     expect(admin.get_by_text("Two-factor policy saved.")).to_be_visible()
     expect(section(admin).get_by_label("Admins and Managers")).to_be_checked()
@@ -68,6 +70,7 @@ def test_the_admin_without_two_factor_sees_why_next_to_the_field(
     page = signed_in_page(admin_user)
     page.goto(f"{live_server.url}/w/acme/settings/policies/")
     section(page).get_by_role("radio", name=re.compile(r"^Everyone")).check()
+    section(page).get_by_label("Your password").fill(PASSWORD)
     section(page).get_by_role("button", name="Save two-factor policy").click()
     error = page.locator("#two-factor-policy-error")
     expect(error).to_contain_text("Set up two-factor authentication for yourself first")

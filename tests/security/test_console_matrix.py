@@ -72,6 +72,7 @@ CONSOLE: dict[str, Rule] = {
     "accounts:security_totp_setup": rule(S, S, code="000000"),
     "accounts:security_totp_remove": rule(S, S, password="{password}", code="000000"),
     "accounts:security_recovery_codes_regenerate": rule(S, S, password="{password}"),
+    "accounts:security_recovery_codes_new": rule(S),
     "accounts:security_two_factor": rule(P, P, code="000000"),
     # Where a workspace requiring two-factor sends a member who lacks it (anyone else moves on).
     "accounts:two_factor_required": rule(S),
@@ -89,6 +90,8 @@ CONSOLE: dict[str, Rule] = {
     # tests/accounts/test_sso.py covers them.
     "accounts:sso_login": rule(NO, NO),
     "accounts:sso_callback": rule(NO, NO),
+    # Not found while SSO is off, as here; test_sudo_prompt.py covers it with a provider.
+    "accounts:sso_reauth": rule(NO, NO),
     "accounts:sso_settings": rule(
         MEM,
         ADM,
@@ -101,7 +104,8 @@ CONSOLE: dict[str, Rule] = {
     # everyone is refused; tests/accounts/test_passkey_views.py covers the owner and others.
     "accounts:passkey_list": rule(S),
     "accounts:passkey_add": rule(S),
-    "accounts:passkey_add_options": rule(NO, S, name="Phone"),
+    # Only in sudo mode, which no caller here is in: test_passkey_views.py covers it.
+    "accounts:passkey_add_options": rule(NO, NO, name="Phone"),
     "accounts:passkey_rename": rule(NO, NO, name="Renamed"),
     "accounts:passkey_remove": rule(NO, NO, password="{password}"),
     "accounts:passkey_sudo_options": rule(NO, S),

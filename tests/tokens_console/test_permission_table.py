@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from accounts.permissions import LOWEST_ROLE, Perm
 from accounts.roles import Role
+from tests.conftest import PASSWORD
 from tests.factories import issue, signed_in
 from tests.tokens_console.conftest import parse
 from tokens.models import Resource, WorkspacePolicy
@@ -45,7 +46,8 @@ def test_lowering_policies_manage_opens_the_form_and_the_save(monkeypatch, works
     client = signed_in(manager_user)
 
     page = client.get(url("policies"))
-    action = client.post(url("policies"), {"max_lifetime_days": "30", "reveal_policy": "show_once"})
+    data = {"max_lifetime_days": "30", "reveal_policy": "show_once", "password": PASSWORD}
+    action = client.post(url("policies"), data)
 
     assert not [n for n in parse(page).find_all("input") if "disabled" in n.attrs]
     assert action.status_code == 302

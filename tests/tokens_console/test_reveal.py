@@ -19,7 +19,7 @@ from accounts.models import AuditEvent
 from accounts.signin_limit import login_limiters
 from tests.accounts.otp import enrol_totp, totp
 from tests.conftest import PASSWORD
-from tests.factories import HTMX, actor_of, issue, signed_in
+from tests.factories import HTMX, actor_of, issue, signed_in, stamp_sudo
 from tests.tokens_console.conftest import errors_of, field_of, parse
 from tokens import services, vault
 from tokens.models import RevealPolicy, Token, TokenKind, WorkspacePolicy
@@ -64,13 +64,6 @@ def is_full_page(response) -> bool:
 
 def reveals() -> list[AuditEvent]:
     return list(AuditEvent.objects.filter(action="token.revealed").order_by("pk"))
-
-
-def stamp_sudo(client: Client, seconds_ago: float = 0) -> None:
-    """Write the sudo-mode stamp into the client's session, as if confirmed `seconds_ago`."""
-    session = client.session
-    session[sudo.SESSION_KEY] = time.time() - seconds_ago
-    session.save()
 
 
 def no_store(response) -> bool:

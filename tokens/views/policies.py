@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from accounts import query_params
+from accounts import query_params, sudo
 from accounts.form_errors import add_service_errors
 from accounts.htmx import render_page
 from accounts.permissions import Perm, has_perm, workspace_view
@@ -111,7 +111,7 @@ def _lifetime_preview(request: HttpRequest) -> int | None:
 
 @workspace_view()
 def policy_settings(request: HttpRequest) -> HttpResponse:
-    """Show the workspace's token policies; Admins change them."""
+    """Show the workspace's token policies; Admins change them under sudo mode."""
     policy = workspace_policy(request.workspace)
     if request.htmx and request.method == "GET" and "max_lifetime_days" in request.GET:
         days = _lifetime_preview(request)
@@ -125,30 +125,34 @@ def policy_settings(request: HttpRequest) -> HttpResponse:
     if two_factor.response is not None:
         return two_factor.response
     posted = request.method == "POST" and not two_factor.submitted
+    may_edit = has_perm(request.membership, Perm.POLICIES_MANAGE)
+    if posted and not may_edit:
+        raise PermissionDenied("Your role may not change the workspace's policies.")
     form = _form(request, policy, posted=posted)
-    if posted:
-        if not has_perm(request.membership, Perm.POLICIES_MANAGE):
-            raise PermissionDenied("Your role may not change the workspace's policies.")
-        if form.is_valid():
-            try:
-                change = policies.policy_update(
-                    actor=Actor.member(request.membership),
-                    workspace=request.workspace,
-                    request=request,
-                    **form.cleaned_data,
-                )
-            except ValidationError as error:
-                add_service_errors(form, error)
-            else:
-                messages.success(request, _saved_message(change))
-                return redirect("tokens:policies", slug=request.workspace.slug)
+    # Changing a policy asks who it is (sudo mode): the answer comes with the form, whose
+    # values are shown again when the answer is wrong.
+    sudo_form = sudo.prompt(request, bind=posted) if may_edit else None
+    if posted and form.is_valid() and sudo_form is None:
+        try:
+            change = policies.policy_update(
+                actor=Actor.member(request.membership),
+                workspace=request.workspace,
+                request=request,
+                **form.cleaned_data,
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _saved_message(change))
+            return redirect("tokens:policies", slug=request.workspace.slug)
     days = policy.max_lifetime_days
     context = {
         "nav": "settings",
         "tab": "policies",
         "form": form,
+        "sudo_form": sudo_form,
         "policy": policy,
-        "may_edit": has_perm(request.membership, Perm.POLICIES_MANAGE),
+        "may_edit": may_edit,
         "encryption_ready": vault.is_configured(),
         "lifetime_days": days,
         "beyond": policies.tokens_beyond_lifetime(request.workspace, days),

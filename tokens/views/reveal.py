@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_POST
 
@@ -21,21 +22,19 @@ PURPOSES = {"reveal", "copy"}
 @require_POST
 @workspace_view()
 def token_reveal(request: HttpRequest, public_id: str) -> HttpResponse:
-    """Ask for the password unless confirmed lately, then show the token's value (audited)."""
+    """Ask who it is (sudo mode) unless confirmed lately, then show the token's value (audited)."""
     token = visible_token(request, public_id)
     actor = Actor.member(request.membership)
     if not rules.may_reveal(actor, token):
         raise PermissionDenied("You may not see this token's value.")
     purpose = request.POST.get("purpose")
     purpose = purpose if purpose in PURPOSES else "reveal"
-    if not sudo.is_active(request):
-        form = sudo.SudoForm(
-            request.POST if sudo.SudoForm.submitted(request.POST) else None, request=request
-        )
-        if not form.is_valid():
-            context = tab_context(request, sudo_token=token, sudo_form=form, purpose=purpose)
-            return render_page(request, TEMPLATE, context, dialog="sudo-dialog")
-        form.confirm()
+    sudo_form = sudo.prompt(
+        request, return_to=reverse("tokens:list", kwargs={"slug": request.workspace.slug})
+    )
+    if sudo_form is not None:
+        context = tab_context(request, sudo_token=token, sudo_form=sudo_form, purpose=purpose)
+        return render_page(request, TEMPLATE, context, dialog="sudo-dialog")
     try:
         secret = services.token_reveal(actor=actor, token=token, purpose=purpose, request=request)
     except ValidationError as error:
