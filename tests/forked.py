@@ -30,7 +30,9 @@ for args in plan:  # one worker after the other, each in its own process
         if pid == 0:
             code = 1
             try:
-                print(json.dumps(work(arg)), flush=True)
+                # One write per answer: a pipe keeps writes under PIPE_BUF whole, while
+                # print's text and newline may reach it apart and interleave with a sibling's.
+                os.write(1, (json.dumps(work(arg)) + "\\n").encode())
                 code = 0
             finally:
                 os._exit(code)
