@@ -1,0 +1,77 @@
+"""Check a page with axe-core in light and dark, and keep a screenshot of each.
+
+axe is injected through `page.evaluate` (the DevTools protocol), which our CSP
+does not block; it checks the WCAG 2.0 and 2.1 A and AA rules and axe's best
+practices. Colour contrast differs between the schemes, so both are checked.
+"""
+
+from __future__ import annotations
+
+from axe_playwright_python.base import AXE_SCRIPT
+from playwright.sync_api import Page
+
+from tests.browser.conftest import SCREENSHOTS
+
+TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+SCHEMES = ("light", "dark")
+
+RUN = """async ([context, options]) => {
+  const results = await axe.run(context || document, options);
+  return results.violations.map((v) => ({
+    id: v.id,
+    impact: v.impact,
+    help: v.help,
+    nodes: v.nodes.map((n) => ({target: n.target.join(" "), summary: n.failureSummary})),
+  }));
+}"""
+
+
+def axe_violations(page: Page, *, context: str | None = None, disable: dict | None = None):
+    """Return axe's violations on the page as it is now (`disable`: rule id → reason)."""
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(AXE_SCRIPT)
+    options = {
+        "runOnly": {"type": "tag", "values": TAGS},
+        "resultTypes": ["violations"],
+        "rules": {rule: {"enabled": False} for rule in disable or {}},
+    }
+    return page.evaluate(RUN, [context, options])
+
+
+def report(name: str, scheme: str, violations: list[dict]) -> str:
+    """Return the violations as lines a person can act on: rule, impact, where, what."""
+    lines = [f"{name} ({scheme}): {len(violations)} axe rule(s) broken"]
+    for violation in violations:
+        lines.append(f"- {violation['id']} [{violation['impact']}]: {violation['help']}")
+        for node in violation["nodes"]:
+            summary = " ".join((node["summary"] or "").split())
+            lines.append(f"    {node['target']}: {summary}")
+    return "\n".join(lines)
+
+
+def assert_accessible(
+    page: Page,
+    name: str,
+    *,
+    full_page: bool = True,
+    context: str | None = None,
+    disable: dict | None = None,
+) -> None:
+    """Fail unless axe finds nothing on the page in light and in dark; save both screenshots.
+
+    The page is left in the colour scheme it was in. `disable` maps a rule id to
+    the reason it is a false positive here; use it for one rule at a time.
+    """
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    was_dark = page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches")
+    problems = []
+    try:
+        for scheme in SCHEMES:
+            page.emulate_media(color_scheme=scheme)
+            page.screenshot(path=SCREENSHOTS / f"a11y-{name}-{scheme}.png", full_page=full_page)
+            violations = axe_violations(page, context=context, disable=disable)
+            if violations:
+                problems.append(report(name, scheme, violations))
+    finally:
+        page.emulate_media(color_scheme="dark" if was_dark else "light")
+    assert not problems, "\n".join(problems)
