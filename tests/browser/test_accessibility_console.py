@@ -55,22 +55,23 @@ PAGES = {
     "activity": "/w/acme/settings/tokens/{token}/activity/",
     "not-found": "/w/no-such-workspace/",
 }
+MEMBER_PAGES = {
+    "member-overview": "/w/acme/",
+    "member-tokens": "/w/acme/settings/tokens/",
+    "member-policies": "/w/acme/settings/policies/",
+    "member-forbidden": "/w/acme/settings/audit/",
+}
+STATUS = {"not-found": 404, "member-forbidden": 403}
 
 
-@pytest.mark.parametrize("name", PAGES)
-def test_console_page(name, admin_page, live_server, deploy):
-    response = admin_page.goto(live_server.url + PAGES[name].format(token=deploy.public_id))
-    assert response.status == (404 if name == "not-found" else 200)
-    assert_accessible(admin_page, name)
-
-
-@pytest.mark.parametrize("name", ["tokens", "overview", "policies", "forbidden"])
-def test_console_page_of_a_member(name, signed_in_page, live_server, member_user, deploy):
-    page = signed_in_page(member_user, viewport=VIEWPORT)
-    path = {"forbidden": "/w/acme/settings/audit/"}.get(name) or PAGES[name]
-    response = page.goto(live_server.url + path)
-    assert response.status == (403 if name == "forbidden" else 200)
-    assert_accessible(page, f"member-{name}")
+def test_console_pages(subtests, admin_page, signed_in_page, live_server, member_user, deploy):
+    member = signed_in_page(member_user, viewport=VIEWPORT)
+    for pages, page in ((PAGES, admin_page), (MEMBER_PAGES, member)):
+        for name, path in pages.items():
+            with subtests.test(name):
+                response = page.goto(live_server.url + path.format(token=deploy.public_id))
+                assert response.status == STATUS.get(name, 200)
+                assert_accessible(page, name)
 
 
 def open_dialog(page: Page, opener) -> None:
@@ -79,41 +80,55 @@ def open_dialog(page: Page, opener) -> None:
     expect(dialog(page).locator(":focus")).to_have_count(1)
 
 
-TOKEN_DIALOGS = ["add", "add-error", "created", "check", "rename", "rotate", "revoke", "reveal"]
+def close_dialog(page: Page) -> None:
+    page.keyboard.press("Escape")
+    expect(dialog(page)).to_be_hidden()
 
 
-@pytest.mark.parametrize("name", TOKEN_DIALOGS)
-def test_token_dialog(name, admin_page, live_server, deploy):
+def create_token(page: Page, name: str) -> None:
+    open_dialog(page, page.locator("#add-token"))
+    dialog(page).get_by_role("textbox", name="Name").fill(name)
+    dialog(page).get_by_role("button", name="Create token").click()
+
+
+def test_token_dialogs(subtests, admin_page, live_server, deploy):
     page = admin_page
     page.goto(f"{live_server.url}/w/acme/settings/tokens/")
-    if name.startswith("add") or name == "created":
+    for name in ("Check a token", "Rename ci-deploy", "Rotate ci-deploy", "Revoke ci-deploy"):
+        with subtests.test(name):
+            open_dialog(page, page.get_by_role("link", name=name))
+            assert_accessible(page, f"tokens-{name.split()[0].lower()}-dialog", full_page=False)
+            close_dialog(page)
+    with subtests.test("add"):
         open_dialog(page, page.locator("#add-token"))
-        if name != "add":
-            dialog(page).get_by_role("textbox", name="Name").fill("" if name == "add-error" else "ci-new")
-            dialog(page).get_by_role("button", name="Create token").click()
-            if name == "add-error":
-                expect(dialog(page).locator("[aria-invalid=true]").first).to_be_focused()
-            else:
-                expect(dialog(page).locator("[data-secret-code]")).to_be_attached()
-    elif name == "check":
-        open_dialog(page, page.get_by_role("link", name="Check a token"))
-    elif name == "reveal":
+        assert_accessible(page, "tokens-add-dialog", full_page=False)
+        close_dialog(page)
+    with subtests.test("add with an error"):
+        create_token(page, "")
+        expect(dialog(page).locator("[aria-invalid=true]").first).to_be_focused()
+        assert_accessible(page, "tokens-add-error-dialog", full_page=False)
+        close_dialog(page)
+    with subtests.test("created"):
+        create_token(page, "ci-new")
+        expect(dialog(page).locator("[data-secret-code]")).to_be_attached()
+        assert_accessible(page, "tokens-created-dialog", full_page=False)
+        close_dialog(page)
+    with subtests.test("reveal"):
         open_dialog(page, page.locator(f"#reveal-{deploy.public_id}"))
         dialog(page).get_by_label("Your password").fill(PASSWORD)
         page.keyboard.press("Enter")
         expect(dialog(page).locator("[data-secret-code]")).to_be_attached()
-    else:
-        open_dialog(page, page.get_by_role("link", name=f"{name.title()} ci-deploy"))
-    assert_accessible(page, f"tokens-{name}-dialog", full_page=False)
+        assert_accessible(page, "tokens-reveal-dialog", full_page=False)
+        close_dialog(page)
 
 
-@pytest.mark.parametrize("name", ["invite", "resource"])
-def test_settings_dialog(name, admin_page, live_server):
+def test_settings_dialogs(subtests, admin_page, live_server):
     page = admin_page
-    if name == "invite":
+    with subtests.test("invite"):
         page.goto(f"{live_server.url}/w/acme/settings/members/")
         open_dialog(page, page.get_by_role("link", name="Invite member"))
-    else:
+        assert_accessible(page, "invite-dialog", full_page=False)
+    with subtests.test("resource"):
         page.goto(f"{live_server.url}/w/acme/settings/resources/")
         open_dialog(page, page.locator("#add-resource"))
-    assert_accessible(page, f"{name}-dialog", full_page=False)
+        assert_accessible(page, "resource-dialog", full_page=False)

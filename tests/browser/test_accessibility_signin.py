@@ -56,155 +56,189 @@ def submit_password(page: Page, base: str, email: str, password: str = PASSWORD)
     page.get_by_role("button", name="Sign in", exact=True).click()
 
 
-@pytest.mark.parametrize("state", ["blank", "wrong-password"])
-def test_login_page(state, anonymous, live_server, admin_user):
-    if state == "blank":
+def test_login_pages(subtests, request, anonymous, live_server, admin_user):
+    with subtests.test("login"):
         anonymous.goto(f"{live_server.url}/accounts/login/")
-    else:
+        expect(anonymous.get_by_role("button", name="Sign in with a passkey")).to_be_visible()
+        assert_accessible(anonymous, "login")
+    with subtests.test("login with a wrong password"):
         submit_password(anonymous, live_server.url, admin_user.email, "not-the-password")
         expect(anonymous.get_by_role("alert").filter(has_text="do not match")).to_be_visible()
-    expect(anonymous.get_by_role("button", name="Sign in with a passkey")).to_be_visible()
-    assert_accessible(anonymous, f"login-{state}")
+        assert_accessible(anonymous, "login-wrong-password")
+    with subtests.test("login with single sign-on"):
+        request.getfixturevalue("oidc_provider")
+        anonymous.goto(f"{live_server.url}/accounts/login/")
+        expect(anonymous.get_by_role("link", name="Sign in with SSO")).to_be_visible()
+        assert_accessible(anonymous, "login-sso")
 
 
-def test_login_page_with_single_sign_on(oidc_provider, anonymous, live_server):
-    anonymous.goto(f"{live_server.url}/accounts/login/")
-    expect(anonymous.get_by_role("link", name="Sign in with SSO")).to_be_visible()
-    assert_accessible(anonymous, "login-sso")
-
-
-@pytest.mark.parametrize("step", ["code", "code-error", "recovery-code", "passkey"])
-def test_second_step(step, anonymous, live_server, admin_user):
+def test_second_step(subtests, anonymous, live_server, admin_user):
+    page = anonymous
     enrol_totp(admin_user)
-    if step == "passkey":
+    submit_password(page, live_server.url, admin_user.email)
+    with subtests.test("code"):
+        expect(page.get_by_role("heading", name="Two-factor authentication")).to_be_visible()
+        assert_accessible(page, "two-factor-code")
+    with subtests.test("wrong code"):
+        page.get_by_label("Authentication code").fill("12345")
+        page.get_by_role("button", name="Verify").click()
+        expect(page.get_by_label("Authentication code")).to_be_focused()
+        assert_accessible(page, "two-factor-code-error")
+    with subtests.test("recovery code"):
+        page.get_by_role("link", name="Use a recovery code").click()
+        expect(page.get_by_label("Recovery code")).to_be_visible()
+        assert_accessible(page, "two-factor-recovery-code")
+    with subtests.test("passkey"):
         add_passkey(admin_user, "Security key")
-    submit_password(anonymous, live_server.url, admin_user.email)
-    expect(anonymous.get_by_role("heading", name="Two-factor authentication")).to_be_visible()
-    if step == "code-error":
-        anonymous.get_by_label("Authentication code").fill("12345")
-        anonymous.get_by_role("button", name="Verify").click()
-        expect(anonymous.get_by_label("Authentication code")).to_be_focused()
-    elif step == "recovery-code":
-        anonymous.get_by_role("link", name="Use a recovery code").click()
-        expect(anonymous.get_by_label("Recovery code")).to_be_visible()
-    elif step == "passkey":
-        expect(anonymous.get_by_role("button", name="Use your passkey")).to_be_visible()
-    assert_accessible(anonymous, f"two-factor-{step}")
+        page.context.clear_cookies()
+        submit_password(page, live_server.url, admin_user.email)
+        expect(page.get_by_role("button", name="Use your passkey")).to_be_visible()
+        assert_accessible(page, "two-factor-passkey")
 
 
-ACCOUNT_PAGES = {
+BEFORE_FACTORS = {
     "security-off": "/account/security/",
     "totp-setup": "/account/security/totp/setup/",
     "passkeys-empty": "/account/security/passkeys/",
 }
-ACCOUNT_PAGES_WITH_FACTORS = {
+WITH_FACTORS = {
     "security-on": "/account/security/",
     "totp-remove": "/account/security/totp/remove/",
     "recovery-codes-regenerate": "/account/security/recovery-codes/regenerate/",
     "passkeys": "/account/security/passkeys/",
 }
+PASSKEY_DIALOGS = {
+    "add": "Add a passkey",
+    "rename": "Rename YubiKey 5C",
+    "remove": "Remove YubiKey 5C",
+}
 
 
-@pytest.mark.parametrize("name", [*ACCOUNT_PAGES, *ACCOUNT_PAGES_WITH_FACTORS])
-def test_account_security_pages(name, as_user, live_server, member_user):
-    if name in ACCOUNT_PAGES_WITH_FACTORS:
-        enrol_totp(member_user)
-        add_passkey(member_user, "YubiKey 5C")
+def test_account_security(subtests, as_user, live_server, member_user):
     page = as_user(member_user)
-    page.goto(live_server.url + {**ACCOUNT_PAGES, **ACCOUNT_PAGES_WITH_FACTORS}[name])
-    expect(page.get_by_role("heading", level=1)).to_be_visible()
-    assert_accessible(page, name)
+    for name, path in BEFORE_FACTORS.items():
+        with subtests.test(name):
+            page.goto(live_server.url + path)
+            expect(page.get_by_role("heading", level=1)).to_be_visible()
+            assert_accessible(page, name)
+    with subtests.test("totp-setup with a wrong code"):
+        page.goto(f"{live_server.url}/account/security/totp/setup/")
+        expect(page.get_by_role("img", name="QR code for your authenticator app")).to_be_visible()
+        page.get_by_label("Code from the app").fill("12345")
+        page.get_by_role("button", name="Turn on two-factor authentication").click()
+        expect(page.get_by_label("Code from the app")).to_be_focused()
+        assert_accessible(page, "totp-setup-error")
 
-
-def test_totp_setup_with_a_wrong_code_then_the_recovery_codes(as_user, live_server, member_user):
-    page = as_user(member_user)
-    page.goto(f"{live_server.url}/account/security/totp/setup/")
-    expect(page.get_by_role("img", name="QR code for your authenticator app")).to_be_visible()
-    page.get_by_label("Code from the app").fill("12345")
-    page.get_by_role("button", name="Turn on two-factor authentication").click()
-    expect(page.get_by_label("Code from the app")).to_be_focused()
-    assert_accessible(page, "totp-setup-error")
-
-    enrol_totp(member_user)
-    page.goto(f"{live_server.url}/account/security/recovery-codes/regenerate/")
-    page.get_by_label("Your password").fill(PASSWORD)
-    page.get_by_role("button", name="Make new codes").click()
-    expect(page.locator("[data-recovery-codes] code")).to_have_count(10)
-    assert_accessible(page, "recovery-codes")
-
-
-@pytest.mark.parametrize("action", ["add", "rename", "remove"])
-def test_passkey_dialogs(action, as_user, live_server, member_user):
     enrol_totp(member_user)
     add_passkey(member_user, "YubiKey 5C")
-    page = as_user(member_user)
-    page.goto(f"{live_server.url}/account/security/passkeys/")
-    link = {"add": "Add a passkey", "rename": "Rename YubiKey 5C", "remove": "Remove YubiKey 5C"}
-    page.get_by_role("link", name=link[action]).click()
-    expect(dialog(page).get_by_role("heading")).to_be_visible()
-    expect(dialog(page).locator(":focus")).to_have_count(1)
-    assert_accessible(page, f"passkeys-{action}-dialog", full_page=False)
+    for name, path in WITH_FACTORS.items():
+        with subtests.test(name):
+            page.goto(live_server.url + path)
+            expect(page.get_by_role("heading", level=1)).to_be_visible()
+            assert_accessible(page, name)
+    for name, link in PASSKEY_DIALOGS.items():
+        with subtests.test(f"passkeys-{name}-dialog"):
+            page.get_by_role("link", name=link).click()
+            expect(dialog(page).get_by_role("heading")).to_be_visible()
+            expect(dialog(page).locator(":focus")).to_have_count(1)
+            assert_accessible(page, f"passkeys-{name}-dialog", full_page=False)
+            page.keyboard.press("Escape")
+            expect(dialog(page)).to_be_hidden()
+    with subtests.test("recovery-codes"):
+        page.goto(f"{live_server.url}/account/security/recovery-codes/regenerate/")
+        page.get_by_label("Your password").fill(PASSWORD)
+        page.get_by_role("button", name="Make new codes").click()
+        expect(page.locator("[data-recovery-codes] code")).to_have_count(10)
+        assert_accessible(page, "recovery-codes")
 
 
-@pytest.mark.parametrize("factors", ["password", "password-or-code"])
-def test_sudo_prompt(factors, as_user, live_server, admin_user, workspace, retrievable):
+def test_sudo_prompt(subtests, as_user, live_server, admin_user, workspace, retrievable):
     token, _ = issue(admin_user, workspace, "ci-deploy")
-    if factors == "password-or-code":
-        enrol_totp(admin_user)
     page = as_user(admin_user)
-    page.goto(f"{live_server.url}/w/{workspace.slug}/settings/tokens/")
-    page.locator(f"#reveal-{token.public_id}").click()
-    expect(dialog(page).get_by_label("Your password")).to_be_focused()
-    assert_accessible(page, f"sudo-{factors}", full_page=False)
-    dialog(page).get_by_role("button", name="Confirm").click()
-    expect(dialog(page).get_by_label("Your password")).to_have_attribute("aria-invalid", "true")
-    assert_accessible(page, f"sudo-{factors}-error", full_page=False)
+    for factors in ("password", "password-or-code"):
+        if factors == "password-or-code":
+            enrol_totp(admin_user)
+        page.goto(f"{live_server.url}/w/{workspace.slug}/settings/tokens/")
+        page.locator(f"#reveal-{token.public_id}").click()
+        with subtests.test(f"sudo-{factors}"):
+            expect(dialog(page).get_by_label("Your password")).to_be_focused()
+            assert_accessible(page, f"sudo-{factors}", full_page=False)
+        with subtests.test(f"sudo-{factors} with an error"):
+            dialog(page).get_by_role("button", name="Confirm").click()
+            password = dialog(page).get_by_label("Your password")
+            expect(password).to_have_attribute("aria-invalid", "true")
+            assert_accessible(page, f"sudo-{factors}-error", full_page=False)
 
 
-@pytest.mark.parametrize("configured", [False, True], ids=["sso-off", "sso-on"])
-def test_workspace_sign_in_settings(configured, request, as_user, live_server, admin_user):
-    if configured:
-        request.getfixturevalue("oidc_provider")
+def test_workspace_sign_in_settings(
+    subtests, request, as_user, live_server, workspace: Workspace, admin_user, manager_user
+):
     enrol_totp(admin_user)
     page = as_user(admin_user)
-    page.goto(f"{live_server.url}/w/acme/settings/sso/")
-    expect(page.get_by_role("heading", level=1)).to_be_visible()
-    assert_accessible(page, f"sso-settings-{'on' if configured else 'off'}")
-    if configured:
+    with subtests.test("sso-settings-off"):
+        page.goto(f"{live_server.url}/w/acme/settings/sso/")
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        assert_accessible(page, "sso-settings-off")
+    request.getfixturevalue("oidc_provider")
+    with subtests.test("sso-settings-on"):
+        page.goto(f"{live_server.url}/w/acme/settings/sso/")
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        assert_accessible(page, "sso-settings-on")
+    with subtests.test("policies with two-factor and SSO"):
         page.goto(f"{live_server.url}/w/acme/settings/policies/")
         expect(page.locator("#two-factor-policy")).to_be_visible()
         assert_accessible(page, "policies-with-two-factor")
+    with subtests.test("two-factor required"):
+        Workspace.objects.filter(pk=workspace.pk).update(
+            two_factor_policy=TwoFactorPolicy.ADMINS_AND_MANAGERS
+        )
+        manager = as_user(manager_user)
+        manager.goto(f"{live_server.url}/w/acme/settings/tokens/")
+        expect(manager.get_by_role("heading", name="Acme requires it")).to_be_visible()
+        assert_accessible(manager, "two-factor-required")
 
 
-def test_two_factor_required(as_user, live_server, workspace: Workspace, manager_user):
-    Workspace.objects.filter(pk=workspace.pk).update(
-        two_factor_policy=TwoFactorPolicy.ADMINS_AND_MANAGERS
-    )
-    page = as_user(manager_user)
-    page.goto(f"{live_server.url}/w/acme/settings/tokens/")
-    expect(page.get_by_role("heading", name="Acme requires it")).to_be_visible()
-    assert_accessible(page, "two-factor-required")
-
-
-def test_password_reset_pages(anonymous, live_server, member_user):
+def test_password_reset_pages(subtests, anonymous, live_server, member_user):
     base = live_server.url
-    anonymous.goto(f"{base}/accounts/password/reset/")
-    assert_accessible(anonymous, "password-reset")
-    anonymous.get_by_label("Email").fill(member_user.email)
-    anonymous.get_by_role("button").last.click()
-    expect(anonymous).to_have_url(f"{base}/accounts/password/reset/sent/")
-    assert_accessible(anonymous, "password-reset-sent")
-
+    page = anonymous
+    with subtests.test("password-reset"):
+        page.goto(f"{base}/accounts/password/reset/")
+        assert_accessible(page, "password-reset")
+    with subtests.test("password-reset-sent"):
+        page.get_by_label("Email").fill(member_user.email)
+        page.get_by_role("button", name="Send reset link").click()
+        expect(page).to_have_url(f"{base}/accounts/password/reset/sent/")
+        assert_accessible(page, "password-reset-sent")
     uid = urlsafe_base64_encode(force_bytes(member_user.pk))
-    anonymous.goto(f"{base}/accounts/password/reset/{uid}/not-a-token/")
-    assert_accessible(anonymous, "password-reset-bad-link")
-    token = default_token_generator.make_token(member_user)
-    anonymous.goto(f"{base}/accounts/password/reset/{uid}/{token}/")
-    expect(anonymous.locator("input[type=password]").first).to_be_visible()
-    anonymous.locator("input[type=password]").first.fill("short")
-    anonymous.locator("input[type=password]").last.fill("other")
-    anonymous.get_by_role("button").last.click()
-    expect(anonymous.locator("[aria-invalid=true]").first).to_be_visible()
-    assert_accessible(anonymous, "password-reset-new-password-error")
-    anonymous.goto(f"{base}/accounts/password/reset/done/")
-    assert_accessible(anonymous, "password-reset-complete")
+    with subtests.test("password-reset-bad-link"):
+        page.goto(f"{base}/accounts/password/reset/{uid}/not-a-token/")
+        assert_accessible(page, "password-reset-bad-link")
+    with subtests.test("password-reset-new-password-error"):
+        token = default_token_generator.make_token(member_user)
+        page.goto(f"{base}/accounts/password/reset/{uid}/{token}/")
+        page.get_by_label("New password", exact=True).fill("short")
+        page.get_by_label("New password confirmation").fill("other")
+        page.get_by_role("button", name="Set password").click()
+        expect(page.locator("[aria-invalid=true]").first).to_be_visible()
+        assert_accessible(page, "password-reset-new-password-error")
+    with subtests.test("password-reset-complete"):
+        page.goto(f"{base}/accounts/password/reset/done/")
+        assert_accessible(page, "password-reset-complete")
+
+
+def test_the_check_names_what_is_broken(anonymous):
+    """The helper fails on a broken page, naming the rule, the element and the scheme."""
+    anonymous.set_content(
+        '<html lang="en"><title>Broken</title><style>@media (prefers-color-scheme: dark) '
+        "{ p { color: #333; background: #222; } }</style><main><h1>Broken</h1>"
+        '<label for="code">Code</label><input id="code" aria-invalid="true">'
+        '<p class="errors">Wrong code</p><img src="data:," width="9" height="9"></main></html>'
+    )
+    with pytest.raises(AssertionError) as failure:
+        assert_accessible(anonymous, "broken")
+    light, dark, fields = str(failure.value).split("\nbroken")
+    assert light.startswith("broken (light): 1 axe rule(s) broken\n- image-alt [critical]")
+    assert "\n    img: " in light
+    assert dark.startswith(" (dark): 1 axe rule(s) broken\n- color-contrast [serious]")
+    assert "\n    p: " in dark
+    assert fields == ": invalid fields without their error in aria-describedby: code"
