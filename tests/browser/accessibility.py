@@ -103,3 +103,44 @@ def assert_accessible(
     finally:
         page.emulate_media(color_scheme="dark" if was_dark else "light")
     assert not problems, "\n".join(problems)
+
+
+FOCUSED = """() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return null;
+  const ringed = [el, el.parentElement, el.parentElement?.parentElement].some((node) => {
+    if (!node) return false;
+    const style = getComputedStyle(node);
+    return style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2;
+  });
+  const box = el.getBoundingClientRect();
+  const label = (el.getAttribute("aria-label") || el.innerText || el.value || el.name || "").trim();
+  return {
+    key: el.id || `${el.tagName}:${label.slice(0, 40)}:${Math.round(box.x)},${Math.round(box.y)}`,
+    name: `${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""} "${label.slice(0, 40)}"`,
+    ringed,
+    onScreen: box.width > 0 && box.height > 0 && box.bottom > 0 && box.right > 0
+      && box.top < innerHeight && box.left < innerWidth,
+  };
+}"""
+
+
+def assert_focus_visible(page: Page, name: str, *, limit: int = 60) -> int:
+    """Tab through the page: fail unless each stop shows a focus ring on screen; return the stops.
+
+    The ring may sit on the element or on its wrapper (a pill around a radio).
+    """
+    seen: set[str] = set()
+    problems = []
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(FOCUSED)
+        if focused is None or focused["key"] in seen:
+            break
+        seen.add(focused["key"])
+        if not focused["ringed"]:
+            problems.append(f"    {focused['name']}: no focus ring")
+        if not focused["onScreen"]:
+            problems.append(f"    {focused['name']}: focused off screen")
+    assert not problems, f"{name}: keyboard focus\n" + "\n".join(problems)
+    return len(seen)

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from accounts.models import Invitation, Workspace
 from accounts.roles import Role
-from tests.browser.accessibility import assert_accessible
+from tests.browser.accessibility import assert_accessible, assert_focus_visible
 from tests.browser.helpers import dialog
 from tests.conftest import PASSWORD
 from tests.factories import actor_of, issue
@@ -132,3 +132,16 @@ def test_settings_dialogs(subtests, admin_page, live_server):
         page.goto(f"{live_server.url}/w/acme/settings/resources/")
         open_dialog(page, page.locator("#add-resource"))
         assert_accessible(page, "resource-dialog", full_page=False)
+
+
+def test_keyboard_focus_is_visible(subtests, admin_page, live_server):
+    """Tab through the busiest pages and a dialog: every stop shows its focus ring."""
+    page = admin_page
+    for name in ("tokens", "members", "policies", "audit"):
+        with subtests.test(name):
+            page.goto(live_server.url + PAGES[name])
+            assert assert_focus_visible(page, name) > 5
+    with subtests.test("add token dialog"):
+        page.goto(live_server.url + PAGES["tokens"])
+        open_dialog(page, page.locator("#add-token"))
+        assert assert_focus_visible(page, "add token dialog") > 5

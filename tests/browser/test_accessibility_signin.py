@@ -17,7 +17,7 @@ from playwright.sync_api import Page, expect
 
 from accounts.models import Passkey, TwoFactorPolicy, User, Workspace
 from tests.accounts.otp import enrol_totp
-from tests.browser.accessibility import assert_accessible
+from tests.browser.accessibility import assert_accessible, assert_focus_visible
 from tests.browser.helpers import dialog
 from tests.conftest import PASSWORD
 from tests.factories import issue
@@ -61,6 +61,7 @@ def test_login_pages(subtests, request, anonymous, live_server, admin_user):
         anonymous.goto(f"{live_server.url}/accounts/login/")
         expect(anonymous.get_by_role("button", name="Sign in with a passkey")).to_be_visible()
         assert_accessible(anonymous, "login")
+        assert assert_focus_visible(anonymous, "login") >= 5
     with subtests.test("login with a wrong password"):
         submit_password(anonymous, live_server.url, admin_user.email, "not-the-password")
         expect(anonymous.get_by_role("alert").filter(has_text="do not match")).to_be_visible()
@@ -136,6 +137,7 @@ def test_account_security(subtests, as_user, live_server, member_user):
             page.goto(live_server.url + path)
             expect(page.get_by_role("heading", level=1)).to_be_visible()
             assert_accessible(page, name)
+            assert assert_focus_visible(page, name) >= 3
     for name, link in PASSKEY_DIALOGS.items():
         with subtests.test(f"passkeys-{name}-dialog"):
             page.get_by_role("link", name=link).click()
