@@ -15,7 +15,9 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from playwright.sync_api import Page, expect
 
-from accounts.models import Passkey, TwoFactorPolicy, User, Workspace
+from accounts.invitation_links import invitation_link_token
+from accounts.models import Invitation, Passkey, TwoFactorPolicy, User, Workspace
+from accounts.roles import Role
 from tests.accounts.otp import enrol_totp
 from tests.browser.accessibility import assert_accessible, assert_focus_visible
 from tests.browser.helpers import dialog
@@ -226,6 +228,34 @@ def test_password_reset_pages(subtests, anonymous, live_server, member_user):
     with subtests.test("password-reset-complete"):
         page.goto(f"{base}/accounts/password/reset/done/")
         assert_accessible(page, "password-reset-complete")
+
+
+def test_other_account_pages(subtests, anonymous, as_user, live_server, workspace, admin_user):
+    """Signing up, accepting an invitation, changing the password, making a workspace."""
+    base = live_server.url
+    invitation = Invitation.objects.create(
+        workspace=workspace, email="new@example.com", role=Role.MEMBER, invited_by=admin_user
+    )
+    with subtests.test("signup"):
+        anonymous.goto(f"{base}/accounts/signup/")
+        assert_accessible(anonymous, "signup")
+    with subtests.test("invitation"):
+        anonymous.goto(f"{base}/invitations/{invitation_link_token(invitation)}/")
+        expect(anonymous.get_by_role("heading", level=1)).to_be_visible()
+        assert_accessible(anonymous, "invitation")
+    with subtests.test("invitation with a broken link"):
+        anonymous.goto(f"{base}/invitations/not-a-link/")
+        assert_accessible(anonymous, "invitation-broken-link")
+    page = as_user(admin_user)
+    with subtests.test("password-change with an error"):
+        page.goto(f"{base}/accounts/password/change/")
+        page.get_by_label("Old password").fill("not-the-password")
+        page.get_by_role("button").filter(has_text="password").last.click()
+        expect(page.locator("[aria-invalid=true]").first).to_be_visible()
+        assert_accessible(page, "password-change-error")
+    with subtests.test("workspace-create"):
+        page.goto(f"{base}/workspaces/new/")
+        assert_accessible(page, "workspace-create")
 
 
 def test_the_check_names_what_is_broken(anonymous):
