@@ -64,9 +64,26 @@ MEMBER_PAGES = {
 STATUS = {"not-found": 404, "member-forbidden": 403}
 
 
+PHONE = {"width": 390, "height": 844}
+# On a phone the tables scroll sideways: a table with nothing focusable in it must take focus.
+PHONE_PAGES = {
+    "phone-tokens": "/w/acme/settings/tokens/",
+    "phone-audit": "/w/acme/settings/audit/",
+    "phone-activity": "/w/acme/settings/tokens/{token}/activity/",
+}
+MEMBER_PHONE_PAGES = {"phone-member-resources": "/w/acme/settings/resources/"}
+
+
 def test_console_pages(subtests, admin_page, signed_in_page, live_server, member_user, deploy):
     member = signed_in_page(member_user, viewport=VIEWPORT)
-    for pages, page in ((PAGES, admin_page), (MEMBER_PAGES, member)):
+    for pages, page in (
+        (PAGES, admin_page),
+        (MEMBER_PAGES, member),
+        (PHONE_PAGES, admin_page),
+        (MEMBER_PHONE_PAGES, member),
+    ):
+        if pages in (PHONE_PAGES, MEMBER_PHONE_PAGES):
+            page.set_viewport_size(PHONE)
         for name, path in pages.items():
             with subtests.test(name):
                 response = page.goto(live_server.url + path.format(token=deploy.public_id))
