@@ -39,6 +39,14 @@ UNDESCRIBED_ERRORS = """() => [...document.querySelectorAll('[aria-invalid="true
   .map((field) => field.id || field.name)"""
 
 
+# axe 4.12 checks only the ids that ARIA points at; a page and its dialog can still clash.
+DUPLICATE_IDS = """() => {
+  const counts = {};
+  for (const el of document.querySelectorAll("[id]")) counts[el.id] = (counts[el.id] || 0) + 1;
+  return Object.keys(counts).filter((id) => counts[id] > 1);
+}"""
+
+
 def axe_violations(
     page: Page,
     *,
@@ -78,8 +86,8 @@ def assert_accessible(
 ) -> None:
     """Fail unless axe finds nothing on the page in light and in dark; save both screenshots.
 
-    Also fail if a field marked invalid does not point at its error message
-    through aria-describedby (axe does not check this).
+    Also fail if an id is used twice, or if a field marked invalid does not point
+    at its error message through aria-describedby (axe checks neither).
 
     The page is left in the colour scheme it was in. `disable` maps a rule id to
     the reason it is a false positive here; use it for one rule at a time.
@@ -94,6 +102,9 @@ def assert_accessible(
             violations = axe_violations(page, run_only=run_only, context=context, disable=disable)
             if violations:
                 problems.append(report(name, scheme, violations))
+        duplicates = page.evaluate(DUPLICATE_IDS)
+        if duplicates:
+            problems.append(f"{name}: ids used more than once: " + ", ".join(duplicates))
         undescribed = page.evaluate(UNDESCRIBED_ERRORS)
         if undescribed:
             problems.append(

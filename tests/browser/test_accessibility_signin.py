@@ -264,13 +264,15 @@ def test_the_check_names_what_is_broken(anonymous):
         '<html lang="en"><title>Broken</title><style>@media (prefers-color-scheme: dark) '
         "{ p { color: #333; background: #222; } }</style><main><h1>Broken</h1>"
         '<label for="code">Code</label><input id="code" aria-invalid="true">'
-        '<p class="errors">Wrong code</p><img src="data:," width="9" height="9"></main></html>'
+        '<p class="errors">Wrong code</p><img src="data:," width="9" height="9">'
+        '<p id="twice">One</p><p id="twice">Two</p></main></html>'
     )
     with pytest.raises(AssertionError) as failure:
         assert_accessible(anonymous, "broken")
-    light, dark, fields = str(failure.value).split("\nbroken")
+    light, dark, ids, fields = str(failure.value).split("\nbroken")
     assert light.startswith("broken (light): 1 axe rule(s) broken\n- image-alt [critical]")
     assert "\n    img: " in light
     assert dark.startswith(" (dark): 1 axe rule(s) broken\n- color-contrast [serious]")
     assert "\n    p: " in dark
+    assert ids == ": ids used more than once: twice"
     assert fields == ": invalid fields without their error in aria-describedby: code"
