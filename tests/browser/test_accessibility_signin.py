@@ -273,6 +273,6 @@ def test_the_check_names_what_is_broken(anonymous):
     assert light.startswith("broken (light): 1 axe rule(s) broken\n- image-alt [critical]")
     assert "\n    img: " in light
     assert dark.startswith(" (dark): 1 axe rule(s) broken\n- color-contrast [serious]")
-    assert "\n    p: " in dark
+    assert "\n    p" in dark and "color: #333333" in dark
     assert ids == ": ids used more than once: twice"
     assert fields == ": invalid fields without their error in aria-describedby: code"
