@@ -246,6 +246,15 @@ def test_other_account_pages(subtests, anonymous, as_user, live_server, workspac
     with subtests.test("invitation with a broken link"):
         anonymous.goto(f"{base}/invitations/not-a-link/")
         assert_accessible(anonymous, "invitation-broken-link")
+    with subtests.test("form expired (CSRF)"):
+        anonymous.goto(f"{base}/accounts/login/")
+        anonymous.context.clear_cookies()
+        submit = anonymous.get_by_role("button", name="Sign in", exact=True)
+        with anonymous.expect_response(f"{base}/accounts/login/") as sent:
+            submit.click()
+        assert sent.value.status == 403
+        expect(anonymous.get_by_role("heading", name="This form has expired")).to_be_visible()
+        assert_accessible(anonymous, "csrf-failure")
     page = as_user(admin_user)
     with subtests.test("password-change with an error"):
         page.goto(f"{base}/accounts/password/change/")
