@@ -133,6 +133,12 @@ def test_account_security(subtests, as_user, live_server, member_user):
         assert_accessible(page, "totp-setup-error")
 
     enrol_totp(member_user)
+    with subtests.test("totp-remove of the last factor"):
+        page.goto(f"{live_server.url}/account/security/totp/remove/")
+        expect(page.get_by_text("This is your only second factor")).to_be_visible()
+        page.get_by_role("button", name="Remove authenticator app").click()
+        expect(page.locator("[aria-invalid=true]").first).to_be_focused()
+        assert_accessible(page, "totp-remove-last-factor-error")
     add_passkey(member_user, "YubiKey 5C")
     for name, path in WITH_FACTORS.items():
         with subtests.test(name):
