@@ -139,16 +139,24 @@ def test_token_dialogs(subtests, admin_page, live_server, deploy):
         close_dialog(page)
 
 
+SETTINGS_DIALOGS = {
+    "invite": ("members", "Invite member"),
+    "member-remove": ("members", "Remove member@example.com"),
+    "resource-add": ("resources", "Add resource"),
+    "resource-rename": ("resources", "Rename billing-app"),
+    "resource-delete": ("resources", "Delete billing-app"),
+}
+
+
 def test_settings_dialogs(subtests, admin_page, live_server):
     page = admin_page
-    with subtests.test("invite"):
-        page.goto(f"{live_server.url}/w/acme/settings/members/")
-        open_dialog(page, page.get_by_role("link", name="Invite member"))
-        assert_accessible(page, "invite-dialog", full_page=False)
-    with subtests.test("resource"):
-        page.goto(f"{live_server.url}/w/acme/settings/resources/")
-        open_dialog(page, page.locator("#add-resource"))
-        assert_accessible(page, "resource-dialog", full_page=False)
+    for name, (tab, link) in SETTINGS_DIALOGS.items():
+        with subtests.test(name):
+            if not page.url.endswith(PAGES[tab]):
+                page.goto(live_server.url + PAGES[tab])
+            open_dialog(page, page.get_by_role("link", name=link).first)
+            assert_accessible(page, f"{name}-dialog", full_page=False)
+            close_dialog(page)
 
 
 def test_keyboard_focus_is_visible(subtests, admin_page, live_server):
