@@ -68,6 +68,10 @@ def test_login_pages(subtests, request, anonymous, live_server, admin_user):
         submit_password(anonymous, live_server.url, admin_user.email, "not-the-password")
         expect(anonymous.get_by_role("alert").filter(has_text="do not match")).to_be_visible()
         assert_accessible(anonymous, "login-wrong-password")
+    with subtests.test("not found, signed out"):
+        assert anonymous.goto(f"{live_server.url}/no-such-page/").status == 404
+        expect(anonymous.get_by_role("heading", name="Page not found")).to_be_visible()
+        assert_accessible(anonymous, "not-found-signed-out")
     with subtests.test("login with single sign-on"):
         request.getfixturevalue("oidc_provider")
         anonymous.goto(f"{live_server.url}/accounts/login/")
