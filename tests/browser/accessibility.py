@@ -127,7 +127,8 @@ FOCUSED = """() => {
   const box = el.getBoundingClientRect();
   const label = (el.getAttribute("aria-label") || el.innerText || el.value || el.name || "").trim();
   return {
-    key: el.id || `${el.tagName}:${label.slice(0, 40)}:${Math.round(box.x)},${Math.round(box.y)}`,
+    key: el.id || [el.tagName, label.slice(0, 40), Math.round(box.x + scrollX),
+      Math.round(box.y + scrollY)].join(":"),
     name: `${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""} "${label.slice(0, 40)}"`,
     ringed,
     onScreen: box.width > 0 && box.height > 0 && box.bottom > 0 && box.right > 0
