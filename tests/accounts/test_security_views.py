@@ -39,6 +39,12 @@ def test_the_user_menu_links_the_security_page(client):
     assert f'href="{SETUP}"' in page
 
 
+def test_the_security_page_links_the_passkeys_page_and_back(client):
+    passkeys = reverse("accounts:passkey_list")
+    assert f'href="{passkeys}">Manage passkeys</a>' in client.get(SECURITY).content.decode()
+    assert f'<a href="{SECURITY}">Account security</a>' in client.get(passkeys).content.decode()
+
+
 def test_the_security_pages_need_a_signed_in_user(db):
     from django.test import Client
 
