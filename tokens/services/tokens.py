@@ -45,11 +45,20 @@ from tokens.models import (
 )
 
 LOOKUP_CHUNK = 10_000
+# Workspace.token_policy, the reverse side of WorkspacePolicy.workspace.
+POLICY_RELATION = WorkspacePolicy.workspace.field.remote_field
 GRACE_PERIODS = {grace.value: grace.duration for grace in RotationGrace}
 
 
 def workspace_policy(workspace: Workspace) -> WorkspacePolicy:
-    """Return the workspace's token policy, creating the default one on first use."""
+    """Return the workspace's token policy, creating the default one on first use.
+
+    The one the request's membership query joined in (accounts.permissions.WORKSPACE_JOINS)
+    when there is one; never cached on `workspace` here, so a later call reads it afresh.
+    """
+    joined = POLICY_RELATION.is_cached(workspace) and POLICY_RELATION.get_cached_value(workspace)
+    if joined:
+        return joined
     policy, _ = WorkspacePolicy.objects.get_or_create(workspace=workspace)
     return policy
 
