@@ -17,7 +17,8 @@ from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import capfirst
 
-from accounts.templatetags.console import ago, dialog_link, until
+from accounts import time_words
+from accounts.templatetags.console import dialog_link
 from tokens import display, rules
 from tokens.actors import Actor
 from tokens.models import RevokeReason, Token, TokenStatus
@@ -151,9 +152,9 @@ def render_row(token: Token, page: RowPage) -> SafeString:
         _access_cell(token, page),
         display.iso(token.created_at),
         display.stamp(token.created_at),
-        ago(token.created_at),
+        time_words.ago(token.created_at, page.now),
         _ends(row, page),
-        _last_used(row),
+        _last_used(row, page.now),
         _status(row),
         _actions(row, page) if row.status == TokenStatus.ACTIVE else "",
     )
@@ -217,7 +218,7 @@ def _ends(row: Row, page: RowPage) -> SafeString:
             display.stamp(ends),
             WARN_CLASS if soon else "",
             WARN_SIGN if soon else "",
-            until(ends),
+            time_words.until(ends, page.now),
             SOON if soon else "",
         )
         if token.revoke_reason == RevokeReason.ROTATION:
@@ -234,7 +235,7 @@ def _ends(row: Row, page: RowPage) -> SafeString:
     return NO_DATE
 
 
-def _last_used(row: Row) -> SafeString:
+def _last_used(row: Row, now: datetime) -> SafeString:
     token = row.token
     if not token.last_used_at:
         return NEVER
@@ -242,7 +243,7 @@ def _last_used(row: Row) -> SafeString:
         '<span class="has-tip" tabindex="0" aria-describedby="used-{}">{}</span>\n    '
         '<span class="tip" role="tooltip" id="used-{}">from {}</span>',
         row.public_id,
-        ago(token.last_used_at),
+        time_words.ago(token.last_used_at, now),
         row.public_id,
         token.last_used_ip or UNKNOWN_ADDRESS,
     )
