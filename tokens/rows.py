@@ -28,6 +28,9 @@ from tokens.models import RevokeReason, Token, TokenStatus
 # Where with_row_relations puts a token's resources: a list, not a related manager (building
 # a manager and a queryset per token cost more than the rest of the prefetch).
 RESOURCES = "row_resources"
+# What a row shows of the people and the token that made its token (all of the token's own
+# columns are loaded): reading every column of up to 50 users a page cost ≈ 0.8 ms.
+RELATED_SHOWN = ("owner__email", "created_by__email", "created_by_token__name")
 URL_NAMES = ("activity", "reveal", "rename", "rotate", "revoke")
 # The dialog buttons of a row, by URL name: (action, icon, danger).
 BUTTONS = {
@@ -131,9 +134,12 @@ class RowPage:
 
 def with_row_relations(tokens: QuerySet[Token]) -> QuerySet[Token]:
     """Return `tokens` with what their rows show of other tables: the people and the token
-    that made them (joined) and their resources (prefetched, by name)."""
-    return tokens.select_related("owner", "created_by", "created_by_token").prefetch_related(
-        Prefetch("resources", to_attr=RESOURCES)
+    that made them (joined, the columns shown: RELATED_SHOWN) and their resources
+    (prefetched, by name)."""
+    return (
+        tokens.select_related("owner", "created_by", "created_by_token")
+        .only(*[field.name for field in Token._meta.concrete_fields], *RELATED_SHOWN)
+        .prefetch_related(Prefetch("resources", to_attr=RESOURCES))
     )
 
 
