@@ -89,6 +89,10 @@ def require_perm(membership: Membership | None, perm: Perm | str) -> None:
 # it: the workspace, its single sign-on settings (accounts.signin.sso.needs_sso_session) and
 # its token policy (tokens.services.workspace_policy).
 WORKSPACE_JOINS = ("workspace", "workspace__single_sign_on", "workspace__token_policy")
+# Marks the workspace of a membership that membership_for found, whose WORKSPACE_JOINS were
+# read with it in this request; another Workspace object may hold an older token policy
+# (Django caches the one it was created with).
+JOINED = "joined_this_request"
 
 
 def memberships_of(user) -> list[Membership]:
@@ -114,6 +118,7 @@ def membership_for(user, slug: str, memberships: list[Membership] | None = None)
     for membership in memberships:
         if membership.workspace.slug == slug:
             membership.user = user
+            setattr(membership.workspace, JOINED, True)
             return membership
     raise Http404("No such workspace.")
 

@@ -24,6 +24,7 @@ from django.utils import timezone
 from accounts.audit import audit_record
 from accounts.http import limit_key
 from accounts.models import Workspace
+from accounts.permissions import JOINED
 from tokens import (
     lookup_limit,
     notifications,
@@ -54,11 +55,11 @@ def workspace_policy(workspace: Workspace) -> WorkspacePolicy:
     """Return the workspace's token policy, creating the default one on first use.
 
     The one the request's membership query joined in (accounts.permissions.WORKSPACE_JOINS)
-    when there is one; never cached on `workspace` here, so a later call reads it afresh.
+    when `workspace` came with it; otherwise read afresh.
     """
-    joined = POLICY_RELATION.is_cached(workspace) and POLICY_RELATION.get_cached_value(workspace)
-    if joined:
-        return joined
+    joined = getattr(workspace, JOINED, False) and POLICY_RELATION.is_cached(workspace)
+    if joined and (policy := POLICY_RELATION.get_cached_value(workspace)):
+        return policy
     policy, _ = WorkspacePolicy.objects.get_or_create(workspace=workspace)
     return policy
 
