@@ -6,11 +6,13 @@ from django.utils import html
 from django.utils.functional import lazy, lazystr
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tokens import markup
 
+# Pure functions: no deadline (the machine may be busy), the same examples every run.
+EXAMPLES = settings(deadline=None, derandomize=True, max_examples=300)
 HOSTILE = "<script>alert(\"x\")</script> & 'quotes'"
 VALUES = st.one_of(
     st.text(),
@@ -21,6 +23,7 @@ VALUES = st.one_of(
 )
 
 
+@EXAMPLES
 @given(values=st.lists(VALUES, max_size=6))
 def test_it_formats_what_format_html_formats(values):
     template = "<p title='{}'>" + "{}" * len(values)
@@ -29,6 +32,7 @@ def test_it_formats_what_format_html_formats(values):
     assert isinstance(drawn, SafeString)
 
 
+@EXAMPLES
 @given(value=VALUES)
 def test_it_escapes_what_conditional_escape_escapes(value):
     assert markup.escape(value) == html.conditional_escape(value)
