@@ -85,16 +85,42 @@ def require_perm(membership: Membership | None, perm: Perm | str) -> None:
         raise PermissionDenied("Your role in this workspace does not allow this.")
 
 
-def membership_for(user, slug: str) -> Membership:
-    """Return the user's membership in the workspace `slug`, or raise Http404."""
+# What every workspace page reads with its membership, joined into the one query that finds
+# it: the workspace, its single sign-on settings (accounts.signin.sso.needs_sso_session) and
+# its token policy (tokens.services.workspace_policy).
+WORKSPACE_JOINS = ("workspace", "workspace__single_sign_on", "workspace__token_policy")
+# Marks the workspace of a membership that membership_for found, whose WORKSPACE_JOINS were
+# read with it in this request; another Workspace object may hold an older token policy
+# (Django caches the one it was created with).
+JOINED = "joined_this_request"
+
+
+def memberships_of(user) -> list[Membership]:
+    """Return the user's memberships by workspace name, each with WORKSPACE_JOINS."""
+    return list(
+        Membership.objects.filter(user=user)
+        .select_related(*WORKSPACE_JOINS)
+        .order_by("workspace__name")
+    )
+
+
+def membership_for(user, slug: str, memberships: list[Membership] | None = None) -> Membership:
+    """Return the user's membership in the workspace `slug`, or raise Http404.
+
+    From `memberships` (memberships_of(user)) when given, else with one query of its own.
+    """
     if not user.is_authenticated or not user.is_active:
         raise Http404("No such workspace.")
-    try:
-        return Membership.objects.select_related(
-            "workspace", "user", "workspace__single_sign_on"
-        ).get(user=user, workspace__slug=slug)
-    except Membership.DoesNotExist:
-        raise Http404("No such workspace.") from None
+    if memberships is None:
+        memberships = Membership.objects.filter(workspace__slug=slug, user=user).select_related(
+            *WORKSPACE_JOINS
+        )
+    for membership in memberships:
+        if membership.workspace.slug == slug:
+            membership.user = user
+            setattr(membership.workspace, JOINED, True)
+            return membership
+    raise Http404("No such workspace.")
 
 
 def workspace_view(perm: Perm = Perm.WORKSPACE_VIEW) -> Callable:
@@ -103,13 +129,17 @@ def workspace_view(perm: Perm = Perm.WORKSPACE_VIEW) -> Callable:
     The view receives the request with `request.membership` and
     `request.workspace` set, and without the `slug` argument. A member the
     workspace's two-factor policy covers and who lacks it never reaches it.
+    A request for a whole page (not HTMX's) also gets `request.memberships`, all
+    of the user's, for the header's workspace menu: the same one query.
     """
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @login_required
         @functools.wraps(view)
         def wrapped(request: HttpRequest, slug: str, *args, **kwargs) -> HttpResponse:
-            membership = membership_for(request.user, slug)
+            if not getattr(request, "htmx", False):
+                request.memberships = memberships_of(request.user)
+            membership = membership_for(request.user, slug, getattr(request, "memberships", None))
             if sso_sign_in := sso_enforcement.reauthentication(request, membership):
                 return sso_sign_in
             if two_factor_policy.blocks(membership):

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.template import Engine
+from django.template.loaders.cached import Loader as CachedLoader
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = ROOT / "config" / "settings.py"
@@ -194,3 +196,16 @@ def test_single_sign_on_is_off_without_an_issuer(monkeypatch):
 def test_an_incomplete_single_sign_on_stops_the_start(monkeypatch, environ):
     with pytest.raises(ImproperlyConfigured, match="KEYWARD_OIDC_"):
         load(monkeypatch, **environ)
+
+
+@pytest.mark.parametrize("debug", ["0", "1"])
+def test_templates_are_compiled_once_per_process(monkeypatch, debug):
+    """Django wraps the loaders in its cached loader unless settings name the loaders."""
+    (templates,) = load(monkeypatch, DEBUG=debug)["TEMPLATES"]
+    engine = Engine(
+        dirs=templates["DIRS"],
+        app_dirs=templates["APP_DIRS"],
+        debug=debug == "1",
+        **templates["OPTIONS"],
+    )
+    assert [type(loader) for loader in engine.template_loaders] == [CachedLoader]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.urls import reverse
 
+from accounts.console_urls import console_urls
 from accounts.roles import Role
 from accounts.text import validate_name
 
@@ -52,7 +52,7 @@ class Workspace(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("accounts:workspace_overview", kwargs={"slug": self.slug})
+        return console_urls(self.slug)["overview"]
 
     @property
     def two_factor_policy_enum(self) -> TwoFactorPolicy:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from django import template
 from django.template.loader import render_to_string
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
-from django.utils.timesince import timesince, timeuntil
 
+from accounts import time_words
 from accounts.permissions import has_perm, roles_granted
 
 register = template.Library()
@@ -136,21 +135,13 @@ def roles_with(perm: str) -> str:
 @register.filter
 def ago(moment) -> str:
     """Return how long ago `moment` was, in its largest unit: "3 days ago", "just now"."""
-    if moment is None:
-        return ""
-    if (timezone.now() - moment).total_seconds() < 60:
-        return "just now"
-    return f"{timesince(moment, depth=1)} ago"
+    return time_words.ago(moment)
 
 
 @register.filter
 def until(moment) -> str:
     """Return how long until `moment`, in its largest unit: "in 3 days"."""
-    if moment is None:
-        return ""
-    if (moment - timezone.now()).total_seconds() < 60:
-        return "in under a minute"
-    return f"in {timeuntil(moment, depth=1)}"
+    return time_words.until(moment)
 
 
 @register.filter

@@ -13,13 +13,21 @@ from django.utils import timezone
 
 from accounts import services as accounts_services
 from accounts.models import AuditEvent, Membership
+from accounts.permissions import membership_for
 from accounts.roles import Role
 from tests.conftest import make_member
 from tests.factories import actor_of, issue
 from tokens import secrets, services, validation
 from tokens.actors import Actor
 from tokens.auth import AuthenticationFailed, authenticate_token
-from tokens.models import Resource, RevokeReason, Token, TokenKind, TokenStatus
+from tokens.models import (
+    Resource,
+    RevokeReason,
+    Token,
+    TokenKind,
+    TokenStatus,
+    WorkspacePolicy,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -964,3 +972,24 @@ def test_a_users_tokens_in_one_workspace_need_that_membership(workspace, other_w
     token, _ = issue(user, other_workspace, kind=TokenKind.PERSONAL, scopes=["tokens:write"])
 
     assert token.workspace == other_workspace
+
+
+def test_the_policy_is_read_afresh_for_a_workspace_not_found_with_the_membership(
+    workspace, admin_user
+):
+    """Django caches a policy on the Workspace it was created with; that copy can be old."""
+    created = WorkspacePolicy.objects.create(workspace=workspace, max_lifetime_days=90)
+    assert workspace.token_policy is created  # Django's cache, from the creation
+    WorkspacePolicy.objects.filter(pk=created.pk).update(max_lifetime_days=30)
+
+    assert services.workspace_policy(workspace).max_lifetime_days == 30
+
+
+def test_the_policy_joined_with_the_membership_costs_no_query(
+    workspace, admin_user, django_assert_num_queries
+):
+    WorkspacePolicy.objects.create(workspace=workspace, max_lifetime_days=30)
+    membership = membership_for(admin_user, workspace.slug)
+
+    with django_assert_num_queries(0):
+        assert services.workspace_policy(membership.workspace).max_lifetime_days == 30

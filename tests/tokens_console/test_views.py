@@ -1260,6 +1260,21 @@ def test_the_list_query_count_does_not_grow_with_tokens(
     assert "by token api-maker" in parse(response).text()
 
 
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_the_list_runs_six_queries(workspace, admin_user, manager_user, htmx):
+    """The session, its user, the membership with its workspace, SSO settings and token
+    policy (for a whole page, with the header's other workspaces: the same query), the
+    count, the page of tokens with their makers, and the page's resources."""
+    resources = [Resource.objects.create(workspace=workspace, name=f"db-{n}") for n in range(2)]
+    _bulk_tokens(workspace, 30, users=[admin_user, manager_user], resources=resources)
+    client = signed_in(admin_user)
+    client.get(url("list"))  # the first request may set up the session
+    with CaptureQueriesContext(connection) as seen:
+        response = client.get(url("list"), **(HTMX if htmx else {}))
+    assert len(rows(response)) == 25
+    assert len(seen) == 6, [query["sql"][:80] for query in seen.captured_queries]
+
+
 def test_the_list_counts_active_tokens_from_its_index_alone(workspace, admin_user):
     """The page's count reads two dates per token from token_workspace_recent, not its row."""
     if connection.vendor != "sqlite":

@@ -24,6 +24,7 @@ from django.utils import timezone
 from accounts.audit import audit_record
 from accounts.http import limit_key
 from accounts.models import Workspace
+from accounts.permissions import JOINED
 from tokens import (
     lookup_limit,
     notifications,
@@ -45,11 +46,20 @@ from tokens.models import (
 )
 
 LOOKUP_CHUNK = 10_000
+# Workspace.token_policy, the reverse side of WorkspacePolicy.workspace.
+POLICY_RELATION = WorkspacePolicy.workspace.field.remote_field
 GRACE_PERIODS = {grace.value: grace.duration for grace in RotationGrace}
 
 
 def workspace_policy(workspace: Workspace) -> WorkspacePolicy:
-    """Return the workspace's token policy, creating the default one on first use."""
+    """Return the workspace's token policy, creating the default one on first use.
+
+    The one the request's membership query joined in (accounts.permissions.WORKSPACE_JOINS)
+    when `workspace` came with it; otherwise read afresh.
+    """
+    joined = getattr(workspace, JOINED, False) and POLICY_RELATION.is_cached(workspace)
+    if joined and (policy := POLICY_RELATION.get_cached_value(workspace)):
+        return policy
     policy, _ = WorkspacePolicy.objects.get_or_create(workspace=workspace)
     return policy
 

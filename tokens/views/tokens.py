@@ -14,7 +14,7 @@ from django_htmx.http import trigger_client_event
 from accounts.form_errors import add_service_errors
 from accounts.htmx import attempt, finish_action, render_page
 from accounts.permissions import workspace_view
-from tokens import rules, services, vault
+from tokens import rows, rules, services, vault
 from tokens.actors import Actor
 from tokens.exports import reveal_context
 from tokens.filters import STATUSES, TokenFilters
@@ -40,10 +40,8 @@ def tab_context(request: HttpRequest, **extra) -> dict:
     actor = _actor(request)
     policy = services.workspace_policy(request.workspace)
     filters = TokenFilters.from_query(request.GET)
-    tokens = (
+    tokens = rows.with_row_relations(
         filters.apply(services.tokens_visible_to(actor, request.workspace))
-        .select_related("owner", "created_by", "created_by_token")
-        .prefetch_related("resources")
     )
     return {
         "nav": "settings",
