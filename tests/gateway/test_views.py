@@ -259,3 +259,21 @@ def _well_formed_token() -> str:
 
     random_part = BASE62[:30]
     return f"kww_{random_part}{checksum(random_part)}"
+
+
+def test_each_decision_is_announced(client, reader):
+    from gateway.signals import gateway_checked
+
+    heard = []
+
+    def listener(sender, decision, request, **kwargs):
+        heard.append(decision.reason)
+
+    gateway_checked.connect(listener)
+    try:
+        client.get(CHECK, headers=nginx(reader))
+        client.get(CHECK, headers=nginx(reader, method="POST"))
+        client.get(CHECK, headers=nginx("kww_garbage"))
+    finally:
+        gateway_checked.disconnect(listener)
+    assert heard == ["ok", "insufficient_scope", "invalid_token"]
