@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from accounts.roles import Role
-from gateway.models import Service
+from gateway.models import Service, scope_name
 from tokens.scopes import Scope
 
 LOWEST_ROLE = {"read": Role.MEMBER, "write": Role.MANAGER}
@@ -26,7 +26,7 @@ def service_scopes(workspace_id: int) -> Iterator[Scope]:
         reading = reads or "none"
         # The Add token dialog groups them under the service, and its summary says them so.
         yield Scope(
-            name=f"{slug}:read",
+            name=scope_name(slug, "read"),
             label=f"Read {name}",
             description=f"Call the {name} service with the methods that read ({reading}).",
             lowest_role=LOWEST_ROLE["read"],
@@ -34,7 +34,7 @@ def service_scopes(workspace_id: int) -> Iterator[Scope]:
             summary=f"call {name} with {reads}" if reads else f"reach nothing on {name}",
         )
         yield Scope(
-            name=f"{slug}:write",
+            name=scope_name(slug, "write"),
             label=f"Change {name}",
             description=f"Call the {name} service with every other method.",
             lowest_role=LOWEST_ROLE["write"],
