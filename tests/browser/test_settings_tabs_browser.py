@@ -200,7 +200,7 @@ def test_add_a_resource_through_the_modal_then_rename_it(
     orders = Resource.objects.get(workspace=workspace, name="orders-db")
     row = row_of(page, orders)
     expect(row.locator("td")).to_have_text(
-        ["orders-db", "database", "Orders", "None", re.compile(r"\w+ \d+, \d{4}"), ""]
+        ["orders-db", "database", "Orders", "None", "Label only", re.compile(r"\w+ \d+, \d{4}"), ""]
     )
     expect(toasts(page)).to_contain_text("Resource orders-db added.")
     expect(add).to_be_focused()
