@@ -60,10 +60,18 @@ NO_STORE = "no-store, private"
 class ApiError(Exception):
     """An error answered as JSON with a stable code (and RFC 6750 headers where they apply)."""
 
-    def __init__(self, status: int, error: str, message: str, headers: dict | None = None):
+    def __init__(
+        self,
+        status: int,
+        error: str,
+        message: str,
+        headers: dict | None = None,
+        body: dict | None = None,
+    ):
         super().__init__(message)
         self.status, self.error, self.message = status, error, message
         self.headers = headers or {}
+        self.body = body
 
 
 def _invalid_token() -> ApiError:
@@ -118,7 +126,33 @@ def bearer_auth(request: HttpRequest) -> TokenPrincipal:
         _announce(request, failure.reason)
         _refuse_failure(failure, request, ip)
     _announce(request, "ok")
+    _admit(request, principal)
     return principal
+
+
+# What counts an authenticated request against its token's limits: the gateway app registers
+# gateway.limits.admit (DESIGN §1: tokens never imports it). It returns None for a token
+# without limits, else an object with `headers` (for every answer), `allowed`, `error`,
+# `retry_after` and `body()` (the 429's JSON).
+_admissions: list = []
+
+
+def register_admission(admit) -> None:
+    """Let `admit(principal)` refuse an authenticated API request over its token's limits."""
+    _admissions[:] = [admit]
+
+
+def _admit(request: HttpRequest, principal: TokenPrincipal) -> None:
+    """Count the request against the token's limits; answer 429 over them."""
+    if not _admissions:
+        return
+    admission = _admissions[0](principal)
+    if admission is None:
+        return
+    request.limit_headers = admission.headers
+    if not admission.allowed:
+        body = admission.body()
+        raise ApiError(429, body["error"], body["message"], admission.headers, body)
 
 
 def _announce(request: HttpRequest, reason: str) -> None:
@@ -189,6 +223,11 @@ def _error(request, status: int, error: str, message: str, headers=None, fields=
 
 @api.exception_handler(ApiError)
 def _api_error(request, exc: ApiError) -> HttpResponse:
+    if exc.body is not None:
+        response = api.create_response(request, exc.body, status=exc.status)
+        for name, value in exc.headers.items():
+            response[name] = value
+        return response
     return _error(request, exc.status, exc.error, exc.message, exc.headers)
 
 
@@ -569,6 +608,9 @@ def _api_view(view):
     @functools.wraps(view)
     def wrapped(request, *args, **kwargs):
         response = view(request, *args, **kwargs)
+        # A limited token's RateLimit headers, on every answer it gets (bearer_auth sets them).
+        for name, value in getattr(request, "limit_headers", {}).items():
+            response.setdefault(name, value)
         if response.status_code == 405:
             allowed = response.get("Allow", "")
             response = _error(
