@@ -1,10 +1,28 @@
-"""Put a token's limits into its lookup row, and their enforcement into the API."""
+"""Put a token's limits into its lookup row and their enforcement into the API; carry them on."""
 
 from __future__ import annotations
 
-from gateway import limit_spec, limits
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from gateway import limit_services, limit_spec, limits
+from gateway.limit_models import TokenLimits
 from tokens.api import register_admission
 from tokens.auth import register_lookup_column
+from tokens.models import Token
 
 register_lookup_column(limit_spec.LOOKUP_NAME, limit_spec.lookup_expression)
 register_admission(limits.admit)
+
+
+@receiver(post_save, sender=Token)
+def _token_issued(sender, instance: Token, created: bool, raw: bool = False, **kwargs) -> None:
+    # In the issuing transaction: a rotated token keeps its predecessor's limits (or rotating
+    # would lift them); a new one gets the workspace's defaults. Callers may then change them.
+    if not created or raw:
+        return
+    if instance.rotated_from_id is not None:
+        row = TokenLimits.objects.filter(token_id=instance.rotated_from_id).first()
+        limit_services.give_limits(instance, limit_spec.of_row(row))
+    else:
+        limit_services.give_limits(instance, limit_services.default_limits(instance.workspace_id))
