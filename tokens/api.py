@@ -14,6 +14,7 @@ from django.core.exceptions import (
     SuspiciousOperation,
     ValidationError,
 )
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.urls import re_path
@@ -325,8 +326,44 @@ def _token(request, public_id: str) -> Token:
         raise Http404 from None
 
 
+# Who reads and sets tokens' limits (rate_limit, quota): the gateway app registers
+# gateway.limit_api's functions (DESIGN §1: tokens never imports it).
+_token_limits: dict = {}
+
+
+def register_token_limits(*, read, write) -> None:
+    """Let `read(tokens)` describe tokens' limits, `write(...)` set one token's."""
+    _token_limits.update(read=read, write=write)
+
+
+def _outs(tokens: list[Token]) -> list[TokenOut]:
+    """Return the API view of tokens, with their limits read for all of them at once."""
+    limits = _token_limits["read"](tokens) if _token_limits and tokens else {}
+    outs = []
+    for token in tokens:
+        out = TokenOut.from_token(token)
+        for name, value in limits.get(token.pk, {}).items():
+            setattr(out, name, value)  # RateLimitOut / QuotaOut instances
+        outs.append(out)
+    return outs
+
+
 def _out(token: Token) -> TokenOut:
-    return TokenOut.from_token(token)
+    return _outs([token])[0]
+
+
+def _set_limits(request, token: Token, payload, sent: set[str]) -> None:
+    """Give the token the rate_limit and quota the payload sent (null: none)."""
+    if not {"rate_limit", "quota"} & sent:
+        return
+    if not _token_limits:
+        raise ValidationError({"rate_limit": "This deployment does not limit tokens."})
+    _token_limits["write"](
+        actor=Actor.token(request.auth),
+        token=token,
+        values={name: getattr(payload, name) for name in ("rate_limit", "quota") if name in sent},
+        request=request,
+    )
 
 
 ERRORS = {code: ErrorOut for code in (400, 401, 403, 404, 413, 429)}
@@ -515,7 +552,7 @@ def token_list(
     page = tokens.select_related(
         "owner", "created_by", "created_by_token", "rotated_from"
     ).prefetch_related("resources")[offset : offset + limit]
-    return [_out(token) for token in page]
+    return _outs(list(page))
 
 
 @api.post("/tokens", response={201: TokenWithSecretOut, **ERRORS}, tags=["tokens"])
@@ -533,18 +570,20 @@ def token_create(request, payload: TokenCreateIn):
     expires_at = payload.expires_at
     if payload.expires_in_days:
         expires_at = timezone.now() + timedelta(days=payload.expires_in_days)
-    token, secret = services.token_create(
-        actor=Actor.token(request.auth),
-        workspace=_workspace(request.auth),
-        name=payload.name,
-        description=payload.description,
-        kind=payload.kind,
-        scopes=scopes or [],
-        resource_ids=payload.resources,
-        allowed_ips=payload.allowed_ips,
-        expires_at=expires_at,
-        request=request,
-    )
+    with transaction.atomic():  # a token whose limits are refused is not created either
+        token, secret = services.token_create(
+            actor=Actor.token(request.auth),
+            workspace=_workspace(request.auth),
+            name=payload.name,
+            description=payload.description,
+            kind=payload.kind,
+            scopes=scopes or [],
+            resource_ids=payload.resources,
+            allowed_ips=payload.allowed_ips,
+            expires_at=expires_at,
+            request=request,
+        )
+        _set_limits(request, token, payload, sent)
     token = services.token_for(Actor.token(request.auth), _workspace(request.auth), token.public_id)
     return Status(201, TokenWithSecretOut(**_out(token).dict(), token=secret))
 
@@ -559,15 +598,17 @@ def token_detail(request, token_id: str):
 @api.patch("/tokens/{token_id}", response={200: TokenOut, **ERRORS}, tags=["tokens"])
 @require_scope("tokens:write")
 def token_update(request, token_id: str, payload: TokenUpdateIn):
-    """Rename a token or change its description."""
+    """Rename a token, change its description, or its limits (rate_limit, quota; null: none)."""
     token = _token(request, token_id)
-    services.token_rename(
-        actor=Actor.token(request.auth),
-        token=token,
-        name=payload.name if payload.name is not None else token.name,
-        description=payload.description,
-        request=request,
-    )
+    with transaction.atomic():
+        services.token_rename(
+            actor=Actor.token(request.auth),
+            token=token,
+            name=payload.name if payload.name is not None else token.name,
+            description=payload.description,
+            request=request,
+        )
+        _set_limits(request, token, payload, payload.model_fields_set)
     return _out(token)
 
 

@@ -52,6 +52,33 @@ class WhoAmIOut(Schema):
     expires_at: datetime | None
 
 
+# The largest count a limit may name (Redis counts in signed 64-bit integers); the gateway
+# app checks the same bound (gateway.limit_models.MAX_LIMIT; a test keeps them equal).
+MAX_LIMIT_COUNT = 2**63 - 1
+LimitCount = Annotated[int, Field(strict=True, ge=1, le=MAX_LIMIT_COUNT)]
+
+
+class RateLimitOut(Schema):
+    requests: int = Field(description="Requests allowed per period, on average.")
+    per: Literal["second", "minute"]
+    burst: int = Field(description="Requests allowed at once; at least `requests`.")
+
+
+class QuotaOut(Schema):
+    uses: int
+    period: Literal["total", "month"] = Field(
+        description="total: never refills; month: refills at each month's start (UTC)."
+    )
+    used: int = Field(description="Uses counted in the current period.")
+    remaining: int
+    resets_at: datetime | None = Field(description="When the quota refills; null: never.")
+
+
+class TokenLimitsOut(Schema):
+    rate_limit: RateLimitOut | None = None
+    quota: QuotaOut | None = None
+
+
 class TokenOut(Schema):
     id: str
     name: str
@@ -77,6 +104,8 @@ class TokenOut(Schema):
     revoked_at: datetime | None
     revoke_reason: str
     rotated_from: str | None
+    rate_limit: RateLimitOut | None = Field(None, description="The token's rate limit, if any.")
+    quota: QuotaOut | None = Field(None, description="The token's quota and its use, if any.")
 
     @staticmethod
     def from_token(token: Token) -> TokenOut:
@@ -135,6 +164,21 @@ DescriptionField = Field(
 )
 
 
+class RateLimitIn(InputSchema):
+    """`requests` per `per`, up to `burst` at once (default: `requests`)."""
+
+    requests: LimitCount
+    per: Literal["second", "minute"] = "minute"
+    burst: LimitCount | None = None
+
+
+class QuotaIn(InputSchema):
+    """`uses` in total, or per calendar month (UTC), refilled at each month's start."""
+
+    uses: LimitCount
+    period: Literal["total", "month"] = "month"
+
+
 class TokenCreateIn(InputSchema):
     """Scopes or a preset, not both; an expiry date or a number of days, not both."""
 
@@ -167,6 +211,12 @@ class TokenCreateIn(InputSchema):
             },
         },
     )
+    rate_limit: RateLimitIn | None = Field(
+        None, description="Left out: the workspace's default (if any); null: none."
+    )
+    quota: QuotaIn | None = Field(
+        None, description="Left out: the workspace's default (if any); null: none."
+    )
     expires_at: datetime = Field(
         None, description="In the future, within the workspace's maximum lifetime."
     )
@@ -176,6 +226,8 @@ class TokenCreateIn(InputSchema):
 class TokenUpdateIn(InputSchema):
     name: Annotated[str, NameField] = None
     description: Annotated[str, DescriptionField] = None
+    rate_limit: RateLimitIn | None = Field(None, description="null removes the rate limit.")
+    quota: QuotaIn | None = Field(None, description="null removes the quota.")
 
 
 class TokenRotateIn(InputSchema):
