@@ -58,6 +58,27 @@ SOON = mark_safe('<span class="visually-hidden"> (soon)</span>')
 ROTATED = mark_safe('\n    <div class="muted small rotated-note">rotated; old secret</div>')
 
 
+EMPTY = mark_safe("")
+
+
+@dataclass(frozen=True, slots=True)
+class RowExtra:
+    """What another app adds to a row: a line under its access, a button before Revoke."""
+
+    note: SafeString = EMPTY
+    button: SafeString = EMPTY
+
+
+# Other apps add to rows (DESIGN §1: tokens never imports them): extra(tokens, page) returns
+# {token pk: RowExtra}, once per page, so what it reads does not grow with the rows.
+_row_extras: list = []
+
+
+def register_row_extra(extra) -> None:
+    """Let `extra(tokens, page)` add a note and a button to the rows of `tokens`."""
+    _row_extras.append(extra)
+
+
 @dataclass(frozen=True, slots=True)
 class Row:
     """One token as its row shows it; its name and id escaped once, for they appear up to
@@ -81,6 +102,7 @@ class RowPage:
     urls: dict[str, str] = field(init=False)
     buttons: dict[str, SafeString] = field(init=False)
     _scope_words: dict[tuple[str, ...], str] = field(init=False, default_factory=dict)
+    extras: dict[int, list[RowExtra]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.urls = {name: display.token_url_pattern(name, self.slug) for name in URL_NAMES}
@@ -112,6 +134,20 @@ class RowPage:
         """Return the URL of the page `name` of `token`, escaped for an attribute."""
         return conditional_escape(display.fill_token_url(self.urls[name], token.public_id))
 
+    def add_extras(self, tokens: list[Token]) -> None:
+        """Ask the registered extras for what they add to the rows of `tokens`."""
+        for token in tokens:
+            self.extras.setdefault(token.pk, [])
+        for extra in _row_extras:
+            for pk, added in extra(tokens, self).items():
+                self.extras[pk].append(added)
+
+    def added(self, token: Token, part: str) -> list[SafeString]:
+        """Return the non-empty `part` ("note" or "button") of each extra of the token's row."""
+        if token.pk not in self.extras:
+            self.add_extras([token])
+        return [getattr(each, part) for each in self.extras[token.pk] if getattr(each, part)]
+
     def scope_words(self, scopes) -> str:
         """Return display.scopes_in_words(scopes), once per set of scopes on the page."""
         key = tuple(scopes or ())
@@ -122,6 +158,9 @@ class RowPage:
 
 def render_rows(tokens: Iterable[Token], page: RowPage) -> SafeString:
     """Return the table rows of `tokens`."""
+    tokens = list(tokens)
+    if _row_extras:
+        page.add_extras(tokens)
     return mark_safe("".join(render_row(token, page) for token in tokens))  # noqa: S308 format_html's
 
 
@@ -198,11 +237,12 @@ def _access_cell(token: Token, page: RowPage) -> SafeString:
     return format_html(
         '  <td class="col-access">\n'
         "    <div>{}</div>\n"
-        '    <div class="muted small">{}{}</div>\n'
+        '    <div class="muted small">{}{}</div>{}\n'
         "  </td>",
         page.scope_words(token.scopes),
         where,
         ips,
+        mark_safe("".join(page.added(token, "note"))) if _row_extras else "",  # noqa: S308 extras'
     )
 
 
@@ -268,6 +308,8 @@ def _actions(row: Row, page: RowPage) -> SafeString:
     if rules.may_manage(actor, token):
         parts.append(page.button("rename", row))
         parts.append(page.button("rotate", row) if not token.revoked_at else SPACER)
+    if _row_extras:
+        parts.extend(page.added(token, "button"))
     if rules.may_revoke(actor, token):
         parts.append(page.button("revoke", row))
     return mark_safe("\n    ".join(parts))  # noqa: S308 each part is format_html's or a constant

@@ -83,6 +83,7 @@ DIALOG_ICONS = {
     "delete": '<path d="M4 7h16" /><path d="M10 11v6M14 11v6" /><path d="M6 7l1 13h10l1-13" />'
     '<path d="M9 7V4h6v3" />',
     "remove": '<path d="M6 6l12 12M18 6L6 18" />',
+    "limits": '<path d="M4 18a8 8 0 1 1 16 0" /><path d="M12 18l4-6" />',
 }
 
 
