@@ -33,14 +33,16 @@ def _count(label: str, help_text: str = "") -> forms.IntegerField:
 class TokenLimitsForm(forms.Form):
     """A rate limit (requests per second or minute, a burst) and a quota; empty: none."""
 
-    rate = _count("Rate limit (requests)", "Leave empty for no rate limit.")
+    rate = _count("Requests", "Leave empty for no rate limit.")
     rate_period = forms.ChoiceField(
         label="Per", choices=RatePeriod.choices, initial=RatePeriod.MINUTE
     )
     burst = _count("Burst", "Requests allowed at once; at least the rate (default: the rate).")
-    quota = _count("Quota (uses)", "Leave empty for no quota.")
+    quota = _count("Uses", "Leave empty for no quota.")
     quota_period = forms.ChoiceField(
-        label="Refill", choices=QuotaPeriod.choices, initial=QuotaPeriod.MONTH
+        label="Refill",
+        choices=[(QuotaPeriod.MONTH, "each month (UTC)"), (QuotaPeriod.TOTAL, "never (in total)")],
+        initial=QuotaPeriod.MONTH,
     )
 
     @staticmethod

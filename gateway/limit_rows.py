@@ -3,6 +3,7 @@ the Edit limits button (registered with tokens.rows.register_row_extra)."""
 
 from __future__ import annotations
 
+import math
 from datetime import UTC
 from functools import lru_cache
 
@@ -75,8 +76,9 @@ def usage_note(each: Limits, used: int | None) -> SafeString:
                 "<span>{} of {} uses{}</span></div>",
                 " usage-full" if used >= each.quota else "",
                 each.quota,
-                int(each.quota * 0.8),
-                int(each.quota * 0.8) + 1 if each.quota > 1 else each.quota,
+                # Warn from 80 % (when the first notice goes), alarm when used up.
+                math.ceil(each.quota * 0.8) - 0.5,
+                each.quota - 0.5,
                 min(used, each.quota),
                 number_format(used, force_grouping=True),
                 number_format(each.quota, force_grouping=True),

@@ -89,7 +89,8 @@ def test_the_usage_bar_shows_use_as_text_and_a_meter(
     page = signed_in(admin_user).get(list_url(workspace)).text
     assert "3 of 4 uses</span>" in page
     assert (
-        '<meter min="0" max="4" low="3" high="4" optimum="0" value="3" aria-hidden="true">' in page
+        '<meter min="0" max="4" low="3.5" high="3.5" optimum="0" value="3" aria-hidden="true">'
+        in page
     )
 
 
