@@ -7,4 +7,4 @@ class GatewayConfig(AppConfig):
 
     def ready(self) -> None:
         # Connect the receivers that version the rules, and add the version to the token lookup.
-        from gateway import limit_receivers, receivers  # noqa: F401
+        from gateway import limit_admin, limit_receivers, receivers  # noqa: F401
