@@ -5,17 +5,19 @@ from __future__ import annotations
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from gateway import limit_api, limit_rows, limit_services, limit_spec, limits
+from gateway import limit_api, limit_create, limit_rows, limit_services, limit_spec, limits
 from gateway.limit_models import TokenLimits
 from tokens.api import register_admission, register_token_limits
 from tokens.auth import register_lookup_column
 from tokens.models import Token
 from tokens.rows import register_row_extra
+from tokens.views.tokens import register_create_section
 
 register_lookup_column(limit_spec.LOOKUP_NAME, limit_spec.lookup_expression)
 register_admission(limits.admit)
 register_token_limits(read=limit_api.read, write=limit_api.write)
 register_row_extra(limit_rows.row_extra)
+register_create_section(limit_create.LimitsSection())
 
 
 @receiver(post_save, sender=Token)

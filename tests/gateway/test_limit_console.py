@@ -110,3 +110,58 @@ def test_the_list_reads_limits_with_a_constant_number_of_queries(
         page = client.get(list_url(workspace)).text
     assert len(many) == len(few)
     assert page.count("<meter") == 9
+
+
+def create_form(**fields) -> dict:
+    return {
+        "name": "new-one",
+        "kind": "workspace",
+        "preset": "read",
+        "expiration": "30",
+        **fields,
+    }
+
+
+def test_the_add_dialog_has_a_collapsed_limits_section(admin_user, workspace):
+    page = signed_in(admin_user).get(reverse("tokens:create", args=[workspace.slug])).text
+    assert '<details class="limits-section field">' in page
+    assert 'name="limits-rate"' in page
+
+
+def test_the_add_dialog_creates_a_token_with_limits(admin_user, workspace):
+    client = signed_in(admin_user)
+    data = create_form(
+        **{
+            "limits-rate": "3",
+            "limits-rate_period": "second",
+            "limits-quota": "50",
+            "limits-quota_period": "total",
+        }
+    )
+    response = client.post(reverse("tokens:create", args=[workspace.slug]), data, headers=HTMX)
+    assert response.status_code == 200
+    limits = TokenLimits.objects.get(token__name="new-one")
+    assert (limits.rate, limits.burst, limits.quota, limits.quota_period) == (3, 3, 50, "total")
+
+
+def test_refused_limits_create_no_token_and_show_in_the_open_section(admin_user, workspace):
+    LimitPolicy.objects.create(workspace=workspace, max_rate_per_minute=60)
+    client = signed_in(admin_user)
+    data = create_form(
+        **{"limits-rate": "2", "limits-rate_period": "second", "limits-quota_period": "month"}
+    )
+    response = client.post(reverse("tokens:create", args=[workspace.slug]), data, headers=HTMX)
+    assert '<details class="limits-section field" open>' in response.text
+    assert "at most 60 requests per minute" in response.text
+    assert not TokenLimits.objects.exists()
+    from tokens.models import Token
+
+    assert not Token.objects.filter(name="new-one").exists()
+
+
+def test_the_add_dialog_offers_the_workspace_defaults(admin_user, workspace):
+    LimitPolicy.objects.create(
+        workspace=workspace, default_quota=1000, default_quota_period="month"
+    )
+    page = signed_in(admin_user).get(reverse("tokens:create", args=[workspace.slug])).text
+    assert 'name="limits-quota" value="1000"' in page
