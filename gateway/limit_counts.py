@@ -144,6 +144,10 @@ class _RedisCounter:
         values = cache._cache.get_client(made[0]).mget(made)
         return {key: int(value or 0) for key, value in zip(keys, values, strict=True)}
 
+    def store(self, cache, key: str, used: int, ttl: int) -> None:
+        made = cache.make_and_validate_key(key)
+        cache._cache.get_client(made, write=True).set(made, used, ex=ttl or None)
+
 
 class _CacheCounter:
     """The same algorithm through Django's cache API, for the database and local memory."""
@@ -182,6 +186,9 @@ class _CacheCounter:
         found = cache.get_many(keys) if keys else {}
         return {key: int(found.get(key, 0)) for key in keys}
 
+    def store(self, cache, key: str, used: int, ttl: int) -> None:
+        cache.set(key, used, timeout=ttl or None)
+
 
 class _DatabaseCounter(_CacheCounter):
     """Count in one transaction that first writes the two rows: others wait for it to commit."""
@@ -195,6 +202,15 @@ class _DatabaseCounter(_CacheCounter):
                 cache.add(key, 0, timeout=None)
                 ratelimit._DATABASE._before_increment(cache, key)
             return self._count(cache, pk, limits, now)
+
+
+def carry_quota(cache, from_pk: int, to_pk: int, limits: Limits, now: datetime) -> None:
+    """Give token `to_pk` the quota use of `from_pk` (a rotation: the same client, one quota)."""
+    source, target = quota_key(from_pk, limits, now), quota_key(to_pk, limits, now)
+    way = counter(cache)
+    used = way.used(cache, [source])[source]
+    if used:
+        way.store(cache, target, used, _quota_ttl(limits, now))
 
 
 _REDIS, _DATABASE, _GENERIC = _RedisCounter(), _DatabaseCounter(), _CacheCounter()

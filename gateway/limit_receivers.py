@@ -28,6 +28,9 @@ def _token_issued(sender, instance: Token, created: bool, raw: bool = False, **k
         return
     if instance.rotated_from_id is not None:
         row = TokenLimits.objects.filter(token_id=instance.rotated_from_id).first()
-        limit_services.give_limits(instance, limit_spec.of_row(row))
+        kept = limit_spec.of_row(row)
+        limit_services.give_limits(instance, kept)
+        if kept is not None and kept.quota is not None:
+            limits.carry_quota(instance.rotated_from_id, instance.pk, kept)
     else:
         limit_services.give_limits(instance, limit_services.default_limits(instance.workspace_id))

@@ -142,3 +142,12 @@ def quotas_used(limits: dict[int, Limits], now: datetime | None = None) -> dict[
     except shared_cache.SharedCacheUnavailable:
         return {}
     return {pk: found.get(key, 0) for pk, key in keys.items()}
+
+
+def carry_quota(from_pk: int, to_pk: int, each: Limits) -> None:
+    """Start a rotated token's quota where its predecessor's stands (if the cache answers)."""
+    now = timezone.now().astimezone(UTC)
+    try:
+        shared_cache.use(lambda cache: limit_counts.carry_quota(cache, from_pk, to_pk, each, now))
+    except shared_cache.SharedCacheUnavailable:
+        logger.warning("The quota use of token %s was not carried to its rotation", from_pk)

@@ -131,10 +131,16 @@ def test_new_tokens_get_the_workspace_defaults(admin_user, workspace):
     assert (token.limits.rate, token.limits.burst, token.limits.quota) == (100, 100, 5000)
 
 
-def test_a_rotated_token_keeps_its_limits(limited, admin_actor):
-    token, _ = limited(rate=RateLimit(1, "minute", 1), quota=Quota(3, "total"))
-    new_token, _ = token_rotate(actor=admin_actor, token=token)
-    assert (new_token.limits.rate, new_token.limits.quota) == (1, 3)
+def test_a_rotated_token_keeps_its_limits_and_its_quotas_use(
+    client, limited, admin_actor, any_cache
+):
+    token, secret = limited(rate=RateLimit(10, "second", 10), quota=Quota(3, "total"))
+    assert client.get(CHECK, headers=nginx(secret)).status_code == 200
+    assert client.get(CHECK, headers=nginx(secret)).status_code == 200
+    new_token, new_secret = token_rotate(actor=admin_actor, token=token)
+    assert (new_token.limits.rate, new_token.limits.quota) == (10, 3)
+    statuses = [client.get(CHECK, headers=nginx(new_secret)).status_code for _ in range(2)]
+    assert statuses == [200, 429]
 
 
 # Quota periods
