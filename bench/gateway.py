@@ -5,11 +5,9 @@ from __future__ import annotations
 import statistics
 import time
 
-from django.conf import settings
 from django.db import connection
 from django.test import Client
 
-from accounts.roles import Role
 from bench.fixtures import bench_workspace
 from bench.measure import QueryCounter, header, p50_p99, row, timings
 from bench.urls import BARE, BARE_QUERY
@@ -26,11 +24,6 @@ def bench_gateway_tokens() -> tuple[str, str]:
     from gateway import services as gateway_services
     from tokens.services.resources import resource_create
 
-    settings.KEYWARD_SCOPES = {
-        **settings.KEYWARD_SCOPES,
-        "inventory:read": {"description": "Read the inventory API.", "role": Role.MEMBER},
-        "inventory:write": {"description": "Change the inventory.", "role": Role.MEMBER},
-    }
     workspace, membership = bench_workspace("gateway")
     actor = Actor.member(membership)
     for i in range(SERVICE_RULES):
@@ -51,15 +44,18 @@ def bench_gateway_tokens() -> tuple[str, str]:
     )
 
 
-def _nginx(token: str, method: str = "GET") -> dict:
+def nginx_headers(token: str, method: str = "GET") -> dict[str, str]:
+    """Return the headers nginx's auth_request sends for a request to the bench service."""
     return {
-        "headers": {
-            "Authorization": f"Bearer {token}",
-            "X-Original-Method": method,
-            "X-Original-URI": "/inventory/items/42?fields=name",
-            "Host": "api.example.com",
-        }
+        "Authorization": f"Bearer {token}",
+        "X-Original-Method": method,
+        "X-Original-URI": "/inventory/items/42?fields=name",
+        "X-Original-Host": "api.example.com",
     }
+
+
+def _nginx(token: str, method: str = "GET") -> dict:
+    return {"headers": nginx_headers(token, method)}
 
 
 def run(requests: int) -> None:

@@ -99,9 +99,11 @@ def prepare(env: dict[str, str]) -> list[Route]:
     from django.test import Client
 
     from bench.fixtures import bench_tokens, bench_workspace_with_tokens
+    from bench.gateway import CHECK, bench_gateway_tokens, nginx_headers
     from bench.urls import BARE, BARE_QUERY
 
     token, introspector = bench_tokens()
+    service_reader, _ = bench_gateway_tokens()
     workspace, user = bench_workspace_with_tokens(TOKENS_IN_TAB)
     client = Client()
     client.force_login(user)
@@ -122,6 +124,7 @@ def prepare(env: dict[str, str]) -> list[Route]:
                 "Content-Type": "application/x-www-form-urlencoded",
             },
         ),
+        Route("gateway check", CHECK, headers=nginx_headers(service_reader)),
         Route(
             "tokens tab",
             f"/w/{workspace.slug}/settings/tokens/",
@@ -254,7 +257,9 @@ def main() -> None:
         default=os.environ.get("LOADTEST_CONFIGS", "default"),
         help="gunicorn configurations: sync:N, gthread:NxT; default = config/gunicorn.py's",
     )
-    parser.add_argument("--routes", default="bare,bare+query,whoami,introspect,tokens tab")
+    parser.add_argument(
+        "--routes", default="bare,bare+query,whoami,introspect,gateway check,tokens tab"
+    )
     args = parser.parse_args()
     concurrency = [int(c) for c in args.concurrency.split(",")]
     wanted = args.routes.split(",")

@@ -6,5 +6,6 @@ class GatewayConfig(AppConfig):
     verbose_name = "Gateway"
 
     def ready(self) -> None:
-        # Connect the receivers that version the rules, and add the version to the token lookup.
-        from gateway import limit_admin, limit_receivers, receivers  # noqa: F401
+        # Connect the receivers (rules' versions, the lookup, introspect, scopes); the checks;
+        # per-token limits (lookup column, API admission, rows, Add token section, admin).
+        from gateway import checks, limit_admin, limit_receivers, receivers  # noqa: F401

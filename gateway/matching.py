@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from functools import lru_cache
 from urllib.parse import unquote, unquote_to_bytes
 
 __all__ = [
@@ -86,6 +87,7 @@ def clean_method(method: str) -> str:
     return value
 
 
+@lru_cache(maxsize=4096)  # every check asks; clients repeat their paths
 def _decoded_segments(path: str) -> tuple[str, ...] | None:
     """Return the path's segments, decoded, dot-segments resolved, or None if it is ambiguous."""
     if _PERCENT.search(path):
@@ -161,6 +163,7 @@ def prefix_segments(prefix: str) -> tuple[str, ...]:
     return tuple(segment for segment in prefix.split("/") if segment)
 
 
+@lru_cache(maxsize=1024)  # every check asks; a gateway guards few hosts
 def request_host(value: str) -> str | None:
     """Return a request's host (from Host or a forwarded header) in canonical form, or None.
 
@@ -172,7 +175,6 @@ def request_host(value: str) -> str | None:
         return literal
     name = value.rsplit(":", 1)[0] if value.count(":") == 1 else value
     name = name.rstrip(".")
-    literal = _ip_literal(name)
-    if literal is not None:
-        return literal
-    return name if name and _hostname(name) else None
+    if name and _hostname(name):
+        return name
+    return _ip_literal(name)

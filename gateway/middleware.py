@@ -9,24 +9,38 @@ no-store and nosniff headers. Placed after the request log, which still sees it.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from django.http import HttpRequest, HttpResponse
 from django.urls import resolve
 
-PREFIX = "/gateway/check"
+CHECK = "/gateway/check"
+ENVOY = "/gateway/check/envoy/"
+
+
+@lru_cache(maxsize=4)
+def _route(path: str):
+    """Return the route of the check (or its Envoy form), resolved once per process."""
+    return resolve(path)
 
 
 class GatewayCheckMiddleware:
-    """Hand /gateway/check and /gateway/check/envoy/… straight to the check view."""
+    """Hand /gateway/check and /gateway/check/envoy/… straight to the check view.
+
+    Their routes are resolved once: the check is the hottest path there is.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         path = request.path_info
-        if not path.startswith(PREFIX) or (len(path) > len(PREFIX) and path[len(PREFIX)] != "/"):
+        if path == CHECK:
+            kwargs = {}
+        elif path.startswith(ENVOY):
+            kwargs = {"path": path[len(ENVOY) :]}
+        else:
             return self.get_response(request)
-        match = resolve(path)
-        if match.namespace != "gateway":
-            return self.get_response(request)
+        match = _route(CHECK if not kwargs else ENVOY)
         request.resolver_match = match
-        return match.func(request, *match.args, **match.kwargs)
+        return match.func(request, **kwargs)

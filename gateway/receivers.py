@@ -1,5 +1,6 @@
 """Bump a workspace's services version whenever its services, their rules or resources change;
-put that version into the token lookup, and the decision into /api/v1/introspect."""
+put that version into the token lookup, the decision into /api/v1/introspect and the
+services' scopes into their workspace's catalogue."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ from django.dispatch import receiver
 from gateway import versions
 from gateway.decision import decide
 from gateway.models import Service, ServiceRule
+from gateway.scopes import service_scopes
 from tokens.api import register_request_decider
 from tokens.auth import register_lookup_column
 from tokens.models import Resource
+from tokens.scopes import register_workspace_scopes
 
 register_lookup_column(versions.LOOKUP_NAME, versions.lookup_expression)
 register_request_decider(decide)
+register_workspace_scopes(service_scopes)
 
 
 @receiver([post_save, post_delete], sender=Service)

@@ -464,14 +464,9 @@ def _introspect_params(request) -> dict[str, str | None]:
 
 
 def _decision(principal: TokenPrincipal, resource, method, path) -> dict | None:
-    """Return whether `principal` may make the request named, or None if none is named."""
-    if resource is None and method is None and path is None:
-        return None
+    """Return whether `principal` may make the request named, or None if no resource is."""
     if resource is None:
-        raise ValidationError(
-            {"resource": "Name the resource (a service's scope name or resource name)."},
-            code="required",
-        )
+        return None
     if not _request_deciders:
         raise ValidationError({"resource": "This deployment guards no services."}, code="invalid")
     decision = _request_deciders[0](
@@ -488,25 +483,35 @@ def _decision(principal: TokenPrincipal, resource, method, path) -> dict | None:
 def introspect(
     request,
     token: Form[str],
-    resource: str | None = Form(None, max_length=REQUEST_FIELD_LIMITS["resource"]),
-    method: str | None = Form(None, max_length=REQUEST_FIELD_LIMITS["method"]),
-    path: str | None = Form(None, max_length=REQUEST_FIELD_LIMITS["path"]),
+    resource: str | None = Form(
+        None,
+        max_length=REQUEST_FIELD_LIMITS["resource"],
+        description="A guarded service (its scope name or resource name): answer a decision.",
+    ),
+    method: str | None = Form(
+        None,
+        max_length=REQUEST_FIELD_LIMITS["method"],
+        description="With resource; GET if left out.",
+    ),
+    path: str | None = Form(
+        None,
+        max_length=REQUEST_FIELD_LIMITS["path"],
+        description="With resource: a path that must be under one of its prefixes.",
+    ),
 ):
     """Report whether a token is active (RFC 7662); only this workspace's tokens can be.
 
     With `resource` (and optionally `method`, default GET, and `path`), also say
     whether the token may make that request to that guarded service, as the
-    gateway check would decide (`decision`).
+    gateway check would decide (`decision`); without `resource`, no decision.
     """
     try:
         principal = authenticate_token(token.strip(), check_ip=False, record_use=False)
     except AuthenticationFailed as failure:
         if failure.token_id is None:  # names no token: a guess, limited like a bad Bearer
             count_failure(limit_key(request))
-        _decision_asked(resource, method, path)
         return {"active": False}
     if principal.workspace_id != request.auth.workspace_id:
-        _decision_asked(resource, method, path)
         return {"active": False}
     answer = {
         "active": True,
@@ -522,15 +527,6 @@ def introspect(
         "decision": _decision(principal, resource, method, path),
     }
     return {key: value for key, value in answer.items() if value is not None}  # exclude_none
-
-
-def _decision_asked(resource, method, path) -> None:
-    """Refuse a malformed question even when the token is inactive (the same 400 either way)."""
-    if resource is None and (method is not None or path is not None):
-        raise ValidationError(
-            {"resource": "Name the resource (a service's scope name or resource name)."},
-            code="required",
-        )
 
 
 @api.get("/tokens", response={200: list[TokenOut], **ERRORS}, tags=["tokens"])

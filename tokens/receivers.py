@@ -36,7 +36,7 @@ def revoke_tokens_beyond_new_role(sender, membership, old_role, actor=None, requ
         user_id=membership.user_id,
         reason=RevokeReason.ROLE_CHANGED,
         actor=_system_actor(actor),
-        keep_scopes=scopes.grantable_by(membership.role),
+        keep_scopes=scopes.grantable_by(membership.role, membership.workspace_id),
         request=request,
     )
 

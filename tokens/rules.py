@@ -96,9 +96,9 @@ def may_manage_policies(actor: Actor) -> bool:
     return allows(actor, Perm.POLICIES_MANAGE)
 
 
-def grantable_scopes(actor: Actor) -> set[str]:
-    """Return the scopes the actor may put on a token."""
-    allowed = scope_catalogue.grantable_by(actor.role)
+def grantable_scopes(actor: Actor, workspace_id: int | None = None) -> set[str]:
+    """Return the scopes the actor may put on a token (of the workspace, with its own)."""
+    allowed = scope_catalogue.grantable_by(actor.role, workspace_id)
     if actor.scope_cap is not None:
         allowed &= actor.scope_cap
     return allowed

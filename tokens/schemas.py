@@ -25,6 +25,16 @@ _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 IPV4_RANGE_PATTERN = rf"^{_OCTET}(?:\.{_OCTET}){{3}}(?:/(?:3[0-2]|[12]?\d))?$"
 
 ScopeName = Literal[tuple(settings.KEYWARD_SCOPES)]
+# Scopes a workspace adds to the catalogue (tokens.scopes.register_workspace_scopes): its
+# services' <slug>:read and <slug>:write; the service checks the workspace has them.
+WORKSPACE_SCOPE_PATTERN = r"^[a-z0-9_-]{1,50}:(read|write)$"
+WorkspaceScopeName = Annotated[
+    str,
+    Field(
+        pattern=WORKSPACE_SCOPE_PATTERN,
+        description="A scope of one of the workspace's services: <service>:read or :write.",
+    ),
+]
 PresetName = Literal[tuple(settings.KEYWARD_SCOPE_PRESETS)]
 KindName = Literal[tuple(TokenKind.values)]
 GraceName = Literal[tuple(RotationGrace.values)]
@@ -192,7 +202,9 @@ class TokenCreateIn(InputSchema):
     name: Annotated[str, NameField]
     description: Annotated[str, DescriptionField] = ""
     kind: KindName = "workspace"
-    scopes: list[ScopeName] = Field(None, min_length=1, description="Instead of a preset.")
+    scopes: list[ScopeName | WorkspaceScopeName] = Field(
+        None, min_length=1, description="Instead of a preset."
+    )
     preset: PresetName = Field(None, description="Instead of scopes.")
     resources: list[int] = Field(
         default_factory=list,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -25,9 +26,21 @@ class Preset:
     scopes: tuple[str, ...]
 
 
-def catalogue() -> dict[str, Scope]:
-    """Return every scope a token may hold, by name, in the catalogue's order."""
-    return {
+# Scopes other apps add for one workspace (the gateway: <service>:read and :write), as
+# functions workspace_id -> Scopes. DESIGN §1: they register here; tokens never imports them.
+_workspace_sources: list[Callable[[int], Iterable[Scope]]] = []
+
+
+def register_workspace_scopes(source: Callable[[int], Iterable[Scope]]) -> None:
+    """Add the scopes `source(workspace_id)` returns to that workspace's catalogue."""
+    if source not in _workspace_sources:
+        _workspace_sources.append(source)
+
+
+def catalogue(workspace_id: int | None = None) -> dict[str, Scope]:
+    """Return every scope a token may hold, by name, in the catalogue's order; with a
+    workspace, followed by the scopes other apps add for it (its services')."""
+    known = {
         name: Scope(
             name=name,
             label=entry.get("label", name),
@@ -36,6 +49,11 @@ def catalogue() -> dict[str, Scope]:
         )
         for name, entry in settings.KEYWARD_SCOPES.items()
     }
+    if workspace_id is not None:
+        for source in _workspace_sources:
+            for scope in source(workspace_id):
+                known.setdefault(scope.name, scope)
+    return known
 
 
 def presets() -> list[Preset]:
@@ -58,7 +76,9 @@ def preset_scopes(key: str) -> list[str]:
     return list(found.scopes)
 
 
-def grantable_by(role: Role | str) -> set[str]:
-    """Return the scopes that a member with `role` may put on a token."""
+def grantable_by(role: Role | str, workspace_id: int | None = None) -> set[str]:
+    """Return the scopes that a member with `role` (of the workspace) may put on a token."""
     role = Role(role)
-    return {name for name, scope in catalogue().items() if role.at_least(scope.lowest_role)}
+    return {
+        name for name, scope in catalogue(workspace_id).items() if role.at_least(scope.lowest_role)
+    }

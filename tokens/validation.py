@@ -37,10 +37,12 @@ def clean_description(description: str) -> str:
     return clean_text(Token, "description", description)
 
 
-def clean_scopes(requested: Iterable[str], grantable: set[str]) -> list[str]:
+def clean_scopes(
+    requested: Iterable[str], grantable: set[str], workspace_id: int | None = None
+) -> list[str]:
     """Return the requested scopes in catalogue order, or raise for unknown or too-powerful ones."""
     requested = set(requested or ())
-    known = scope_catalogue.catalogue()
+    known = scope_catalogue.catalogue(workspace_id)
     if not requested:
         raise ValidationError({"scopes": "Choose at least one scope."}, code="required")
     unknown = sorted(requested - known.keys())

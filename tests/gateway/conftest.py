@@ -9,17 +9,6 @@ from tests.factories import actor_of, issue
 from tests.ops.conftest import database_down  # noqa: F401 - shared with the view tests
 from tokens.services.resources import resource_create
 
-SERVICE_SCOPES = {
-    f"billing:{level}": {"description": f"{level} billing", "role": "member"}
-    for level in ("read", "write")
-}
-
-
-@pytest.fixture(autouse=True)
-def _service_scopes(settings):
-    """Let tokens hold the billing service's scopes (a deployment's catalogue could)."""
-    settings.KEYWARD_SCOPES = {**settings.KEYWARD_SCOPES, **SERVICE_SCOPES}
-
 
 @pytest.fixture(autouse=True)
 def _fresh_rules():

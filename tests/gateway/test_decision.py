@@ -126,10 +126,8 @@ def test_a_renamed_resource_stays_allowed_to_tokens_limited_to_it(
     assert _decide(limited, path="/billing").allowed
 
 
-def test_tokens_of_another_workspace_see_none_of_its_services(
-    billing, outsider, other_workspace, settings
-):
-    secret = issue(outsider, other_workspace, "outside", scopes=["billing:read"])[1]
+def test_tokens_of_another_workspace_see_none_of_its_services(billing, outsider, other_workspace):
+    secret = issue(outsider, other_workspace, "outside", scopes=["workspace:read"])[1]
     assert _decide(secret, path="/billing").reason == "no_matching_service"
 
 

@@ -11,7 +11,7 @@ from accounts import text
 from tests.factories import issue
 from tests.tokens.test_api import ALL_SCOPES, Api
 from tokens import validation
-from tokens.schemas import IPV4_RANGE_PATTERN
+from tokens.schemas import IPV4_RANGE_PATTERN, WORKSPACE_SCOPE_PATTERN
 
 
 @pytest.fixture
@@ -39,7 +39,9 @@ def test_the_create_body_states_every_rule_of_its_fields(openapi):
     assert fields["description"]["pattern"] == text.TEXT_PATTERN
     assert fields["kind"]["enum"] == ["workspace", "personal"]
     assert fields["scopes"]["minItems"] == 1
-    assert "tokens:read" in fields["scopes"]["items"]["enum"]
+    catalogue, services = fields["scopes"]["items"]["anyOf"]
+    assert "tokens:read" in catalogue["enum"]
+    assert services["pattern"] == WORKSPACE_SCOPE_PATTERN  # a workspace's services' scopes
     assert fields["preset"]["enum"] == ["read", "read_write", "admin"]
     assert fields["resources"]["items"]["minimum"] == 1
     assert fields["allowed_ips"]["maxItems"] == validation.MAX_IP_RANGES

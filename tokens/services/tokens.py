@@ -170,7 +170,9 @@ def token_create(
         raise PermissionDenied("Your role does not allow creating this kind of token.")
     name = validation.clean_name(name)
     description = validation.clean_description(description)
-    cleaned_scopes = validation.clean_scopes(scopes, rules.grantable_scopes(actor))
+    cleaned_scopes = validation.clean_scopes(
+        scopes, rules.grantable_scopes(actor, workspace.pk), workspace.pk
+    )
     ranges = validation.clean_allowed_ips(allowed_ips)
     resources = validation.clean_resources(workspace, resource_ids)
     expires_at = validation.clean_within_maker(
@@ -309,7 +311,7 @@ def token_rotate(
                 "Only an active token that was not rotated already can be rotated.",
                 code="not_rotatable",
             )
-        beyond = set(token.scopes) - rules.grantable_scopes(actor)
+        beyond = set(token.scopes) - rules.grantable_scopes(actor, token.workspace_id)
         if beyond:
             raise PermissionDenied(
                 f"Your role cannot grant {', '.join(sorted(beyond))}, which this token holds."
