@@ -22,6 +22,7 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from django.core.cache import BaseCache, caches
 from django.core.cache.backends.db import DatabaseCache
 from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
@@ -197,10 +198,14 @@ class _DatabaseCounter(_CacheCounter):
         keys = [RATE_KEY.format(pk=pk)] if limits.rate is not None else []
         if limits.quota is not None:
             keys.append(quota_key(pk, limits, now))
+        lock = ratelimit._DATABASE._before_increment
         with transaction.atomic(using=ratelimit._DATABASE._db(cache)):
             for key in keys:  # always in this order, so two counts never wait on each other
+                # Write before reading anything (SQLite then holds its write lock, and the
+                # reads that follow see the last commit); again once the row surely exists.
+                lock(cache, key)
                 cache.add(key, 0, timeout=None)
-                ratelimit._DATABASE._before_increment(cache, key)
+                lock(cache, key)
             return self._count(cache, pk, limits, now)
 
 
@@ -217,7 +222,9 @@ _REDIS, _DATABASE, _GENERIC = _RedisCounter(), _DatabaseCounter(), _CacheCounter
 
 
 def counter(cache) -> _CacheCounter | _RedisCounter:
-    """Return the way to count in `cache`."""
+    """Return the way to count in `cache` (a backend, or django.core.cache.cache, its proxy)."""
+    if not isinstance(cache, BaseCache):
+        cache = caches["default"]
     if isinstance(cache, RedisCache):
         return _REDIS
     return _DATABASE if isinstance(cache, DatabaseCache) else _GENERIC
