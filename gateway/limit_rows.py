@@ -19,7 +19,7 @@ from gateway.limit_models import TokenLimits
 from gateway.limit_spec import Limits
 from tokens import display, rules
 from tokens.models import Token
-from tokens.rows import KEY, SUBJECT, RowExtra, RowPage
+from tokens.rows import KEY, SPACER, SUBJECT, RowExtra, RowPage
 
 PERIOD_WORDS = {"second": "second", "minute": "minute"}
 
@@ -98,8 +98,10 @@ def row_extra(tokens: list[Token], page: RowPage) -> dict[int, RowExtra]:
         each = found.get(token.pk)
         note = usage_note(each, used.get(token.pk)) if each else mark_safe("")
         button = mark_safe("")
-        if rules.may_manage(page.actor, token) and not token.revoked_at:
-            button = _button(token, page.slug)
+        if rules.may_manage(page.actor, token):
+            # An old secret in its rotation's grace: its limits went on to its replacement
+            # (a spacer keeps the row's buttons in their columns, as for Rotate).
+            button = SPACER if token.revoked_at else _button(token, page.slug)
         if note or button:
             extras[token.pk] = RowExtra(note=note, button=button)
     return extras
