@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from django.conf import settings
 from ninja import Field, Schema
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from accounts import text
 from tokens.models import (
@@ -65,7 +65,26 @@ class WhoAmIOut(Schema):
 # The largest count a limit may name (Redis counts in signed 64-bit integers); the gateway
 # app checks the same bound (gateway.limit_models.MAX_LIMIT; a test keeps them equal).
 MAX_LIMIT_COUNT = 2**63 - 1
-LimitCount = Annotated[int, Field(strict=True, ge=1, le=MAX_LIMIT_COUNT)]
+
+
+def _whole_number(value):
+    """Return a float that is a whole number (JSON's 107.0) as an int; leave the rest."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# Strict: true and "5" are not counts (lax pydantic would take them as 1 and 5).
+# The bounds are also written as JSON Schema words (as resources' ids are): the schema
+# would otherwise say ge/le, which clients and fuzzers do not read.
+LimitCount = Annotated[
+    int,
+    BeforeValidator(_whole_number),
+    Field(
+        strict=True,
+        ge=1,
+        le=MAX_LIMIT_COUNT,
+        json_schema_extra={"minimum": 1, "maximum": MAX_LIMIT_COUNT},
+    ),
+]
 
 
 class RateLimitOut(Schema):
