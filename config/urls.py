@@ -29,5 +29,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("ops.urls")),
     path("", include("tokens.urls")),
+    path("", include("gateway.limit_urls")),
     path("", include("accounts.urls")),
 ]

@@ -6,8 +6,9 @@ class GatewayConfig(AppConfig):
     verbose_name = "Gateway"
 
     def ready(self) -> None:
-        # Connect the receivers (rules' versions, the lookup, introspect, scopes); the checks.
-        from gateway import checks, receivers  # noqa: F401
+        # Connect the receivers (rules' versions, the lookup, introspect, scopes); the checks;
+        # per-token limits (lookup column, API admission, rows, Add token section, admin).
+        from gateway import checks, limit_admin, limit_receivers, receivers  # noqa: F401
         from gateway.panels import SERVICE_PANEL
         from tokens import resource_panels
 

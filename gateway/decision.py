@@ -9,9 +9,9 @@ Anything else is refused with a stable reason; nothing matched is refused too
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from gateway import versions
+from gateway import limits, versions
 from gateway.compiled import CompiledService, rules_for
 from gateway.matching import request_host, request_segments
 from tokens.auth import AuthenticationFailed, TokenPrincipal, authenticate_token
@@ -29,6 +29,7 @@ REASONS = {
     "resource_not_allowed": 403,
     "insufficient_scope": 403,
     "rate_limited": 429,
+    "quota_exceeded": 429,
 }
 
 
@@ -43,6 +44,8 @@ class Decision:
     scope: str | None = None
     # Why a token did not authenticate (logs and audit only), or None.
     failure: AuthenticationFailed | None = None
+    # The token's limits' verdict (gateway.limits.Admission) when it has limits, or None.
+    admission: limits.Admission | None = None
 
     @property
     def allowed(self) -> bool:
@@ -133,4 +136,10 @@ def check_request(
         if failure.reason == "ip_not_allowed":
             return refuse("ip_not_allowed", failure=failure)
         return refuse("invalid_token", failure=failure)
-    return decide(principal, method=method, host=host, path=path)
+    decision = decide(principal, method=method, host=host, path=path)
+    if decision.allowed:  # only requests that would go through count against limits
+        admission = limits.admit(principal)
+        if admission is not None:
+            reason = admission.error or "ok"
+            decision = replace(decision, reason=reason, admission=admission)
+    return decision

@@ -105,3 +105,9 @@ class ServiceVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.workspace_id}: {self.version}"
+
+
+# Per-token limits live in their own module; imported here so Django finds the models.
+from gateway.limit_models import LimitPolicy, TokenLimits  # noqa: E402
+
+__all__ += ["LimitPolicy", "TokenLimits"]

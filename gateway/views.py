@@ -54,6 +54,8 @@ def _token_value(request: HttpRequest) -> str | None:
 def _answer(decision: Decision, *, retry_after: int | None = None) -> HttpResponse:
     if decision.allowed:
         body = decision.as_dict()
+    elif decision.admission is not None:  # over the token's own limits
+        body = decision.admission.body()
     else:
         body = {"error": decision.reason, "message": MESSAGES[decision.reason]}
         if decision.scope is not None:
@@ -69,6 +71,9 @@ def _answer(decision: Decision, *, retry_after: int | None = None) -> HttpRespon
         )
     if retry_after is not None:
         response["Retry-After"] = str(retry_after)
+    if decision.admission is not None:  # RateLimit headers (and Retry-After when refused)
+        for name, value in decision.admission.headers.items():
+            response[name] = value
     if decision.allowed:
         principal = decision.principal
         names = settings.KEYWARD_GATEWAY_RESPONSE_HEADERS

@@ -14,6 +14,7 @@ from django.core.exceptions import (
     SuspiciousOperation,
     ValidationError,
 )
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.urls import re_path
@@ -60,10 +61,18 @@ NO_STORE = "no-store, private"
 class ApiError(Exception):
     """An error answered as JSON with a stable code (and RFC 6750 headers where they apply)."""
 
-    def __init__(self, status: int, error: str, message: str, headers: dict | None = None):
+    def __init__(
+        self,
+        status: int,
+        error: str,
+        message: str,
+        headers: dict | None = None,
+        body: dict | None = None,
+    ):
         super().__init__(message)
         self.status, self.error, self.message = status, error, message
         self.headers = headers or {}
+        self.body = body
 
 
 def _invalid_token() -> ApiError:
@@ -118,7 +127,33 @@ def bearer_auth(request: HttpRequest) -> TokenPrincipal:
         _announce(request, failure.reason)
         _refuse_failure(failure, request, ip)
     _announce(request, "ok")
+    _admit(request, principal)
     return principal
+
+
+# What counts an authenticated request against its token's limits: the gateway app registers
+# gateway.limits.admit (DESIGN §1: tokens never imports it). It returns None for a token
+# without limits, else an object with `headers` (for every answer), `allowed`, `error`,
+# `retry_after` and `body()` (the 429's JSON).
+_admissions: list = []
+
+
+def register_admission(admit) -> None:
+    """Let `admit(principal)` refuse an authenticated API request over its token's limits."""
+    _admissions[:] = [admit]
+
+
+def _admit(request: HttpRequest, principal: TokenPrincipal) -> None:
+    """Count the request against the token's limits; answer 429 over them."""
+    if not _admissions:
+        return
+    admission = _admissions[0](principal)
+    if admission is None:
+        return
+    request.limit_headers = admission.headers
+    if not admission.allowed:
+        body = admission.body()
+        raise ApiError(429, body["error"], body["message"], admission.headers, body)
 
 
 def _announce(request: HttpRequest, reason: str) -> None:
@@ -189,6 +224,11 @@ def _error(request, status: int, error: str, message: str, headers=None, fields=
 
 @api.exception_handler(ApiError)
 def _api_error(request, exc: ApiError) -> HttpResponse:
+    if exc.body is not None:
+        response = api.create_response(request, exc.body, status=exc.status)
+        for name, value in exc.headers.items():
+            response[name] = value
+        return response
     return _error(request, exc.status, exc.error, exc.message, exc.headers)
 
 
@@ -286,8 +326,44 @@ def _token(request, public_id: str) -> Token:
         raise Http404 from None
 
 
+# Who reads and sets tokens' limits (rate_limit, quota): the gateway app registers
+# gateway.limit_api's functions (DESIGN §1: tokens never imports it).
+_token_limits: dict = {}
+
+
+def register_token_limits(*, read, write) -> None:
+    """Let `read(tokens)` describe tokens' limits, `write(...)` set one token's."""
+    _token_limits.update(read=read, write=write)
+
+
+def _outs(tokens: list[Token]) -> list[TokenOut]:
+    """Return the API view of tokens, with their limits read for all of them at once."""
+    limits = _token_limits["read"](tokens) if _token_limits and tokens else {}
+    outs = []
+    for token in tokens:
+        out = TokenOut.from_token(token)
+        for name, value in limits.get(token.pk, {}).items():
+            setattr(out, name, value)  # RateLimitOut / QuotaOut instances
+        outs.append(out)
+    return outs
+
+
 def _out(token: Token) -> TokenOut:
-    return TokenOut.from_token(token)
+    return _outs([token])[0]
+
+
+def _set_limits(request, token: Token, payload, sent: set[str]) -> None:
+    """Give the token the rate_limit and quota the payload sent (null: none)."""
+    if not {"rate_limit", "quota"} & sent:
+        return
+    if not _token_limits:
+        raise ValidationError({"rate_limit": "This deployment does not limit tokens."})
+    _token_limits["write"](
+        actor=Actor.token(request.auth),
+        token=token,
+        values={name: getattr(payload, name) for name in ("rate_limit", "quota") if name in sent},
+        request=request,
+    )
 
 
 ERRORS = {code: ErrorOut for code in (400, 401, 403, 404, 413, 429)}
@@ -472,7 +548,7 @@ def token_list(
     page = tokens.select_related(
         "owner", "created_by", "created_by_token", "rotated_from"
     ).prefetch_related("resources")[offset : offset + limit]
-    return [_out(token) for token in page]
+    return _outs(list(page))
 
 
 @api.post("/tokens", response={201: TokenWithSecretOut, **ERRORS}, tags=["tokens"])
@@ -490,18 +566,20 @@ def token_create(request, payload: TokenCreateIn):
     expires_at = payload.expires_at
     if payload.expires_in_days:
         expires_at = timezone.now() + timedelta(days=payload.expires_in_days)
-    token, secret = services.token_create(
-        actor=Actor.token(request.auth),
-        workspace=_workspace(request.auth),
-        name=payload.name,
-        description=payload.description,
-        kind=payload.kind,
-        scopes=scopes or [],
-        resource_ids=payload.resources,
-        allowed_ips=payload.allowed_ips,
-        expires_at=expires_at,
-        request=request,
-    )
+    with transaction.atomic():  # a token whose limits are refused is not created either
+        token, secret = services.token_create(
+            actor=Actor.token(request.auth),
+            workspace=_workspace(request.auth),
+            name=payload.name,
+            description=payload.description,
+            kind=payload.kind,
+            scopes=scopes or [],
+            resource_ids=payload.resources,
+            allowed_ips=payload.allowed_ips,
+            expires_at=expires_at,
+            request=request,
+        )
+        _set_limits(request, token, payload, sent)
     token = services.token_for(Actor.token(request.auth), _workspace(request.auth), token.public_id)
     return Status(201, TokenWithSecretOut(**_out(token).dict(), token=secret))
 
@@ -516,15 +594,17 @@ def token_detail(request, token_id: str):
 @api.patch("/tokens/{token_id}", response={200: TokenOut, **ERRORS}, tags=["tokens"])
 @require_scope("tokens:write")
 def token_update(request, token_id: str, payload: TokenUpdateIn):
-    """Rename a token or change its description."""
+    """Rename a token, change its description, or its limits (rate_limit, quota; null: none)."""
     token = _token(request, token_id)
-    services.token_rename(
-        actor=Actor.token(request.auth),
-        token=token,
-        name=payload.name if payload.name is not None else token.name,
-        description=payload.description,
-        request=request,
-    )
+    with transaction.atomic():
+        services.token_rename(
+            actor=Actor.token(request.auth),
+            token=token,
+            name=payload.name if payload.name is not None else token.name,
+            description=payload.description,
+            request=request,
+        )
+        _set_limits(request, token, payload, payload.model_fields_set)
     return _out(token)
 
 
@@ -565,6 +645,9 @@ def _api_view(view):
     @functools.wraps(view)
     def wrapped(request, *args, **kwargs):
         response = view(request, *args, **kwargs)
+        # A limited token's RateLimit headers, on every answer it gets (bearer_auth sets them).
+        for name, value in getattr(request, "limit_headers", {}).items():
+            response.setdefault(name, value)
         if response.status_code == 405:
             allowed = response.get("Allow", "")
             response = _error(

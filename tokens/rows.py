@@ -67,6 +67,27 @@ SOON = mark_safe('<span class="visually-hidden"> (soon)</span>')
 ROTATED = mark_safe('\n    <div class="muted small rotated-note">rotated; old secret</div>')
 
 
+EMPTY = mark_safe("")
+
+
+@dataclass(frozen=True, slots=True)
+class RowExtra:
+    """What another app adds to a row: a line under its access, a button before Revoke."""
+
+    note: SafeString = EMPTY
+    button: SafeString = EMPTY
+
+
+# Other apps add to rows (DESIGN §1: tokens never imports them): extra(tokens, page) returns
+# {token pk: RowExtra}, once per page, so what it reads does not grow with the rows.
+_row_extras: list = []
+
+
+def register_row_extra(extra) -> None:
+    """Let `extra(tokens, page)` add a note and a button to the rows of `tokens`."""
+    _row_extras.append(extra)
+
+
 @dataclass(frozen=True, slots=True)
 class Row:
     """One token as its row shows it; its name and id escaped once, for they appear up to
@@ -92,6 +113,7 @@ class RowPage:
     _escaped_urls: dict[str, SafeString] = field(init=False)
     buttons: dict[str, SafeString] = field(init=False)
     _scope_words: dict[tuple[str, ...], str] = field(init=False, default_factory=dict)
+    extras: dict[int, list[RowExtra]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.urls = {name: display.token_url_pattern(name, self.slug) for name in URL_NAMES}
@@ -124,6 +146,20 @@ class RowPage:
         """Return the URL of the page `name` of the row's token, escaped for an attribute."""
         return SafeString(self._escaped_urls[name].replace(display.PLACEHOLDER, row.url_id))
 
+    def add_extras(self, tokens: list[Token]) -> None:
+        """Ask the registered extras for what they add to the rows of `tokens`."""
+        for token in tokens:
+            self.extras.setdefault(token.pk, [])
+        for extra in _row_extras:
+            for pk, added in extra(tokens, self).items():
+                self.extras[pk].append(added)
+
+    def added(self, token: Token, part: str) -> list[SafeString]:
+        """Return the non-empty `part` ("note" or "button") of each extra of the token's row."""
+        if token.pk not in self.extras:
+            self.add_extras([token])
+        return [getattr(each, part) for each in self.extras[token.pk] if getattr(each, part)]
+
     def scope_words(self, scopes) -> str:
         """Return display.scopes_in_words(scopes), once per set of scopes on the page."""
         key = tuple(scopes or ())
@@ -145,6 +181,9 @@ def with_row_relations(tokens: QuerySet[Token]) -> QuerySet[Token]:
 
 def render_rows(tokens: Iterable[Token], page: RowPage) -> SafeString:
     """Return the table rows of `tokens`."""
+    tokens = list(tokens)
+    if _row_extras:
+        page.add_extras(tokens)
     return SafeString("".join(render_row(token, page) for token in tokens))  # format_html's
 
 
@@ -225,11 +264,12 @@ def _access_cell(token: Token, page: RowPage) -> SafeString:
     return format_html(
         '  <td class="col-access">\n'
         "    <div>{}</div>\n"
-        '    <div class="muted small">{}{}</div>\n'
+        '    <div class="muted small">{}{}</div>{}\n'
         "  </td>",
         page.scope_words(token.scopes),
         where,
         ips,
+        mark_safe("".join(page.added(token, "note"))) if _row_extras else "",  # noqa: S308 extras'
     )
 
 
@@ -295,6 +335,8 @@ def _actions(row: Row, page: RowPage) -> SafeString:
     if rules.may_manage(actor, token):
         parts.append(page.button("rename", row))
         parts.append(page.button("rotate", row) if not token.revoked_at else SPACER)
+    if _row_extras:
+        parts.extend(page.added(token, "button"))
     if rules.may_revoke(actor, token):
         parts.append(page.button("revoke", row))
     return SafeString("\n    ".join(parts))  # each part is format_html's or a constant

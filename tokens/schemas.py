@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from django.conf import settings
 from ninja import Field, Schema
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from accounts import text
 from tokens.models import (
@@ -62,6 +62,52 @@ class WhoAmIOut(Schema):
     expires_at: datetime | None
 
 
+# The largest count a limit may name (Redis counts in signed 64-bit integers); the gateway
+# app checks the same bound (gateway.limit_models.MAX_LIMIT; a test keeps them equal).
+MAX_LIMIT_COUNT = 2**63 - 1
+
+
+def _whole_number(value):
+    """Return a float that is a whole number (JSON's 107.0) as an int; leave the rest."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# Strict: true and "5" are not counts (lax pydantic would take them as 1 and 5).
+# The bounds are also written as JSON Schema words (as resources' ids are): the schema
+# would otherwise say ge/le, which clients and fuzzers do not read.
+LimitCount = Annotated[
+    int,
+    BeforeValidator(_whole_number),
+    Field(
+        strict=True,
+        ge=1,
+        le=MAX_LIMIT_COUNT,
+        json_schema_extra={"minimum": 1, "maximum": MAX_LIMIT_COUNT},
+    ),
+]
+
+
+class RateLimitOut(Schema):
+    requests: int = Field(description="Requests allowed per period, on average.")
+    per: Literal["second", "minute"]
+    burst: int = Field(description="Requests allowed at once; at least `requests`.")
+
+
+class QuotaOut(Schema):
+    uses: int
+    period: Literal["total", "month"] = Field(
+        description="total: never refills; month: refills at each month's start (UTC)."
+    )
+    used: int = Field(description="Uses counted in the current period.")
+    remaining: int
+    resets_at: datetime | None = Field(description="When the quota refills; null: never.")
+
+
+class TokenLimitsOut(Schema):
+    rate_limit: RateLimitOut | None = None
+    quota: QuotaOut | None = None
+
+
 class TokenOut(Schema):
     id: str
     name: str
@@ -87,6 +133,8 @@ class TokenOut(Schema):
     revoked_at: datetime | None
     revoke_reason: str
     rotated_from: str | None
+    rate_limit: RateLimitOut | None = Field(None, description="The token's rate limit, if any.")
+    quota: QuotaOut | None = Field(None, description="The token's quota and its use, if any.")
 
     @staticmethod
     def from_token(token: Token) -> TokenOut:
@@ -145,6 +193,21 @@ DescriptionField = Field(
 )
 
 
+class RateLimitIn(InputSchema):
+    """`requests` per `per`, up to `burst` at once (default: `requests`)."""
+
+    requests: LimitCount
+    per: Literal["second", "minute"] = "minute"
+    burst: LimitCount | None = None
+
+
+class QuotaIn(InputSchema):
+    """`uses` in total, or per calendar month (UTC), refilled at each month's start."""
+
+    uses: LimitCount
+    period: Literal["total", "month"] = "month"
+
+
 class TokenCreateIn(InputSchema):
     """Scopes or a preset, not both; an expiry date or a number of days, not both."""
 
@@ -179,6 +242,12 @@ class TokenCreateIn(InputSchema):
             },
         },
     )
+    rate_limit: RateLimitIn | None = Field(
+        None, description="Left out: the workspace's default (if any); null: none."
+    )
+    quota: QuotaIn | None = Field(
+        None, description="Left out: the workspace's default (if any); null: none."
+    )
     expires_at: datetime = Field(
         None, description="In the future, within the workspace's maximum lifetime."
     )
@@ -188,6 +257,8 @@ class TokenCreateIn(InputSchema):
 class TokenUpdateIn(InputSchema):
     name: Annotated[str, NameField] = None
     description: Annotated[str, DescriptionField] = None
+    rate_limit: RateLimitIn | None = Field(None, description="null removes the rate limit.")
+    quota: QuotaIn | None = Field(None, description="null removes the quota.")
 
 
 class TokenRotateIn(InputSchema):

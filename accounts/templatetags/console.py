@@ -84,6 +84,7 @@ DIALOG_ICONS = {
     "remove": '<path d="M6 6l12 12M18 6L6 18" />',
     "service": '<path d="M12 3l7 3v5c0 4.4-3 8-7 10-4-2-7-5.6-7-10V6z" />'
     '<path d="M9 12l2 2 4-4" />',
+    "limits": '<path d="M4 18a8 8 0 1 1 16 0" /><path d="M12 18l4-6" />',
 }
 
 

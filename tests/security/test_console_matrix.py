@@ -142,6 +142,10 @@ CONSOLE: dict[str, Rule] = {
     # tests/gateway/ covers the tokens it allows.
     "gateway:check": rule(NO, NO),
     "gateway:check_envoy": rule(NO, NO),
+    # Per-token limits: those who may rename the token.
+    "gateway_limits:edit": rule(
+        MAN, MAN, rate="5", rate_period="minute", quota="100", quota_period="month"
+    ),
 }
 # Django admin: staff only, but for its own sign-in pages.
 ADMIN_PUBLIC = {"admin:login": rule(P), "admin_login": rule(P), "admin:logout": rule(NO, P)}

@@ -355,7 +355,8 @@ def _labels(name: str, *actions: str) -> set[str]:
     return {f"{action} {name}" for action in actions}
 
 
-EVERYTHING = ("Rename", "Rotate", "Revoke")
+# Edit limits is the gateway app's (tokens.rows.register_row_extra), for those who may rename.
+EVERYTHING = ("Rename", "Rotate", "Edit limits", "Revoke")
 CONTROLS = {
     "admin_user": {
         "ci-deploy": _labels("ci-deploy", *EVERYTHING),

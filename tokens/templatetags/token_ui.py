@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import template
+from django.utils.safestring import mark_safe
 
 from tokens import display, rows, rules
 
@@ -37,6 +38,13 @@ def token_rows(context, tokens, *, workspace, actor, retrievable: bool) -> str:
 def token_row(context, token, *, workspace, actor, retrievable: bool) -> str:
     """Render one token's table row, as {% token_rows %} draws it in the list."""
     return rows.render_row(token, _row_page(context, workspace, actor, retrievable))
+
+
+@register.simple_tag
+def token_row_extra(token, part: str, *, workspace, actor) -> str:
+    """Render what other apps add to a row: its "note" or its "button" (tokens.rows)."""
+    page = rows.RowPage(slug=workspace.slug, actor=actor, retrievable=False)
+    return mark_safe("".join(page.added(token, part)))  # noqa: S308 the extras' format_html
 
 
 @register.filter

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
@@ -116,6 +119,42 @@ def token_list(request: HttpRequest) -> HttpResponse:
     return render_page(request, TEMPLATE, tab_context(request), partial="token-table")
 
 
+# More sections of the Add token dialog, from other apps (DESIGN §1: tokens never imports
+# them): each has `template` (included with its form), `form(request)` (a bound form, or
+# None when the request does not show it) and `save(form, *, token, actor, request)`,
+# run in the transaction that creates the token (a ValidationError undoes the token).
+_create_sections: list = []
+
+
+def register_create_section(section) -> None:
+    """Add a section (e.g. the gateway's Limits) to the Add token dialog."""
+    _create_sections.append(section)
+
+
+@dataclass(frozen=True, slots=True)
+class _Section:
+    template: str
+    form: object
+    save: object
+
+
+def _sections(request: HttpRequest) -> list[_Section]:
+    return [
+        _Section(section.template, form, section.save)
+        for section in _create_sections
+        if (form := section.form(request)) is not None
+    ]
+
+
+def _create_with_sections(*, sections: list[_Section], request, actor, **arguments):
+    """Create the token and save the dialog's other sections, all or nothing."""
+    with transaction.atomic():
+        token, secret = services.token_create(request=request, actor=actor, **arguments)
+        for section in sections:
+            section.save(section.form, token=token, actor=actor, request=request)
+    return token, secret
+
+
 @workspace_view()
 def token_create(request: HttpRequest) -> HttpResponse:
     """Show the Add token form; create the token and reveal its secret once."""
@@ -135,20 +174,26 @@ def token_create(request: HttpRequest) -> HttpResponse:
         resources=Resource.objects.filter(workspace=request.workspace),
         workspace=request.workspace,
     )
-    created = attempt(
-        request,
-        services.token_create,
-        form,
-        show_errors=_attach_errors,
-        actor=actor,
-        workspace=request.workspace,
-    )
-    if created.done:
+    sections = _sections(request)
+    # Every section's form is checked (all, not a short cut), so each shows its errors.
+    if all([section.form.is_valid() for section in sections if section.form.is_bound]):
+        created = attempt(
+            request,
+            _create_with_sections,
+            form,
+            show_errors=_attach_errors,
+            actor=actor,
+            workspace=request.workspace,
+            sections=sections,
+        )
+    else:
+        form.is_valid()
+        created = None
+    if created is not None and created.done:
         token, secret = created.result
         return _reveal(request, token, secret, f"Token {token.name} created.")
-    return render_page(
-        request, TEMPLATE, tab_context(request, create_form=form), dialog="create-dialog"
-    )
+    context = tab_context(request, create_form=form, create_sections=sections)
+    return render_page(request, TEMPLATE, context, dialog="create-dialog")
 
 
 @workspace_view()

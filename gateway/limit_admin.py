@@ -1,0 +1,92 @@
+"""Django admin for operators: tokens' limits (set through the service) and workspaces' policies."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+
+from gateway.limit_forms import FORM_FIELDS
+from gateway.limit_models import LimitPolicy, TokenLimits
+from gateway.limit_services import (
+    Quota,
+    RateLimit,
+    clean_limits,
+    limit_policy,
+    token_limits_set,
+)
+from tokens.actors import Actor
+
+# The service's field names, as the model's.
+MODEL_FIELDS = {**FORM_FIELDS, "rate_limit.per": "rate_period"}
+
+
+def _limits_of(data: dict) -> tuple[RateLimit | None, Quota | None]:
+    rate = quota = None
+    if data.get("rate") is not None:
+        rate = RateLimit(data["rate"], data.get("rate_period"), data.get("burst"))
+    if data.get("quota") is not None:
+        quota = Quota(data["quota"], data.get("quota_period"))
+    return rate, quota
+
+
+class TokenLimitsForm(forms.ModelForm):
+    class Meta:
+        model = TokenLimits
+        fields = ["token", "rate", "rate_period", "burst", "quota", "quota_period"]
+
+    def clean(self):
+        """Check what the service will check, so that its refusals show on the form."""
+        data = super().clean()
+        token = data.get("token") or getattr(self.instance, "token", None)
+        if token is None:
+            return data
+        try:
+            clean_limits(*_limits_of(data), limit_policy(token.workspace_id))
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                target = MODEL_FIELDS.get(field, field)
+                self.add_error(target if target in self.fields else None, errors)
+        return data
+
+    def _post_clean(self) -> None:
+        # The service validates and saves (save_model).
+        pass
+
+
+@admin.register(TokenLimits)
+class TokenLimitsAdmin(admin.ModelAdmin):
+    form = TokenLimitsForm
+    list_display = ["token", "rate", "rate_period", "burst", "quota", "quota_period", "updated_at"]
+    search_fields = ["token__name", "token__public_id"]
+    list_select_related = ["token"]
+    raw_id_fields = ["token"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["token"] if obj is not None else []
+
+    def save_model(self, request, obj, form, change) -> None:
+        token = form.cleaned_data.get("token") or obj.token
+        rate, quota = _limits_of(form.cleaned_data)
+        token_limits_set(
+            actor=Actor.operator(request.user), token=token, rate=rate, quota=quota, request=request
+        )
+
+    def delete_model(self, request, obj) -> None:
+        token_limits_set(
+            actor=Actor.operator(request.user),
+            token=obj.token,
+            rate=None,
+            quota=None,
+            request=request,
+        )
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # One at a time, through the service (bulk deletes would skip its audit).
+        return obj is not None and super().has_delete_permission(request, obj)
+
+
+@admin.register(LimitPolicy)
+class LimitPolicyAdmin(admin.ModelAdmin):
+    list_display = ["workspace", "max_rate_per_minute", "max_burst", "max_quota"]
+    list_select_related = ["workspace"]

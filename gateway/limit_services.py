@@ -1,0 +1,225 @@
+"""Set a token's limits: the one service the API, the console and the admin call.
+
+Rules: counts are whole numbers from 1 to 2**63 - 1; a burst is at least the
+rate (default: the rate); the workspace's ceilings (LimitPolicy) bound the rate
+(compared per minute), the burst and the quota, and with a ceiling a token may
+not go unlimited. Errors name their field (rate_limit.requests, quota.uses, ...)
+with a stable code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import HttpRequest
+
+from accounts.audit import audit_record
+from gateway import limit_spec
+from gateway.limit_models import (
+    MAX_LIMIT,
+    RATE_SECONDS,
+    LimitPolicy,
+    QuotaPeriod,
+    RatePeriod,
+    TokenLimits,
+)
+from gateway.limit_spec import Limits
+from tokens import rules
+from tokens.actors import Actor
+from tokens.models import Token
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """`requests` per `per` (second or minute), up to `burst` at once (default: `requests`)."""
+
+    requests: object
+    per: object = RatePeriod.MINUTE
+    burst: object = None
+
+
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """`uses` in `period`: in total, or per calendar month (UTC)."""
+
+    uses: object
+    period: object = QuotaPeriod.MONTH
+
+
+def _count(value, field: str, errors: dict) -> int | None:
+    """Return `value` as a count from 1 to MAX_LIMIT, or record why it is not one."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        try:
+            value = int(str(value).strip())
+        except ValueError:
+            errors[field] = ValidationError("Enter a whole number.", code="invalid")
+            return None
+    if value < 1:
+        errors[field] = ValidationError("Enter a number of at least 1.", code="min_value")
+        return None
+    if value > MAX_LIMIT:
+        errors[field] = ValidationError(f"Enter at most {MAX_LIMIT}.", code="max_value")
+        return None
+    return value
+
+
+def _choice(value, choices, field: str, errors: dict) -> str | None:
+    if value not in choices.values:
+        errors[field] = ValidationError(
+            f"Choose one of: {', '.join(choices.values)}.", code="invalid_choice"
+        )
+        return None
+    return value
+
+
+def limit_policy(workspace_id: int) -> LimitPolicy | None:
+    """Return the workspace's limits policy, or None when it has none."""
+    return LimitPolicy.objects.filter(workspace_id=workspace_id).first()
+
+
+def _over_ceilings(limits: Limits, policy: LimitPolicy | None, errors: dict) -> None:
+    if policy is None:
+        return
+    if policy.max_rate_per_minute is not None:
+        if limits.rate is None:
+            errors["rate_limit"] = ValidationError(
+                "This workspace requires a rate limit.", code="limit_required"
+            )
+        elif limits.rate * 60 // limits.rate_seconds > policy.max_rate_per_minute:
+            errors["rate_limit.requests"] = ValidationError(
+                f"This workspace allows at most {policy.max_rate_per_minute} requests per minute.",
+                code="above_ceiling",
+            )
+    if policy.max_burst is not None and limits.rate is not None and limits.burst > policy.max_burst:
+        errors["rate_limit.burst"] = ValidationError(
+            f"This workspace allows a burst of at most {policy.max_burst}.", code="above_ceiling"
+        )
+    if policy.max_quota is not None:
+        if limits.quota is None:
+            errors["quota"] = ValidationError(
+                "This workspace requires a quota.", code="limit_required"
+            )
+        elif limits.quota > policy.max_quota:
+            errors["quota.uses"] = ValidationError(
+                f"This workspace allows a quota of at most {policy.max_quota} uses.",
+                code="above_ceiling",
+            )
+
+
+def clean_limits(rate: RateLimit | None, quota: Quota | None, policy: LimitPolicy | None) -> Limits:
+    """Return valid limits, or raise ValidationError with an error per field."""
+    errors: dict[str, ValidationError] = {}
+    fields = {}
+    if rate is not None:
+        requests = _count(rate.requests, "rate_limit.requests", errors)
+        per = _choice(rate.per, RatePeriod, "rate_limit.per", errors)
+        burst = requests
+        if rate.burst not in (None, ""):
+            burst = _count(rate.burst, "rate_limit.burst", errors)
+        if requests is not None and burst is not None and burst < requests:
+            errors["rate_limit.burst"] = ValidationError(
+                "The burst must be at least the rate (requests per period).",
+                code="burst_below_rate",
+            )
+        fields.update(rate=requests, rate_period=per or "", burst=burst)
+    if quota is not None:
+        uses = _count(quota.uses, "quota.uses", errors)
+        period = _choice(quota.period, QuotaPeriod, "quota.period", errors)
+        fields.update(quota=uses, quota_period=period or "")
+    if errors:
+        raise ValidationError(errors)
+    limits = Limits(**fields)
+    _over_ceilings(limits, policy, errors)
+    if errors:
+        raise ValidationError(errors)
+    return limits
+
+
+def _described(limits: Limits | None) -> dict:
+    limits = limits or Limits()
+    return {"rate_limit": limits.rate_dict(), "quota": limits.quota_dict()}
+
+
+def token_limits(token: Token) -> Limits | None:
+    """Return the token's limits (uses a prefetched `limits` row when there is one), or None."""
+    try:
+        return limit_spec.of_row(token.limits)
+    except TokenLimits.DoesNotExist:
+        return None
+
+
+def token_limits_set(
+    *,
+    actor: Actor,
+    token: Token,
+    rate: RateLimit | None,
+    quota: Quota | None,
+    request: HttpRequest | None = None,
+) -> Limits | None:
+    """Give the token these limits (None: no rate limit, no quota); audit a change."""
+    if not rules.may_manage(actor, token):
+        raise PermissionDenied("You may not change this token's limits.")
+    limits = clean_limits(rate, quota, limit_policy(token.workspace_id))
+    with transaction.atomic():
+        row = TokenLimits.objects.select_for_update().filter(token=token).first()
+        before = limit_spec.of_row(row)
+        after = limits if limits.rate is not None or limits.quota is not None else None
+        if before == after:
+            return after
+        if after is None:
+            row.delete()
+        else:
+            row = row or TokenLimits(token=token)
+            for name in ("rate", "rate_period", "burst", "quota", "quota_period"):
+                setattr(row, name, getattr(after, name))
+            row.save()
+        audit_record(
+            action="token.limits_changed",
+            actor=actor,
+            target=token,
+            request=request,
+            details={"name": token.name, "from": _described(before), "to": _described(after)},
+        )
+    return after
+
+
+def default_limits(workspace_id: int) -> Limits | None:
+    """Return the limits the workspace gives new tokens, or None."""
+    policy = limit_policy(workspace_id)
+    if policy is None or (policy.default_rate is None and policy.default_quota is None):
+        return None
+    return Limits(
+        rate=policy.default_rate,
+        rate_period=policy.default_rate_period if policy.default_rate else "",
+        burst=(policy.default_burst or policy.default_rate) if policy.default_rate else None,
+        quota=policy.default_quota,
+        quota_period=policy.default_quota_period if policy.default_quota else "",
+    )
+
+
+def give_limits(token: Token, limits: Limits | None) -> None:
+    """Store `limits` on a token being issued (defaults, or its rotated predecessor's)."""
+    if limits is None:
+        return
+    TokenLimits.objects.create(
+        token=token,
+        **{
+            name: getattr(limits, name)
+            for name in ("rate", "rate_period", "burst", "quota", "quota_period")
+        },
+    )
+
+
+__all__ = [
+    "RATE_SECONDS",
+    "Quota",
+    "RateLimit",
+    "clean_limits",
+    "default_limits",
+    "give_limits",
+    "limit_policy",
+    "token_limits",
+    "token_limits_set",
+]
