@@ -1262,10 +1262,11 @@ def test_the_list_query_count_does_not_grow_with_tokens(
 
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
-def test_the_list_runs_six_queries(workspace, admin_user, manager_user, htmx):
+def test_the_list_runs_seven_queries(workspace, admin_user, manager_user, htmx):
     """The session, its user, the membership with its workspace, SSO settings and token
     policy (for a whole page, with the header's other workspaces: the same query), the
-    count, the page of tokens with their makers, and the page's resources."""
+    count, the page of tokens with their makers, the page's resources, and the page's
+    per-token limits (gateway's row extra)."""
     resources = [Resource.objects.create(workspace=workspace, name=f"db-{n}") for n in range(2)]
     _bulk_tokens(workspace, 30, users=[admin_user, manager_user], resources=resources)
     client = signed_in(admin_user)
@@ -1273,7 +1274,7 @@ def test_the_list_runs_six_queries(workspace, admin_user, manager_user, htmx):
     with CaptureQueriesContext(connection) as seen:
         response = client.get(url("list"), **(HTMX if htmx else {}))
     assert len(rows(response)) == 25
-    assert len(seen) == 6, [query["sql"][:80] for query in seen.captured_queries]
+    assert len(seen) == 7, [query["sql"][:80] for query in seen.captured_queries]
 
 
 def test_the_list_counts_active_tokens_from_its_index_alone(workspace, admin_user):
