@@ -99,3 +99,6 @@ class ServiceVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.workspace_id}: {self.version}"
+
+
+from gateway.usage_models import Granularity, UsageClient, UsageCount  # noqa: E402, F401

@@ -7,18 +7,19 @@ from __future__ import annotations
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from gateway import versions
+from gateway import usage, versions
 from gateway.decision import decide
 from gateway.models import Service, ServiceRule
 from gateway.scopes import service_scopes
 from tokens.api import register_request_decider
-from tokens.auth import register_lookup_column
+from tokens.auth import register_lookup_column, register_use_observer
 from tokens.models import Resource
 from tokens.scopes import register_workspace_scopes
 
 register_lookup_column(versions.LOOKUP_NAME, versions.lookup_expression)
 register_request_decider(decide)
 register_workspace_scopes(service_scopes)
+register_use_observer(usage.record)
 
 
 @receiver([post_save, post_delete], sender=Service)

@@ -32,7 +32,7 @@ from accounts.models import Workspace
 from tokens import lookup_limit, services, signals
 from tokens import scopes as scope_catalogue
 from tokens.actors import Actor
-from tokens.auth import AuthenticationFailed, TokenPrincipal, authenticate_token
+from tokens.auth import AuthenticationFailed, TokenPrincipal, announce_use, authenticate_token
 from tokens.models import Token
 from tokens.schemas import (
     ErrorOut,
@@ -116,6 +116,9 @@ def bearer_auth(request: HttpRequest) -> TokenPrincipal:
         )
     except AuthenticationFailed as failure:
         _announce(request, failure.reason)
+        if failure.token_id:
+            outcome = "ip" if failure.reason == "ip_not_allowed" else "invalid"
+            announce_use(failure.token_id, outcome, "", address, user_agent(request))
         _refuse_failure(failure, request, ip)
     _announce(request, "ok")
     return principal
@@ -256,6 +259,7 @@ def require_scope(scope: str):
         @functools.wraps(endpoint)
         def wrapped(request, *args, **kwargs):
             if not request.auth.has_scope(scope):
+                request.usage_outcome = "scope"
                 raise ApiError(
                     403,
                     "insufficient_scope",
@@ -565,6 +569,11 @@ def _api_view(view):
     @functools.wraps(view)
     def wrapped(request, *args, **kwargs):
         response = view(request, *args, **kwargs)
+        principal = getattr(request, "auth", None)
+        if isinstance(principal, TokenPrincipal):
+            # Counted once the answer is decided: allowed, or refused for want of a scope.
+            outcome = getattr(request, "usage_outcome", "allowed")
+            announce_use(principal.public_id, outcome, "", client_ip(request), user_agent(request))
         if response.status_code == 405:
             allowed = response.get("Allow", "")
             response = _error(
