@@ -11,7 +11,8 @@ from gateway import usage, versions
 from gateway.decision import decide
 from gateway.models import Service, ServiceRule
 from gateway.scopes import service_scopes
-from tokens.api import register_request_decider
+from gateway.usage_api import router as usage_router
+from tokens.api import api, register_request_decider
 from tokens.auth import register_lookup_column, register_use_observer
 from tokens.models import Resource
 from tokens.scopes import register_workspace_scopes
@@ -20,6 +21,7 @@ register_lookup_column(versions.LOOKUP_NAME, versions.lookup_expression)
 register_request_decider(decide)
 register_workspace_scopes(service_scopes)
 register_use_observer(usage.record)
+api.add_router("", usage_router)
 
 
 @receiver([post_save, post_delete], sender=Service)
