@@ -279,3 +279,78 @@ def test_two_concurrent_flushers_never_count_twice(redis_cache, admin_user, work
     )
     assert UsageClient.objects.get(token=token, kind="ip", value="192.0.2.1").count == 60
     assert AuditEvent.objects.filter(action="token.new_ip").count() == 2
+
+
+# API ---------------------------------------------------------------------------------------
+
+
+def usage_url(token) -> str:
+    return f"/api/v1/tokens/{token.public_id}/usage"
+
+
+def test_the_usage_api_answers_points_by_outcome(client, admin_user, workspace):
+    token, secret = issue(admin_user, workspace, "api", scopes=["tokens:read"])
+    start = int(datetime(2026, 12, 1, 10, 0, tzinfo=UTC).timestamp() // 60)
+    rollups.write(
+        {
+            start: Counter(
+                {
+                    usage.field(token.public_id, "o", "allowed", "Billing"): 4,
+                    usage.field(token.public_id, "o", "scope", "Billing"): 1,
+                }
+            ),
+            start + 61: Counter({usage.field(token.public_id, "o", "invalid", ""): 2}),
+        }
+    )
+    response = client.get(
+        usage_url(token),
+        {"from": "2026-12-01T10:00:00Z", "to": "2026-12-01T13:00:00Z", "granularity": "hour"},
+        headers={"Authorization": f"Bearer {secret}"},
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["granularity"] == "hour"
+    assert [(p["total"], p["allowed"], p["scope"], p["invalid"]) for p in body["points"]] == [
+        (5, 4, 1, 0),
+        (2, 0, 0, 2),
+        (0, 0, 0, 0),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("params", "field_name"),
+    [
+        ({"granularity": "week"}, "granularity"),
+        ({"from": "yesterday"}, "from"),
+        ({"to": "2026-13-01T00:00:00Z"}, "to"),
+        ({"from": "2026-12-02T00:00:00Z", "to": "2026-12-01T00:00:00Z"}, "from"),
+        (
+            {"granularity": "minute", "from": "2026-11-01T00:00:00Z", "to": "2026-12-01T00:00:00Z"},
+            "from",
+        ),
+    ],
+)
+def test_the_usage_api_refuses_bad_periods_with_field_errors(
+    client, admin_user, workspace, params, field_name
+):
+    token, secret = issue(admin_user, workspace, "api", scopes=["tokens:read"])
+    response = client.get(usage_url(token), params, headers={"Authorization": f"Bearer {secret}"})
+    assert response.status_code == 400
+    assert response.json()["error"] == "validation_error"
+    assert list(response.json()["fields"]) == [field_name]
+
+
+def test_the_usage_api_needs_tokens_read(client, admin_user, workspace):
+    token, secret = issue(admin_user, workspace, "api", scopes=["tokens:write"])
+    response = client.get(usage_url(token), headers={"Authorization": f"Bearer {secret}"})
+    assert response.status_code == 403
+    assert response.json()["error"] == "insufficient_scope"
+
+
+def test_the_usage_api_does_not_show_another_workspaces_token(
+    client, admin_user, workspace, outsider, other_workspace
+):
+    theirs, _ = issue(outsider, other_workspace, "theirs")
+    _, secret = issue(admin_user, workspace, "api", scopes=["tokens:read"])
+    response = client.get(usage_url(theirs), headers={"Authorization": f"Bearer {secret}"})
+    assert response.status_code == 404
