@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from gateway import usage, versions
+from gateway import usage, usage_views, versions
 from gateway.decision import decide
 from gateway.models import Service, ServiceRule
 from gateway.scopes import service_scopes
@@ -16,12 +16,14 @@ from tokens.api import api, register_request_decider
 from tokens.auth import register_lookup_column, register_use_observer
 from tokens.models import Resource
 from tokens.scopes import register_workspace_scopes
+from tokens.views.activity import register_activity_section
 
 register_lookup_column(versions.LOOKUP_NAME, versions.lookup_expression)
 register_request_decider(decide)
 register_workspace_scopes(service_scopes)
 register_use_observer(usage.record)
 api.add_router("", usage_router)
+register_activity_section(usage_views.activity_section)
 
 
 @receiver([post_save, post_delete], sender=Service)
