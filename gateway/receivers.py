@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
+from accounts.overview import register_overview_panel
 from gateway import usage, usage_views, versions
 from gateway.decision import decide
 from gateway.models import Service, ServiceRule
@@ -24,6 +25,7 @@ register_workspace_scopes(service_scopes)
 register_use_observer(usage.record)
 api.add_router("", usage_router)
 register_activity_section(usage_views.activity_section)
+register_overview_panel(usage_views.overview_panel)
 
 
 @receiver([post_save, post_delete], sender=Service)

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db.models import Sum
+from django.db.models import Exists, OuterRef, Q, Sum
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from gateway.usage_models import Granularity, UsageClient, UsageCount
 from tokens.auth import USE_OUTCOMES
+from tokens.models import active_q
 
 # The longest period each granularity answers, and what it is when none is asked.
 LONGEST = {
@@ -140,3 +141,34 @@ def top_resources(token, period: Period, limit: int = 10) -> list[dict]:
 def clients(token, kind: str, limit: int = 50) -> list[UsageClient]:
     """Return the IPs or user agents the token was used from, most recent first."""
     return list(UsageClient.objects.filter(token=token, kind=kind).order_by("-last_seen")[:limit])
+
+
+def workspace_usage(tokens, since: datetime, limit: int = 5) -> dict[str, list]:
+    """Return, of `tokens` (a queryset), the most used and the most refused since a day,
+    and the active ones never used (no counted use and no recorded last use)."""
+    totals = (
+        UsageCount.objects.filter(
+            token__in=tokens, granularity=Granularity.DAY, start__gte=floor(since, Granularity.DAY)
+        )
+        .values("token__public_id", "token__name")
+        .annotate(total=Sum("count"), refused=Sum("count", filter=~Q(outcome="allowed")))
+    )
+    rows = [
+        {
+            "public_id": row["token__public_id"],
+            "name": row["token__name"],
+            "total": row["total"],
+            "refused": row["refused"] or 0,
+        }
+        for row in totals
+    ]
+    top = sorted(rows, key=lambda row: (-row["total"], row["name"]))[:limit]
+    refused = sorted(
+        (row for row in rows if row["refused"]), key=lambda row: (-row["refused"], row["name"])
+    )[:limit]
+    never = list(
+        tokens.filter(active_q(timezone.now()), last_used_at__isnull=True)
+        .exclude(Exists(UsageCount.objects.filter(token=OuterRef("pk"))))
+        .order_by("created_at")[:limit]
+    )
+    return {"top": top, "refused": refused, "never": never}

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
 
 from accounts.csv_cells import spreadsheet_safe
 from accounts.permissions import workspace_view
@@ -15,6 +17,8 @@ from gateway.usage_models import UsageClient
 from tokens import rules, services
 from tokens.actors import Actor
 from tokens.models import Token
+
+OVERVIEW_DAYS = 7
 
 
 def activity_section(request: HttpRequest, token: Token, actor: Actor) -> dict:
@@ -71,3 +75,14 @@ def usage_csv(request: HttpRequest, public_id: str) -> HttpResponse:
     )
     response["Cache-Control"] = "no-store"
     return response
+
+
+def overview_panel(request: HttpRequest) -> dict:
+    """Return the workspace's usage of the last week for the overview page."""
+    actor = Actor.member(request.membership)
+    tokens = services.tokens_visible_to(actor, request.workspace)
+    return {
+        "template": "gateway/usage_overview.html",
+        "days": OVERVIEW_DAYS,
+        **usage_queries.workspace_usage(tokens, timezone.now() - timedelta(days=OVERVIEW_DAYS)),
+    }

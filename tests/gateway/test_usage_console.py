@@ -106,3 +106,37 @@ def test_the_csv_of_another_workspaces_token_is_not_found(admin_user, outsider, 
         reverse("usage:csv", kwargs={"slug": "acme", "public_id": theirs.public_id})
     )
     assert response.status_code == 404
+
+
+# Overview ----------------------------------------------------------------------------------
+
+
+def test_the_overview_lists_top_tokens_most_refused_and_never_used(
+    admin_user, workspace, used, member_user
+):
+    quiet, _ = issue(admin_user, workspace, "quiet", scopes=["tokens:read"])
+    busy, _ = issue(admin_user, workspace, "busy", scopes=["tokens:read"])
+    minute = usage.minute_of(timezone.now().timestamp())
+    rollups.write({minute: Counter({usage.field(busy.public_id, "o", "allowed", ""): 50})})
+    url = reverse("accounts:workspace_overview", kwargs={"slug": "acme"})
+
+    section = parse(signed_in(admin_user).get(url)).find("section", class_="card usage-overview")
+
+    tables = section.find_all("table")
+    assert [row.find("a").text() for row in tables[0].find("tbody").find_all("tr")] == [
+        "busy",
+        "used",
+    ]
+    assert [row.find("a").text() for row in tables[1].find("tbody").find_all("tr")] == ["used"]
+    assert [item.find("a").text() for item in section.find("ul").find_all("li")] == ["quiet"]
+
+
+def test_a_member_sees_no_usage_of_others_personal_tokens(admin_user, workspace, member_user):
+    personal, _ = issue(admin_user, workspace, "admins-own", kind="personal")
+    minute = usage.minute_of(timezone.now().timestamp())
+    rollups.write({minute: Counter({usage.field(personal.public_id, "o", "allowed", ""): 5})})
+    url = reverse("accounts:workspace_overview", kwargs={"slug": "acme"})
+    admin_page = signed_in(admin_user).get(url).content.decode()
+    member_page = signed_in(member_user).get(url).content.decode()
+    assert "admins-own" in admin_page
+    assert "admins-own" not in member_page
