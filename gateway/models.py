@@ -101,4 +101,9 @@ class ServiceVersion(models.Model):
         return f"{self.workspace_id}: {self.version}"
 
 
-from gateway.usage_models import Granularity, UsageClient, UsageCount  # noqa: E402, F401
+from gateway.usage_models import (  # noqa: E402, F401
+    Granularity,
+    UsageClient,
+    UsageCount,
+    UsageSettings,
+)

@@ -20,7 +20,8 @@ from django.utils import timezone
 from redis.exceptions import ResponseError
 
 from gateway import usage
-from gateway.usage_models import Granularity, UsageClient, UsageCount
+from gateway.usage_models import Granularity, UsageClient, UsageCount, UsageSettings
+from tokens.notifications import notify_token_new_ip
 
 logger = logging.getLogger("keyward.gateway.rollups")
 
@@ -132,8 +133,16 @@ def write(tallies: dict[int, Counter]) -> FlushResult:
                     new_ips.append((by_pk[pk], value, first_seen))
                 continue
             cursor.execute(_update_client_sql(), (count, first, first, last, last, pk, kind, value))
+        emailing = new_ips and set(
+            UsageSettings.objects.filter(
+                workspace_id__in={token.workspace_id for token, _, _ in new_ips},
+                email_on_new_ip=True,
+            ).values_list("workspace_id", flat=True)
+        )
         for token, ip, seen in new_ips:
             _audit_new_ip(token, ip, seen)
+            if token.workspace_id in emailing:
+                notify_token_new_ip(token, ip, f"{seen:%b %d, %Y %H:%M}")
     result.rows = len(counts) + len(clients)
     result.new_ips = len(new_ips)
     return result

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-__all__ = ["Granularity", "UsageClient", "UsageCount"]
+__all__ = ["Granularity", "UsageClient", "UsageCount", "UsageSettings"]
 
 
 class Granularity(models.TextChoices):
@@ -60,3 +60,21 @@ class UsageClient(models.Model):
 
     def __str__(self) -> str:
         return f"{self.value} ({self.count})"
+
+
+class UsageSettings(models.Model):
+    """A workspace's choices about usage: whether a token's first use from a new IP is emailed."""
+
+    workspace = models.OneToOneField(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="usage_settings"
+    )
+    email_on_new_ip = models.BooleanField(
+        default=False,
+        help_text="Email a token's owner (or creator) when it is first used from a new IP.",
+    )
+
+    class Meta:
+        verbose_name_plural = "usage settings"
+
+    def __str__(self) -> str:
+        return f"Usage settings of {self.workspace}"

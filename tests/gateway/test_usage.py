@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent
 from gateway import rollups, usage
-from gateway.usage_models import Granularity, UsageClient, UsageCount
+from gateway.usage_models import Granularity, UsageClient, UsageCount, UsageSettings
 from tests.factories import actor_of, issue
 from tests.forked import run_workers
 from tests.gateway.test_views import CHECK, nginx
@@ -354,3 +354,23 @@ def test_the_usage_api_does_not_show_another_workspaces_token(
     _, secret = issue(admin_user, workspace, "api", scopes=["tokens:read"])
     response = client.get(usage_url(theirs), headers={"Authorization": f"Bearer {secret}"})
     assert response.status_code == 404
+
+
+def test_a_new_ip_is_emailed_to_the_creator_only_where_the_workspace_opts_in(
+    client, reader, workspace, admin_user, mailoutbox, django_capture_on_commit_callbacks
+):
+    client.get(CHECK, headers=nginx(reader))
+    with django_capture_on_commit_callbacks(execute=True):
+        rollups.flush()
+    assert [m.subject for m in mailoutbox if "new address" in m.subject] == []
+
+    UsageSettings.objects.create(workspace=workspace, email_on_new_ip=True)
+    client.get(CHECK, headers=nginx(reader), REMOTE_ADDR="198.51.100.4")
+    client.get(CHECK, headers=nginx(reader))  # an address it already knows
+    with django_capture_on_commit_callbacks(execute=True):
+        rollups.flush()
+
+    (email,) = [m for m in mailoutbox if "new address" in m.subject]
+    assert email.to == [admin_user.email]
+    assert "198.51.100.4" in email.body
+    assert reader not in email.body

@@ -114,7 +114,7 @@ def test_the_csv_of_another_workspaces_token_is_not_found(admin_user, outsider, 
 def test_the_overview_lists_top_tokens_most_refused_and_never_used(
     admin_user, workspace, used, member_user
 ):
-    quiet, _ = issue(admin_user, workspace, "quiet", scopes=["tokens:read"])
+    issue(admin_user, workspace, "quiet", scopes=["tokens:read"])
     busy, _ = issue(admin_user, workspace, "busy", scopes=["tokens:read"])
     minute = usage.minute_of(timezone.now().timestamp())
     rollups.write({minute: Counter({usage.field(busy.public_id, "o", "allowed", ""): 50})})
