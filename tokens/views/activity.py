@@ -57,6 +57,9 @@ def token_activity(request: HttpRequest, public_id: str) -> HttpResponse:
         "page": page,
         "events_shown": events_shown,
         "hide_clients": not rules.may_read_audit(actor),
-        "sections": [part for section in _sections if (part := section(request, token, actor))],
+        # HTMX asks for the events table alone: the sections are not drawn, so not computed.
+        "sections": []
+        if request.htmx
+        else [part for section in _sections if (part := section(request, token, actor))],
     }
     return render_page(request, "tokens/activity.html", context, partial="activity-table")
