@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gateway.matching import prefix_segments
-from gateway.models import ServiceRule
+from gateway.models import ServiceRule, scope_name
 
 # Workspaces whose rules one process keeps; beyond this the cache starts afresh.
 MAX_WORKSPACES = 10_000
@@ -29,7 +29,7 @@ class CompiledService:
 
     def scope_for(self, method: str) -> str:
         """Return the scope a request with `method` needs (unlisted methods need write)."""
-        return f"{self.slug}:{self.method_scopes.get(method, 'write')}"
+        return scope_name(self.slug, self.method_scopes.get(method, "write"))
 
 
 Prefixes = tuple[tuple[tuple[str, ...], CompiledService], ...]

@@ -14,6 +14,7 @@ __all__ = [
     "Service",
     "ServiceRule",
     "ServiceVersion",
+    "scope_name",
 ]
 
 SLUG_MAX_LENGTH = 50
@@ -21,6 +22,11 @@ SLUG_MAX_LENGTH = 50
 # method not listed needs "write".
 DEFAULT_METHOD_SCOPES = {"GET": "read", "HEAD": "read", "OPTIONS": "read"}
 SCOPE_LEVELS = ("read", "write")
+
+
+def scope_name(slug: str, level: str) -> str:
+    """Return the name of a service's scope: <slug>:read or <slug>:write."""
+    return f"{slug}:{level}"
 
 
 def default_method_scopes() -> dict[str, str]:
@@ -60,7 +66,7 @@ class Service(models.Model):
 
     def scope(self, level: str) -> str:
         """Return the scope name of `level` (read or write) for this service."""
-        return f"{self.slug}:{level}"
+        return scope_name(self.slug, level)
 
 
 class ServiceRule(models.Model):

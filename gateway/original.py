@@ -8,9 +8,11 @@
 
 Gateways pass the client's own headers to the check and overwrite only theirs:
 a client could send X-Original-URI through Traefik, or X-Forwarded-Host through
-nginx. So when both families name a value and disagree, the request is refused
-rather than guessed; a gateway's configuration must set the host it guards in
-one of them (docs/gateways.md), since Host alone is what the check falls back on.
+nginx. So a family is read only when it names the URI, its missing method or
+host is the check request's own (nginx's subrequest keeps the method; its Host
+is what the configuration sets), and when two families are read and disagree on
+anything, the request is refused rather than guessed. A client's X-Forwarded-Host
+alone, through nginx, is never read.
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ from django.utils.encoding import escape_uri_path
 
 __all__ = ["Conflict", "Original", "original_request"]
 
-FIELDS = {
-    "method": ("HTTP_X_ORIGINAL_METHOD", "HTTP_X_FORWARDED_METHOD"),
-    "uri": ("HTTP_X_ORIGINAL_URI", "HTTP_X_FORWARDED_URI"),
-    "host": ("HTTP_X_ORIGINAL_HOST", "HTTP_X_FORWARDED_HOST"),
-}
+# Each family of headers: its URI, method and host header. A family counts only when it
+# names the URI; its method and host then fall back to the check request's own.
+FAMILIES = (
+    ("HTTP_X_ORIGINAL_URI", "HTTP_X_ORIGINAL_METHOD", "HTTP_X_ORIGINAL_HOST"),
+    ("HTTP_X_FORWARDED_URI", "HTTP_X_FORWARDED_METHOD", "HTTP_X_FORWARDED_HOST"),
+)
 
 
 class Conflict(ValueError):
@@ -42,11 +45,10 @@ class Original:
     uri: str | None
 
 
-def _agreed(meta: dict, field: str) -> str | None:
-    values = {meta[key] for key in FIELDS[field] if key in meta}
+def _one(values: set[str], field: str) -> str:
     if len(values) > 1:
         raise Conflict(f"The gateway's headers disagree about the original {field}.")
-    return values.pop() if values else None
+    return values.pop()
 
 
 def original_request(request: HttpRequest, envoy_path: str | None = None) -> Original:
@@ -59,8 +61,12 @@ def original_request(request: HttpRequest, envoy_path: str | None = None) -> Ori
         # as Envoy sent them, not decoded once more.
         uri = "/" + escape_uri_path(envoy_path) + (f"?{query}" if query else "")
         return Original(method=request.method, host=meta.get("HTTP_HOST", ""), uri=uri)
+    named = [family for family in FAMILIES if family[0] in meta]
+    if not named:
+        return Original(method=request.method, host=meta.get("HTTP_HOST", ""), uri=None)
+    own_host = meta.get("HTTP_HOST", "")
     return Original(
-        method=_agreed(meta, "method") or request.method,
-        host=_agreed(meta, "host") or meta.get("HTTP_HOST", ""),
-        uri=_agreed(meta, "uri"),
+        uri=_one({meta[uri] for uri, _, _ in named}, "URI"),
+        method=_one({meta.get(method, request.method) for _, method, _ in named}, "method"),
+        host=_one({meta.get(host, own_host) for _, _, host in named}, "host"),
     )

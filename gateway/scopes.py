@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from accounts.roles import Role
-from gateway.models import Service
+from gateway.models import Service, scope_name
 from tokens.scopes import Scope
 
 LOWEST_ROLE = {"read": Role.MEMBER, "write": Role.MANAGER}
@@ -24,13 +24,13 @@ def service_scopes(workspace_id: int) -> Iterator[Scope]:
     for slug, name, method_scopes in rows.order_by("slug"):
         reading = ", ".join(m for m, level in method_scopes.items() if level == "read") or "none"
         yield Scope(
-            name=f"{slug}:read",
+            name=scope_name(slug, "read"),
             label=f"Read {name}",
             description=f"Call the {name} service with the methods that read ({reading}).",
             lowest_role=LOWEST_ROLE["read"],
         )
         yield Scope(
-            name=f"{slug}:write",
+            name=scope_name(slug, "write"),
             label=f"Change {name}",
             description=f"Call the {name} service with every other method.",
             lowest_role=LOWEST_ROLE["write"],

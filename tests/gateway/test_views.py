@@ -127,16 +127,40 @@ def test_envoy_paths_cannot_escape_a_prefix(client, reader):
 @pytest.mark.parametrize(
     "spoof",
     [
-        {"X-Forwarded-Uri": "/billing/x", "X-Original-URI": "/admin"},
-        {"X-Forwarded-Host": "api.example.com", "X-Original-Host": "admin.example.com"},
-        {"X-Forwarded-Method": "GET", "X-Original-Method": "DELETE"},
+        {"X-Forwarded-Uri": "/admin"},
+        {"X-Forwarded-Uri": "/billing/x", "X-Forwarded-Host": "admin.example.com"},
+        {"X-Forwarded-Uri": "/billing/x", "X-Forwarded-Method": "DELETE"},
     ],
 )
-def test_headers_that_disagree_are_refused(client, reader, spoof):
-    # A client's own X-Original-* passed through Traefik, or X-Forwarded-* through nginx.
-    headers = {**nginx(reader), **spoof}
+def test_a_clients_forwarded_headers_through_nginx_are_refused(client, reader, spoof):
+    # nginx passes the client's own headers along with those its configuration sets.
+    response = client.get(CHECK, headers={**nginx(reader), **spoof})
+    assert (response.status_code, response.json()["error"]) == (403, "invalid_path")
+
+
+@pytest.mark.parametrize(
+    "spoof",
+    [
+        {"X-Original-URI": "/billing/x", "X-Original-Host": "admin.example.com"},
+        {"X-Original-URI": "/admin"},
+        {"X-Original-URI": "/billing/x", "X-Original-Method": "GET"},
+    ],
+)
+def test_a_clients_original_headers_through_traefik_are_refused(client, writer, spoof):
+    headers = {**traefik(writer, method="DELETE"), **spoof}
     response = client.get(CHECK, headers=headers)
     assert (response.status_code, response.json()["error"]) == (403, "invalid_path")
+
+
+def test_a_clients_forwarded_host_alone_is_not_read(client, reader):
+    # Through nginx the host is X-Original-Host, or the Host the configuration sets.
+    headers = nginx(reader, host="intranet.example.com", **{"X-Forwarded-Host": "api.example.com"})
+    response = client.get(CHECK, headers=headers)
+    assert (response.status_code, response.json()["error"]) == (403, "no_matching_service")
+    headers = nginx(reader, **{"X-Original-Host": "intranet.example.com"})
+    assert client.get(CHECK, headers=headers).status_code == 403
+    headers = nginx(reader, host="keyward.internal", **{"X-Original-Host": "api.example.com"})
+    assert client.get(CHECK, headers=headers).status_code == 200
 
 
 def test_no_original_uri_is_refused(client, reader):
@@ -259,3 +283,21 @@ def _well_formed_token() -> str:
 
     random_part = BASE62[:30]
     return f"kww_{random_part}{checksum(random_part)}"
+
+
+def test_each_decision_is_announced(client, reader):
+    from gateway.signals import gateway_checked
+
+    heard = []
+
+    def listener(sender, decision, request, **kwargs):
+        heard.append(decision.reason)
+
+    gateway_checked.connect(listener)
+    try:
+        client.get(CHECK, headers=nginx(reader))
+        client.get(CHECK, headers=nginx(reader, method="POST"))
+        client.get(CHECK, headers=nginx("kww_garbage"))
+    finally:
+        gateway_checked.disconnect(listener)
+    assert heard == ["ok", "insufficient_scope", "invalid_token"]
