@@ -1,15 +1,28 @@
 """GET /api/v1/tokens/{id}/usage: a token's uses over time by outcome (scope tokens:read)."""
 
-from __future__ import annotations
-
 from datetime import datetime
+from typing import Annotated, Literal
 
 from ninja import Query, Router, Schema
+from pydantic import BeforeValidator
 
 from gateway import usage_queries
 from tokens.api import ERRORS, _token, require_scope
 
 router = Router(tags=["tokens"])
+
+
+def _iso_only(value):
+    """Refuse what pydantic would read as a Unix timestamp: the schema says an ISO date-time."""
+    if value is None or isinstance(value, datetime):
+        return value
+    text = str(value).strip()
+    if len(text) < 10 or not (text[:4].isdigit() and text[4] == "-"):
+        raise ValueError("Give a date and time in ISO 8601, e.g. 2026-12-01T00:00:00Z.")
+    return value
+
+
+Moment = Annotated[datetime | None, BeforeValidator(_iso_only)]
 
 
 class UsagePointOut(Schema):
@@ -36,9 +49,9 @@ class UsageOut(Schema):
 def token_usage(
     request,
     token_id: str,
-    start: str | None = Query(None, alias="from", description="ISO 8601; default: to - 24 h"),
-    end: str | None = Query(None, alias="to", description="ISO 8601; default: now"),
-    granularity: str | None = Query(None, description="minute, hour (default) or day"),
+    start: Annotated[Moment, Query(None, alias="from", description="Default: to - 24 h")] = None,
+    end: Annotated[Moment, Query(None, alias="to", description="Default: now")] = None,
+    granularity: Annotated[Literal["minute", "hour", "day"], Query("hour")] = "hour",
 ):
     """Return the token's uses per minute, hour or day between `from` and `to`, by outcome.
 
@@ -46,7 +59,7 @@ def token_usage(
     last 24 h) or day; `from` and `to` are ISO 8601 date-times.
     """
     token = _token(request, token_id)
-    period = usage_queries.parse_period({"from": start, "to": end, "granularity": granularity})
+    period = usage_queries.parse_period({"granularity": granularity}, start=start, end=end)
     return {
         "token": token.public_id,
         "granularity": period.granularity,

@@ -77,17 +77,30 @@ def _moment(value: str | None, name: str, errors: dict) -> datetime | None:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def parse_period(params, now: datetime | None = None) -> Period:
-    """Return the period that `from`, `to` and `granularity` ask for, or raise ValidationError."""
+def parse_period(
+    params,
+    now: datetime | None = None,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> Period:
+    """Return the period that `from`, `to` and `granularity` ask for, or raise ValidationError.
+
+    `start` and `end`, when given, are `from` and `to` already parsed (the API's schema).
+    """
     errors: dict[str, list[str]] = {}
     granularity = params.get("granularity") or Granularity.HOUR
     if granularity not in Granularity.values:
         errors["granularity"] = ["Choose minute, hour or day."]
         granularity = Granularity.HOUR
-    start = _moment(params.get("from"), "from", errors)
-    end = _moment(params.get("to"), "to", errors)
+    start = start or _moment(params.get("from"), "from", errors)
+    end = end or _moment(params.get("to"), "to", errors)
     if errors:
         raise ValidationError(errors)
+    if start is not None and start.tzinfo is None:
+        start = start.replace(tzinfo=UTC)
+    if end is not None and end.tzinfo is None:
+        end = end.replace(tzinfo=UTC)
     end = end or (now or timezone.now())
     start = start or end - DEFAULT_SPAN[granularity]
     if start >= end:
