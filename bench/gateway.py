@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections import Counter
+from contextlib import contextmanager
 
 from django.db import connection
 from django.test import Client
@@ -58,6 +60,22 @@ def _nginx(token: str, method: str = "GET") -> dict:
     return {"headers": nginx_headers(token, method)}
 
 
+@contextmanager
+def counting(enabled: bool):
+    """Count usage in the check (as deployed), or not, to show what counting costs."""
+    from gateway import usage
+
+    if enabled:
+        yield
+        return
+    record = usage.record_decision
+    usage.record_decision = lambda *args, **kwargs: None
+    try:
+        yield
+    finally:
+        usage.record_decision = record
+
+
 def run(requests: int) -> None:
     """Print the gateway benchmark table."""
     reader, other = bench_gateway_tokens()
@@ -66,21 +84,23 @@ def run(requests: int) -> None:
         "bare": (BARE, {}),
         "bare+query": (BARE_QUERY, {}),
         "check": (CHECK, _nginx(reader)),
+        "uncounted": (CHECK, _nginx(reader)),
     }
     ok = (200, 401, 403)
     for path, kwargs in routes.values():  # warm imports, URL resolver, compiled rules
         timings(client, path, 300, ok=ok, **kwargs)
 
     times: dict[str, list[float]] = {name: [] for name in routes}
-    ratios: dict[str, list[float]] = {"bare+query": [], "check": []}
+    ratios: dict[str, list[float]] = {"bare+query": [], "check": [], "uncounted": []}
     over_query: list[float] = []
     for _ in range(ROUNDS):
         medians = {}
         for name, (path, kwargs) in routes.items():
-            times[name] += timings(client, path, requests // ROUNDS // 2, ok=ok, **kwargs)
-            cpu = timings(
-                client, path, requests // ROUNDS // 2, ok=ok, clock=time.thread_time, **kwargs
-            )
+            with counting(name != "uncounted"):
+                times[name] += timings(client, path, requests // ROUNDS // 2, ok=ok, **kwargs)
+                cpu = timings(
+                    client, path, requests // ROUNDS // 2, ok=ok, clock=time.thread_time, **kwargs
+                )
             medians[name] = statistics.median(cpu)
         for name in ratios:
             ratios[name].append(medians[name] / medians["bare"])
@@ -102,11 +122,16 @@ def run(requests: int) -> None:
     for name, label in (
         ("bare", f"GET {BARE} (bare Django JSON view)"),
         ("bare+query", f"GET {BARE_QUERY} (the bare view plus one SELECT 1)"),
-        ("check", f"GET {CHECK}, nginx headers, allowed"),
+        ("check", f"GET {CHECK}, nginx headers, allowed (usage counted)"),
+        ("uncounted", f"GET {CHECK}, the same, usage not counted"),
     ):
         row(f"{label}: req/s", f"{len(times[name]) / sum(times[name]):,.0f}")
         row("  p50 / p99 wall time (µs)", p50_p99(times[name]))
-    for name, target in (("bare+query", ""), ("check", " (goal <= 1.30)")):
+    for name, target in (
+        ("bare+query", ""),
+        ("check", " (goal <= 1.30)"),
+        ("uncounted", " (no usage counting)"),
+    ):
         per_round = ratios[name]
         row(
             f"{name} / bare, CPU time, median of rounds{target}",
@@ -124,4 +149,34 @@ def run(requests: int) -> None:
     row(
         "refused (POST needs write): p50 (µs) / queries",
         f"{p50_p99(write_times).split(' / ')[0]} / {writes.queries / 200:g}",
+    )
+    flush_throughput()
+
+
+def flush_throughput(minutes: int = 500) -> None:
+    """Print how fast gateway.rollups writes counted uses into the usage tables."""
+    from gateway import rollups, usage
+    from gateway.usage_models import UsageClient, UsageCount
+    from tokens.models import Token
+
+    bench_tokens = Token.objects.filter(workspace__slug="gateway")
+    tokens = list(bench_tokens.values_list("public_id", flat=True))
+    start = usage.minute_of(time.time()) - minutes
+    tallies = {}
+    for minute in range(start, start + minutes):
+        tally = Counter()
+        for token_id in tokens:
+            for outcome in ("allowed", "scope", "invalid"):
+                tally[usage.field(token_id, "o", outcome, "Bench")] += 7
+            tally[usage.field(token_id, "ip", f"192.0.2.{minute % 50}")] += 21
+            tally[usage.field(token_id, "ua", "bench/1.0")] += 21
+        tallies[minute] = tally
+    began = time.perf_counter()
+    result = rollups.write(tallies)
+    elapsed = time.perf_counter() - began
+    UsageCount.objects.filter(token__public_id__in=tokens).delete()
+    UsageClient.objects.filter(token__public_id__in=tokens).delete()
+    row(
+        f"flush: {minutes} minutes x {len(tokens)} tokens into {result.rows:,} rows: rows/s",
+        f"{result.rows / elapsed:,.0f}",
     )

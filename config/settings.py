@@ -419,6 +419,14 @@ KEYWARD_GATEWAY_RESPONSE_HEADERS = {
     "scopes": os.environ.get("KEYWARD_GATEWAY_HEADER_SCOPES", "X-Keyward-Scopes"),
 }
 
+# Usage counting (gateway.usage, gateway.rollups): counts per minute are kept this many
+# hours, per hour this many days, per day this many days (0: for ever). A minute's counts
+# left in Redis by no flusher expire after KEYWARD_USAGE_BUFFER_TTL_SECONDS.
+KEYWARD_USAGE_MINUTE_RETENTION_HOURS = env_int("KEYWARD_USAGE_MINUTE_RETENTION_HOURS", 48)
+KEYWARD_USAGE_HOUR_RETENTION_DAYS = env_int("KEYWARD_USAGE_HOUR_RETENTION_DAYS", 90)
+KEYWARD_USAGE_DAY_RETENTION_DAYS = env_int("KEYWARD_USAGE_DAY_RETENTION_DAYS", 0)
+KEYWARD_USAGE_BUFFER_TTL_SECONDS = env_int("KEYWARD_USAGE_BUFFER_TTL_SECONDS", 2 * 24 * 3600)
+
 # Operations (ops/): /metrics answers these networks (CIDR) without a token; anyone
 # else needs a token with the metrics:read scope.
 KEYWARD_METRICS_ALLOWED_IPS = env_list("KEYWARD_METRICS_ALLOWED_IPS", ["127.0.0.1/32", "::1/128"])

@@ -18,6 +18,7 @@ handler500 = "ops.unavailable.server_error"
 urlpatterns = [
     path("api/v1/", api_urls()),  # first: the busiest routes, resolved with the fewest tries
     path("", include("gateway.urls")),  # the check first: every guarded request asks it
+    path("", include("gateway.usage_urls")),
     # admin.site.login's page, with the code step after the password.
     path("admin/login/", two_factor.admin_login, name="admin_login"),
     # admin.site.password_change, emailing the operator that their password changed.

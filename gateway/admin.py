@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 
 from gateway import services
-from gateway.models import Service
+from gateway.models import Service, UsageSettings
 from tokens.actors import Actor
 
 
@@ -103,3 +103,11 @@ class ServiceAdmin(admin.ModelAdmin):
         # "Delete selected": one service call each, so each writes its audit event.
         for service in queryset.select_related("resource"):
             self.delete_model(request, service)
+
+
+@admin.register(UsageSettings)
+class UsageSettingsAdmin(admin.ModelAdmin):
+    """Let operators opt a workspace in to emails about tokens used from new IPs."""
+
+    list_display = ("workspace", "email_on_new_ip")
+    list_select_related = ("workspace",)

@@ -111,3 +111,10 @@ class ServiceVersion(models.Model):
 from gateway.limit_models import LimitPolicy, TokenLimits  # noqa: E402
 
 __all__ += ["LimitPolicy", "TokenLimits"]
+
+from gateway.usage_models import (  # noqa: E402, F401
+    Granularity,
+    UsageClient,
+    UsageCount,
+    UsageSettings,
+)

@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from accounts.http import client_ip, user_agent
+from gateway import usage
 from gateway.decision import Decision, check_request, refuse
 from gateway.original import Conflict, original_request
 from gateway.signals import gateway_checked
@@ -137,6 +138,7 @@ def _decide(request: HttpRequest, envoy_path: str | None) -> HttpResponse:
     )
     if decision.principal is not None:
         request.auth = decision.principal  # the request log names the token and workspace
+    usage.record_decision(decision, client_ip(request), user_agent(request))
     gateway_checked.send(sender=Decision, decision=decision, request=request)
     if decision.reason == "invalid_token":
         return _refuse_invalid(decision, request)

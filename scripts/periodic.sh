@@ -12,6 +12,9 @@ run() {
 }
 # Emails tokens' people before expiry; erases expired tokens' stored copies.
 run send_expiry_reminders
+# Moves usage counted in Redis to the database and prunes it by retention (a catch-up:
+# deploy/systemd/keyward-usage.timer runs it every minute, so charts lag a minute at most).
+run flush_usage
 # Deletes expired sessions (Django keeps them in the database).
 run clearsessions
 # Deletes finished task results older than a week (the database task queue).

@@ -33,7 +33,7 @@ from accounts.models import Workspace
 from tokens import lookup_limit, services, signals
 from tokens import scopes as scope_catalogue
 from tokens.actors import Actor
-from tokens.auth import AuthenticationFailed, TokenPrincipal, authenticate_token
+from tokens.auth import AuthenticationFailed, TokenPrincipal, announce_use, authenticate_token
 from tokens.models import Token
 from tokens.schemas import (
     ErrorOut,
@@ -125,6 +125,9 @@ def bearer_auth(request: HttpRequest) -> TokenPrincipal:
         )
     except AuthenticationFailed as failure:
         _announce(request, failure.reason)
+        if failure.token_id:
+            outcome = "ip" if failure.reason == "ip_not_allowed" else "invalid"
+            announce_use(failure.token_id, outcome, "", address, user_agent(request))
         _refuse_failure(failure, request, ip)
     _announce(request, "ok")
     _admit(request, principal)
@@ -152,6 +155,7 @@ def _admit(request: HttpRequest, principal: TokenPrincipal) -> None:
         return
     request.limit_headers = admission.headers
     if not admission.allowed:
+        announce_use(principal.public_id, "limit", "", client_ip(request), user_agent(request))
         body = admission.body()
         raise ApiError(429, body["error"], body["message"], admission.headers, body)
 
@@ -296,6 +300,7 @@ def require_scope(scope: str):
         @functools.wraps(endpoint)
         def wrapped(request, *args, **kwargs):
             if not request.auth.has_scope(scope):
+                request.usage_outcome = "scope"
                 raise ApiError(
                     403,
                     "insufficient_scope",
@@ -648,6 +653,11 @@ def _api_view(view):
         # A limited token's RateLimit headers, on every answer it gets (bearer_auth sets them).
         for name, value in getattr(request, "limit_headers", {}).items():
             response.setdefault(name, value)
+        principal = getattr(request, "auth", None)
+        if isinstance(principal, TokenPrincipal):
+            # Counted once the answer is decided: allowed, or refused for want of a scope.
+            outcome = getattr(request, "usage_outcome", "allowed")
+            announce_use(principal.public_id, outcome, "", client_ip(request), user_agent(request))
         if response.status_code == 405:
             allowed = response.get("Allow", "")
             response = _error(

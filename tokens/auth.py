@@ -44,6 +44,29 @@ def register_lookup_column(name: str, expression: Callable[[], str]) -> None:
     _lookup_sql.cache_clear()
 
 
+# Who hears about each use of a token (DESIGN §1: gateway counts usage; tokens never
+# imports it). A plain tuple of functions: one call each, no signal dispatch on the hot path.
+_use_observers: tuple[Callable[[str, str, str, str | None, str], None], ...] = ()
+
+# The outcomes a use is announced with.
+USE_OUTCOMES = ("allowed", "scope", "resource", "ip", "limit", "invalid")
+
+
+def register_use_observer(observer: Callable[[str, str, str, str | None, str], None]) -> None:
+    """Call `observer(token_id, outcome, resource, client_ip, user_agent)` on each token use."""
+    global _use_observers
+    if observer not in _use_observers:
+        _use_observers = (*_use_observers, observer)
+
+
+def announce_use(
+    token_id: str, outcome: str, resource: str, client_ip: str | None, user_agent: str
+) -> None:
+    """Tell the observers that token `token_id` was used, and with what outcome."""
+    for observer in _use_observers:
+        observer(token_id, outcome, resource, client_ip, user_agent)
+
+
 @dataclass(frozen=True, slots=True)
 class TokenPrincipal:
     """Who a valid token is: what the API knows about the caller."""

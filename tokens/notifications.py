@@ -100,3 +100,10 @@ def notify_tokens_leaked(leaks: list[tuple[Token, dict]]) -> dict[int, list[str]
     if emails:
         enqueue_after_commit(tasks.email_about_tokens, "token_leaked", emails)
     return emailed
+
+
+def notify_token_new_ip(token: Token, ip: str, first_seen: str) -> None:
+    """Tell the token's owner or creator that it was used from an address new to it."""
+    if to := _recipients([_responsible(token)]):
+        email = {"token": token.pk, "to": to, "extra": {"ip": ip, "first_seen": first_seen}}
+        enqueue_after_commit(tasks.email_about_tokens, "token_new_ip", [email])

@@ -28,6 +28,7 @@ OPERATIONS: dict[str, tuple[str | None, dict | None]] = {
     "PATCH /api/v1/tokens/{token_id}": ("tokens:write", {"name": "renamed"}),
     "DELETE /api/v1/tokens/{token_id}": ("tokens:write", None),
     "POST /api/v1/tokens/{token_id}/rotate": ("tokens:write", {"grace": "none"}),
+    "GET /api/v1/tokens/{token_id}/usage": ("tokens:read", None),
 }
 SCOPES = ("workspace:read", "members:read", "tokens:read", "tokens:write", "tokens:introspect")
 SCOPE_SETS = {scope: (scope,) for scope in SCOPES} | {"all": SCOPES}

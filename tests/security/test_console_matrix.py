@@ -125,6 +125,7 @@ CONSOLE: dict[str, Rule] = {
     "tokens:revoke": rule(MAN),
     "tokens:reveal": rule(NO, MAN, purpose="reveal", password="{password}"),
     "tokens:activity": rule(MEM),
+    "usage:csv": rule(MEM),
     "tokens:resources": rule(MEM),
     "tokens:resource_create": rule(ADM, ADM, name="new-db"),
     "tokens:resource_rename": rule(ADM, ADM, name="renamed-db"),

@@ -170,7 +170,8 @@ def test_a_member_sees_the_events_of_their_own_personal_token_without_client_add
 
     assert actions(response) == ["token.checked", "token.revoked", "token.created"]
     assert "203.0.113.9" not in response.content.decode()
-    headers = [th.text() for th in parse(response).find("table").find_all("th")]
+    table = parse(response).find("div", id="activity-table").find("table")
+    headers = [th.text() for th in table.find_all("th")]
     assert headers == ["When", "Event", "By", "Details"]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
@@ -15,6 +17,16 @@ from tokens.actors import Actor
 from tokens.models import Token
 
 PAGE_SIZE = 50
+# Sections other apps add to the page (DESIGN §1: gateway's usage charts; tokens never
+# imports them): each is called with (request, token, actor) and returns a context for
+# its template (the "template" key), or None to show nothing.
+_sections: list[Callable] = []
+
+
+def register_activity_section(section: Callable) -> None:
+    """Add a section to every token's activity page."""
+    if section not in _sections:
+        _sections.append(section)
 
 
 def token_events(token: Token):
@@ -45,5 +57,9 @@ def token_activity(request: HttpRequest, public_id: str) -> HttpResponse:
         "page": page,
         "events_shown": events_shown,
         "hide_clients": not rules.may_read_audit(actor),
+        # HTMX asks for the events table alone: the sections are not drawn, so not computed.
+        "sections": []
+        if request.htmx
+        else [part for section in _sections if (part := section(request, token, actor))],
     }
     return render_page(request, "tokens/activity.html", context, partial="activity-table")

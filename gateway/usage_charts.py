@@ -1,0 +1,118 @@
+"""Lay out a token's usage as a stacked bar chart for a server-rendered SVG (no script).
+
+Only geometry is computed here (numbers for x, y, width and height attributes);
+colours are CSS classes, so the chart follows the light or dark theme and the
+strict CSP (no inline style) holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.utils import timezone
+
+from gateway import usage_queries
+from gateway.usage_models import Granularity
+
+WIDTH, HEIGHT = 720, 180
+LEFT, BOTTOM, TOP = 44, 22, 8
+# Bottom to top: what went through first, then the refusals.
+STACK = ("allowed", "scope", "resource", "ip", "limit", "invalid")
+LABELS = {
+    "allowed": "Allowed",
+    "scope": "Refused: scope",
+    "resource": "Refused: resource",
+    "ip": "Refused: IP",
+    "limit": "Refused: limit",
+    "invalid": "Invalid",
+}
+RANGES = {
+    "24h": ("Last 24 hours", Granularity.HOUR, timedelta(hours=24)),
+    "7d": ("Last 7 days", Granularity.HOUR, timedelta(days=7)),
+    "90d": ("Last 90 days", Granularity.DAY, timedelta(days=90)),
+}
+DEFAULT_RANGE = "24h"
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A period's points, and the bars, axis ticks and legend that draw them."""
+
+    range_key: str
+    label: str
+    granularity: str
+    points: list[dict]
+    bars: list[dict]
+    ticks: list[dict]
+    legend: list[dict]
+    total: int
+    peak: int
+    width: int = WIDTH
+    height: int = HEIGHT
+
+
+def _nice_peak(value: int) -> int:
+    """Return a round number at least `value`, for the y axis's top."""
+    if value <= 5:
+        return 5
+    magnitude = 10 ** (len(str(value)) - 1)
+    for step in (1, 2, 5, 10):
+        if value <= step * magnitude:
+            return step * magnitude
+    return 10 * magnitude
+
+
+def period_for(range_key: str, now=None) -> usage_queries.Period:
+    """Return the period a range choice (24h, 7d, 90d) shows, ending now."""
+    _, granularity, span = RANGES[range_key]
+    end = now or timezone.now()
+    start = usage_queries.floor(end - span, granularity) + usage_queries.STEP[granularity]
+    return usage_queries.Period(start=start, end=end, granularity=granularity)
+
+
+def build(token, range_key: str) -> Chart:
+    """Return the chart of the token's uses over a range (an unknown range is the default)."""
+    if range_key not in RANGES:
+        range_key = DEFAULT_RANGE
+    label, granularity, _ = RANGES[range_key]
+    period = period_for(range_key)
+    points = usage_queries.series(token, period)
+    peak = _nice_peak(max((point["total"] for point in points), default=0))
+    plot_width, plot_height = WIDTH - LEFT, HEIGHT - BOTTOM - TOP
+    slot = plot_width / max(len(points), 1)
+    bars = []
+    for index, point in enumerate(points):
+        base = HEIGHT - BOTTOM
+        for outcome in STACK:
+            count = point[outcome]
+            if not count:
+                continue
+            height = count / peak * plot_height
+            base -= height
+            bars.append(
+                {
+                    "x": round(LEFT + index * slot + slot * 0.1, 2),
+                    "y": round(base, 2),
+                    "width": round(max(slot * 0.8, 1), 2),
+                    "height": round(max(height, 0.5), 2),
+                    "outcome": outcome,
+                    "title": f"{point['start']:%b %d %H:%M} UTC: {count} {LABELS[outcome]}",
+                }
+            )
+    ticks = [
+        {"y": round(HEIGHT - BOTTOM - fraction * plot_height, 2), "value": int(peak * fraction)}
+        for fraction in (0, 0.5, 1)
+    ]
+    legend = [{"outcome": outcome, "label": LABELS[outcome]} for outcome in STACK]
+    return Chart(
+        range_key=range_key,
+        label=label,
+        granularity=granularity,
+        points=points,
+        bars=bars,
+        ticks=ticks,
+        legend=legend,
+        total=sum(point["total"] for point in points),
+        peak=peak,
+    )

@@ -1,0 +1,59 @@
+"""A token's usage charts in real Chromium, light and dark (screenshots to look at)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from gateway import rollups, usage
+from tests.browser.helpers import watch_console
+from tests.factories import issue
+
+pytestmark = pytest.mark.playwright
+
+
+@pytest.fixture
+def busy_token(admin_user, workspace):
+    """Return a token with a day of varied uses, from two addresses."""
+    token, _ = issue(admin_user, workspace, "deploy-bot", scopes=["tokens:read"])
+    now = usage.minute_of(timezone.now().timestamp())
+    tallies = {}
+    for hour in range(24):
+        minute = now - hour * 60
+        tally = Counter()
+        tally[usage.field(token.public_id, "o", "allowed", "Billing")] = 20 + (hour * 7) % 30
+        tally[usage.field(token.public_id, "o", "allowed", "")] = 5 + hour % 4
+        tally[usage.field(token.public_id, "o", "scope", "Billing")] = hour % 5
+        tally[usage.field(token.public_id, "o", "invalid", "")] = 3 if hour in (4, 5) else 0
+        tally[usage.field(token.public_id, "o", "ip", "")] = 2 if hour == 9 else 0
+        tally[usage.field(token.public_id, "ip", f"192.0.2.{1 + hour % 2}")] = 30
+        tally[usage.field(token.public_id, "ua", "deploy-bot/1.4 (linux)")] = 30
+        tallies[minute] = +tally
+    rollups.write(tallies)
+    return token
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_usage_chart_and_tables(
+    scheme, signed_in_page, live_server, busy_token, admin_user, screenshots_dir
+):
+    page = signed_in_page(admin_user, color_scheme=scheme, viewport={"width": 1280, "height": 900})
+    problems = watch_console(page)
+    path = reverse("tokens:activity", kwargs={"slug": "acme", "public_id": busy_token.public_id})
+    page.goto(f"{live_server.url}{path}")
+
+    chart = page.get_by_role("img", name="Requests per hour")
+    expect(chart).to_be_visible()
+    expect(page.locator("section.usage svg rect")).not_to_have_count(0)
+    section = page.locator("section.usage")
+    expect(section.get_by_role("cell", name="192.0.2.1", exact=True)).to_be_visible()
+    page.locator("section.usage").screenshot(path=screenshots_dir / f"usage-24h-{scheme}.png")
+
+    page.get_by_role("link", name="Last 90 days").click()
+    expect(page.get_by_role("img", name="Requests per day")).to_be_visible()
+    page.locator("section.usage").screenshot(path=screenshots_dir / f"usage-90d-{scheme}.png")
+    assert problems == []
