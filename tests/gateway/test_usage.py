@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent
 from gateway import rollups, usage
+from gateway.limit_models import TokenLimits
 from gateway.usage_models import Granularity, UsageClient, UsageCount, UsageSettings
 from tests.factories import actor_of, issue
 from tests.forked import run_workers
@@ -92,6 +93,18 @@ def test_api_requests_are_counted_allowed_or_refused_for_scope(client, admin_use
     assert client.post("/api/v1/introspect", {"token": "x"}, headers=bearer).status_code == 403
     rollups.flush()
     assert counts(token) == {("allowed", ""): 1, ("scope", ""): 1}
+
+
+def test_an_api_request_refused_by_the_tokens_quota_is_counted_as_limit(
+    client, admin_user, workspace
+):
+    token, secret = issue(admin_user, workspace, "capped", scopes=["tokens:read"])
+    TokenLimits.objects.create(token=token, quota=1, quota_period="total")
+    bearer = {"Authorization": f"Bearer {secret}"}
+    assert client.get("/api/v1/tokens", headers=bearer).status_code == 200
+    assert client.get("/api/v1/tokens", headers=bearer).status_code == 429
+    rollups.flush()
+    assert counts(token) == {("allowed", ""): 1, ("limit", ""): 1}
 
 
 def test_counting_adds_no_query_to_the_check(
