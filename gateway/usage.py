@@ -22,6 +22,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.cache import caches
+from django.db import transaction
 
 from accounts import shared_cache
 from tokens.auth import USE_OUTCOMES
@@ -120,7 +121,9 @@ def record(
     if client is None:
         buffer.add(minute, fields)
         if buffer.due():
-            _flush_memory()
+            # After the surrounding transaction commits, if there is one: a flush inside one
+            # that rolls back would lose the counts it took. A rollback keeps them for later.
+            transaction.on_commit(_flush_memory)
         return
     key = f"{KEY_PREFIX}{minute}"
     try:

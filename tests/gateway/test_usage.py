@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import AuditEvent
@@ -117,7 +117,7 @@ def test_counting_adds_no_query_to_the_check(
 
 
 def test_the_process_flushes_its_memory_itself_once_a_minute(
-    client, reader, monkeypatch, admin_user, workspace
+    client, reader, monkeypatch, admin_user, workspace, django_capture_on_commit_callbacks
 ):
     now = [1_800_000_000.0]
     monkeypatch.setattr(usage, "_clock", lambda: now[0])
@@ -128,10 +128,24 @@ def test_the_process_flushes_its_memory_itself_once_a_minute(
     client.get(CHECK, headers=nginx(reader))
     assert not UsageCount.objects.exists()
     now[0] += 1
-    client.get(CHECK, headers=nginx(reader))  # a minute since the last flush: this one writes
+    with django_capture_on_commit_callbacks(execute=True):  # once its transaction commits
+        client.get(CHECK, headers=nginx(reader))  # a minute since the last flush: this one writes
     token = UsageCount.objects.get(granularity=Granularity.HOUR).token
     assert counts(token, Granularity.HOUR) == {("allowed", "Billing"): 3}
     assert usage.buffer._tallies == {}
+
+
+def test_a_flush_due_in_a_transaction_that_rolls_back_keeps_the_counts(client, reader, monkeypatch):
+    now = [1_800_000_000.0]
+    monkeypatch.setattr(usage, "_clock", lambda: now[0])
+    monkeypatch.setattr(usage, "buffer", usage.MemoryBuffer())
+    client.get(CHECK, headers=nginx(reader))
+    now[0] += 60
+    with transaction.atomic():
+        client.get(CHECK, headers=nginx(reader))  # due, but its flush waits for the commit
+        transaction.set_rollback(True)
+    assert sum(usage.buffer._tallies[usage.minute_of(now[0] - 60)].values()) > 0
+    assert sum(usage.buffer._tallies[usage.minute_of(now[0])].values()) > 0
 
 
 def test_flushing_again_moves_nothing_twice(client, reader):
