@@ -14,6 +14,7 @@ from django.test import Client
 from accounts import shared_cache
 from accounts.models import Membership, User, Workspace
 from accounts.roles import Role
+from gateway import usage
 from tests import servers
 from tests.factories import signed_in
 from tokens.lookup_limit import failure_limiter
@@ -35,6 +36,13 @@ def _fresh_failure_limiter():
     failure_limiter.cache_clear()
     yield
     failure_limiter.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_usage_buffer(monkeypatch):
+    """Give every test an empty in-process usage buffer: one test's counts never reach another
+    test's database, nor, at exit, a database already dropped."""
+    monkeypatch.setattr(usage, "buffer", usage.MemoryBuffer())
 
 
 @pytest.fixture(scope="session")

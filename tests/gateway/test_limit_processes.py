@@ -16,7 +16,7 @@ from django.core.management import call_command
 from gateway import limit_counts
 from gateway.limit_spec import Limits
 
-call_command("createcachetable")
+call_command("createcachetable", verbosity=0)  # stdout carries only the answers
 limits = Limits(quota=60, quota_period="total")
 cache = caches["default"]  # the backend, as accounts.shared_cache.use hands it over
 counter = limit_counts.counter(cache)
