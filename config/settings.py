@@ -426,6 +426,9 @@ KEYWARD_USAGE_MINUTE_RETENTION_HOURS = env_int("KEYWARD_USAGE_MINUTE_RETENTION_H
 KEYWARD_USAGE_HOUR_RETENTION_DAYS = env_int("KEYWARD_USAGE_HOUR_RETENTION_DAYS", 90)
 KEYWARD_USAGE_DAY_RETENTION_DAYS = env_int("KEYWARD_USAGE_DAY_RETENTION_DAYS", 0)
 KEYWARD_USAGE_BUFFER_TTL_SECONDS = env_int("KEYWARD_USAGE_BUFFER_TTL_SECONDS", 2 * 24 * 3600)
+# With Redis, each process pushes the counts it holds in memory this often (seconds); 0 runs
+# no push thread (counts are pushed by flush_usage in the same process and at exit).
+KEYWARD_USAGE_PUSH_SECONDS = env_int("KEYWARD_USAGE_PUSH_SECONDS", 1)
 
 # Operations (ops/): /metrics answers these networks (CIDR) without a token; anyone
 # else needs a token with the metrics:read scope.

@@ -28,4 +28,7 @@ MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend
 # Serve files straight from the app and project static folders; no collectstatic.
 WHITENOISE_AUTOREFRESH = True
 # A fixed test key so the retrievable reveal policy can be exercised.
+# Tests push usage counts to Redis when they say so (usage.push, rollups.flush): a thread
+# pushing every second would race their assertions.
+KEYWARD_USAGE_PUSH_SECONDS = 0
 KEYWARD_TOKEN_ENCRYPTION_KEYS = ["dGVzdC1vbmx5LWtleS10aGF0LWlzLTMyLWJ5dGVzLSE="]

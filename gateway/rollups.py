@@ -215,8 +215,12 @@ def prune(now: datetime | None = None) -> int:
 
 
 def flush() -> FlushResult:
-    """Flush what is buffered (Redis, or this process's memory) and prune old rows."""
+    """Flush what is buffered (Redis and this process's memory) and prune old rows."""
     client = usage.redis_client()
-    result = flush_redis(client) if client is not None else write(usage.buffer.take())
+    if client is None:
+        result = write(usage.buffer.take())
+    else:
+        usage.push(client)  # this process's own tallies first, so they are not a flush late
+        result = flush_redis(client)
     result.pruned = prune()
     return result

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import threading
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -11,6 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.utils import timezone
+from redis import exceptions as redis_exceptions
 
 from accounts.models import AuditEvent
 from gateway import rollups, usage
@@ -232,6 +234,7 @@ def work(arg):
     token_id, uses = arg
     for number in range(uses):
         usage.record(token_id, "allowed", "Billing", f"192.0.2.{number % 3}", "worker")
+    usage.flush_at_exit()  # what atexit does in a gunicorn worker; forked test workers _exit
     return uses
 """
 
@@ -250,13 +253,94 @@ def test_uses_counted_in_redis_by_several_processes_add_up(redis_cache, admin_us
     assert list(usage.redis_client().scan_iter(match=f"{usage.KEY_PREFIX}*")) == []
 
 
-def test_a_redis_check_counts_in_one_round_trip_that_expires(redis_cache, client, reader):
-    client.get(CHECK, headers=nginx(reader, **{"User-Agent": AGENT}))
+def test_a_redis_check_counts_in_memory_and_pushes_in_one_round_trip_that_expires(
+    redis_cache, client, reader, monkeypatch
+):
     redis = usage.redis_client()
+    client.get(CHECK, headers=nginx(reader, **{"User-Agent": AGENT}))
+    client.get(CHECK, headers=nginx(reader, **{"User-Agent": AGENT}))
+    assert list(redis.scan_iter(match=f"{usage.KEY_PREFIX}*")) == []  # no I/O per request
+
+    pipelines = []
+    original = type(redis).pipeline
+
+    def recorded_pipeline(self, *args, **kwargs):
+        pipelines.append(original(self, *args, **kwargs))
+        return pipelines[-1]
+
+    monkeypatch.setattr(type(redis), "pipeline", recorded_pipeline)
+    assert usage.push(redis) == 3
+    monkeypatch.undo()
+
+    assert len(pipelines) == 1  # one round trip for every field of every minute
     (key,) = list(redis.scan_iter(match=f"{usage.KEY_PREFIX}*"))
     assert 0 < redis.ttl(key) <= 2 * 24 * 3600
+    assert sorted(int(value) for value in redis.hgetall(key).values()) == [2, 2, 2]
+    assert not usage.buffer
+
+
+def test_a_push_that_fails_keeps_the_counts_for_the_next_one(redis_cache, client, reader):
+    client.get(CHECK, headers=nginx(reader, **{"User-Agent": AGENT}))
+    broken = usage.redis_client().__class__.from_url("redis://127.0.0.1:1/0")
+    with pytest.raises(redis_exceptions.ConnectionError):
+        usage.push(broken)
+    assert usage.buffer
+
+    assert usage.push() == 3
+    redis = usage.redis_client()
+    (key,) = list(redis.scan_iter(match=f"{usage.KEY_PREFIX}*"))
     assert sorted(int(value) for value in redis.hgetall(key).values()) == [1, 1, 1]
-    assert usage.buffer._tallies == {}
+
+
+def test_the_push_thread_keeps_running_and_logs_once_while_redis_fails(
+    redis_cache, client, reader, monkeypatch, caplog
+):
+    client.get(CHECK, headers=nginx(reader))
+
+    def failing(client=None):
+        raise ConnectionError("down")
+
+    monkeypatch.setattr(usage, "push", failing)
+    pusher = usage.Pusher()
+    pusher.push_now()
+    pusher.push_now()
+    monkeypatch.undo()
+    pusher.push_now()
+
+    messages = [record.getMessage() for record in caplog.records]
+    assert messages.count("Usage not pushed to Redis, kept in memory: ConnectionError") == 1
+    assert "Usage pushed to Redis again" in messages
+    assert not usage.buffer
+
+
+def test_the_push_thread_moves_counts_to_redis_with_no_further_request(
+    redis_cache, client, reader, monkeypatch, settings
+):
+    settings.KEYWARD_USAGE_PUSH_SECONDS = 1
+    monkeypatch.setattr(usage, "pusher", usage.Pusher())
+    redis = usage.redis_client()
+    client.get(CHECK, headers=nginx(reader))
+    try:
+        found = []
+        deadline = time.monotonic() + 30  # a bound for a stuck thread, not a timing assertion
+        while not found and time.monotonic() < deadline:
+            found = list(redis.scan_iter(match=f"{usage.KEY_PREFIX}*"))
+            threading.Event().wait(0.05)
+    finally:
+        usage.pusher.stop()
+    (key,) = found
+    assert sorted(int(value) for value in redis.hgetall(key).values()) == [1, 1]
+
+
+def test_a_forked_child_starts_with_no_tallies_of_its_parent(redis_cache, admin_user, workspace):
+    token, _ = issue(admin_user, workspace, "parent")
+    usage.record(token.public_id, "allowed", "Billing", "192.0.2.9", "parent")
+    plan = [[[token.public_id, 2]]]
+    run_workers(COUNT_USES, plan, {"REDIS_URL": redis_cache.url})
+
+    rollups.flush()  # the parent's own count and the child's two
+
+    assert counts(token, Granularity.DAY) == {("allowed", "Billing"): 3}
 
 
 @pytest.mark.django_db(transaction=True)
