@@ -57,6 +57,10 @@ def test_the_usage_chart_and_tables(
         path=screenshots_dir / f"usage-24h-{scheme}.png"
     )
 
+    page.get_by_role("link", name="Last 7 days").click()
+    expect(page.get_by_role("img", name="Requests per hour, last 7 days")).to_be_visible()
+    section.screenshot(path=screenshots_dir / f"usage-7d-{scheme}.png")
+
     page.get_by_role("link", name="Last 90 days").click()
     expect(page.get_by_role("img", name="Requests per day")).to_be_visible()
     page.locator("section.usage-report").screenshot(

@@ -49,6 +49,9 @@ def test_the_activity_page_draws_the_uses_stacked_by_outcome(admin_user, used):
     bars = section.find("svg").find_all("rect")
     assert sorted(bar.attrs["class"] for bar in bars) == ["usage-allowed", "usage-scope"]
     assert all("style" not in bar.attrs for bar in bars)  # strict CSP: attributes only
+    axis = [text.text() for text in section.find("svg").find_all("text")]
+    assert len([label for label in axis if label.endswith(":00")]) >= 3  # times under the bars
+    assert "Times in UTC." in section.find("figcaption").text()
     rows = numbers(section)
     assert [cell.text() for cell in rows[0].find_all("td")][:3] == ["4", "3", "1"]
     lists = section.find("div", class_="usage-lists").text()
