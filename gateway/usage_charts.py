@@ -15,8 +15,10 @@ from django.utils import timezone
 from gateway import usage_queries
 from gateway.usage_models import Granularity
 
-WIDTH, HEIGHT = 720, 180
-LEFT, BOTTOM, TOP = 44, 22, 8
+WIDTH, HEIGHT = 960, 240
+LEFT, BOTTOM, TOP = 52, 28, 10
+# Room half an x label needs (in viewBox units): one nearer an edge is left out, not cut.
+LABEL_HALF_WIDTH = 24
 # Bottom to top: what went through first, then the refusals.
 STACK = ("allowed", "scope", "resource", "ip", "limit", "invalid")
 LABELS = {
@@ -33,6 +35,12 @@ RANGES = {
     "90d": ("Last 90 days", Granularity.DAY, timedelta(days=90)),
 }
 DEFAULT_RANGE = "24h"
+# Which steps get a time under the x axis, and how it reads: about six labels per range.
+X_LABELS = {
+    "24h": (lambda start: start.hour % 6 == 0, lambda start: f"{start:%H:%M}"),
+    "7d": (lambda start: start.hour == 0, lambda start: f"{start:%b} {start.day}"),
+    "90d": (lambda start: start.day in (1, 15), lambda start: f"{start:%b} {start.day}"),
+}
 
 
 @dataclass(frozen=True)
@@ -45,22 +53,37 @@ class Chart:
     points: list[dict]
     bars: list[dict]
     ticks: list[dict]
+    x_labels: list[dict]
     legend: list[dict]
     total: int
     peak: int
     width: int = WIDTH
     height: int = HEIGHT
+    left: int = LEFT
+    baseline: int = HEIGHT - BOTTOM
 
 
 def _nice_peak(value: int) -> int:
-    """Return a round number at least `value`, for the y axis's top."""
-    if value <= 5:
-        return 5
+    """Return a round, even number at least `value` for the y axis's top (its half, the
+    middle grid line, is then a whole number of requests too)."""
+    if value <= 4:
+        return 4
     magnitude = 10 ** (len(str(value)) - 1)
-    for step in (1, 2, 5, 10):
+    for step in (1, 2, 4, 6, 8, 10):
         if value <= step * magnitude:
             return step * magnitude
     return 10 * magnitude
+
+
+def _x_labels(points: list[dict], range_key: str, slot: float) -> list[dict]:
+    """Return the times under the x axis: centred under their step, none cut by an edge."""
+    labelled, text = X_LABELS[range_key]
+    labels = []
+    for index, point in enumerate(points):
+        x = LEFT + (index + 0.5) * slot
+        if labelled(point["start"]) and LEFT + LABEL_HALF_WIDTH <= x <= WIDTH - LABEL_HALF_WIDTH:
+            labels.append({"x": round(x, 2), "text": text(point["start"])})
+    return labels
 
 
 def period_for(range_key: str, now=None) -> usage_queries.Period:
@@ -71,12 +94,13 @@ def period_for(range_key: str, now=None) -> usage_queries.Period:
     return usage_queries.Period(start=start, end=end, granularity=granularity)
 
 
-def build(token, range_key: str) -> Chart:
-    """Return the chart of the token's uses over a range (an unknown range is the default)."""
+def build(token, range_key: str, now=None) -> Chart:
+    """Return the chart of the token's uses over a range ending `now` (default: the current
+    time; an unknown range is the default range)."""
     if range_key not in RANGES:
         range_key = DEFAULT_RANGE
     label, granularity, _ = RANGES[range_key]
-    period = period_for(range_key)
+    period = period_for(range_key, now)
     points = usage_queries.series(token, period)
     peak = _nice_peak(max((point["total"] for point in points), default=0))
     plot_width, plot_height = WIDTH - LEFT, HEIGHT - BOTTOM - TOP
@@ -101,8 +125,8 @@ def build(token, range_key: str) -> Chart:
                 }
             )
     ticks = [
-        {"y": round(HEIGHT - BOTTOM - fraction * plot_height, 2), "value": int(peak * fraction)}
-        for fraction in (0, 0.5, 1)
+        {"y": round(HEIGHT - BOTTOM - half / 2 * plot_height, 2), "value": peak * half // 2}
+        for half in (0, 1, 2)
     ]
     legend = [{"outcome": outcome, "label": LABELS[outcome]} for outcome in STACK]
     return Chart(
@@ -112,6 +136,7 @@ def build(token, range_key: str) -> Chart:
         points=points,
         bars=bars,
         ticks=ticks,
+        x_labels=_x_labels(points, range_key, slot),
         legend=legend,
         total=sum(point["total"] for point in points),
         peak=peak,

@@ -45,10 +45,13 @@ def used(admin_user, workspace):
 
 def test_the_activity_page_draws_the_uses_stacked_by_outcome(admin_user, used):
     response = signed_in(admin_user).get(activity_url(used))
-    section = parse(response).find("section", class_="usage")
+    section = parse(response).find("section", class_="usage-report")
     bars = section.find("svg").find_all("rect")
     assert sorted(bar.attrs["class"] for bar in bars) == ["usage-allowed", "usage-scope"]
     assert all("style" not in bar.attrs for bar in bars)  # strict CSP: attributes only
+    axis = [text.text() for text in section.find("svg").find_all("text")]
+    assert len([label for label in axis if label.endswith(":00")]) >= 3  # times under the bars
+    assert "Times in UTC." in section.find("figcaption").text()
     rows = numbers(section)
     assert [cell.text() for cell in rows[0].find_all("td")][:3] == ["4", "3", "1"]
     lists = section.find("div", class_="usage-lists").text()
@@ -66,7 +69,7 @@ def test_the_ranges_are_24_hours_7_days_and_90_days(admin_user, used):
     client = signed_in(admin_user)
     for key, bars in (("24h", 24), ("7d", 168), ("90d", 90)):
         section = parse(client.get(activity_url(used), {"range": key})).find(
-            "section", class_="usage"
+            "section", class_="usage-report"
         )
         assert len(numbers(section)) == 1  # only the steps with uses
         assert section.find("a", class_="active").attrs["href"].startswith(f"?range={key}")
@@ -82,7 +85,9 @@ def test_members_see_the_chart_but_not_the_clients(member_user, workspace):
     token, _ = issue(member_user, workspace, "mine", scopes=["tokens:read"], kind="personal")
     minute = usage.minute_of(timezone.now().timestamp())
     rollups.write({minute: Counter({usage.field(token.public_id, "ip", "192.0.2.9"): 1})})
-    section = parse(signed_in(member_user).get(activity_url(token))).find("section", class_="usage")
+    section = parse(signed_in(member_user).get(activity_url(token))).find(
+        "section", class_="usage-report"
+    )
     assert section.find("svg") is not None
     assert "192.0.2.9" not in section.text()
 
