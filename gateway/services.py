@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.audit import audit_record
+from accounts.errors import field_error
 from gateway import versions
 from gateway.matching import RuleError, clean_host, clean_method, clean_path_prefix
 from gateway.models import (
@@ -42,10 +43,6 @@ MAX_METHODS = 30
 Rule = tuple[str, str]
 
 
-def _field_error(field: str, message: str, code: str) -> ValidationError:
-    return ValidationError({field: ValidationError(message, code=code)}, code=code)
-
-
 def _require_manager(actor: Actor, verb: str) -> None:
     if not permissions.may_manage_resources(actor):
         raise PermissionDenied(f"Your role may not {verb} services.")
@@ -55,7 +52,7 @@ def clean_slug(slug: str, resource: Resource) -> str:
     """Return the scope name of a service (default: from the resource's name), or raise."""
     value = (slug or "").strip() or slugify(resource.name)[:SLUG_MAX_LENGTH]
     if not value or len(value) > SLUG_MAX_LENGTH or slugify(value) != value:
-        raise _field_error(
+        raise field_error(
             "slug",
             f"Use lower-case letters, digits, - and _ (at most {SLUG_MAX_LENGTH}) for the "
             "name in the scopes, e.g. billing-api for billing-api:read.",
@@ -75,18 +72,18 @@ def clean_rules(rules: Iterable[Rule | Mapping[str, str]]) -> list[Rule]:
         try:
             rule = (clean_host(str(host)), clean_path_prefix(str(prefix)))
         except RuleError as error:
-            raise _field_error("rules", str(error), "invalid_rule") from None
+            raise field_error("rules", str(error), "invalid_rule") from None
         if rule in cleaned:
-            raise _field_error(
+            raise field_error(
                 "rules", f"{rule[0]}{rule[1]} is listed twice: keep one.", "duplicate_rule"
             )
         cleaned.append(rule)
     if not cleaned:
-        raise _field_error(
+        raise field_error(
             "rules", "Give at least one host (and path prefix) the service answers on.", "required"
         )
     if len(cleaned) > MAX_RULES:
-        raise _field_error("rules", f"At most {MAX_RULES} rules per service.", "too_many")
+        raise field_error("rules", f"At most {MAX_RULES} rules per service.", "too_many")
     return cleaned
 
 
@@ -95,7 +92,7 @@ def clean_method_scopes(method_scopes: Mapping[str, str] | None) -> dict[str, st
     if method_scopes is None:
         return dict(DEFAULT_METHOD_SCOPES)
     if not isinstance(method_scopes, Mapping) or len(method_scopes) > MAX_METHODS:
-        raise _field_error(
+        raise field_error(
             "method_scopes",
             f"Map at most {MAX_METHODS} HTTP methods to read or write.",
             "invalid_methods",
@@ -105,9 +102,9 @@ def clean_method_scopes(method_scopes: Mapping[str, str] | None) -> dict[str, st
         try:
             name = clean_method(str(method))
         except RuleError as error:
-            raise _field_error("method_scopes", str(error), "invalid_method") from None
+            raise field_error("method_scopes", str(error), "invalid_method") from None
         if level not in SCOPE_LEVELS:
-            raise _field_error(
+            raise field_error(
                 "method_scopes", f"Map {name} to read or write, not “{level}”.", "invalid_level"
             )
         cleaned[name] = level
@@ -128,7 +125,7 @@ def _taken(workspace_id: int, rules: list[Rule], exclude: Service | None) -> lis
 
 def _overlap(taken: list[ServiceRule]) -> ValidationError:
     clashes = ", ".join(f"{rule.host}{rule.path_prefix} ({rule.service.slug})" for rule in taken)
-    return _field_error(
+    return field_error(
         "rules",
         f"Another service of this workspace already guards {clashes}: a request there "
         "must lead to one service only.",
@@ -137,7 +134,7 @@ def _overlap(taken: list[ServiceRule]) -> ValidationError:
 
 
 def _slug_taken(slug: str) -> ValidationError:
-    return _field_error(
+    return field_error(
         "slug", f"Another service of this workspace has the scopes {slug}:…", "duplicate_slug"
     )
 
@@ -259,7 +256,7 @@ def _save(
                 details={"name": service.resource.name, "slug": service.slug, **changes},
             )
     except IntegrityError:  # a concurrent change took the slug or a rule
-        raise _field_error(
+        raise field_error(
             "rules",
             "Another service took this scope name or one of these rules meanwhile; try again.",
             "overlapping_service",
@@ -282,7 +279,7 @@ def service_create(
     """Make `resource` an HTTP service guarded by the gateway check at these rules."""
     _require_manager(actor, "create")
     if Service.objects.filter(resource=resource).exists():
-        raise _field_error(
+        raise field_error(
             "resource", f"“{resource.name}” is already an HTTP service.", "already_service"
         )
     service = Service(

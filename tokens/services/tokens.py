@@ -22,6 +22,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.audit import audit_record
+from accounts.errors import field_error
 from accounts.http import limit_key
 from accounts.models import Workspace
 from accounts.permissions import JOINED
@@ -95,9 +96,8 @@ def _name_conflict(workspace: Workspace, name: str, exclude: Token | None = None
 
 
 def _duplicate_name(name: str) -> ValidationError:
-    return ValidationError(
-        {"name": f"An active token is already named “{name}”. Choose another name."},
-        code="duplicate_name",
+    return field_error(
+        "name", f"An active token is already named “{name}”. Choose another name.", "duplicate_name"
     )
 
 
@@ -175,7 +175,7 @@ def token_create(
 ) -> tuple[Token, str]:
     """Create a token and return it with its secret, which is never available again."""
     if kind not in TokenKind.values:
-        raise ValidationError({"kind": "Choose workspace or personal."}, code="invalid_kind")
+        raise field_error("kind", "Choose workspace or personal.", "invalid_kind")
     policy = workspace_policy(workspace)
     if not rules.may_create(actor, kind, policy):
         raise PermissionDenied("Your role does not allow creating this kind of token.")
@@ -319,8 +319,8 @@ def token_rotate(
         raise PermissionDenied("You may not rotate this token.")
     if isinstance(grace, str):
         if grace not in GRACE_PERIODS:
-            raise ValidationError(
-                {"grace": f"Choose one of: {', '.join(GRACE_PERIODS)}."}, code="invalid_grace"
+            raise field_error(
+                "grace", f"Choose one of: {', '.join(GRACE_PERIODS)}.", "invalid_grace"
             )
         grace = GRACE_PERIODS[grace]
     now = timezone.now()
