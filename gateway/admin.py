@@ -40,7 +40,9 @@ class ServiceForm(forms.ModelForm):
             if not parts:
                 continue
             if len(parts) > 2:
-                raise ValidationError(f"“{line}”: write a host and one path prefix.")
+                raise ValidationError(
+                    f"“{line}”: write a host and one path prefix.", code="invalid_rule"
+                )
             rules.append((parts[0], parts[1] if len(parts) == 2 else "/"))
         return rules
 

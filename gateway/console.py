@@ -10,6 +10,7 @@ import functools
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.template.defaultfilters import pluralize
 
 from accounts.form_errors import add_service_errors
 from accounts.htmx import attempt
@@ -75,8 +76,15 @@ def service_delete(request: HttpRequest, pk: int) -> HttpResponse:
     stop = functools.partial(services.service_delete, service=service)
     stopped = attempt(request, stop, actor=Actor.member(request.membership))
     if stopped.done:
+        count = len(stopped.result)
+        lost = f" Its scopes were removed from {count} token{pluralize(count)}." if count else ""
         return resource_views.finish_change(
-            request, f"{resource.name} is a label again: the gateway refuses its requests."
+            request, f"{resource.name} is a label again: the gateway refuses its requests.{lost}"
         )
-    context = {"resource": resource, "service": service, "error": stopped.error}
+    context = {
+        "resource": resource,
+        "service": service,
+        "error": stopped.error,
+        "losing_access": services.tokens_losing_access(service),
+    }
     return resource_views.show_dialog(request, "gateway/service_delete_dialog.html", context)

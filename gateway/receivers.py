@@ -4,15 +4,17 @@ services' scopes into their workspace's catalogue."""
 
 from __future__ import annotations
 
-from django.db.models.signals import post_delete, post_save
+from django.db.models import QuerySet
+from django.db.models.signals import post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
 from accounts.overview import register_overview_panel
-from gateway import usage, usage_views, versions
+from gateway import services, usage, usage_views, versions
 from gateway.decision import decide
 from gateway.models import Service, ServiceRule
 from gateway.scopes import service_scopes
 from gateway.usage_api import router as usage_router
+from tokens.actors import Actor
 from tokens.api import api, register_request_decider
 from tokens.auth import register_lookup_column, register_use_observer
 from tokens.models import Resource
@@ -40,3 +42,18 @@ def _resource_changed(sender, instance, created=False, **kwargs) -> None:
     # the compiled rules, and tokens limited to resources name them).
     if not created and Service.objects.filter(resource_id=instance.pk).exists():
         versions.bump(instance.workspace_id)
+
+
+@receiver(pre_delete, sender=Service)
+def _service_deleted_with_its_resource(sender, instance, origin=None, **kwargs) -> None:
+    # Deleting a resource (tokens.services.resources) deletes its service by CASCADE,
+    # without gateway.services: its scopes are withdrawn here, in the same transaction.
+    # Deleting a workspace takes its tokens along; service_delete withdraws them itself.
+    origin_model = origin.model if isinstance(origin, QuerySet) else type(origin)
+    if origin_model is Resource:
+        services.scopes_withdraw(
+            actor=Actor.system(),
+            workspace_id=instance.workspace_id,
+            slug=instance.slug,
+            reason="resource_deleted",
+        )

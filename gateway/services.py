@@ -4,6 +4,12 @@ label again: the one way console, API, admin and commands change services.
 Bad input raises ValidationError keyed by field (`slug`, `rules`, `method_scopes`),
 a forbidden action PermissionDenied; neither changes anything. Each change writes
 an audit event, and the workspace's services version changes with it (receivers).
+
+A service's scopes (<slug>:read, <slug>:write) live on tokens as plain names. When a
+slug stops naming a service (the service is deleted, or its slug changes) every
+token holding its scopes loses them in the same transaction (scopes_withdraw), and
+a service that takes a slug starts with no token holding its scopes: a token granted
+access to one service never reaches another that later takes its name.
 """
 
 from __future__ import annotations
@@ -13,9 +19,11 @@ from collections.abc import Iterable, Mapping
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.audit import audit_record
+from accounts.errors import field_error
 from gateway import versions
 from gateway.matching import RuleError, clean_host, clean_method, clean_path_prefix
 from gateway.models import (
@@ -24,18 +32,15 @@ from gateway.models import (
     SLUG_MAX_LENGTH,
     Service,
     ServiceRule,
+    scope_name,
 )
 from tokens import rules as permissions
 from tokens.actors import Actor
-from tokens.models import Resource
+from tokens.models import Resource, Token, TokenStatus
 
 MAX_RULES = 50
 MAX_METHODS = 30
 Rule = tuple[str, str]
-
-
-def _field_error(field: str, message: str, code: str) -> ValidationError:
-    return ValidationError({field: ValidationError(message, code=code)}, code=code)
 
 
 def _require_manager(actor: Actor, verb: str) -> None:
@@ -47,7 +52,7 @@ def clean_slug(slug: str, resource: Resource) -> str:
     """Return the scope name of a service (default: from the resource's name), or raise."""
     value = (slug or "").strip() or slugify(resource.name)[:SLUG_MAX_LENGTH]
     if not value or len(value) > SLUG_MAX_LENGTH or slugify(value) != value:
-        raise _field_error(
+        raise field_error(
             "slug",
             f"Use lower-case letters, digits, - and _ (at most {SLUG_MAX_LENGTH}) for the "
             "name in the scopes, e.g. billing-api for billing-api:read.",
@@ -67,18 +72,18 @@ def clean_rules(rules: Iterable[Rule | Mapping[str, str]]) -> list[Rule]:
         try:
             rule = (clean_host(str(host)), clean_path_prefix(str(prefix)))
         except RuleError as error:
-            raise _field_error("rules", str(error), "invalid_rule") from None
+            raise field_error("rules", str(error), "invalid_rule") from None
         if rule in cleaned:
-            raise _field_error(
+            raise field_error(
                 "rules", f"{rule[0]}{rule[1]} is listed twice: keep one.", "duplicate_rule"
             )
         cleaned.append(rule)
     if not cleaned:
-        raise _field_error(
+        raise field_error(
             "rules", "Give at least one host (and path prefix) the service answers on.", "required"
         )
     if len(cleaned) > MAX_RULES:
-        raise _field_error("rules", f"At most {MAX_RULES} rules per service.", "too_many")
+        raise field_error("rules", f"At most {MAX_RULES} rules per service.", "too_many")
     return cleaned
 
 
@@ -87,7 +92,7 @@ def clean_method_scopes(method_scopes: Mapping[str, str] | None) -> dict[str, st
     if method_scopes is None:
         return dict(DEFAULT_METHOD_SCOPES)
     if not isinstance(method_scopes, Mapping) or len(method_scopes) > MAX_METHODS:
-        raise _field_error(
+        raise field_error(
             "method_scopes",
             f"Map at most {MAX_METHODS} HTTP methods to read or write.",
             "invalid_methods",
@@ -97,9 +102,9 @@ def clean_method_scopes(method_scopes: Mapping[str, str] | None) -> dict[str, st
         try:
             name = clean_method(str(method))
         except RuleError as error:
-            raise _field_error("method_scopes", str(error), "invalid_method") from None
+            raise field_error("method_scopes", str(error), "invalid_method") from None
         if level not in SCOPE_LEVELS:
-            raise _field_error(
+            raise field_error(
                 "method_scopes", f"Map {name} to read or write, not “{level}”.", "invalid_level"
             )
         cleaned[name] = level
@@ -120,7 +125,7 @@ def _taken(workspace_id: int, rules: list[Rule], exclude: Service | None) -> lis
 
 def _overlap(taken: list[ServiceRule]) -> ValidationError:
     clashes = ", ".join(f"{rule.host}{rule.path_prefix} ({rule.service.slug})" for rule in taken)
-    return _field_error(
+    return field_error(
         "rules",
         f"Another service of this workspace already guards {clashes}: a request there "
         "must lead to one service only.",
@@ -129,7 +134,7 @@ def _overlap(taken: list[ServiceRule]) -> ValidationError:
 
 
 def _slug_taken(slug: str) -> ValidationError:
-    return _field_error(
+    return field_error(
         "slug", f"Another service of this workspace has the scopes {slug}:…", "duplicate_slug"
     )
 
@@ -149,6 +154,63 @@ def check_free(
             raise _overlap(taken)
 
 
+def scope_holders(workspace_id: int, slug: str, *, lock: bool = False) -> list[Token]:
+    """Return the workspace's tokens, ended ones too, holding <slug>:read or <slug>:write.
+
+    With `lock` (inside the transaction that changes the service) their rows are locked.
+    """
+    names = {scope_name(slug, level) for level in SCOPE_LEVELS}
+    # No "JSON list contains" lookup works on SQLite: narrow by the JSON text, then check.
+    candidates = Token.objects.filter(workspace_id=workspace_id, scopes__icontains=f'"{slug}:')
+    if lock:
+        candidates = candidates.select_for_update(of=("self",))
+    candidates = candidates.select_related("workspace").order_by("pk")
+    return [token for token in candidates if names & set(token.scopes)]
+
+
+def scopes_withdraw(
+    *,
+    actor: Actor,
+    workspace_id: int,
+    slug: str,
+    reason: str,
+    request: HttpRequest | None = None,
+) -> list[Token]:
+    """Remove <slug>:read and <slug>:write from every token of the workspace holding them.
+
+    Each token changed gets a `token.scopes_removed` audit event (as each revoked
+    token gets its own `token.revoked`); return those tokens. Callers run it in the
+    transaction that makes the slug stop naming their service, or start naming a new one.
+    """
+    names = {scope_name(slug, level) for level in SCOPE_LEVELS}
+    holders = scope_holders(workspace_id, slug, lock=True)
+    for token in holders:
+        removed = [name for name in token.scopes if name in names]
+        token.scopes = [name for name in token.scopes if name not in names]
+        token.save(update_fields=["scopes"])
+        audit_record(
+            action="token.scopes_removed",
+            actor=actor,
+            target=token,
+            request=request,
+            details={
+                "name": token.name,
+                "kind": token.kind,
+                "scopes": removed,
+                "service": slug,
+                "reason": reason,
+            },
+        )
+    return holders
+
+
+def tokens_losing_access(service: Service) -> int:
+    """Return how many active tokens hold the service's scopes (and would lose them)."""
+    now = timezone.now()
+    holders = scope_holders(service.workspace_id, service.slug)
+    return sum(1 for token in holders if token.status(now) == TokenStatus.ACTIVE)
+
+
 def _replace_rules(service: Service, rules: list[Rule]) -> None:
     service.rules.all().delete()
     ServiceRule.objects.bulk_create(
@@ -157,11 +219,30 @@ def _replace_rules(service: Service, rules: list[Rule]) -> None:
     )
 
 
-def _save(action: str, actor: Actor, service: Service, rules, request, changes: dict) -> None:
-    """Save `service` and its rules, or raise the field error a concurrent change caused."""
+def _save(
+    action: str,
+    actor: Actor,
+    service: Service,
+    rules,
+    request,
+    changes: dict,
+    withdrawn: Mapping[str, str] | None = None,
+) -> None:
+    """Save `service` and its rules, or raise the field error a concurrent change caused.
+
+    `withdrawn` maps slugs whose scopes tokens lose to the reason (see scopes_withdraw).
+    """
     try:
         with transaction.atomic():
             check_free(service.workspace_id, service.slug, rules, service)
+            for slug, reason in (withdrawn or {}).items():
+                scopes_withdraw(
+                    actor=actor,
+                    workspace_id=service.workspace_id,
+                    slug=slug,
+                    reason=reason,
+                    request=request,
+                )
             service.save()
             if rules is not None:
                 _replace_rules(service, rules)
@@ -175,7 +256,7 @@ def _save(action: str, actor: Actor, service: Service, rules, request, changes: 
                 details={"name": service.resource.name, "slug": service.slug, **changes},
             )
     except IntegrityError:  # a concurrent change took the slug or a rule
-        raise _field_error(
+        raise field_error(
             "rules",
             "Another service took this scope name or one of these rules meanwhile; try again.",
             "overlapping_service",
@@ -198,7 +279,7 @@ def service_create(
     """Make `resource` an HTTP service guarded by the gateway check at these rules."""
     _require_manager(actor, "create")
     if Service.objects.filter(resource=resource).exists():
-        raise _field_error(
+        raise field_error(
             "resource", f"“{resource.name}” is already an HTTP service.", "already_service"
         )
     service = Service(
@@ -215,6 +296,8 @@ def service_create(
         cleaned,
         request,
         {"rules": _rules_text(cleaned), "method_scopes": service.method_scopes},
+        # Left by a service deleted before scopes were withdrawn, or by a race with it.
+        withdrawn={service.slug: "stale_scope"},
     )
     return service
 
@@ -232,10 +315,13 @@ def service_update(
     _require_manager(actor, "change")
     cleaned = None if rules is None else clean_rules(rules)
     changes: dict = {}
+    withdrawn: dict[str, str] = {}
     if slug is not None:
         new_slug = clean_slug(slug, service.resource)
         if new_slug != service.slug:
             changes["slug_from"] = service.slug
+            # The old names stop meaning anything; the new ones start clean.
+            withdrawn = {service.slug: "service_renamed", new_slug: "stale_scope"}
             service.slug = new_slug
     if method_scopes is not None:
         service.method_scopes = clean_method_scopes(method_scopes)
@@ -244,19 +330,37 @@ def service_update(
         changes["rules"] = _rules_text(cleaned)
     if not changes:
         return service
-    _save("service.updated", actor, service, cleaned, request, changes)
+    _save("service.updated", actor, service, cleaned, request, changes, withdrawn)
     return service
 
 
-def service_delete(*, actor: Actor, service: Service, request: HttpRequest | None = None) -> None:
-    """Stop guarding a resource: it stays a label, and the check refuses its requests."""
+def service_delete(
+    *, actor: Actor, service: Service, request: HttpRequest | None = None
+) -> list[Token]:
+    """Stop guarding a resource: it stays a label, and the check refuses its requests.
+
+    Every token holding the service's scopes loses them (each audited), so that a
+    service later given the same slug is not opened to them; return those tokens.
+    """
     _require_manager(actor, "delete")
     with transaction.atomic():
+        holders = scopes_withdraw(
+            actor=actor,
+            workspace_id=service.workspace_id,
+            slug=service.slug,
+            reason="service_deleted",
+            request=request,
+        )
         audit_record(
             action="service.deleted",
             actor=actor,
             target=service.resource,
             request=request,
-            details={"name": service.resource.name, "slug": service.slug},
+            details={
+                "name": service.resource.name,
+                "slug": service.slug,
+                "scopes_removed_from": [token.public_id for token in holders],
+            },
         )
         service.delete()
+    return holders

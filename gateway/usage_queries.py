@@ -14,6 +14,7 @@ from django.db.models import Exists, OuterRef, Q, Sum
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from accounts.errors import field_error
 from gateway.usage_models import Granularity, UsageClient, UsageCount
 from tokens.auth import USE_OUTCOMES
 from tokens.models import active_q
@@ -72,7 +73,9 @@ def _moment(value: str | None, name: str, errors: dict) -> datetime | None:
     except ValueError:
         moment = None
     if moment is None:
-        errors[name] = ["Give a date and time in ISO 8601, e.g. 2026-12-01T00:00:00Z."]
+        errors[name] = ValidationError(
+            "Give a date and time in ISO 8601, e.g. 2026-12-01T00:00:00Z.", code="invalid"
+        )
         return None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
@@ -88,10 +91,12 @@ def parse_period(
 
     `start` and `end`, when given, are `from` and `to` already parsed (the API's schema).
     """
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, ValidationError] = {}
     granularity = params.get("granularity") or Granularity.HOUR
     if granularity not in Granularity.values:
-        errors["granularity"] = ["Choose minute, hour or day."]
+        errors["granularity"] = ValidationError(
+            "Choose minute, hour or day.", code="invalid_choice"
+        )
         granularity = Granularity.HOUR
     start = start or _moment(params.get("from"), "from", errors)
     end = end or _moment(params.get("to"), "to", errors)
@@ -104,11 +109,11 @@ def parse_period(
     end = end or (now or timezone.now())
     start = start or end - DEFAULT_SPAN[granularity]
     if start >= end:
-        raise ValidationError({"from": ["Must be before to."]})
+        raise field_error("from", "Must be before to.", "before_to")
     if end - start > LONGEST[granularity]:
         days = LONGEST[granularity].total_seconds() / 86400
-        raise ValidationError(
-            {"from": [f"Per {granularity}, ask for at most {days:g} days at a time."]}
+        raise field_error(
+            "from", f"Per {granularity}, ask for at most {days:g} days at a time.", "too_long"
         )
     return Period(start=start, end=end, granularity=granularity)
 

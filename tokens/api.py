@@ -26,7 +26,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as SchemaValidationError
 from ninja.security import HttpBearer
 
-from accounts import text
+from accounts import errors, text
 from accounts.audit import audit_record
 from accounts.http import client_ip, limit_key, user_agent
 from accounts.models import Workspace
@@ -54,6 +54,7 @@ REALM = 'Bearer realm="keyward"'
 PUBLIC_ID = re.compile(r"[A-Za-z0-9_]{1,32}")
 # Where ninja says a bad value came from; clients know their field names without it.
 SOURCES = {"body", "payload", "query", "path", "form"}
+FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 MAX_OFFSET = 10**9  # databases refuse offsets beyond their integer range
 NO_STORE = "no-store, private"
 
@@ -216,10 +217,11 @@ api = NinjaAPI(
 )
 
 
-def _error(request, status: int, error: str, message: str, headers=None, fields=None):
+def _error(request, status: int, error: str, message: str, headers=None, fields=None, codes=None):
     body = {"error": error, "message": message}
     if fields:
         body["fields"] = fields
+        body["field_codes"] = codes
     response = api.create_response(request, body, status=status)
     for name, value in (headers or {}).items():
         response[name] = value
@@ -249,20 +251,52 @@ def _forbidden(request, exc) -> HttpResponse:
 
 @api.exception_handler(ValidationError)
 def _invalid(request, exc: ValidationError) -> HttpResponse:
-    fields = exc.message_dict if hasattr(exc, "error_dict") else None
+    # A service's refusal: each field's messages and their codes (an error of no field
+    # is under __all__), as the forms show them.
+    fields, codes = errors.by_field(exc)
     message = " ".join(exc.messages)
-    return _error(request, 400, "validation_error", message, fields=fields)
+    return _error(request, 400, "validation_error", message, fields=fields, codes=codes)
+
+
+# pydantic's error types, in the codes the services use for the same faults (Django's
+# words: required, min_value, max_length, invalid_choice, ...); any other is "invalid".
+SCHEMA_CODES = {
+    "missing": "required",
+    "extra_forbidden": "unknown_field",
+    "greater_than": "min_value",
+    "greater_than_equal": "min_value",
+    "less_than": "max_value",
+    "less_than_equal": "max_value",
+    "string_too_short": "min_length",
+    "too_short": "min_length",
+    "string_too_long": "max_length",
+    "too_long": "max_length",
+    "literal_error": "invalid_choice",
+    "enum": "invalid_choice",
+}
+
+
+def _names_a_field(part) -> bool:
+    """Return whether a part of pydantic's error location names a field or an index.
+
+    Left out: where the value came from (body, query, ...) and which member of a
+    union was tried (``literal['tokens:read', …]``, ``constrained-str``).
+    """
+    return isinstance(part, int) or (part not in SOURCES and FIELD_NAME.fullmatch(part) is not None)
 
 
 @api.exception_handler(SchemaValidationError)
 def _schema_invalid(request, exc: SchemaValidationError) -> HttpResponse:
     fields: dict[str, list[str]] = {}
+    codes: dict[str, list[str]] = {}
     for item in exc.errors:
-        location = [str(part) for part in item.get("loc", ()) if part not in SOURCES]
+        location = [str(part) for part in item.get("loc", ()) if _names_a_field(part)]
+        field = ".".join(location) or "body"
         message = text.PATTERN_MESSAGES.get(item.get("ctx", {}).get("pattern"), item.get("msg"))
-        fields.setdefault(".".join(location) or "body", []).append(message or "invalid")
+        fields.setdefault(field, []).append(message or "invalid")
+        codes.setdefault(field, []).append(SCHEMA_CODES.get(item.get("type"), "invalid"))
     message = f"The request is not valid; check {', '.join(fields)}."
-    return _error(request, 400, "invalid_request", message, fields=fields)
+    return _error(request, 400, "invalid_request", message, fields=fields, codes=codes)
 
 
 @api.exception_handler(HttpError)
@@ -362,7 +396,9 @@ def _set_limits(request, token: Token, payload, sent: set[str]) -> None:
     if not {"rate_limit", "quota"} & sent:
         return
     if not _token_limits:
-        raise ValidationError({"rate_limit": "This deployment does not limit tokens."})
+        raise errors.field_error(
+            "rate_limit", "This deployment does not limit tokens.", "not_available"
+        )
     _token_limits["write"](
         actor=Actor.token(request.auth),
         token=token,
@@ -456,15 +492,15 @@ def register_request_decider(decide) -> None:
 def _introspect_params(request) -> dict[str, str | None]:
     """Return introspect's form fields: token (required), resource, method, path (optional)."""
     params = form_field("token")(request)
-    errors = {}
+    problems = {}
     for name, limit in REQUEST_FIELD_LIMITS.items():
         value = request.POST.get(name) or None
         if value is not None and len(value) > limit:
             # A Django error: ninja's would drop the field name "path" (a source's name).
-            errors[name] = ValidationError(f"At most {limit} characters.", code="max_length")
+            problems[name] = ValidationError(f"At most {limit} characters.", code="max_length")
         params[name] = value
-    if errors:
-        raise ValidationError(errors)
+    if problems:
+        raise ValidationError(problems)
     return params
 
 
@@ -473,7 +509,7 @@ def _decision(principal: TokenPrincipal, resource, method, path) -> dict | None:
     if resource is None:
         return None
     if not _request_deciders:
-        raise ValidationError({"resource": "This deployment guards no services."}, code="invalid")
+        raise errors.field_error("resource", "This deployment guards no services.", "not_available")
     decision = _request_deciders[0](
         principal, method=(method or "GET").strip(), resource=resource.strip(), path=path
     )
@@ -562,9 +598,13 @@ def token_create(request, payload: TokenCreateIn):
     """Create a token; the secret is in this response only."""
     sent = payload.model_fields_set
     if {"scopes", "preset"} <= sent:
-        raise ValidationError({"preset": "Send scopes or a preset, not both."})
+        raise errors.field_error(
+            "preset", "Send scopes or a preset, not both.", "mutually_exclusive"
+        )
     if {"expires_at", "expires_in_days"} <= sent:
-        raise ValidationError({"expires_in_days": "Send expires_at or expires_in_days, not both."})
+        raise errors.field_error(
+            "expires_in_days", "Send expires_at or expires_in_days, not both.", "mutually_exclusive"
+        )
     scopes = payload.scopes
     if payload.preset:
         scopes = scope_catalogue.preset_scopes(payload.preset)

@@ -44,7 +44,16 @@ ListStatus = Literal[(*TokenStatus.values, "all")]
 class ErrorOut(Schema):
     error: str = Field(description="A stable code, e.g. invalid_token, insufficient_scope.")
     message: str
-    fields: dict[str, list[str]] | None = None
+    fields: dict[str, list[str]] | None = Field(
+        None,
+        description="With validation_error and invalid_request: messages by field "
+        "(rate_limit.burst; __all__ for an error of no field).",
+    )
+    field_codes: dict[str, list[str]] | None = Field(
+        None,
+        description="With fields: a stable code for each message, in the same order "
+        "(e.g. burst_below_rate, min_value, required).",
+    )
 
 
 class WorkspaceOut(Schema):

@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 
+from accounts.errors import field_error
 from accounts.roles import Role
 
 
@@ -76,7 +76,7 @@ def preset_scopes(key: str) -> list[str]:
     found = {preset.key: preset for preset in presets()}.get(key)
     if found is None:
         names = ", ".join(preset.key for preset in presets())
-        raise ValidationError({"preset": f"Choose one of the presets: {names}."}, code="invalid")
+        raise field_error("preset", f"Choose one of the presets: {names}.", "invalid")
     return list(found.scopes)
 
 

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts import query_params
+from accounts.errors import field_error
 from accounts.models import Workspace
 from accounts.text import clean_text
 from tokens import scopes as scope_catalogue
@@ -44,16 +45,14 @@ def clean_scopes(
     requested = set(requested or ())
     known = scope_catalogue.catalogue(workspace_id)
     if not requested:
-        raise ValidationError({"scopes": "Choose at least one scope."}, code="required")
+        raise field_error("scopes", "Choose at least one scope.", "required")
     unknown = sorted(requested - known.keys())
     if unknown:
-        raise ValidationError(
-            {"scopes": f"Unknown scope: {', '.join(unknown)}."}, code="unknown_scope"
-        )
+        raise field_error("scopes", f"Unknown scope: {', '.join(unknown)}.", "unknown_scope")
     beyond = sorted(requested - grantable)
     if beyond:
-        raise ValidationError(
-            {"scopes": f"Beyond what you may grant: {', '.join(beyond)}."}, code="scope_not_allowed"
+        raise field_error(
+            "scopes", f"Beyond what you may grant: {', '.join(beyond)}.", "scope_not_allowed"
         )
     return [name for name in known if name in requested]
 
@@ -69,17 +68,15 @@ def clean_allowed_ips(ranges: Iterable[str] | str) -> list[str]:
         try:
             network = ipaddress.ip_network(entry, strict=False)
         except ValueError:
-            raise ValidationError(
-                {
-                    "allowed_ips": f"“{entry}” is not an IP address or CIDR range "
-                    "(e.g. 203.0.113.0/24)."
-                },
-                code="invalid_cidr",
+            raise field_error(
+                "allowed_ips",
+                f"“{entry}” is not an IP address or CIDR range (e.g. 203.0.113.0/24).",
+                "invalid_cidr",
             ) from None
         if str(network) not in cleaned:
             cleaned.append(str(network))
     if len(cleaned) > MAX_IP_RANGES:
-        raise ValidationError({"allowed_ips": f"At most {MAX_IP_RANGES} ranges."}, code="too_many")
+        raise field_error("allowed_ips", f"At most {MAX_IP_RANGES} ranges.", "too_many")
     return cleaned
 
 
@@ -99,25 +96,21 @@ def clean_expiry(expires_at: datetime | None, policy: WorkspacePolicy) -> dateti
             message = f"This workspace's tokens must expire within {policy.max_lifetime_days} days."
         else:
             message = "This workspace's tokens must have an expiry date."
-        raise ValidationError({"expires_at": message}, code="expiry_required")
+        raise field_error("expires_at", message, "expiry_required")
     if expires_at <= now:
-        raise ValidationError(
-            {"expires_at": "Choose an expiry date in the future."}, code="expiry_past"
-        )
+        raise field_error("expires_at", "Choose an expiry date in the future.", "expiry_past")
     if expires_at > now + MAX_EXPIRY:
-        raise ValidationError(
-            {"expires_at": "Choose an expiry date within the next 100 years."},
-            code="expiry_too_far",
+        raise field_error(
+            "expires_at", "Choose an expiry date within the next 100 years.", "expiry_too_far"
         )
     if policy.max_lifetime_days:
         limit = now + timedelta(days=policy.max_lifetime_days) + LIFETIME_TOLERANCE
         if expires_at > limit:
-            raise ValidationError(
-                {
-                    "expires_at": f"This workspace allows at most {policy.max_lifetime_days} "
-                    "days before a token expires."
-                },
-                code="expiry_too_far",
+            raise field_error(
+                "expires_at",
+                f"This workspace allows at most {policy.max_lifetime_days} "
+                "days before a token expires.",
+                "expiry_too_far",
             )
     return expires_at
 
@@ -129,15 +122,15 @@ def clean_resources(workspace: Workspace, resource_ids: Iterable) -> list[Resour
         return []
     wanted = {query_params.whole_number(pk, minimum=1, maximum=MAX_ID) for pk in given}
     if None in wanted:
-        raise ValidationError({"resources": "Unknown resource."}, code="unknown_resource")
+        raise field_error("resources", "Unknown resource.", "unknown_resource")
     found = list(Resource.objects.filter(workspace=workspace, pk__in=wanted))
     if len(found) != len(wanted):
-        raise ValidationError({"resources": "Unknown resource."}, code="unknown_resource")
+        raise field_error("resources", "Unknown resource.", "unknown_resource")
     return found
 
 
 def _beyond_maker(field: str, message: str) -> ValidationError:
-    return ValidationError({field: message}, code="beyond_maker")
+    return field_error(field, message, "beyond_maker")
 
 
 def clean_within_maker(

@@ -15,9 +15,9 @@ from accounts.models import AuditEvent
 from gateway import services
 from gateway.forms import split_rule
 from gateway.models import Service, ServiceRule
-from tests.factories import HTMX, actor_of, signed_in, triggers
+from tests.factories import HTMX, actor_of, issue, signed_in, triggers
 from tests.tokens_console.conftest import errors_of, field_of, parse
-from tokens.models import Resource
+from tokens.models import Resource, Token
 
 pytestmark = pytest.mark.django_db
 
@@ -153,6 +153,24 @@ def test_stopping_keeps_the_resource_as_a_label(admin_client, admin, orders):
     assert not Service.objects.filter(resource=orders).exists()
     assert Resource.objects.filter(pk=orders.pk).exists()
     assert "Label only" in row_of(response, orders).text()
+
+
+def test_stopping_says_how_many_tokens_lose_the_scopes(
+    admin_client, admin, admin_user, workspace, orders
+):
+    guard(admin, orders, "orders.example.com")
+    for name in ("one", "two"):
+        issue(admin_user, workspace, name, scopes=["orders-api:read"])
+    issue(admin_user, workspace, "unrelated", scopes=["tokens:read"])
+
+    confirm = parse(admin_client.get(delete_url(orders), **HTMX)).text()
+    assert "2 active tokens hold orders-api:read or orders-api:write and will lose them" in (
+        " ".join(confirm.split())
+    )
+    response = admin_client.post(delete_url(orders), **HTMX)
+
+    assert triggers(response)["toast"]["message"].endswith("Its scopes were removed from 2 tokens.")
+    assert not Token.objects.filter(scopes__icontains="orders-api").exists()
 
 
 def test_without_htmx_the_dialog_is_drawn_on_the_tab_and_saving_redirects(admin_client, orders):

@@ -52,23 +52,80 @@ def test_create_with_limits_and_read_them_back(client, writer_secret):
 
 
 @pytest.mark.parametrize(
-    ("limits", "field"),
+    ("limits", "field", "code"),
     [
-        ({"rate_limit": {"requests": 0}}, "rate_limit.requests"),
-        ({"rate_limit": {"requests": -5}}, "rate_limit.requests"),
-        ({"rate_limit": {"requests": 2**64}}, "rate_limit.requests"),
-        ({"rate_limit": {"requests": True}}, "rate_limit.requests"),
-        ({"quota": {"uses": 0}}, "quota.uses"),
-        ({"quota": {"uses": 1, "period": "week"}}, "quota.period"),
+        ({"rate_limit": {"requests": 0}}, "rate_limit.requests", "min_value"),
+        ({"rate_limit": {"requests": -5}}, "rate_limit.requests", "min_value"),
+        ({"rate_limit": {"requests": MAX_LIMIT + 1}}, "rate_limit.requests", "max_value"),
+        ({"rate_limit": {"requests": 2**64}}, "rate_limit.requests", "max_value"),
+        ({"rate_limit": {"requests": 10**400}}, "rate_limit.requests", "max_value"),
+        ({"rate_limit": {"requests": True}}, "rate_limit.requests", "invalid"),
+        ({"rate_limit": {"requests": "5"}}, "rate_limit.requests", "invalid"),
+        ({"rate_limit": {"requests": "lots"}}, "rate_limit.requests", "invalid"),
+        ({"rate_limit": {"requests": 1.5}}, "rate_limit.requests", "invalid"),
+        ({"rate_limit": {"requests": None}}, "rate_limit.requests", "invalid"),
+        ({"rate_limit": {}}, "rate_limit.requests", "required"),
+        ({"rate_limit": {"requests": 5, "burst": 0}}, "rate_limit.burst", "min_value"),
+        ({"rate_limit": {"requests": 5, "burst": -1.0}}, "rate_limit.burst", "min_value"),
+        ({"rate_limit": {"requests": 5, "per": "hour"}}, "rate_limit.per", "invalid_choice"),
+        ({"rate_limit": {"requests": 5, "every": 2}}, "rate_limit.every", "unknown_field"),
+        ({"rate_limit": "10/s"}, "rate_limit", "invalid"),
+        ({"quota": {"uses": 0}}, "quota.uses", "min_value"),
+        ({"quota": {"uses": 2**63}}, "quota.uses", "max_value"),
+        ({"quota": {"uses": "1e3"}}, "quota.uses", "invalid"),
+        ({"quota": {"uses": 1, "period": "week"}}, "quota.period", "invalid_choice"),
+        ({"quota": [1000]}, "quota", "invalid"),
     ],
 )
-def test_absurd_limits_get_field_errors_and_no_token(client, writer_secret, limits, field):
+def test_absurd_limits_get_field_codes_and_no_token(client, writer_secret, limits, field, code):
     body = {"name": "bad", "scopes": ["tokens:read"], **limits}
     response = call(client, "post", TOKENS, writer_secret, body)
-    assert response.status_code == 400
+    assert response.status_code == 400, response.content
     assert response.json()["error"] == "invalid_request"
-    assert field in response.json()["fields"]
+    assert response.json()["field_codes"] == {field: [code]}
+    assert len(response.json()["fields"][field]) == 1
     assert not Token.objects.filter(name="bad").exists()
+
+
+@pytest.mark.parametrize(
+    ("policy", "limits", "codes"),
+    [
+        (
+            {},
+            {"rate_limit": {"requests": 5, "burst": 4}},
+            {"rate_limit.burst": ["burst_below_rate"]},
+        ),
+        (
+            {"max_rate_per_minute": 60},
+            {"rate_limit": {"requests": 2, "per": "second"}},
+            {"rate_limit.requests": ["above_ceiling"]},
+        ),
+        (
+            {"max_burst": 3},
+            {"rate_limit": {"requests": 3, "burst": 4}},
+            {"rate_limit.burst": ["above_ceiling"]},
+        ),
+        ({"max_quota": 10}, {"quota": {"uses": 11}}, {"quota.uses": ["above_ceiling"]}),
+        ({"max_quota": 10}, {"quota": None}, {"quota": ["limit_required"]}),
+        ({"max_rate_per_minute": 60}, {"rate_limit": None}, {"rate_limit": ["limit_required"]}),
+    ],
+)
+def test_limits_the_rules_refuse_get_field_codes(
+    client, writer_secret, workspace, policy, limits, codes
+):
+    LimitPolicy.objects.create(workspace=workspace, **policy)
+    body = {"name": "bad", "scopes": ["tokens:read"], **limits}
+    for method, path in (("post", TOKENS), ("patch", f"{TOKENS}/{{id}}")):
+        if method == "patch":
+            target = Token.objects.get(name="api")
+            path = path.format(id=target.public_id)
+            body = limits
+        response = call(client, method, path, writer_secret, body)
+        assert response.status_code == 400, response.content
+        assert response.json()["error"] == "validation_error"
+        assert response.json()["field_codes"] == codes
+    assert not Token.objects.filter(name="bad").exists()
+    assert not TokenLimits.objects.exists()
 
 
 def test_a_burst_below_the_rate_or_over_the_ceiling_creates_no_token(

@@ -59,3 +59,42 @@ def test_a_demoted_member_keeps_the_service_scopes_the_new_role_may_grant(
     membership_change_role(membership=membership, role=Role.MEMBER, actor=admin_user)
     token.refresh_from_db()
     assert token.revoked_at is None
+
+
+@pytest.mark.parametrize(
+    ("scopes", "codes"),
+    [
+        (["billing:write"], {"scopes": ["scope_not_allowed"]}),  # beyond the creator's own
+        (["ghost:read"], {"scopes": ["unknown_scope"]}),  # no such service here
+        # Neither a scope of the settings nor a service scope's shape: each says why.
+        (["billing:admin"], {"scopes.0": ["invalid_choice", "invalid"]}),
+    ],
+)
+def test_the_api_refuses_service_scopes_with_a_field_code(
+    workspace, admin_user, billing, client, scopes, codes
+):
+    creator = issue(admin_user, workspace, "creator", scopes=["tokens:write", "billing:read"])[1]
+    response = client.post(
+        "/api/v1/tokens",
+        {"name": "svc", "scopes": scopes},
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {creator}"},
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["field_codes"] == codes
+
+
+def test_once_a_service_is_deleted_the_api_calls_its_scopes_unknown(
+    workspace, admin_user, admin_actor, billing, client
+):
+    from gateway import services
+
+    creator = issue(admin_user, workspace, "creator", scopes=["tokens:write", "billing:read"])[1]
+    services.service_delete(actor=admin_actor, service=billing)
+    created = client.post(
+        "/api/v1/tokens",
+        {"name": "svc", "scopes": ["billing:read"]},
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {creator}"},
+    )
+    assert created.json()["field_codes"] == {"scopes": ["unknown_scope"]}

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 
 from accounts.models import AuditEvent
 from gateway import services
+from gateway.decision import decide
 from gateway.models import Service, ServiceRule, ServiceVersion
-from tests.factories import actor_of
+from tests.factories import actor_of, issue
+from tokens.auth import authenticate_token
+from tokens.models import Token
+from tokens.services import token_revoke, token_rotate
 from tokens.services.resources import resource_create, resource_delete, resource_rename
 
 
@@ -138,3 +143,149 @@ def test_updating_keeps_what_is_not_given(admin_actor, billing):
     assert billing.slug == "invoices"
     assert billing.rules.count() == 2
     assert AuditEvent.objects.get(action="service.updated").details["slug_from"] == "billing"
+
+
+# A service's scopes on tokens: withdrawn when its slug stops naming it -------------------
+
+
+def _scopes(token) -> list[str]:
+    token.refresh_from_db()
+    return token.scopes
+
+
+def _removed(token) -> list[dict]:
+    events = AuditEvent.objects.filter(action="token.scopes_removed", target_id=token.public_id)
+    return [event.details for event in events]
+
+
+def _guard_again(admin_actor, workspace, slug: str = "billing"):
+    resource = resource_create(actor=admin_actor, workspace=workspace, name="New billing")
+    return services.service_create(
+        actor=admin_actor, resource=resource, slug=slug, rules=[("new.example.com", "/")]
+    )
+
+
+def _allowed(secret: str, host: str = "new.example.com") -> bool:
+    principal = authenticate_token(secret, record_use=False)
+    return decide(principal, method="GET", host=host, path="/").allowed
+
+
+def test_stopping_a_service_takes_its_scopes_from_every_token_and_audits_each(
+    admin_actor, admin_user, workspace, billing
+):
+    both, _ = issue(admin_user, workspace, "both", scopes=["tokens:read", "billing:write"])
+    ended, _ = issue(admin_user, workspace, "ended", scopes=["billing:read"])
+    token_revoke(actor=admin_actor, token=ended)
+    other, _ = issue(admin_user, workspace, "other", scopes=["tokens:read"])
+
+    lost = services.service_delete(actor=admin_actor, service=billing)
+
+    assert {token.name for token in lost} == {"both", "ended"}
+    assert (_scopes(both), _scopes(ended), _scopes(other)) == (
+        ["tokens:read"],
+        [],
+        ["tokens:read"],
+    )
+    assert _removed(both) == [
+        {
+            "name": "both",
+            "kind": "workspace",
+            "scopes": ["billing:write"],
+            "service": "billing",
+            "reason": "service_deleted",
+        }
+    ]
+    assert _removed(other) == []
+    deleted = AuditEvent.objects.get(action="service.deleted")
+    assert sorted(deleted.details["scopes_removed_from"]) == sorted(
+        [both.public_id, ended.public_id]
+    )
+
+
+def test_a_new_service_with_the_same_slug_does_not_open_to_the_old_tokens(
+    admin_actor, admin_user, workspace, billing, reader
+):
+    services.service_delete(actor=admin_actor, service=billing)
+    _guard_again(admin_actor, workspace)
+    assert not _allowed(reader)
+    fresh = issue(admin_user, workspace, "fresh", scopes=["billing:read"])[1]
+    assert _allowed(fresh)
+
+
+def test_a_stopped_service_is_undone_with_its_withdrawn_scopes(
+    admin_actor, admin_user, workspace, billing
+):
+    token, _ = issue(admin_user, workspace, "reader", scopes=["billing:read"])
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.service_delete(actor=admin_actor, service=billing)
+        assert _scopes(token) == []
+        raise RuntimeError("the request failed after the deletion")
+    assert _scopes(token) == ["billing:read"]
+    assert Service.objects.filter(slug="billing").exists()
+
+
+def test_deleting_the_resource_withdraws_its_services_scopes(
+    admin_actor, admin_user, workspace, billing
+):
+    token, _ = issue(admin_user, workspace, "reader", scopes=["billing:read", "tokens:read"])
+    resource_delete(actor=admin_actor, resource=billing.resource)
+    assert _scopes(token) == ["tokens:read"]
+    assert _removed(token)[0]["reason"] == "resource_deleted"
+
+
+def test_a_new_service_withdraws_scopes_left_from_before(
+    admin_actor, admin_user, workspace, billing
+):
+    token, _ = issue(admin_user, workspace, "reader", scopes=["billing:read"])
+    # As a deletion before scopes were withdrawn left them (or a token created meanwhile).
+    Service.objects.filter(pk=billing.pk).delete()
+    assert _scopes(token) == ["billing:read"]
+
+    _guard_again(admin_actor, workspace)
+
+    assert _scopes(token) == []
+    assert _removed(token)[0]["reason"] == "stale_scope"
+
+
+def test_a_new_slug_withdraws_the_old_scopes_and_stale_holders_of_the_new(
+    admin_actor, admin_user, workspace, billing
+):
+    old, _ = issue(admin_user, workspace, "old", scopes=["billing:read"])
+    stale, _ = issue(admin_user, workspace, "stale", scopes=["tokens:read"])
+    Token.objects.filter(pk=stale.pk).update(scopes=["tokens:read", "invoices:write"])
+
+    services.service_update(actor=admin_actor, service=billing, slug="invoices")
+
+    assert (_scopes(old), _scopes(stale)) == ([], ["tokens:read"])
+    assert [_removed(old)[0]["reason"], _removed(stale)[0]["reason"]] == [
+        "service_renamed",
+        "stale_scope",
+    ]
+
+
+def test_other_workspaces_tokens_keep_their_scopes(admin_actor, billing, outsider, other_workspace):
+    actor = actor_of(outsider, other_workspace)
+    resource = resource_create(actor=actor, workspace=other_workspace, name="Billing")
+    services.service_create(actor=actor, resource=resource, slug="billing", rules=[("b", "/")])
+    theirs, _ = issue(outsider, other_workspace, "theirs", scopes=["billing:read"])
+    services.service_delete(actor=admin_actor, service=billing)
+    assert _scopes(theirs) == ["billing:read"]
+
+
+def test_a_similar_slug_is_not_withdrawn(admin_actor, admin_user, workspace, billing):
+    _guard_again(admin_actor, workspace, slug="billing-v2")
+    token, _ = issue(admin_user, workspace, "v2", scopes=["billing-v2:read"])
+    services.service_delete(actor=admin_actor, service=billing)
+    assert _scopes(token) == ["billing-v2:read"]
+
+
+def test_rotation_copies_only_scopes_that_still_exist(admin_actor, admin_user, workspace, billing):
+    token, _ = issue(admin_user, workspace, "reader", scopes=["tokens:read", "billing:read"])
+    # Left from before scopes were withdrawn: the service is gone, the name stayed.
+    Service.objects.filter(pk=billing.pk).delete()
+
+    successor, _ = token_rotate(actor=admin_actor, token=token)
+
+    assert successor.scopes == ["tokens:read"]
+    rotated = AuditEvent.objects.get(action="token.rotated")
+    assert rotated.details["scopes_dropped"] == ["billing:read"]

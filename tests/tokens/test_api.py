@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -872,9 +873,37 @@ def test_validation_errors_are_400_with_fields(api):
     assert duplicate.status_code == 400
     assert duplicate.json()["error"] == "validation_error"
     assert list(duplicate.json()["fields"]) == ["name"]
+    assert duplicate.json()["field_codes"] == {"name": ["duplicate_name"]}
     assert duplicate.json()["message"]
     assert bad_ip.status_code == 400
-    assert list(bad_ip.json()["fields"]) == ["allowed_ips"]
+    assert bad_ip.json()["field_codes"] == {"allowed_ips": ["invalid_cidr"]}
+
+
+@pytest.mark.parametrize(
+    ("body", "codes"),
+    [
+        ({"scopes": []}, {"scopes": ["min_length"]}),
+        ({"scopes": ["nope:read"]}, {"scopes": ["unknown_scope"]}),
+        ({"scopes": ["tokens:read"], "preset": "read"}, {"preset": ["mutually_exclusive"]}),
+        ({"scopes": ["tokens:read"], "kind": "robot"}, {"kind": ["invalid_choice"]}),
+        ({"scopes": ["tokens:read"], "expires_in_days": 0}, {"expires_in_days": ["min_value"]}),
+        ({"scopes": ["tokens:read"], "colour": "red"}, {"colour": ["unknown_field"]}),
+        ({"scopes": ["tokens:read"], "resources": [999999]}, {"resources": ["unknown_resource"]}),
+    ],
+)
+def test_each_field_error_has_its_own_stable_code(api, body, codes):
+    response = api.post("/tokens", {"name": "x", **body})
+
+    assert response.status_code == 400, response.content
+    assert response.json()["field_codes"] == codes
+    assert_field_codes(response.json())
+
+
+def test_a_request_missing_a_field_says_required(api):
+    response = api.post("/tokens", {"scopes": ["tokens:read"]})
+
+    assert response.json()["error"] == "invalid_request"
+    assert response.json()["field_codes"] == {"name": ["required"]}
 
 
 def test_policy_limits_apply_through_the_api(workspace, api):
@@ -952,7 +981,21 @@ def test_bad_input_to_create_is_a_4xx_json_error(api, body):
 
     assert 400 <= response.status_code < 500, response.content
     assert response.json()["error"] in {"validation_error", "invalid_request"}
+    assert_field_codes(response.json())
     assert Token.objects.count() == before
+
+
+STABLE_CODE = re.compile(r"[a-z][a-z_]*")
+
+
+def assert_field_codes(body: dict) -> None:
+    """Check that a field error gives each field's messages a stable code each, in order."""
+    assert body["fields"], body
+    assert body["field_codes"].keys() == body["fields"].keys(), body
+    for field, messages in body["fields"].items():
+        codes = body["field_codes"][field]
+        assert len(codes) == len(messages), body
+        assert all(STABLE_CODE.fullmatch(code) for code in codes), body
 
 
 @pytest.mark.parametrize(
@@ -1126,6 +1169,7 @@ def test_rotating_a_revoked_token_is_400(api, workspace, admin_user):
 
     assert response.status_code == 400
     assert response.json()["error"] == "validation_error"
+    assert response.json()["field_codes"] == {"__all__": ["not_rotatable"]}
 
 
 def test_a_manager_personal_token_cannot_revoke_another_users_personal_token(

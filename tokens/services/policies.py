@@ -10,12 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.audit import audit_record
+from accounts.errors import field_error
 from accounts.models import Workspace
 from tokens import rules, vault
 from tokens.actors import Actor
@@ -64,15 +65,14 @@ def retrievable_count(workspace: Workspace) -> int:
 def _clean(values: dict) -> dict:
     days = values.get("max_lifetime_days")
     if days is not None and not (isinstance(days, int) and 1 <= days <= MAX_LIFETIME_DAYS):
-        raise ValidationError(
-            {"max_lifetime_days": f"Enter a number of days from 1 to {MAX_LIFETIME_DAYS}."},
-            code="invalid_lifetime",
+        raise field_error(
+            "max_lifetime_days",
+            f"Enter a number of days from 1 to {MAX_LIFETIME_DAYS}.",
+            "invalid_lifetime",
         )
     reveal = values.get("reveal_policy")
     if reveal not in RevealPolicy.values:
-        raise ValidationError(
-            {"reveal_policy": "Choose show once or retrievable."}, code="invalid_reveal"
-        )
+        raise field_error("reveal_policy", "Choose show once or retrievable.", "invalid_reveal")
     return {
         "max_lifetime_days": days,
         "allow_never_expiring": bool(values.get("allow_never_expiring")),
@@ -89,12 +89,11 @@ def _refuse_retrievable_without_keys(policy: WorkspacePolicy, reveal: str) -> No
         and policy.reveal_policy != RevealPolicy.RETRIEVABLE
         and not vault.is_configured()
     ):
-        raise ValidationError(
-            {
-                "reveal_policy": "Retrievable needs encryption keys: an operator must set "
-                "KEYWARD_TOKEN_ENCRYPTION_KEYS first."
-            },
-            code="no_encryption_keys",
+        raise field_error(
+            "reveal_policy",
+            "Retrievable needs encryption keys: an operator must set "
+            "KEYWARD_TOKEN_ENCRYPTION_KEYS first.",
+            "no_encryption_keys",
         )
 
 

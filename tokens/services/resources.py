@@ -18,6 +18,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.audit import audit_record
+from accounts.errors import field_error
 from accounts.models import Workspace
 from accounts.text import clean_text
 from tokens import rules
@@ -32,11 +33,6 @@ NAME_REQUIRED = "Give the resource a name."
 def _require_manager(actor: Actor, verb: str) -> None:
     if not rules.may_manage_resources(actor):
         raise PermissionDenied(f"Your role may not {verb} resources.")
-
-
-def _field_error(field: str, message: str, code: str) -> ValidationError:
-    # The code goes on the inner error: a dict's values would not inherit it.
-    return ValidationError({field: ValidationError(message, code=code)}, code=code)
 
 
 def clean_name(name: str) -> str:
@@ -55,7 +51,7 @@ def clean_description(description: str) -> str:
 
 
 def _duplicate_name(name: str) -> ValidationError:
-    return _field_error(
+    return field_error(
         "name",
         f"This workspace already has a resource named “{name}”. Choose another name.",
         "duplicate_name",

@@ -22,6 +22,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.audit import audit_record
+from accounts.errors import field_error
 from accounts.http import limit_key
 from accounts.models import Workspace
 from accounts.permissions import JOINED
@@ -35,6 +36,7 @@ from tokens import (
     validation,
     vault,
 )
+from tokens import scopes as scope_catalogue
 from tokens.actors import Actor
 from tokens.models import (
     RevealPolicy,
@@ -94,9 +96,8 @@ def _name_conflict(workspace: Workspace, name: str, exclude: Token | None = None
 
 
 def _duplicate_name(name: str) -> ValidationError:
-    return ValidationError(
-        {"name": f"An active token is already named “{name}”. Choose another name."},
-        code="duplicate_name",
+    return field_error(
+        "name", f"An active token is already named “{name}”. Choose another name.", "duplicate_name"
     )
 
 
@@ -174,7 +175,7 @@ def token_create(
 ) -> tuple[Token, str]:
     """Create a token and return it with its secret, which is never available again."""
     if kind not in TokenKind.values:
-        raise ValidationError({"kind": "Choose workspace or personal."}, code="invalid_kind")
+        raise field_error("kind", "Choose workspace or personal.", "invalid_kind")
     policy = workspace_policy(workspace)
     if not rules.may_create(actor, kind, policy):
         raise PermissionDenied("Your role does not allow creating this kind of token.")
@@ -286,6 +287,19 @@ def token_rotation_expiry(*, actor: Actor, token: Token) -> datetime | None:
     return validation.rotation_expiry(token, policy, maker, timezone.now())
 
 
+def _existing_scopes(token: Token) -> tuple[list[str], list[str]]:
+    """Return the token's scopes the workspace's catalogue still has, and those it lost.
+
+    A scope leaves the catalogue when a deployment drops it from its settings or a
+    service's slug stops naming one (the gateway withdraws those from tokens as it
+    happens; this covers what was stored before). A successor gets only scopes that
+    still exist: a name that means nothing now must not mean something later.
+    """
+    known = scope_catalogue.catalogue(token.workspace_id)
+    kept = [name for name in token.scopes if name in known]
+    return kept, [name for name in token.scopes if name not in known]
+
+
 def token_rotate(
     *,
     actor: Actor,
@@ -298,14 +312,15 @@ def token_rotate(
     The old token keeps working for the grace period (none, 1h, 1d, 7d), then
     stops. The new token follows the current policies and the bounds of its maker:
     the token rotating it, else the token that made the old one (see
-    validation.rotation_expiry and clean_within_maker).
+    validation.rotation_expiry and clean_within_maker). Scopes that no longer exist
+    are not copied (see _existing_scopes; the rotation's audit event lists them).
     """
     if not rules.may_manage(actor, token):
         raise PermissionDenied("You may not rotate this token.")
     if isinstance(grace, str):
         if grace not in GRACE_PERIODS:
-            raise ValidationError(
-                {"grace": f"Choose one of: {', '.join(GRACE_PERIODS)}."}, code="invalid_grace"
+            raise field_error(
+                "grace", f"Choose one of: {', '.join(GRACE_PERIODS)}.", "invalid_grace"
             )
         grace = GRACE_PERIODS[grace]
     now = timezone.now()
@@ -321,7 +336,8 @@ def token_rotate(
                 "Only an active token that was not rotated already can be rotated.",
                 code="not_rotatable",
             )
-        beyond = set(token.scopes) - rules.grantable_scopes(actor, token.workspace_id)
+        scopes, dropped = _existing_scopes(token)
+        beyond = set(scopes) - rules.grantable_scopes(actor, token.workspace_id)
         if beyond:
             raise PermissionDenied(
                 f"Your role cannot grant {', '.join(sorted(beyond))}, which this token holds."
@@ -355,7 +371,7 @@ def token_rotate(
                 created_by_token_id=maker_id,
                 name=token.name,
                 description=token.description,
-                scopes=list(token.scopes),
+                scopes=scopes,
                 allowed_ips=list(token.allowed_ips),
                 expires_at=expires_at,
                 rotated_from=token,
@@ -372,6 +388,7 @@ def token_rotate(
                 "grace_seconds": int(grace.total_seconds()),
                 "stops_at": token.revoked_at,
                 "new_token": new_token.public_id,
+                **({"scopes_dropped": dropped} if dropped else {}),
             },
         )
         _audit(
