@@ -1,0 +1,67 @@
+"""The Limits & usage form of Settings: default limits, ceilings, and the new-IP email."""
+
+from __future__ import annotations
+
+from django import forms
+
+from gateway.limit_models import MAX_LIMIT, LimitPolicy, QuotaPeriod, RatePeriod
+from gateway.limit_policy_services import FIELDS
+from gateway.usage_models import UsageSettings
+
+
+def _count(label: str, help_text: str = "") -> forms.IntegerField:
+    return forms.IntegerField(
+        label=label,
+        required=False,
+        min_value=1,
+        max_value=MAX_LIMIT,
+        help_text=help_text,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "min": 1, "placeholder": "None"}),
+    )
+
+
+class LimitPolicyForm(forms.Form):
+    """The workspace's default limits for new tokens, the most any token may get, and whether
+    a token's first use from a new IP is emailed."""
+
+    default_rate = _count("Requests", "Empty: new tokens get no rate limit by default.")
+    default_rate_period = forms.ChoiceField(
+        label="Per", choices=RatePeriod.choices, initial=RatePeriod.MINUTE
+    )
+    default_burst = _count("Burst", "Requests allowed at once; at least the rate (default: it).")
+    default_quota = _count("Uses", "Empty: new tokens get no quota by default.")
+    default_quota_period = forms.ChoiceField(
+        label="Refill",
+        choices=[(QuotaPeriod.MONTH, "each month (UTC)"), (QuotaPeriod.TOTAL, "never (in total)")],
+        initial=QuotaPeriod.MONTH,
+    )
+    max_rate_per_minute = _count(
+        "Fastest rate", "Requests per minute (a rate per second counts 60 times)."
+    )
+    max_burst = _count("Largest burst")
+    max_quota = _count("Largest quota", "Uses, whether the quota refills monthly or not.")
+    email_on_new_ip = forms.BooleanField(
+        label="Email a token's owner (or creator) when it is first used from a new IP address",
+        required=False,
+        help_text="The first use from each new address is in the audit log either way.",
+    )
+
+    @staticmethod
+    def initial_of(policy: LimitPolicy, settings: UsageSettings) -> dict:
+        """Return the form's initial values for the workspace's policy and usage settings."""
+        initial = {name: getattr(policy, name) for name in FIELDS}
+        for name in ("default_rate_period", "default_quota_period"):
+            if not initial[name]:
+                del initial[name]  # the field's own initial choice
+        initial["email_on_new_ip"] = settings.email_on_new_ip
+        return initial
+
+    def clean(self):
+        data = super().clean()
+        if data.get("default_burst") is not None and data.get("default_rate") is None:
+            self.add_error("default_rate", "Enter a default rate for the burst to apply to.")
+        return data
+
+    def policy_arguments(self) -> dict:
+        """Return set_limit_policy's arguments."""
+        return {name: self.cleaned_data.get(name) for name in FIELDS}
