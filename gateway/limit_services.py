@@ -198,6 +198,21 @@ def token_limits_set(
     return after
 
 
+def ceilings_in_words(policy: LimitPolicy | None) -> str:
+    """Return "This workspace allows at most 600 requests per minute, a burst of 50, a quota of
+    1000 uses.", naming the ceilings it has; empty without any."""
+    if policy is None:
+        return ""
+    parts = []
+    if policy.max_rate_per_minute is not None:
+        parts.append(_rate_words(policy.max_rate_per_minute))
+    if policy.max_burst is not None:
+        parts.append(f"a burst of {policy.max_burst}")
+    if policy.max_quota is not None:
+        parts.append(f"a quota of {policy.max_quota} uses")
+    return f"This workspace allows at most {', '.join(parts)}." if parts else ""
+
+
 def ceiling_rate(policy: LimitPolicy) -> tuple[int, str] | None:
     """Return the fastest rate (requests, period) within the policy's ceilings, or None.
 
@@ -267,6 +282,7 @@ __all__ = [
     "Quota",
     "RateLimit",
     "ceiling_rate",
+    "ceilings_in_words",
     "clean_limits",
     "completed",
     "default_limits",

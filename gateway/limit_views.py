@@ -8,7 +8,13 @@ from accounts.form_errors import add_service_errors
 from accounts.htmx import attempt, render_page
 from accounts.permissions import workspace_view
 from gateway.limit_forms import FORM_FIELDS, TokenLimitsForm
-from gateway.limit_services import completed, limit_policy, token_limits, token_limits_set
+from gateway.limit_services import (
+    ceilings_in_words,
+    completed,
+    limit_policy,
+    token_limits,
+    token_limits_set,
+)
 from tokens import rules
 from tokens.views.tokens import _actor, _row_done, _token_to, tab_context
 
@@ -37,5 +43,7 @@ def token_limits_edit(request: HttpRequest, public_id: str) -> HttpResponse:
     )
     if saved.done:
         return _row_done(request, token, f"Limits of {token.name} saved.")
-    context = tab_context(request, limiting=token, limits_form=form, limit_policy=policy)
+    context = tab_context(
+        request, limiting=token, limits_form=form, ceilings=ceilings_in_words(policy)
+    )
     return render_page(request, TEMPLATE, context, dialog="limits-dialog")
