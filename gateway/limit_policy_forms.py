@@ -9,14 +9,14 @@ from gateway.limit_policy_services import FIELDS
 from gateway.usage_models import UsageSettings
 
 
-def _count(label: str, help_text: str = "") -> forms.IntegerField:
+def _count(label: str, help_text: str = "", *, empty: str = "No default") -> forms.IntegerField:
     return forms.IntegerField(
         label=label,
         required=False,
         min_value=1,
         max_value=MAX_LIMIT,
         help_text=help_text,
-        widget=forms.NumberInput(attrs={"inputmode": "numeric", "min": 1, "placeholder": "None"}),
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "min": 1, "placeholder": empty}),
     )
 
 
@@ -36,10 +36,14 @@ class LimitPolicyForm(forms.Form):
         initial=QuotaPeriod.MONTH,
     )
     max_rate_per_minute = _count(
-        "Fastest rate", "Requests per minute (a rate per second counts 60 times)."
+        "Fastest rate",
+        "Requests per minute (a rate per second counts 60 times).",
+        empty="No ceiling",
     )
-    max_burst = _count("Largest burst")
-    max_quota = _count("Largest quota", "Uses, whether the quota refills monthly or not.")
+    max_burst = _count("Largest burst", empty="No ceiling")
+    max_quota = _count(
+        "Largest quota", "Uses, whether the quota refills monthly or not.", empty="No ceiling"
+    )
     email_on_new_ip = forms.BooleanField(
         label="Email a token's owner (or creator) when it is first used from a new IP address",
         required=False,
@@ -61,6 +65,14 @@ class LimitPolicyForm(forms.Form):
         if data.get("default_burst") is not None and data.get("default_rate") is None:
             self.add_error("default_rate", "Enter a default rate for the burst to apply to.")
         return data
+
+    def focus_first_error(self) -> None:
+        """Put the focus on the first field in error when the form is swapped in (htmx honours
+        autofocus); the button that sent it is gone."""
+        for name in self.fields:
+            if name in self.errors:
+                self.fields[name].widget.attrs["autofocus"] = True
+                return
 
     def policy_arguments(self) -> dict:
         """Return set_limit_policy's arguments."""

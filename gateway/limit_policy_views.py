@@ -75,4 +75,5 @@ def limit_policy_settings(request: HttpRequest) -> HttpResponse:
                 context = _context(request, saved, policy)
                 url = context["action_url"]
                 return finish_with_partial(request, message, TEMPLATE, context, PARTIAL, url)
+        form.focus_first_error()
     return render_page(request, TEMPLATE, _context(request, form, policy), partial=PARTIAL)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -122,6 +124,8 @@ def test_bad_values_get_field_errors_and_keep_what_was_typed(
         elif value:
             assert f'name="{name}" value="{value}"' in response.text
     assert "HX-Trigger" not in response
+    assert response.text.count(" autofocus") == 1
+    assert re.search(rf'<input [^>]*name="{field}"[^>]*autofocus', response.text)
     assert not LimitPolicy.objects.exists()
     assert not AuditEvent.objects.exists()
 
