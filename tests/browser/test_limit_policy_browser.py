@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 
 from gateway.limit_models import LimitPolicy
 from gateway.usage_models import UsageSettings
+from tests.browser.accessibility import assert_accessible, assert_focus_visible
 from tests.browser.helpers import assert_not_reloaded, dialog, mark_document, watch_console
 
 pytestmark = pytest.mark.playwright
@@ -110,3 +111,19 @@ def test_screenshots_of_the_limits_tab(
     page.screenshot(path=refused, full_page=True)
     for path in (full, refused):
         assert path.stat().st_size > 0
+
+
+def test_the_limits_tab_is_accessible_with_and_without_errors(
+    live_server, signed_in_page, admin_user, workspace
+):
+    page = signed_in_page(admin_user, viewport=VIEWPORT)
+    page.goto(f"{live_server.url}/w/{workspace.slug}/settings/limits/")
+    assert_accessible(page, "limits-policy")
+    assert assert_focus_visible(page, "limits-policy") > 5
+    policy_form(page).get_by_label("Largest quota").fill("0")
+    policy_form(page).get_by_role("button", name="Save limits & usage").click()
+    expect(policy_form(page).get_by_label("Largest quota")).to_be_focused()
+    expect(policy_form(page).get_by_label("Largest quota")).to_have_accessible_description(
+        re.compile("greater than or equal to 1")
+    )
+    assert_accessible(page, "limits-policy-error")
