@@ -60,12 +60,6 @@ class LimitPolicyForm(forms.Form):
         initial["email_on_new_ip"] = settings.email_on_new_ip
         return initial
 
-    def clean(self):
-        data = super().clean()
-        if data.get("default_burst") is not None and data.get("default_rate") is None:
-            self.add_error("default_rate", "Enter a default rate for the burst to apply to.")
-        return data
-
     def focus_first_error(self) -> None:
         """Put the focus on the first field in error when the form is swapped in (htmx honours
         autofocus); the button that sent it is gone."""
