@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 
 from gateway import services
+from gateway.limit_policy_services import set_usage_settings
 from gateway.models import Service, UsageSettings
 from tokens.actors import Actor
 
@@ -113,3 +114,23 @@ class UsageSettingsAdmin(admin.ModelAdmin):
 
     list_display = ("workspace", "email_on_new_ip")
     list_select_related = ("workspace",)
+    raw_id_fields = ("workspace",)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["workspace"] if obj is not None else []
+
+    def save_model(self, request, obj, form, change) -> None:
+        # Through the service the console uses: the same check, the same audit event.
+        workspace = form.cleaned_data.get("workspace") or obj.workspace
+        set_usage_settings(
+            actor=Actor.operator(request.user),
+            workspace=workspace,
+            email_on_new_ip=form.cleaned_data["email_on_new_ip"],
+            request=request,
+        )
+        # The row the service saved, for the admin's log and redirect.
+        obj.pk = UsageSettings.objects.values_list("pk", flat=True).get(workspace=workspace)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Turning the email off is the change to make, audited by the service.
+        return False

@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
+from gateway import limit_policy_services
 from gateway.limit_forms import FORM_FIELDS
 from gateway.limit_models import LimitPolicy, TokenLimits
 from gateway.limit_services import (
@@ -86,7 +87,54 @@ class TokenLimitsAdmin(admin.ModelAdmin):
         return obj is not None and super().has_delete_permission(request, obj)
 
 
+class LimitPolicyForm(forms.ModelForm):
+    class Meta:
+        model = LimitPolicy
+        fields = ["workspace", *limit_policy_services.FIELDS]
+
+    def clean(self):
+        """Check what the service will check, so that its refusals show on the form."""
+        data = super().clean()
+        try:
+            limit_policy_services.clean_limit_policy(data)
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                self.add_error(field if field in self.fields else None, errors)
+        return data
+
+    def _post_clean(self) -> None:
+        # The service validates and saves (save_model).
+        pass
+
+
 @admin.register(LimitPolicy)
 class LimitPolicyAdmin(admin.ModelAdmin):
+    """Workspaces' default limits and ceilings, set through the service the console uses."""
+
+    form = LimitPolicyForm
     list_display = ["workspace", "max_rate_per_minute", "max_burst", "max_quota"]
     list_select_related = ["workspace"]
+    raw_id_fields = ["workspace"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["workspace"] if obj is not None else []
+
+    def save_model(self, request, obj, form, change) -> None:
+        workspace = form.cleaned_data.get("workspace") or obj.workspace
+        limit_policy_services.set_limit_policy(
+            actor=Actor.operator(request.user),
+            workspace=workspace,
+            request=request,
+            **{name: form.cleaned_data.get(name) for name in limit_policy_services.FIELDS},
+        )
+        obj.workspace = workspace  # its pk, for the admin's log and redirect
+
+    def delete_model(self, request, obj) -> None:
+        # Deleting clears the policy (no defaults, no ceilings), audited like any change.
+        limit_policy_services.set_limit_policy(
+            actor=Actor.operator(request.user), workspace=obj.workspace, request=request
+        )
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # One at a time, through the service (bulk deletes would skip its audit).
+        return obj is not None and super().has_delete_permission(request, obj)

@@ -9,7 +9,14 @@ from django.utils import timezone
 
 from gateway import limit_counts, limit_spec, limits
 from gateway.limit_models import TokenLimits
-from gateway.limit_services import Quota, RateLimit, token_limits, token_limits_set
+from gateway.limit_services import (
+    Quota,
+    RateLimit,
+    completed,
+    limit_policy,
+    token_limits,
+    token_limits_set,
+)
 from gateway.limit_spec import Limits
 from tokens.actors import Actor
 from tokens.models import Token
@@ -43,8 +50,9 @@ def read(tokens: list[Token]) -> dict[int, dict]:
 
 
 def write(*, actor: Actor, token: Token, values: dict, request: HttpRequest | None) -> None:
-    """Set the limits sent (rate_limit, quota; None removes one); keep the one not sent."""
-    current = token_limits(token) or Limits()
+    """Set the limits sent (rate_limit, quota; None removes one); keep the one not sent
+    (a limit the workspace caps that the token lacks: its ceiling)."""
+    current = completed(token_limits(token), limit_policy(token.workspace_id)) or Limits()
     rate = quota = None
     if "rate_limit" in values:
         sent = values["rate_limit"]

@@ -7,7 +7,13 @@ from django.http import HttpRequest
 
 from accounts.form_errors import add_service_errors
 from gateway.limit_forms import FORM_FIELDS, TokenLimitsForm
-from gateway.limit_services import default_limits, token_limits_set
+from gateway.limit_services import (
+    ceilings_in_words,
+    completed,
+    limit_policy,
+    policy_defaults,
+    token_limits_set,
+)
 from tokens.actors import Actor
 from tokens.models import Token
 
@@ -15,7 +21,8 @@ PREFIX = "limits"
 
 
 class LimitsSection:
-    """A collapsed Limits section: the workspace's defaults filled in, changed at will."""
+    """A collapsed Limits section: the workspace's defaults (or ceilings) filled in, changed
+    within the ceilings."""
 
     template = "gateway/create_limits.html"
 
@@ -23,11 +30,14 @@ class LimitsSection:
         """Return the section's form; a POST without its fields leaves the defaults alone."""
         posted = request.method == "POST"
         sent = posted and any(key.startswith(f"{PREFIX}-") for key in request.POST)
-        return TokenLimitsForm(
+        policy = limit_policy(request.workspace.pk)
+        form = TokenLimitsForm(
             request.POST if sent else None,
             prefix=PREFIX,
-            initial=TokenLimitsForm.initial_of(default_limits(request.workspace.pk)),
+            initial=TokenLimitsForm.initial_of(completed(policy_defaults(policy), policy)),
         )
+        form.ceilings = ceilings_in_words(policy)
+        return form
 
     def save(self, form: TokenLimitsForm, *, token: Token, actor: Actor, request) -> None:
         """Give the new token the limits typed; a refusal shows on the section and undoes all."""

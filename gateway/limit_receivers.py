@@ -23,12 +23,15 @@ register_create_section(limit_create.LimitsSection())
 @receiver(post_save, sender=Token)
 def _token_issued(sender, instance: Token, created: bool, raw: bool = False, **kwargs) -> None:
     # In the issuing transaction: a rotated token keeps its predecessor's limits (or rotating
-    # would lift them); a new one gets the workspace's defaults. Callers may then change them.
+    # would lift them); a new one gets the workspace's defaults (or ceilings). Callers may
+    # then change them.
     if not created or raw:
         return
     if instance.rotated_from_id is not None:
         row = TokenLimits.objects.filter(token_id=instance.rotated_from_id).first()
-        kept = limit_spec.of_row(row)
+        # Under a ceiling set since, an unlimited predecessor's successor is capped.
+        policy = limit_services.limit_policy(instance.workspace_id)
+        kept = limit_services.completed(limit_spec.of_row(row), policy)
         limit_services.give_limits(instance, kept)
         if kept is not None and kept.quota is not None:
             limits.carry_quota(instance.rotated_from_id, instance.pk, kept)

@@ -9,7 +9,7 @@ with a stable code.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -79,17 +79,28 @@ def limit_policy(workspace_id: int) -> LimitPolicy | None:
     return LimitPolicy.objects.filter(workspace_id=workspace_id).first()
 
 
-def _over_ceilings(limits: Limits, policy: LimitPolicy | None, errors: dict) -> None:
+def _rate_words(per_minute: int) -> str:
+    return f"{per_minute} request{'s' if per_minute != 1 else ''} per minute"
+
+
+def over_ceilings(
+    limits: Limits, policy: LimitPolicy | None, errors: dict, *, required: bool = True
+) -> None:
+    """Record, by field, where `limits` exceed the policy's ceilings (or, when `required`,
+    lack a limit a ceiling caps)."""
     if policy is None:
         return
     if policy.max_rate_per_minute is not None:
         if limits.rate is None:
-            errors["rate_limit"] = ValidationError(
-                "This workspace requires a rate limit.", code="limit_required"
-            )
+            if required:
+                errors["rate_limit"] = ValidationError(
+                    "This workspace requires a rate limit of at most "
+                    f"{_rate_words(policy.max_rate_per_minute)}.",
+                    code="limit_required",
+                )
         elif limits.rate * 60 // limits.rate_seconds > policy.max_rate_per_minute:
             errors["rate_limit.requests"] = ValidationError(
-                f"This workspace allows at most {policy.max_rate_per_minute} requests per minute.",
+                f"This workspace allows at most {_rate_words(policy.max_rate_per_minute)}.",
                 code="above_ceiling",
             )
     if policy.max_burst is not None and limits.rate is not None and limits.burst > policy.max_burst:
@@ -98,9 +109,11 @@ def _over_ceilings(limits: Limits, policy: LimitPolicy | None, errors: dict) -> 
         )
     if policy.max_quota is not None:
         if limits.quota is None:
-            errors["quota"] = ValidationError(
-                "This workspace requires a quota.", code="limit_required"
-            )
+            if required:
+                errors["quota"] = ValidationError(
+                    f"This workspace requires a quota of at most {policy.max_quota} uses.",
+                    code="limit_required",
+                )
         elif limits.quota > policy.max_quota:
             errors["quota.uses"] = ValidationError(
                 f"This workspace allows a quota of at most {policy.max_quota} uses.",
@@ -131,7 +144,7 @@ def clean_limits(rate: RateLimit | None, quota: Quota | None, policy: LimitPolic
     if errors:
         raise ValidationError(errors)
     limits = Limits(**fields)
-    _over_ceilings(limits, policy, errors)
+    over_ceilings(limits, policy, errors)
     if errors:
         raise ValidationError(errors)
     return limits
@@ -185,9 +198,54 @@ def token_limits_set(
     return after
 
 
-def default_limits(workspace_id: int) -> Limits | None:
-    """Return the limits the workspace gives new tokens, or None."""
-    policy = limit_policy(workspace_id)
+def ceilings_in_words(policy: LimitPolicy | None) -> str:
+    """Return "This workspace allows at most 600 requests per minute, a burst of 50, a quota of
+    1000 uses.", naming the ceilings it has; empty without any."""
+    if policy is None:
+        return ""
+    parts = []
+    if policy.max_rate_per_minute is not None:
+        parts.append(_rate_words(policy.max_rate_per_minute))
+    if policy.max_burst is not None:
+        parts.append(f"a burst of {policy.max_burst}")
+    if policy.max_quota is not None:
+        parts.append(f"a quota of {policy.max_quota} uses")
+    return f"This workspace allows at most {', '.join(parts)}." if parts else ""
+
+
+def ceiling_rate(policy: LimitPolicy) -> tuple[int, str] | None:
+    """Return the fastest rate (requests, period) within the policy's ceilings, or None.
+
+    Its burst is the rate itself. Under a burst ceiling below the rate ceiling a
+    per-minute rate can go no higher than the burst; a per-second rate may do more.
+    """
+    most = policy.max_rate_per_minute
+    if most is None:
+        return None
+    if policy.max_burst is None or policy.max_burst >= most:
+        return most, RatePeriod.MINUTE
+    per_second = min(most // 60, policy.max_burst)
+    if per_second * 60 > policy.max_burst:
+        return per_second, RatePeriod.SECOND
+    return policy.max_burst, RatePeriod.MINUTE
+
+
+def completed(limits: Limits | None, policy: LimitPolicy | None) -> Limits | None:
+    """Return `limits` with each limit the policy caps but they lack set to its ceiling."""
+    if policy is None:
+        return limits
+    limits = limits or Limits()
+    if limits.rate is None and (rate := ceiling_rate(policy)) is not None:
+        requests, per = rate
+        limits = replace(limits, rate=requests, rate_period=per, burst=requests)
+    if limits.quota is None and policy.max_quota is not None:
+        period = policy.default_quota_period or QuotaPeriod.MONTH
+        limits = replace(limits, quota=policy.max_quota, quota_period=period)
+    return limits if limits.rate is not None or limits.quota is not None else None
+
+
+def policy_defaults(policy: LimitPolicy | None) -> Limits | None:
+    """Return the limits the policy names as defaults (without its ceilings), or None."""
     if policy is None or (policy.default_rate is None and policy.default_quota is None):
         return None
     return Limits(
@@ -197,6 +255,13 @@ def default_limits(workspace_id: int) -> Limits | None:
         quota=policy.default_quota,
         quota_period=policy.default_quota_period if policy.default_quota else "",
     )
+
+
+def default_limits(workspace_id: int) -> Limits | None:
+    """Return the limits the workspace gives new tokens: its defaults, and for a limit it caps
+    without a default, the ceiling; or None."""
+    policy = limit_policy(workspace_id)
+    return completed(policy_defaults(policy), policy)
 
 
 def give_limits(token: Token, limits: Limits | None) -> None:
@@ -216,10 +281,15 @@ __all__ = [
     "RATE_SECONDS",
     "Quota",
     "RateLimit",
+    "ceiling_rate",
+    "ceilings_in_words",
     "clean_limits",
+    "completed",
     "default_limits",
     "give_limits",
     "limit_policy",
+    "over_ceilings",
+    "policy_defaults",
     "token_limits",
     "token_limits_set",
 ]

@@ -32,6 +32,20 @@ class Limits:
             return None
         return {"requests": self.rate, "per": self.rate_period, "burst": self.burst}
 
+    def in_words(self) -> str:
+        """Return the limits in plain words: "600 requests per minute (burst 600); 1,000 uses
+        each month"; empty when there are none."""
+        parts = []
+        if self.rate is not None:
+            parts.append(
+                f"{self.rate:,} request{'s' if self.rate != 1 else ''} per {self.rate_period}"
+                f" (burst {self.burst:,})"
+            )
+        if self.quota is not None:
+            refill = "each month" if self.quota_period == "month" else "in total"
+            parts.append(f"{self.quota:,} use{'s' if self.quota != 1 else ''} {refill}")
+        return "; ".join(parts)
+
     def quota_dict(self) -> dict | None:
         """Return the quota as JSON-ready data (without its use), or None."""
         if self.quota is None:

@@ -8,7 +8,13 @@ from accounts.form_errors import add_service_errors
 from accounts.htmx import attempt, render_page
 from accounts.permissions import workspace_view
 from gateway.limit_forms import FORM_FIELDS, TokenLimitsForm
-from gateway.limit_services import limit_policy, token_limits, token_limits_set
+from gateway.limit_services import (
+    ceilings_in_words,
+    completed,
+    limit_policy,
+    token_limits,
+    token_limits_set,
+)
 from tokens import rules
 from tokens.views.tokens import _actor, _row_done, _token_to, tab_context
 
@@ -23,9 +29,10 @@ def _show_errors(form, error) -> None:
 def token_limits_edit(request: HttpRequest, public_id: str) -> HttpResponse:
     """Show a token's limits; save them and redraw its row (Admins, Managers, owners)."""
     token = _token_to(request, public_id, "change the limits of", rules.may_manage)
-    form = TokenLimitsForm(
-        request.POST or None, initial=TokenLimitsForm.initial_of(token_limits(token))
-    )
+    policy = limit_policy(token.workspace_id)
+    # A limit the workspace caps and the token lacks shows at its ceiling: saving keeps it.
+    initial = TokenLimitsForm.initial_of(completed(token_limits(token), policy))
+    form = TokenLimitsForm(request.POST or None, initial=initial)
     saved = attempt(
         request,
         token_limits_set,
@@ -37,6 +44,6 @@ def token_limits_edit(request: HttpRequest, public_id: str) -> HttpResponse:
     if saved.done:
         return _row_done(request, token, f"Limits of {token.name} saved.")
     context = tab_context(
-        request, limiting=token, limits_form=form, limit_policy=limit_policy(token.workspace_id)
+        request, limiting=token, limits_form=form, ceilings=ceilings_in_words(policy)
     )
     return render_page(request, TEMPLATE, context, dialog="limits-dialog")

@@ -7,6 +7,7 @@ from django.template.loader import render_to_string
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from accounts import settings_tabs as settings_tabs_registry
 from accounts import time_words
 from accounts.permissions import has_perm, roles_granted
 
@@ -125,6 +126,12 @@ def dialog_link(
 def can(membership, perm: str) -> bool:
     """Return whether `membership` grants `perm`: {% if membership|can:"members.manage" %}."""
     return has_perm(membership, perm)
+
+
+@register.simple_tag
+def settings_tabs(membership, slug: str) -> list:
+    """Return the Settings tabs other apps registered that `membership` may open."""
+    return settings_tabs_registry.visible_tabs(membership, slug)
 
 
 @register.filter

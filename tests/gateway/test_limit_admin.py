@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from accounts.models import AuditEvent
 from gateway.limit_models import LimitPolicy, TokenLimits
+from gateway.usage_models import UsageSettings
 from tests.factories import issue
 
 ADD = reverse("admin:gateway_tokenlimits_add")
@@ -49,3 +50,47 @@ def test_the_admin_form_shows_the_services_refusals(operator_client, admin_user,
 def test_the_limit_pages_answer(operator_client):
     for name in ("gateway_tokenlimits_changelist", "gateway_limitpolicy_changelist"):
         assert operator_client.get(reverse(f"admin:{name}")).status_code == 200
+
+
+POLICY_ADD = reverse("admin:gateway_limitpolicy_add")
+
+
+def policy_form(workspace, **fields) -> dict:
+    return {
+        "workspace": workspace.pk,
+        "default_rate": "",
+        "default_rate_period": "",
+        "default_burst": "",
+        "default_quota": "",
+        "default_quota_period": "",
+        "max_rate_per_minute": "",
+        "max_burst": "",
+        "max_quota": "",
+        **fields,
+    }
+
+
+def test_an_operator_sets_a_policy_through_the_service(operator_client, workspace):
+    response = operator_client.post(
+        POLICY_ADD, policy_form(workspace, default_quota="10", default_quota_period="month")
+    )
+    assert response.status_code == 302, response.content
+    assert LimitPolicy.objects.get(workspace=workspace).default_quota == 10
+    event = AuditEvent.objects.get(action="limit_policy.updated")
+    assert event.details["changed"]["default_quota"] == {"from": None, "to": 10}
+    change = reverse("admin:gateway_limitpolicy_change", args=[workspace.pk])
+    data = policy_form(workspace, default_quota="10", default_quota_period="month", max_quota="5")
+    refused = operator_client.post(change, data)
+    assert refused.status_code == 200
+    errors = refused.context["adminform"].form.errors
+    assert "at most 5 uses" in str(errors["default_quota"])
+    assert LimitPolicy.objects.get(workspace=workspace).max_quota is None
+
+
+def test_an_operator_switches_the_new_ip_email_through_the_service(operator_client, workspace):
+    add = reverse("admin:gateway_usagesettings_add")
+    response = operator_client.post(add, {"workspace": workspace.pk, "email_on_new_ip": "on"})
+    assert response.status_code == 302, response.content
+    assert UsageSettings.objects.get(workspace=workspace).email_on_new_ip
+    event = AuditEvent.objects.get(action="usage_settings.updated")
+    assert event.details["changed"]["email_on_new_ip"] == {"from": False, "to": True}

@@ -147,6 +147,15 @@ CONSOLE: dict[str, Rule] = {
     "gateway_limits:edit": rule(
         MAN, MAN, rate="5", rate_period="minute", quota="100", quota_period="month"
     ),
+    # Settings → Limits & usage: Admins alone, even to look.
+    "gateway_limits:policy": rule(
+        ADM,
+        ADM,
+        default_rate_period="minute",
+        default_quota_period="month",
+        max_quota="100",
+        email_on_new_ip="on",
+    ),
 }
 # Django admin: staff only, but for its own sign-in pages.
 ADMIN_PUBLIC = {"admin:login": rule(P), "admin_login": rule(P), "admin:logout": rule(NO, P)}
