@@ -106,7 +106,8 @@ def clean_limit_policy(values: dict) -> dict:
     beyond: dict = {}
     over_ceilings(defaults, LimitPolicy(**ceilings), beyond, required=False)
     if beyond:
-        raise ValidationError(_renamed(ValidationError(beyond), DEFAULT_FIELDS))
+        renamed = _renamed(ValidationError(beyond), DEFAULT_FIELDS)  # each error keeps its code
+        raise ValidationError(renamed)
     return {
         "default_rate": defaults.rate,
         "default_rate_period": defaults.rate_period,
