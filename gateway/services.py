@@ -6,8 +6,9 @@ a forbidden action PermissionDenied; neither changes anything. Each change write
 an audit event, and the workspace's services version changes with it (receivers).
 
 A service's scopes (<slug>:read, <slug>:write) live on tokens as plain names. When a
-slug stops naming a service (the service is deleted, or its slug changes) every
-token holding its scopes loses them in the same transaction (scopes_withdraw), and
+slug stops naming a service (the service is deleted) every token holding its scopes
+loses them in the same transaction (scopes_withdraw); a new slug moves them to the
+new names (scopes_rename); and
 a service that takes a slug starts with no token holding its scopes: a token granted
 access to one service never reaches another that later takes its name.
 """
@@ -204,6 +205,35 @@ def scopes_withdraw(
     return holders
 
 
+def scopes_rename(
+    *,
+    actor: Actor,
+    workspace_id: int,
+    old_slug: str,
+    new_slug: str,
+    request: HttpRequest | None = None,
+) -> list[Token]:
+    """Give every token holding <old_slug>:… the same levels of <new_slug>:… instead.
+
+    A service's new scope name keeps its tokens working: renaming is not revoking.
+    Each token changed gets a `token.scopes_renamed` audit event; return those tokens.
+    Callers withdraw stale holders of the new name first, in the same transaction.
+    """
+    renames = {scope_name(old_slug, level): scope_name(new_slug, level) for level in SCOPE_LEVELS}
+    holders = scope_holders(workspace_id, old_slug, lock=True)
+    for token in holders:
+        token.scopes = [renames.get(name, name) for name in token.scopes]
+        token.save(update_fields=["scopes"])
+        audit_record(
+            action="token.scopes_renamed",
+            actor=actor,
+            target=token,
+            request=request,
+            details={"name": token.name, "kind": token.kind, "from": old_slug, "to": new_slug},
+        )
+    return holders
+
+
 def tokens_losing_access(service: Service) -> int:
     """Return how many active tokens hold the service's scopes (and would lose them)."""
     now = timezone.now()
@@ -227,10 +257,12 @@ def _save(
     request,
     changes: dict,
     withdrawn: Mapping[str, str] | None = None,
+    renamed_from: str | None = None,
 ) -> None:
     """Save `service` and its rules, or raise the field error a concurrent change caused.
 
-    `withdrawn` maps slugs whose scopes tokens lose to the reason (see scopes_withdraw).
+    `withdrawn` maps slugs whose scopes tokens lose to the reason (see scopes_withdraw);
+    then the holders of `renamed_from`'s scopes get the service's new ones.
     """
     try:
         with transaction.atomic():
@@ -241,6 +273,14 @@ def _save(
                     workspace_id=service.workspace_id,
                     slug=slug,
                     reason=reason,
+                    request=request,
+                )
+            if renamed_from:
+                scopes_rename(
+                    actor=actor,
+                    workspace_id=service.workspace_id,
+                    old_slug=renamed_from,
+                    new_slug=service.slug,
                     request=request,
                 )
             service.save()
@@ -316,12 +356,14 @@ def service_update(
     cleaned = None if rules is None else clean_rules(rules)
     changes: dict = {}
     withdrawn: dict[str, str] = {}
+    renamed_from = None
     if slug is not None:
         new_slug = clean_slug(slug, service.resource)
         if new_slug != service.slug:
-            changes["slug_from"] = service.slug
-            # The old names stop meaning anything; the new ones start clean.
-            withdrawn = {service.slug: "service_renamed", new_slug: "stale_scope"}
+            changes["slug_from"] = renamed_from = service.slug
+            # Holders of the old names get the new ones; a stale holder of a new name
+            # (left from a service that had it before) does not gain this service.
+            withdrawn = {new_slug: "stale_scope"}
             service.slug = new_slug
     if method_scopes is not None:
         service.method_scopes = clean_method_scopes(method_scopes)
@@ -330,7 +372,7 @@ def service_update(
         changes["rules"] = _rules_text(cleaned)
     if not changes:
         return service
-    _save("service.updated", actor, service, cleaned, request, changes, withdrawn)
+    _save("service.updated", actor, service, cleaned, request, changes, withdrawn, renamed_from)
     return service
 
 

@@ -247,20 +247,25 @@ def test_a_new_service_withdraws_scopes_left_from_before(
     assert _removed(token)[0]["reason"] == "stale_scope"
 
 
-def test_a_new_slug_withdraws_the_old_scopes_and_stale_holders_of_the_new(
+def test_a_new_slug_moves_the_holders_to_the_new_scopes_and_withdraws_stale_ones(
     admin_actor, admin_user, workspace, billing
 ):
-    old, _ = issue(admin_user, workspace, "old", scopes=["billing:read"])
+    old, old_secret = issue(admin_user, workspace, "old", scopes=["tokens:read", "billing:read"])
     stale, _ = issue(admin_user, workspace, "stale", scopes=["tokens:read"])
     Token.objects.filter(pk=stale.pk).update(scopes=["tokens:read", "invoices:write"])
 
     services.service_update(actor=admin_actor, service=billing, slug="invoices")
 
-    assert (_scopes(old), _scopes(stale)) == ([], ["tokens:read"])
-    assert [_removed(old)[0]["reason"], _removed(stale)[0]["reason"]] == [
-        "service_renamed",
-        "stale_scope",
-    ]
+    assert (_scopes(old), _scopes(stale)) == (["tokens:read", "invoices:read"], ["tokens:read"])
+    assert _allowed(old_secret, host="eu.billing.example.com")  # renaming is not revoking
+    assert _removed(old) == []
+    assert _removed(stale)[0]["reason"] == "stale_scope"
+    renamed = AuditEvent.objects.get(action="token.scopes_renamed")
+    assert (renamed.target_id, renamed.details["from"], renamed.details["to"]) == (
+        old.public_id,
+        "billing",
+        "invoices",
+    )
 
 
 def test_other_workspaces_tokens_keep_their_scopes(admin_actor, billing, outsider, other_workspace):
