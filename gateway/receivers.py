@@ -19,6 +19,7 @@ from tokens.api import api, register_request_decider
 from tokens.auth import register_lookup_column, register_use_observer
 from tokens.models import Resource
 from tokens.scopes import register_workspace_scopes
+from tokens.services.resources import register_before_resource_delete
 from tokens.views.activity import register_activity_section
 
 register_lookup_column(versions.LOOKUP_NAME, versions.lookup_expression)
@@ -44,11 +45,27 @@ def _resource_changed(sender, instance, created=False, **kwargs) -> None:
         versions.bump(instance.workspace_id)
 
 
+def _withdraw_before_resource_delete(*, actor, resource, request) -> None:
+    # tokens.services.resources.resource_delete: the person deleting is the actor.
+    for service in Service.objects.filter(resource_id=resource.pk):
+        services.scopes_withdraw(
+            actor=actor,
+            workspace_id=service.workspace_id,
+            slug=service.slug,
+            reason="resource_deleted",
+            request=request,
+        )
+
+
+register_before_resource_delete(_withdraw_before_resource_delete)
+
+
 @receiver(pre_delete, sender=Service)
 def _service_deleted_with_its_resource(sender, instance, origin=None, **kwargs) -> None:
-    # Deleting a resource (tokens.services.resources) deletes its service by CASCADE,
-    # without gateway.services: its scopes are withdrawn here, in the same transaction.
-    # Deleting a workspace takes its tokens along; service_delete withdraws them itself.
+    # A resource deleted some other way (a queryset, a shell) deletes its service by
+    # CASCADE: its scopes are withdrawn here, in the same transaction (by then, after
+    # resource_delete, no token holds them). Deleting a workspace takes its tokens along;
+    # service_delete withdraws them itself.
     origin_model = origin.model if isinstance(origin, QuerySet) else type(origin)
     if origin_model is Resource:
         services.scopes_withdraw(

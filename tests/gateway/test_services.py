@@ -231,6 +231,8 @@ def test_deleting_the_resource_withdraws_its_services_scopes(
     resource_delete(actor=admin_actor, resource=billing.resource)
     assert _scopes(token) == ["tokens:read"]
     assert _removed(token)[0]["reason"] == "resource_deleted"
+    event = AuditEvent.objects.get(action="token.scopes_removed")
+    assert event.actor_label == admin_actor.label  # the person who deleted it, not the system
 
 
 def test_a_new_service_withdraws_scopes_left_from_before(

@@ -157,6 +157,17 @@ def resource_rename(
     return resource
 
 
+# What other apps undo when a resource goes (DESIGN §1: gateway withdraws the scopes of
+# the resource's service), called in the deleting transaction with who deletes it.
+_before_delete: list = []
+
+
+def register_before_resource_delete(hook) -> None:
+    """Call `hook(actor=, resource=, request=)` in the transaction that deletes a resource."""
+    if hook not in _before_delete:
+        _before_delete.append(hook)
+
+
 def resource_delete(
     *, actor: Actor, resource: Resource, request: HttpRequest | None = None
 ) -> None:
@@ -184,6 +195,8 @@ def resource_delete(
             request=request,
             details={"kind": resource.kind, "removed_from_tokens": narrowed},
         )
+        for hook in _before_delete:
+            hook(actor=actor, resource=resource, request=request)
         resource.delete()  # also removes it from the tokens limited to it
 
 
