@@ -18,7 +18,7 @@ class AuditActor(Protocol):
         """Return the AuditEvent actor fields naming this actor."""
 
 
-def audit_record(
+def audit_event(
     *,
     action: str,
     actor: User | AuditActor | None,
@@ -27,7 +27,7 @@ def audit_record(
     request: HttpRequest | None = None,
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one event to the audit log and return it.
+    """Return one event for the audit log, unsaved (audit_record and audit_record_all save).
 
     The event belongs to `workspace`, by default to the target's: the target
     itself when it is a workspace, else its `workspace` (a token, resource,
@@ -46,7 +46,7 @@ def audit_record(
             "target_id": str(getattr(target, "public_id", None) or target.pk),
             "target_label": str(target)[:255],
         }
-    return AuditEvent.objects.create(
+    return AuditEvent(
         action=action,
         workspace=workspace,
         ip=client_ip(request),
@@ -54,3 +54,31 @@ def audit_record(
         details=details or {},
         **fields,
     )
+
+
+def audit_record(
+    *,
+    action: str,
+    actor: User | AuditActor | None,
+    workspace: Workspace | None = None,
+    target: models.Model | None = None,
+    request: HttpRequest | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event to the audit log and return it (see audit_event)."""
+    event = audit_event(
+        action=action,
+        actor=actor,
+        workspace=workspace,
+        target=target,
+        request=request,
+        details=details,
+    )
+    event.save()
+    return event
+
+
+def audit_record_all(events: list[AuditEvent]) -> list[AuditEvent]:
+    """Append these events to the audit log in one query: a change to many things audits
+    each of them without a query per thing."""
+    return AuditEvent.objects.bulk_create(events)

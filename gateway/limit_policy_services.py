@@ -5,7 +5,8 @@ Rules: every count is a whole number from 1 to 2**63 - 1 (or empty: none); a
 default burst needs a default rate and is at least it; a default needs its
 period; defaults lie within the ceilings (the rate compared per minute), so a
 new token's defaults never break the rules it is then held to. Errors name the
-policy's fields with a stable code.
+policy's fields with a stable code. Saving caps the active tokens beyond the
+ceilings (gateway.limit_ceilings), in the same transaction.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from django.http import HttpRequest
 
 from accounts.audit import audit_record
 from accounts.models import Workspace
+from gateway.limit_ceilings import ceilings_apply
 from gateway.limit_models import LimitPolicy
 from gateway.limit_services import Quota, RateLimit, clean_limits, over_ceilings
 from gateway.usage_models import UsageSettings
@@ -58,9 +60,11 @@ DEFAULT_FIELDS = {
 
 @dataclass(frozen=True)
 class PolicyChange:
-    """What a save changed: {field: {"from": ..., "to": ...}}, empty when nothing did."""
+    """What a save changed: {field: {"from": ..., "to": ...}}, empty when nothing did, and how
+    many active tokens the ceilings capped."""
 
     changed: dict[str, dict]
+    tokens_capped: int = 0
 
 
 def _renamed(error: ValidationError, names: dict[str, str]) -> dict[str, list]:
@@ -134,7 +138,8 @@ def _may_change(actor: Actor) -> None:
 def set_limit_policy(
     *, actor: Actor, workspace: Workspace, request: HttpRequest | None = None, **values
 ) -> PolicyChange:
-    """Give the workspace these default limits and ceilings (empty: none); audit a change."""
+    """Give the workspace these default limits and ceilings (empty: none), and its active
+    tokens beyond the ceilings the ceilings (limit_ceilings); audit each change."""
     _may_change(actor)
     cleaned = clean_limit_policy({name: values.get(name) for name in FIELDS})
     with transaction.atomic():
@@ -144,19 +149,22 @@ def set_limit_policy(
             for name, value in cleaned.items()
             if getattr(policy, name) != value
         }
-        if not changed:
-            return PolicyChange({})
-        for name, value in cleaned.items():
-            setattr(policy, name, value)
-        policy.save()
-        audit_record(
-            action="limit_policy.updated",
-            actor=actor,
-            workspace=workspace,
-            request=request,
-            details={"changed": changed},
-        )
-    return PolicyChange(changed)
+        if changed:
+            for name, value in cleaned.items():
+                setattr(policy, name, value)
+            policy.save()
+        # Every save applies the ceilings, changed or not: tokens issued before this rule
+        # (or under a policy saved before it) are capped by saving the policy again.
+        capped = ceilings_apply(actor=actor, workspace=workspace, policy=policy, request=request)
+        if changed:
+            audit_record(
+                action="limit_policy.updated",
+                actor=actor,
+                workspace=workspace,
+                request=request,
+                details={"changed": changed, "tokens_capped": len(capped)},
+            )
+    return PolicyChange(changed, len(capped))
 
 
 def usage_settings_of(workspace: Workspace) -> UsageSettings:

@@ -150,7 +150,8 @@ def clean_limits(rate: RateLimit | None, quota: Quota | None, policy: LimitPolic
     return limits
 
 
-def _described(limits: Limits | None) -> dict:
+def described(limits: Limits | None) -> dict:
+    """Return the limits as the API and the audit log name them (None for a limit that is off)."""
     limits = limits or Limits()
     return {"rate_limit": limits.rate_dict(), "quota": limits.quota_dict()}
 
@@ -193,7 +194,7 @@ def token_limits_set(
             actor=actor,
             target=token,
             request=request,
-            details={"name": token.name, "from": _described(before), "to": _described(after)},
+            details={"name": token.name, "from": described(before), "to": described(after)},
         )
     return after
 
@@ -213,21 +214,29 @@ def ceilings_in_words(policy: LimitPolicy | None) -> str:
     return f"This workspace allows at most {', '.join(parts)}." if parts else ""
 
 
+def fastest_rate(most_per_minute: int, max_burst: int | None) -> tuple[int, str]:
+    """Return the fastest rate (requests, period) of at most `most_per_minute` whose burst,
+    the rate itself, is within `max_burst`.
+
+    Under a burst ceiling below the rate a per-minute rate can go no higher than the
+    burst; a per-second rate may do more.
+    """
+    if max_burst is None or max_burst >= most_per_minute:
+        return most_per_minute, RatePeriod.MINUTE
+    per_second = min(most_per_minute // 60, max_burst)
+    if per_second * 60 > max_burst:
+        return per_second, RatePeriod.SECOND
+    return max_burst, RatePeriod.MINUTE
+
+
 def ceiling_rate(policy: LimitPolicy) -> tuple[int, str] | None:
     """Return the fastest rate (requests, period) within the policy's ceilings, or None.
 
-    Its burst is the rate itself. Under a burst ceiling below the rate ceiling a
-    per-minute rate can go no higher than the burst; a per-second rate may do more.
+    Its burst is the rate itself (see fastest_rate).
     """
-    most = policy.max_rate_per_minute
-    if most is None:
+    if policy.max_rate_per_minute is None:
         return None
-    if policy.max_burst is None or policy.max_burst >= most:
-        return most, RatePeriod.MINUTE
-    per_second = min(most // 60, policy.max_burst)
-    if per_second * 60 > policy.max_burst:
-        return per_second, RatePeriod.SECOND
-    return policy.max_burst, RatePeriod.MINUTE
+    return fastest_rate(policy.max_rate_per_minute, policy.max_burst)
 
 
 def completed(limits: Limits | None, policy: LimitPolicy | None) -> Limits | None:
@@ -286,6 +295,8 @@ __all__ = [
     "clean_limits",
     "completed",
     "default_limits",
+    "described",
+    "fastest_rate",
     "give_limits",
     "limit_policy",
     "over_ceilings",
