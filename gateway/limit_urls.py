@@ -14,4 +14,9 @@ urlpatterns = [
         limit_policy_views.limit_policy_settings,
         name="policy",
     ),
+    path(
+        "w/<slug:slug>/settings/limits/preview/",
+        limit_policy_views.limit_policy_preview,
+        name="policy_preview",
+    ),
 ]

@@ -1,6 +1,7 @@
 """Settings → Limits & usage in real Chromium: a refused value keeps what was typed, saving
-swaps the form in place, and the Add token dialog then offers the new defaults; how the tab
-looks, light and dark."""
+swaps the form in place, and the Add token dialog then offers the new defaults; typing a
+ceiling previews the tokens it caps, and saving caps them; how the tab looks, light and
+dark."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from gateway.limit_models import LimitPolicy
+from gateway.limit_models import LimitPolicy, TokenLimits
 from gateway.usage_models import UsageSettings
 from tests.browser.accessibility import assert_accessible, assert_focus_visible
 from tests.browser.helpers import assert_not_reloaded, dialog, mark_document, watch_console
+from tests.factories import issue
 
 pytestmark = pytest.mark.playwright
 
@@ -127,3 +129,47 @@ def test_the_limits_tab_is_accessible_with_and_without_errors(
         re.compile("greater than or equal to 1")
     )
     assert_accessible(page, "limits-policy-error")
+
+
+def test_typing_a_ceiling_previews_the_tokens_it_caps_and_saving_caps_them(
+    live_server, signed_in_page, admin_user, workspace
+):
+    # Issued before any ceiling: no limits of their own.
+    fast, _ = issue(admin_user, workspace, "fast")
+    TokenLimits.objects.create(token=fast, rate=30, rate_period="second", burst=30)
+    issue(admin_user, workspace, "unlimited")
+    slow, _ = issue(admin_user, workspace, "slow")
+    TokenLimits.objects.create(token=slow, rate=10, rate_period="minute", burst=10)
+    page = signed_in_page(admin_user, viewport=VIEWPORT)
+    errors = watch_console(page)
+    page.goto(f"{live_server.url}/w/{workspace.slug}/settings/limits/")
+    mark_document(page)
+    form = policy_form(page)
+    impact = form.get_by_role("status")
+    expect(impact).to_have_text("")
+
+    form.get_by_label("Fastest rate").fill("1200")
+    expect(impact).to_have_text(
+        "Saving caps 2 active tokens beyond these ceilings (or without a limit they cap): "
+        "their limits become the ceilings."
+    )
+    form.get_by_label("Fastest rate").fill("0")
+    expect(impact).to_have_text("")
+    form.get_by_label("Fastest rate").fill("1200")
+    expect(impact).to_contain_text("Saving caps 2 active tokens")
+    assert not TokenLimits.objects.filter(rate=1200).exists()
+
+    form.get_by_role("button", name="Save limits & usage").click()
+    expect(page.locator("#toasts")).to_contain_text(
+        "Limits & usage saved; 2 active tokens capped to the ceilings."
+    )
+    expect(impact).to_have_text(
+        "Saving caps no token: every active token is within these ceilings."
+    )
+    assert_not_reloaded(page)
+    fast_limits = TokenLimits.objects.get(token=fast)
+    assert (fast_limits.rate, fast_limits.rate_period, fast_limits.burst) == (1200, "minute", 1200)
+    assert TokenLimits.objects.get(token__name="unlimited").rate == 1200
+    assert TokenLimits.objects.get(token=slow).rate == 10
+    assert_accessible(page, "limits-policy-capped")
+    assert errors == []

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import AuditEvent
-from gateway.limit_models import MAX_LIMIT, LimitPolicy
+from gateway.limit_models import MAX_LIMIT, LimitPolicy, TokenLimits
 from gateway.usage_models import UsageSettings
-from tests.factories import HTMX, signed_in, triggers
+from tests.factories import HTMX, issue, signed_in, triggers
+from tokens.models import Token
 
 
 def url(workspace) -> str:
@@ -146,3 +149,78 @@ def test_the_page_shows_the_current_policy(admin_user, workspace):
     assert 'id="id_email_on_new_ip" checked>' in page
     # No default: a new token gets the fastest rate within the ceilings.
     assert "gets 10 requests per second (burst 10)." in page
+
+
+# Ceilings over the tokens that exist
+
+
+def preview_url(workspace) -> str:
+    return reverse("gateway_limits:policy_preview", args=[workspace.slug])
+
+
+def impact(text: str) -> str:
+    return text.split('id="ceilings-impact" role="status">')[1].split("</p>")[0]
+
+
+@pytest.fixture
+def two_unlimited_tokens(admin_user, workspace):
+    # Issued before any ceiling: no limits of their own.
+    issue(admin_user, workspace, "one")
+    issue(admin_user, workspace, "two")
+    revoked, _ = issue(admin_user, workspace, "revoked")
+    Token.objects.filter(pk=revoked.pk).update(revoked_at=timezone.now() - timedelta(days=1))
+
+
+def test_saving_says_how_many_active_tokens_were_capped(
+    admin_user, workspace, two_unlimited_tokens
+):
+    response = signed_in(admin_user).post(url(workspace), form(max_quota="100"), **HTMX)
+    assert triggers(response)["toast"]["message"] == (
+        "Limits & usage saved; 2 active tokens capped to the ceilings."
+    )
+    assert TokenLimits.objects.filter(quota=100).count() == 2
+    # Now within them: the line under the ceilings says so.
+    assert impact(response.text) == (
+        "Saving caps no token: every active token is within these ceilings."
+    )
+    again = signed_in(admin_user).post(url(workspace), form(max_quota="100"), **HTMX)
+    assert triggers(again)["toast"]["message"] == "Nothing changed."
+
+
+def test_the_preview_counts_the_tokens_the_typed_ceilings_would_cap(
+    admin_user, workspace, two_unlimited_tokens
+):
+    client = signed_in(admin_user)
+    response = client.get(preview_url(workspace), {"max_rate_per_minute": "600"}, **HTMX)
+    assert response.status_code == 200
+    assert response.text.strip() == (
+        "Saving caps 2 active tokens beyond these ceilings (or without a limit they cap): "
+        "their limits become the ceilings."
+    )
+    for typed in ({}, {"max_quota": ""}, {"max_quota": "0"}, {"max_burst": "lots"}):
+        assert client.get(preview_url(workspace), typed, **HTMX).text.strip() == ""
+    # Nothing was saved.
+    assert not TokenLimits.objects.exists()
+    assert not LimitPolicy.objects.exists()
+
+
+def test_the_page_and_a_refused_save_show_what_the_ceilings_would_cap(
+    admin_user, workspace, two_unlimited_tokens
+):
+    # A policy saved before ceilings applied to existing tokens.
+    LimitPolicy.objects.create(workspace=workspace, max_quota=100)
+    page = signed_in(admin_user).get(url(workspace)).text
+    assert impact(page).startswith("Saving caps 2 active tokens beyond these ceilings")
+    assert f'hx-get="{preview_url(workspace)}"' in page
+    refused = form(max_rate_per_minute="60", default_rate="61")
+    response = signed_in(admin_user).post(url(workspace), refused, **HTMX)
+    assert impact(response.text).startswith("Saving caps 2 active tokens")
+    assert not TokenLimits.objects.exists()
+
+
+@pytest.mark.parametrize("user", ["manager_user", "member_user", "outsider"])
+def test_only_admins_preview(request, user, workspace):
+    response = signed_in(request.getfixturevalue(user)).get(
+        preview_url(workspace), {"max_quota": "1"}, **HTMX
+    )
+    assert response.status_code in (403, 404)

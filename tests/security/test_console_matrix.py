@@ -156,6 +156,8 @@ CONSOLE: dict[str, Rule] = {
         max_quota="100",
         email_on_new_ip="on",
     ),
+    # What the typed ceilings would cap: Admins alone, and only read (GET).
+    "gateway_limits:policy_preview": rule(ADM, NO),
 }
 # Django admin: staff only, but for its own sign-in pages.
 ADMIN_PUBLIC = {"admin:login": rule(P), "admin_login": rule(P), "admin:logout": rule(NO, P)}
