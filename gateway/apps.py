@@ -11,11 +11,13 @@ class GatewayConfig(AppConfig):
         from accounts import settings_tabs
         from accounts.permissions import Perm
         from gateway import checks, limit_admin, limit_receivers, receivers  # noqa: F401
-        from gateway.panels import SERVICE_PANEL
+        from gateway.panels import SCOPES_WARNING, SERVICE_PANEL
         from tokens import resource_panels
 
-        # Settings → Resources shows each resource's service (tokens never imports gateway).
+        # Settings → Resources shows each resource's service, and its delete dialog the
+        # scopes deleting a service withdraws (tokens never imports gateway).
         resource_panels.register(SERVICE_PANEL)
+        resource_panels.register_delete_warning(SCOPES_WARNING)
         # Settings → Limits & usage, for the roles that manage policies (Admins).
         settings_tabs.register(
             settings_tabs.SettingsTab(

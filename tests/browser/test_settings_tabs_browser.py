@@ -12,9 +12,10 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from accounts.models import Workspace
+from gateway.services import service_create
 from tests.browser.helpers import assert_not_reloaded, dialog, mark_document, watch_console
 from tests.conftest import PASSWORD
-from tests.factories import issue
+from tests.factories import actor_of, issue
 from tokens import services
 from tokens.models import Resource, RevealPolicy, Token
 
@@ -259,8 +260,12 @@ def test_a_resource_an_active_token_is_limited_to_alone_cannot_be_deleted(
 
 
 def test_delete_an_unused_resource_and_its_row_disappears(
-    signed_in_page, resources_url, admin_user, billing, billing_only, cache
+    signed_in_page, resources_url, admin_user, workspace, billing, billing_only, cache
 ):
+    # A guarded HTTP service: deleting it withdraws its scopes from the token holding one.
+    actor = actor_of(admin_user, workspace)
+    service_create(actor=actor, resource=cache, rules=[("cache.example.com", "/")])
+    holder, _ = issue(admin_user, workspace, "cache-reader", scopes=["session-cache:read"])
     page = signed_in_page(admin_user)
     errors = watch_console(page)
     page.goto(resources_url)
@@ -270,6 +275,11 @@ def test_delete_an_unused_resource_and_its_row_disappears(
     page.get_by_role("link", name="Delete session-cache").click()
     expect(dialog(page).get_by_role("heading", name="Delete resource")).to_be_visible()
     expect(dialog(page)).to_contain_text("No active token is limited to it.")
+    expect(dialog(page).locator(".alert-warn")).to_have_text(
+        "session-cache is a guarded HTTP service: 1 active token holds session-cache:read or "
+        "session-cache:write and will lose it: a service given this name later does not open "
+        "to it."
+    )
     expect(dialog(page).get_by_role("link", name="Cancel")).to_be_focused()
     dialog(page).get_by_role("button", name="Delete resource").click()
 
@@ -281,6 +291,8 @@ def test_delete_an_unused_resource_and_its_row_disappears(
     expect(page.get_by_role("heading", name="Resources")).to_be_focused()
     assert_not_reloaded(page)
     assert not Resource.objects.filter(pk=cache.pk).exists()
+    holder.refresh_from_db()
+    assert holder.scopes == []
     assert errors == []
 
 

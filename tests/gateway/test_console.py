@@ -173,6 +173,66 @@ def test_stopping_says_how_many_tokens_lose_the_scopes(
     assert not Token.objects.filter(scopes__icontains="orders-api").exists()
 
 
+def resource_delete_url(resource: Resource) -> str:
+    return reverse("tokens:resource_delete", kwargs={"slug": "acme", "pk": resource.pk})
+
+
+def words(response) -> str:
+    return " ".join(parse(response).text().split())
+
+
+@pytest.mark.parametrize("htmx", [True, False])
+def test_the_resource_delete_dialog_says_which_tokens_lose_the_services_scopes(
+    admin_client, admin, admin_user, workspace, orders, htmx
+):
+    guard(admin, orders, "orders.example.com")
+    for name in ("one", "two"):
+        issue(admin_user, workspace, name, scopes=["orders-api:read"])
+    ended, _ = issue(admin_user, workspace, "ended", scopes=["orders-api:write"])
+    Token.objects.filter(pk=ended.pk).update(revoked_at=ended.created_at)  # ended: not counted
+    issue(admin_user, workspace, "unrelated", scopes=["tokens:read"])
+
+    dialog = words(admin_client.get(resource_delete_url(orders), **(HTMX if htmx else {})))
+
+    assert (
+        "Orders API is a guarded HTTP service: 2 active tokens hold orders-api:read or "
+        "orders-api:write and will lose them: a service given this name later does not open "
+        "to them."
+    ) in dialog
+    admin_client.post(resource_delete_url(orders), **HTMX)
+    assert not Token.objects.filter(scopes__icontains="orders-api").exists()
+
+
+def test_the_resource_delete_dialog_of_a_service_without_holders_or_of_a_label(
+    admin_client, admin, orders, billing
+):
+    guard(admin, orders, "orders.example.com")
+    assert (
+        "Orders API is a guarded HTTP service; no active token holds orders-api:read or "
+        "orders-api:write"
+    ) in words(admin_client.get(resource_delete_url(orders), **HTMX))
+    label = words(admin_client.get(resource_delete_url(billing), **HTMX))
+    assert "guarded HTTP service" not in label
+    assert "Delete billing ?" in label
+
+
+def test_the_resource_delete_dialog_asks_as_many_queries_for_many_holders_as_for_one(
+    admin_client, admin, admin_user, workspace, orders, django_assert_num_queries
+):
+    guard(admin, orders, "orders.example.com")
+    issue(admin_user, workspace, "holder-0", scopes=["orders-api:read"])
+    admin_client.get(resource_delete_url(orders), **HTMX)  # warm up: the session
+    with CaptureQueriesContext(connection) as one:
+        admin_client.get(resource_delete_url(orders), **HTMX)
+
+    for number in range(1, 8):
+        issue(admin_user, workspace, f"holder-{number}", scopes=["orders-api:write"])
+
+    with django_assert_num_queries(len(one)):
+        response = admin_client.get(resource_delete_url(orders), **HTMX)
+    assert "8 active tokens hold orders-api:read" in words(response)
+
+
 def test_without_htmx_the_dialog_is_drawn_on_the_tab_and_saving_redirects(admin_client, orders):
     page = admin_client.get(edit_url(orders))
     assert page.status_code == 200

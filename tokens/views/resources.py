@@ -176,5 +176,6 @@ def resource_delete(request: HttpRequest, pk: int) -> HttpResponse:
         using_more=total - len(shown),
         blocking_count=resources.tokens_limited_only_to(resource).count(),
         delete_error=deleted.error,
+        delete_warnings=resource_panels.delete_warnings(resource),
     )
     return render_page(request, TEMPLATE, context, dialog="delete-dialog")
