@@ -185,6 +185,17 @@ def test_a_prepared_lookup_the_server_lost_is_prepared_again(
     assert prepared_lookups() == 1
 
 
+def test_the_lookup_follows_a_reconnection(transactional_db, postgresql, workspace, admin_user):
+    """Its prepared cursor is kept per connection: a new connection gets a new one."""
+    _, secret = issue(admin_user, workspace)
+    authenticate_token(secret)
+    connection.close()  # what CONN_MAX_AGE and a failed health check do between requests
+
+    assert authenticate_token(secret).name == "ci"
+    assert authenticate_token(secret).name == "ci"
+    assert prepared_lookups() == 1
+
+
 def test_django_queries_stay_unprepared(postgresql, workspace, admin_user):
     """Only the lookup is prepared; Django's own queries keep working behind any pooler."""
     _, secret = issue(admin_user, workspace)
