@@ -12,7 +12,7 @@ from django.test import Client
 
 from bench.fixtures import bench_workspace
 from bench.measure import QueryCounter, header, p50_p99, row, timings
-from bench.urls import BARE, BARE_QUERY
+from bench.urls import BARE, BARE_DRIVER, BARE_QUERY
 from tokens import services
 from tokens.actors import Actor
 
@@ -80,6 +80,7 @@ def counting(enabled: bool):
 # The routes whose CPU time is compared with the bare view's and with the one-query floor's.
 COMPARED = {
     "bare+query": "bare + SELECT 1 (the one-query floor)",
+    "bare+driver": "bare + SELECT 1 on a kept driver cursor",
     "check": "gateway check, usage counted (goal <= 1.30 x bare)",
     "uncounted": "gateway check, usage not counted",
     "whoami": "GET /api/v1/whoami (goal <= 1.30 x bare)",
@@ -93,6 +94,7 @@ def run(requests: int) -> None:
     routes = {
         "bare": (BARE, {}),
         "bare+query": (BARE_QUERY, {}),
+        "bare+driver": (BARE_DRIVER, {}),
         "check": (CHECK, _nginx(reader)),
         "uncounted": (CHECK, _nginx(reader)),
         "whoami": (WHOAMI, {"headers": {"Authorization": f"Bearer {reader}"}}),
@@ -105,6 +107,7 @@ def run(requests: int) -> None:
     cpu_medians: dict[str, list[float]] = {name: [] for name in routes}
     over_bare: dict[str, list[float]] = {name: [] for name in COMPARED}
     over_floor: dict[str, list[float]] = {name: [] for name in COMPARED if name != "bare+query"}
+    over_driver: dict[str, list[float]] = {name: [] for name in COMPARED if name[:4] != "bare"}
     for _ in range(ROUNDS):
         medians = {}
         for name, (path, kwargs) in routes.items():
@@ -119,6 +122,8 @@ def run(requests: int) -> None:
             over_bare[name].append(medians[name] / medians["bare"])
         for name in over_floor:
             over_floor[name].append(medians[name] / medians["bare+query"])
+        for name in over_driver:
+            over_driver[name].append(medians[name] / medians["bare+driver"])
 
     with QueryCounter() as allowed:
         timings(client, CHECK, 1000, ok=ok, **_nginx(reader))
@@ -152,19 +157,21 @@ def run(requests: int) -> None:
         f"{p50_p99(write_times).split(' / ')[0]} / {writes.queries / 200:g}",
     )
     flush_throughput()
-    hot_paths(cpu_medians, over_bare, over_floor)
+    hot_paths(cpu_medians, over_bare, over_floor, over_driver)
 
 
 def _spread(values: list[float]) -> str:
     return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
 
 
-def hot_paths(cpu_medians, over_bare, over_floor) -> None:
-    """Print each hot path's CPU time against the bare view's and the one-query floor's.
+def hot_paths(cpu_medians, over_bare, over_floor, over_driver) -> None:
+    """Print each hot path's CPU time against the bare view's and the one-query floors'.
 
     The floor is the bare view plus one `SELECT 1`: every authenticated request
     asks the database once (revocation is seen at once), so no route that
     authenticates can cost less than it; the gap above it is Keyward's own work.
+    Through Django's cursor (bare+query), or as the token lookup runs its query:
+    on a driver cursor kept open, without Django's layers (bare+driver).
     """
     header(
         f"Hot paths on {connection.vendor}: CPU time per request (this process, "
@@ -179,6 +186,8 @@ def hot_paths(cpu_medians, over_bare, over_floor) -> None:
         row("  x bare", _spread(over_bare[name]))
         if name in over_floor:
             row("  x bare+query (floor)", _spread(over_floor[name]))
+        if name in over_driver:
+            row("  x bare+driver (the lookup's floor)", _spread(over_driver[name]))
 
 
 def flush_throughput(minutes: int = 500) -> None:
