@@ -57,5 +57,10 @@ def user_agent(request: HttpRequest | None) -> str:
     """Return the client's User-Agent header, cut to what the audit log stores."""
     if request is None:
         return ""
+    return _user_agent(request.META.get("HTTP_USER_AGENT", ""))
+
+
+@lru_cache(maxsize=1024)  # every API request and gateway check asks, twice; clients repeat
+def _user_agent(value: str) -> str:
     # Stored as text: characters a database refuses (NUL) become spaces.
-    return name_repaired(request.META.get("HTTP_USER_AGENT", ""))[:255]
+    return name_repaired(value)[:255]

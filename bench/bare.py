@@ -8,6 +8,8 @@ only; the production URLconf never includes it.
 
 from __future__ import annotations
 
+import threading
+
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
@@ -37,4 +39,24 @@ def bare_query(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
         cursor.fetchone()
+    return JsonResponse(BODY)
+
+
+_kept = threading.local()
+
+
+def bare_driver_query(request: HttpRequest) -> JsonResponse:
+    """Return the same body after one SELECT 1 on a driver cursor kept open: the lookup's way.
+
+    The token lookup (tokens.auth) skips Django's cursor and keeps one driver cursor
+    per connection; this view does the same with the most trivial query, so it is
+    the floor of a request that asks the database once the way the lookup does.
+    """
+    connection.ensure_connection()
+    raw = connection.connection
+    kept = getattr(_kept, "cursor", None)
+    if kept is None or kept[0] is not raw:
+        kept = _kept.cursor = (raw, raw.cursor())
+    kept[1].execute("SELECT 1")
+    kept[1].fetchone()
     return JsonResponse(BODY)

@@ -128,17 +128,18 @@ def _decide(request: HttpRequest, envoy_path: str | None) -> HttpResponse:
     if original.uri is None:
         logger.warning("Gateway check: the gateway sent no original URI")
         return _answer(refuse("invalid_path"))
+    ip, agent = client_ip(request), user_agent(request)
     decision = check_request(
         _token_value(request),
         method=original.method,
         host=original.host,
         path=original.uri,
-        client_ip=client_ip(request),
-        user_agent=user_agent(request),
+        client_ip=ip,
+        user_agent=agent,
     )
     if decision.principal is not None:
         request.auth = decision.principal  # the request log names the token and workspace
-    usage.record_decision(decision, client_ip(request), user_agent(request))
+    usage.record_decision(decision, ip, agent)
     gateway_checked.send(sender=Decision, decision=decision, request=request)
     if decision.reason == "invalid_token":
         return _refuse_invalid(decision, request)

@@ -5,8 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    DatabaseError,
+    connection,
+    connections,
+    transaction,
+)
 from django.db.models import QuerySet
+from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -178,6 +185,17 @@ def test_a_prepared_lookup_the_server_lost_is_prepared_again(
     assert prepared_lookups() == 1
 
 
+def test_the_lookup_follows_a_reconnection(transactional_db, postgresql, workspace, admin_user):
+    """Its prepared cursor is kept per connection: a new connection gets a new one."""
+    _, secret = issue(admin_user, workspace)
+    authenticate_token(secret)
+    connection.close()  # what CONN_MAX_AGE and a failed health check do between requests
+
+    assert authenticate_token(secret).name == "ci"
+    assert authenticate_token(secret).name == "ci"
+    assert prepared_lookups() == 1
+
+
 def test_django_queries_stay_unprepared(postgresql, workspace, admin_user):
     """Only the lookup is prepared; Django's own queries keep working behind any pooler."""
     _, secret = issue(admin_user, workspace)
@@ -189,6 +207,72 @@ def test_django_queries_stay_unprepared(postgresql, workspace, admin_user):
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_prepared_statements")
         assert cursor.fetchone()[0] == 1
+
+
+# Unwatched, the lookup runs on the driver's cursor; watched, on Django's -----------
+
+
+def test_the_lookup_answers_alike_whether_django_watches_queries_or_not(workspace, member_user):
+    db = Resource.objects.create(workspace=workspace, name="db")
+    _, secret = issue(
+        member_user,
+        workspace,
+        kind=TokenKind.PERSONAL,
+        scopes=["tokens:read", "workspace:read"],
+        resource_ids=[db.pk],
+        allowed_ips=["127.0.0.0/8"],
+        expires_at=timezone.now() + timedelta(days=3),
+    )
+    authenticate_token(secret, client_ip="127.0.0.1")  # the first use writes last_used_at
+    unwatched = authenticate_token(secret, client_ip="127.0.0.1")
+
+    with CaptureQueriesContext(connection) as queries:
+        logged = authenticate_token(secret, client_ip="127.0.0.1")
+    with connection.execute_wrapper(lambda execute, *args: execute(*args)):
+        wrapped = authenticate_token(secret, client_ip="127.0.0.1")
+
+    assert unwatched == logged == wrapped
+    assert unwatched.resources == ("db",)
+    assert unwatched.expires_at is not None
+    assert len(queries) == 1
+
+
+def test_a_wrapper_watching_queries_sees_the_lookup(workspace, admin_user):
+    """What query counters (bench/measure.py) and tracers rely on."""
+    _, secret = issue(admin_user, workspace)
+    authenticate_token(secret)
+    seen = []
+
+    def record(execute, sql, params, many, context):
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        authenticate_token(secret)
+
+    assert len(seen) == 1
+    assert "t.digest" in seen[0]
+
+
+def test_the_lookup_refuses_a_broken_transaction_like_any_query(workspace, admin_user):
+    _, secret = issue(admin_user, workspace)
+    authenticate_token(secret)  # last_used_at is written now, so only the lookup runs next
+
+    with transaction.atomic():
+        transaction.set_rollback(True)  # what a caught database error inside atomic() leaves
+        with pytest.raises(TransactionManagementError):
+            authenticate_token(secret)
+
+
+def test_a_database_error_in_the_lookup_is_djangos(workspace, admin_user):
+    """What the check's 503 and the API's database-down answer catch: Django's errors."""
+    _, secret = issue(admin_user, workspace)
+    authenticate_token(secret)
+    with connection.cursor() as cursor:  # undone when the test's transaction rolls back
+        cursor.execute(f"DROP TABLE {Token.resources.through._meta.db_table}")
+
+    with pytest.raises(DatabaseError):
+        authenticate_token(secret)
 
 
 @pytest.mark.parametrize(
