@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import capfirst
+from django.utils.translation import get_language
 
 from accounts import time_words
 from accounts.templatetags.console import dialog_link
@@ -102,13 +103,16 @@ class Row:
 
 @dataclass
 class RowPage:
-    """What every row of one page shares: who looks, the workspace's URLs, the time."""
+    """What every row of one page shares: who looks, the workspace's URLs, the time, the time
+    zone and language dates are said in (read once: each read is a thread-local lookup)."""
 
     slug: str
     actor: Actor
     retrievable: bool
     csrf_token: str = ""
     now: datetime = field(default_factory=timezone.now)
+    zone: tzinfo = field(default_factory=timezone.get_current_timezone)
+    language: str | None = field(default_factory=get_language)
     urls: dict[str, str] = field(init=False)
     _escaped_urls: dict[str, SafeString] = field(init=False)
     buttons: dict[str, SafeString] = field(init=False)
@@ -212,11 +216,11 @@ def render_row(token: Token, page: RowPage) -> SafeString:
         _name_cell(row, page),
         token.censored,
         _access_cell(token, page),
-        display.iso(token.created_at),
-        display.stamp(token.created_at),
-        time_words.ago(token.created_at, page.now),
+        display.iso(token.created_at, zone=page.zone),
+        display.stamp(token.created_at, zone=page.zone, language=page.language),
+        time_words.ago(token.created_at, page.now, language=page.language),
         _ends(row, page),
-        _last_used(row, page.now),
+        _last_used(row, page),
         _status(row),
         _actions(row, page) if row.status == TokenStatus.ACTIVE else "",
     )
@@ -280,11 +284,11 @@ def _ends(row: Row, page: RowPage) -> SafeString:
         soon = display.expires_soon(ends, page.now)
         shown = format_html(
             '<time datetime="{}" title="{} UTC"{}>{}{}</time>{}',
-            display.iso(ends),
-            display.stamp(ends),
+            display.iso(ends, zone=page.zone),
+            display.stamp(ends, zone=page.zone, language=page.language),
             WARN_CLASS if soon else "",
             WARN_SIGN if soon else "",
-            time_words.until(ends, page.now),
+            time_words.until(ends, page.now, language=page.language),
             SOON if soon else "",
         )
         if token.revoke_reason == RevokeReason.ROTATION:
@@ -295,13 +299,13 @@ def _ends(row: Row, page: RowPage) -> SafeString:
     if token.expires_at:
         return format_html(
             '<time datetime="{}">{}</time>',
-            display.iso(token.expires_at),
-            display.day(token.expires_at),
+            display.iso(token.expires_at, zone=page.zone),
+            display.day(token.expires_at, zone=page.zone, language=page.language),
         )
     return NO_DATE
 
 
-def _last_used(row: Row, now: datetime) -> SafeString:
+def _last_used(row: Row, page: RowPage) -> SafeString:
     token = row.token
     if not token.last_used_at:
         return NEVER
@@ -309,7 +313,7 @@ def _last_used(row: Row, now: datetime) -> SafeString:
         '<span class="has-tip" tabindex="0" aria-describedby="used-{}">{}</span>\n    '
         '<span class="tip" role="tooltip" id="used-{}">from {}</span>',
         row.public_id,
-        time_words.ago(token.last_used_at, now),
+        time_words.ago(token.last_used_at, page.now, language=page.language),
         row.public_id,
         token.last_used_ip or UNKNOWN_ADDRESS,
     )
