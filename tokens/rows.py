@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
+from functools import lru_cache
 
 from django.db.models import QuerySet
+from django.urls import get_script_prefix, get_urlconf
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import capfirst
@@ -119,21 +121,9 @@ class RowPage:
     extras: dict[int, list[RowExtra]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.urls = {name: display.token_url_pattern(name, self.slug) for name in URL_NAMES}
-        self._escaped_urls = {name: escape(url) for name, url in self.urls.items()}
-        # {% dialog_link %} three times a row was a fifth of a row's cost: drawn once here.
-        self.buttons = {
-            name: dialog_link(
-                url=self.urls[name],
-                icon=icon,
-                action=action,
-                subject=SUBJECT,
-                id_prefix=f"{name}-",
-                key=KEY,
-                danger=danger,
-            )
-            for name, (action, icon, danger) in BUTTONS.items()
-        }
+        self.urls, self._escaped_urls, self.buttons = _page_markup(
+            self.slug, get_script_prefix(), get_urlconf()
+        )
 
     def button(self, name: str, row: Row) -> SafeString:
         """Return the row's dialog button `name`: the page's, holding the row's token."""
@@ -169,6 +159,29 @@ class RowPage:
         if key not in self._scope_words:
             self._scope_words[key] = display.scopes_in_words(key)
         return self._scope_words[key]
+
+
+@lru_cache(maxsize=1024)
+def _page_markup(slug: str, script_prefix: str, urlconf) -> tuple[dict, dict, dict]:
+    """Return the token URLs of the workspace `slug` with display.PLACEHOLDER for the id, as
+    they are and escaped, and the rows' dialog buttons: the same for every page of it, so
+    drawn once per process (and script prefix), not once per page."""
+    urls = {name: display.token_url_pattern(name, slug) for name in URL_NAMES}
+    escaped = {name: escape(url) for name, url in urls.items()}
+    # {% dialog_link %} three times a row was a fifth of a row's cost: drawn once here.
+    buttons = {
+        name: dialog_link(
+            url=urls[name],
+            icon=icon,
+            action=action,
+            subject=SUBJECT,
+            id_prefix=f"{name}-",
+            key=KEY,
+            danger=danger,
+        )
+        for name, (action, icon, danger) in BUTTONS.items()
+    }
+    return urls, escaped, buttons
 
 
 def with_row_relations(tokens: QuerySet[Token]) -> QuerySet[Token]:
