@@ -47,23 +47,30 @@ def _words(unit: str, count: int, language: str | None) -> str:
     return avoid_wrapping(TIME_STRINGS[unit] % {"num": count})
 
 
-def between(earlier: datetime, later: datetime) -> str:
+def between(earlier: datetime, later: datetime, language: str | None = None) -> str:
     """Return the time from `earlier` to `later` in words, as timesince(earlier, later,
-    depth=1) does: "3\xa0days", "0\xa0minutes" when `later` is not past `earlier`."""
-    return _words(*largest_unit(earlier, later), get_language())
+    depth=1) does: "3\xa0days", "0\xa0minutes" when `later` is not past `earlier`.
+
+    `language` is the current one unless given (a page saying many times reads it once).
+    """
+    return _words(*largest_unit(earlier, later), language or get_language())
 
 
-def ago(moment: datetime | None, now: datetime | None = None) -> str:
+def ago(
+    moment: datetime | None, now: datetime | None = None, *, language: str | None = None
+) -> str:
     """Return how long before `now` `moment` was, in its largest unit: "3 days ago", "just now"."""
     if moment is None:
         return ""
     now = now or timezone.now()
     if (now - moment).total_seconds() < 60:
         return "just now"
-    return f"{between(moment, now)} ago"
+    return f"{between(moment, now, language)} ago"
 
 
-def until(moment: datetime | None, now: datetime | None = None) -> str:
+def until(
+    moment: datetime | None, now: datetime | None = None, *, language: str | None = None
+) -> str:
     """Return how long after `now` `moment` is, in its largest unit: "in 3 days"."""
     if moment is None:
         return ""
@@ -72,4 +79,4 @@ def until(moment: datetime | None, now: datetime | None = None) -> str:
         return "in under a minute"
     if timezone.is_aware(now) and timezone.is_aware(moment):
         now = now.astimezone(moment.tzinfo)  # count by `moment`'s calendar, as timeuntil does
-    return f"in {between(now, moment)}"
+    return f"in {between(now, moment, language)}"

@@ -10,7 +10,7 @@ from functools import lru_cache
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.formats import number_format
-from django.utils.html import conditional_escape, format_html
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from accounts.templatetags.console import dialog_link
@@ -18,8 +18,9 @@ from gateway import limit_spec, limits
 from gateway.limit_models import TokenLimits
 from gateway.limit_spec import Limits
 from tokens import display, rules
+from tokens.markup import escape
 from tokens.models import Token
-from tokens.rows import KEY, SPACER, SUBJECT, RowExtra, RowPage
+from tokens.rows import EMPTY, KEY, SPACER, SUBJECT, RowExtra, RowPage
 
 PERIOD_WORDS = {"second": "second", "minute": "minute"}
 
@@ -41,14 +42,13 @@ def _button_pattern(slug: str, script_prefix: str, urlconf) -> str:
     )
 
 
-def _button(token: Token, slug: str) -> SafeString:
+def _button(pattern: str, token: Token) -> SafeString:
     drawn = (
-        _button_pattern(slug, get_script_prefix(), get_urlconf())
-        .replace(display.PLACEHOLDER, conditional_escape(display.url_part(token.public_id)))
-        .replace(KEY, conditional_escape(token.public_id))
-        .replace(SUBJECT, conditional_escape(token.name))
+        pattern.replace(display.PLACEHOLDER, escape(display.url_part(token.public_id)))
+        .replace(KEY, escape(token.public_id))
+        .replace(SUBJECT, escape(token.name))
     )
-    return mark_safe(drawn)  # noqa: S308 dialog_link's markup, the token's values escaped
+    return SafeString(drawn)  # dialog_link's markup, the token's values escaped
 
 
 def usage_note(each: Limits, used: int | None) -> SafeString:
@@ -89,19 +89,22 @@ def usage_note(each: Limits, used: int | None) -> SafeString:
 
 
 def row_extra(tokens: list[Token], page: RowPage) -> dict[int, RowExtra]:
-    """Return each row's limits line and Edit limits button: one query, one cache round trip."""
-    rows = TokenLimits.objects.filter(token__in=[token.pk for token in tokens])
+    """Return each row's limits line and Edit limits button: one query, and one cache round
+    trip if a token of the page has a quota (limits.quotas_used)."""
+    rows = TokenLimits.objects.filter(token_id__in=[token.pk for token in tokens])
     found = {row.token_id: limit_spec.of_row(row) for row in rows}
     used = limits.quotas_used(found, timezone.now().astimezone(UTC))
+    # The button is drawn once per page; each row fills in its token.
+    pattern = _button_pattern(page.slug, get_script_prefix(), get_urlconf())
     extras = {}
     for token in tokens:
         each = found.get(token.pk)
-        note = usage_note(each, used.get(token.pk)) if each else mark_safe("")
-        button = mark_safe("")
+        note = usage_note(each, used.get(token.pk)) if each else EMPTY
+        button = EMPTY
         if rules.may_manage(page.actor, token):
             # An old secret in its rotation's grace: its limits went on to its replacement
             # (a spacer keeps the row's buttons in their columns, as for Rotate).
-            button = SPACER if token.revoked_at else _button(token, page.slug)
+            button = SPACER if token.revoked_at else _button(pattern, token)
         if note or button:
             extras[token.pk] = RowExtra(note=note, button=button)
     return extras

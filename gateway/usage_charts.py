@@ -16,9 +16,11 @@ from gateway import usage_queries
 from gateway.usage_models import Granularity
 
 WIDTH, HEIGHT = 960, 240
-LEFT, BOTTOM, TOP = 52, 28, 10
-# Room half an x label needs (in viewBox units): one nearer an edge is left out, not cut.
-LABEL_HALF_WIDTH = 24
+# LEFT leaves room for a 4-character y label ("500k") at the narrow layout's larger text.
+LEFT, BOTTOM, TOP = 60, 28, 10
+# Room half an x label needs (in viewBox units, at the narrow layout's larger text): one
+# nearer an edge is left out, not cut.
+LABEL_HALF_WIDTH = 34
 # Bottom to top: what went through first, then the refusals.
 STACK = ("allowed", "scope", "resource", "ip", "limit", "invalid")
 LABELS = {
@@ -75,6 +77,14 @@ def _nice_peak(value: int) -> int:
     return 10 * magnitude
 
 
+def _tick_text(value: int) -> str:
+    """Return a y axis number in at most 4 characters: 5000 is 5k, 2000000 is 2M."""
+    for size, suffix in ((1_000_000, "M"), (1_000, "k")):
+        if value >= size:
+            return f"{value / size:g}{suffix}"
+    return str(value)
+
+
 def _x_labels(points: list[dict], range_key: str, slot: float) -> list[dict]:
     """Return the times under the x axis: centred under their step, none cut by an edge."""
     labelled, text = X_LABELS[range_key]
@@ -125,7 +135,11 @@ def build(token, range_key: str, now=None) -> Chart:
                 }
             )
     ticks = [
-        {"y": round(HEIGHT - BOTTOM - half / 2 * plot_height, 2), "value": peak * half // 2}
+        {
+            "y": round(HEIGHT - BOTTOM - half / 2 * plot_height, 2),
+            "value": peak * half // 2,
+            "text": _tick_text(peak * half // 2),
+        }
         for half in (0, 1, 2)
     ]
     legend = [{"outcome": outcome, "label": LABELS[outcome]} for outcome in STACK]

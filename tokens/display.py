@@ -6,7 +6,7 @@ and |date cost more than the rest of a row, so these give the same text faster.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from functools import lru_cache
 from urllib.parse import quote
 
@@ -56,25 +56,31 @@ def _months(language: str | None) -> tuple[str, ...]:
     return ("", *(str(MONTHS_3[month]).title() for month in range(1, 13)))
 
 
-def iso(moment: datetime | None) -> str:
+# `zone` and `language` below default to the current ones; a page that draws many dates
+# passes them, read once (each read is a thread-local lookup).
+
+
+def iso(moment: datetime | None, *, zone: tzinfo | None = None) -> str:
     """Return `moment` in ISO 8601 in the current time zone, as |date:'c' does."""
-    return timezone.localtime(moment).isoformat() if moment else ""
+    return timezone.localtime(moment, zone).isoformat() if moment else ""
 
 
-def day(moment: datetime | None) -> str:
+def day(moment: datetime | None, *, zone: tzinfo | None = None, language: str | None = None) -> str:
     """Return `moment` as |date:'M j, Y' does ("Dec 2, 2026"), without its parser."""
     if not moment:
         return ""
-    moment = timezone.localtime(moment)
-    return f"{_months(get_language())[moment.month]} {moment.day}, {moment.year}"
+    moment = timezone.localtime(moment, zone)
+    return f"{_months(language or get_language())[moment.month]} {moment.day}, {moment.year}"
 
 
-def stamp(moment: datetime | None) -> str:
+def stamp(
+    moment: datetime | None, *, zone: tzinfo | None = None, language: str | None = None
+) -> str:
     """Return `moment` as |date:'M j, Y H:i' does ("Dec 2, 2026 04:05"), without its parser."""
     if not moment:
         return ""
-    moment = timezone.localtime(moment)
-    month = _months(get_language())[moment.month]
+    moment = timezone.localtime(moment, zone)
+    month = _months(language or get_language())[moment.month]
     return f"{month} {moment.day}, {moment.year} {moment:%H:%M}"
 
 

@@ -15,6 +15,9 @@ from tests.factories import issue
 
 pytestmark = pytest.mark.playwright
 
+PHONE = {"width": 390, "height": 844}
+TABLET = {"width": 768, "height": 1024}
+
 
 @pytest.fixture
 def busy_token(admin_user, workspace):
@@ -66,4 +69,55 @@ def test_the_usage_chart_and_tables(
     page.locator("section.usage-report").screenshot(
         path=screenshots_dir / f"usage-90d-{scheme}.png"
     )
+    assert problems == []
+
+
+def rendered_font_px(locator) -> float:
+    """Return the font size a text element of an SVG is drawn at, in screen pixels."""
+    return locator.evaluate(
+        "node => parseFloat(getComputedStyle(node).fontSize) * node.getScreenCTM().a"
+    )
+
+
+def assert_axis_readable(page) -> None:
+    """Fail unless every label of the chart's axes is drawn at 11 px or more."""
+    labels = page.locator("section.usage-report svg text.usage-axis")
+    expect(labels).not_to_have_count(0)
+    sizes = [rendered_font_px(labels.nth(index)) for index in range(labels.count())]
+    assert min(sizes) >= 11, sizes
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_usage_chart_on_a_phone(
+    scheme, signed_in_page, live_server, busy_token, admin_user, screenshots_dir
+):
+    page = signed_in_page(admin_user, color_scheme=scheme, viewport=PHONE, device_scale_factor=2)
+    problems = watch_console(page)
+    path = reverse("tokens:activity", kwargs={"slug": "acme", "public_id": busy_token.public_id})
+    page.goto(f"{live_server.url}{path}")
+
+    expect(page.get_by_role("img", name="Requests per hour")).to_be_visible()
+    page.locator("section.usage-report").screenshot(
+        path=screenshots_dir / f"usage-phone-{scheme}.png"
+    )
+    assert_axis_readable(page)
+    # The chart scrolls in its own box, said under it, and from the keyboard; the page does not.
+    box = page.get_by_role("region", name="Usage chart")
+    assert box.evaluate("node => node.scrollWidth > node.clientWidth")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    expect(page.get_by_text("Scroll the chart sideways")).to_be_visible()
+    box.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("node => node.scrollLeft > 0", arg=box.element_handle(), timeout=5000)
+    page.locator("section.usage-report figure").screenshot(
+        path=screenshots_dir / f"usage-phone-scrolled-{scheme}.png"
+    )
+
+    page.set_viewport_size(TABLET)
+    page.locator("section.usage-report figure").screenshot(
+        path=screenshots_dir / f"usage-tablet-{scheme}.png"
+    )
+    assert_axis_readable(page)
+    expect(page.get_by_text("Scroll the chart sideways")).to_be_hidden()
+    assert box.evaluate("node => node.scrollWidth <= node.clientWidth")
     assert problems == []

@@ -71,3 +71,15 @@ def test_seven_days_are_marked_by_day_and_ninety_by_half_month(token):
     assert [label["text"] for label in quarter.x_labels] == [
         "Dec 15", "Jan 1", "Jan 15", "Feb 1", "Feb 15", "Mar 1",
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("count", "texts"),
+    [(45, ["0", "30", "60"]), (1001, ["0", "1k", "2k"]), (2_500_000, ["0", "2M", "4M"])],
+)
+def test_y_labels_fit_in_four_characters(token, count, texts):
+    use(token, count)
+
+    chart = usage_charts.build(token, "24h", now=NOW)
+
+    assert [tick["text"] for tick in chart.ticks] == texts

@@ -141,9 +141,12 @@ def test_user_text_stays_escaped(every_kind, workspace, admin_user):
 
 
 def test_a_row_drawn_alone_is_the_row_of_the_list(every_kind, workspace, admin_user):
-    """A row redrawn after an action reads its token without with_row_relations."""
+    """A row redrawn after an action reads its token (and its resources) by itself."""
     actor = actor_of(admin_user, workspace)
-    for token in every_kind:
-        alone = Token.objects.get(pk=token.pk)
-        assert drawn_in_python(alone, workspace, actor) == drawn_in_python(token, workspace, actor)
-    assert any(getattr(token, rows.RESOURCES) for token in every_kind)
+    page = rows.RowPage(slug=workspace.slug, actor=actor, retrievable=True, csrf_token=CSRF)
+
+    listed = same_html(rows.render_rows(every_kind, page))
+
+    alone = [Token.objects.get(pk=token.pk) for token in every_kind]
+    assert listed == " ".join(drawn_in_python(token, workspace, actor) for token in alone)
+    assert any(getattr(token, rows.RESOURCE_NAMES) for token in every_kind)
