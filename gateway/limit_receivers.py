@@ -5,7 +5,15 @@ from __future__ import annotations
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from gateway import limit_api, limit_create, limit_rows, limit_services, limit_spec, limits
+from gateway import (
+    limit_api,
+    limit_ceilings,
+    limit_create,
+    limit_rows,
+    limit_services,
+    limit_spec,
+    limits,
+)
 from gateway.limit_models import TokenLimits
 from tokens.api import register_admission, register_token_limits
 from tokens.auth import register_lookup_column
@@ -29,9 +37,12 @@ def _token_issued(sender, instance: Token, created: bool, raw: bool = False, **k
         return
     if instance.rotated_from_id is not None:
         row = TokenLimits.objects.filter(token_id=instance.rotated_from_id).first()
-        # Under a ceiling set since, an unlimited predecessor's successor is capped.
+        # Under a ceiling set since, the successor is held to it (an unlimited predecessor's
+        # gets the ceiling).
         policy = limit_services.limit_policy(instance.workspace_id)
-        kept = limit_services.completed(limit_spec.of_row(row), policy)
+        kept = limit_spec.of_row(row)
+        if policy is not None:
+            kept = limit_ceilings.capped(kept, policy)
         limit_services.give_limits(instance, kept)
         if kept is not None and kept.quota is not None:
             limits.carry_quota(instance.rotated_from_id, instance.pk, kept)

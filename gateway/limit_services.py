@@ -164,6 +164,14 @@ def token_limits(token: Token) -> Limits | None:
         return None
 
 
+def lock_limits_of(workspace_id: int) -> None:
+    """Lock the workspace's row until the transaction ends: its limits policy and the
+    limits of its tokens change one writer at a time."""
+    from accounts.models import Workspace
+
+    list(Workspace.objects.select_for_update().filter(pk=workspace_id).values_list("pk"))
+
+
 def token_limits_set(
     *,
     actor: Actor,
@@ -175,8 +183,11 @@ def token_limits_set(
     """Give the token these limits (None: no rate limit, no quota); audit a change."""
     if not rules.may_manage(actor, token):
         raise PermissionDenied("You may not change this token's limits.")
-    limits = clean_limits(rate, quota, limit_policy(token.workspace_id))
     with transaction.atomic():
+        # The policy is read under the lock set_limit_policy takes too: a ceiling saved
+        # meanwhile is waited for and obeyed, and two writers of one token's limits queue.
+        lock_limits_of(token.workspace_id)
+        limits = clean_limits(rate, quota, limit_policy(token.workspace_id))
         row = TokenLimits.objects.select_for_update().filter(token=token).first()
         before = limit_spec.of_row(row)
         after = limits if limits.rate is not None or limits.quota is not None else None

@@ -21,6 +21,7 @@ from gateway.limit_services import over_ceilings
 from gateway.limit_spec import Limits
 from tests.factories import actor_of, issue
 from tokens.models import Token
+from tokens.services import token_rotate
 
 
 def rate(requests: int, per: str, burst: int | None = None) -> Limits:
@@ -303,10 +304,10 @@ def test_capping_costs_the_same_queries_for_any_number_of_tokens(
         token, _ = issue(admin_user, workspace, f"t{number}")
         if number % 2:  # half have limits beyond the ceilings, half none
             limited(token, rate=100, rate_period="second", burst=100)
-    # The policy's get_or_create and save (six with the savepoints), the active tokens
-    # beyond the ceilings, one update of the rows that exist, one insert of the missing
-    # ones, one insert of every token's event, the policy's own event.
-    with django_assert_num_queries(12):
+    # The workspace's lock, the policy's get_or_create and save (six with the savepoints),
+    # the active tokens beyond the ceilings, one update of the rows that exist, one insert
+    # of the missing ones, one insert of every token's event, the policy's own event.
+    with django_assert_num_queries(13):
         change = set_limit_policy(actor=actor, workspace=workspace, max_rate_per_minute=600)
     assert change.tokens_capped == tokens
     assert TokenLimits.objects.filter(rate=600, rate_period="minute").count() == tokens
@@ -323,3 +324,13 @@ def test_the_django_admin_caps_tokens_through_the_same_service(
     assert limits_of(unlimited) == Limits(quota=50, quota_period="month")
     event = AuditEvent.objects.get(action="token.limits_changed")
     assert event.details["reason"] == "workspace_ceilings"
+
+
+def test_a_rotated_tokens_successor_is_held_to_the_ceilings(actor, admin_user, workspace):
+    token = limited(issue(admin_user, workspace, "above")[0], quota=5000, quota_period="month")
+    # A ceiling the token escaped (saved outside the service, or while it was being set).
+    LimitPolicy.objects.create(workspace=workspace, max_quota=1000)
+
+    successor, _ = token_rotate(actor=actor, token=token)
+
+    assert limits_of(successor) == Limits(quota=1000, quota_period="month")

@@ -1,0 +1,83 @@
+"""A token's limits set while its workspace's ceilings are being saved (PostgreSQL only):
+the writer waits for the ceilings and obeys them, never a 500 nor a token above them."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+
+from gateway.limit_models import TokenLimits
+from gateway.limit_policy_services import set_limit_policy
+from gateway.limit_services import Quota, token_limits_set
+from tests.factories import actor_of, issue
+
+WAIT = 30  # seconds: a bound for a stuck thread, not a timing assertion
+
+
+def _waiting_on_a_lock() -> int:
+    """Return how many other sessions of this database wait for a lock."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_limits_set_while_a_ceiling_is_saved_wait_for_it_and_obey_it(
+    admin_user, manager_user, workspace
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks between sessions need PostgreSQL (scripts/with-postgres.sh)")
+    token, _ = issue(manager_user, workspace, "sync")
+    ceiling_saved, commit = threading.Event(), threading.Event()
+    outcome: dict = {}
+
+    def admin_saves_a_ceiling():
+        try:
+            with transaction.atomic():
+                set_limit_policy(
+                    actor=actor_of(admin_user, workspace), workspace=workspace, max_quota=100
+                )
+                ceiling_saved.set()
+                commit.wait(WAIT)
+        finally:
+            connection.close()
+
+    def manager_sets_a_quota():
+        try:
+            token_limits_set(
+                actor=actor_of(manager_user, workspace),
+                token=token,
+                rate=None,
+                quota=Quota(1000, "month"),
+            )
+            outcome["set"] = True
+        except ValidationError as error:
+            outcome["refused"] = error
+        except Exception as error:  # what the test is about: reported below
+            outcome["error"] = error
+        finally:
+            connection.close()
+
+    admin = threading.Thread(target=admin_saves_a_ceiling)
+    admin.start()
+    assert ceiling_saved.wait(WAIT)
+    manager = threading.Thread(target=manager_sets_a_quota)
+    manager.start()
+    # Until the manager's request waits for a lock the admin's transaction holds.
+    for _ in range(WAIT * 100):
+        if _waiting_on_a_lock():
+            break
+        threading.Event().wait(0.01)
+    commit.set()
+    admin.join(WAIT)
+    manager.join(WAIT)
+
+    assert "error" not in outcome, outcome.get("error")
+    assert "refused" in outcome
+    assert TokenLimits.objects.get(token=token).quota == 100
