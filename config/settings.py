@@ -427,7 +427,7 @@ KEYWARD_USAGE_HOUR_RETENTION_DAYS = env_int("KEYWARD_USAGE_HOUR_RETENTION_DAYS",
 KEYWARD_USAGE_DAY_RETENTION_DAYS = env_int("KEYWARD_USAGE_DAY_RETENTION_DAYS", 0)
 KEYWARD_USAGE_BUFFER_TTL_SECONDS = env_int("KEYWARD_USAGE_BUFFER_TTL_SECONDS", 2 * 24 * 3600)
 # With Redis, each process pushes the counts it holds in memory this often (seconds); 0 runs
-# no push thread (counts are pushed by flush_usage in the same process and at exit).
+# no push thread: a process pushes its counts when it exits (or runs flush_usage itself).
 KEYWARD_USAGE_PUSH_SECONDS = env_int("KEYWARD_USAGE_PUSH_SECONDS", 1)
 
 # Operations (ops/): /metrics answers these networks (CIDR) without a token; anyone

@@ -136,8 +136,9 @@ def record(
     if outcome not in USE_OUTCOMES:
         outcome = "invalid"
     buffer.add(minute_of(_clock()), _fields(token_id, outcome, resource, client_ip, user_agent))
-    if in_redis() and settings.KEYWARD_USAGE_PUSH_SECONDS:
-        pusher.ensure_running()
+    if in_redis():
+        if settings.KEYWARD_USAGE_PUSH_SECONDS:
+            pusher.ensure_running()
     elif buffer.due():
         # After the surrounding transaction commits, if there is one: a flush inside one
         # that rolls back would lose the counts it took. A rollback keeps them for later.
@@ -181,6 +182,7 @@ class Pusher:
     def __init__(self) -> None:
         self._pid: int | None = None
         self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
         self._failing = False
 
     def ensure_running(self) -> None:
@@ -192,15 +194,21 @@ class Pusher:
                 return
             self._pid = os.getpid()
             self._stop = threading.Event()
-            threading.Thread(
+            self._thread = threading.Thread(
                 target=self._run, args=(self._stop,), name="keyward-usage-push", daemon=True
-            ).start()
+            )
+            self._thread.start()
 
-    def stop(self) -> None:
-        """End this process's thread after one last push; the next use starts a new one."""
+    def stop(self, wait: float = 0) -> None:
+        """End this process's thread after one last push, waiting up to `wait` seconds for
+        it (at exit: a push under way must not die with the interpreter)."""
         with _start_lock:
+            running = self._pid == os.getpid()
             self._pid = None
             self._stop.set()
+            thread, self._thread = self._thread, None
+        if running and wait and thread is not None:
+            thread.join(wait)
 
     def _run(self, stop: threading.Event) -> None:
         while not stop.wait(settings.KEYWARD_USAGE_PUSH_SECONDS or 1):
@@ -227,9 +235,12 @@ pusher = Pusher()
 
 
 def _forget_after_fork() -> None:
-    # A forked child starts with no tallies: its parent still owns (and pushes) them.
-    global buffer
+    # A forked child starts with no tallies: its parent still owns (and pushes) them. Nor
+    # does it inherit the parent's thread, or its lock as another thread may have held it.
+    global buffer, pusher, _start_lock
     buffer = MemoryBuffer()
+    pusher = Pusher()
+    _start_lock = threading.Lock()
 
 
 os.register_at_fork(after_in_child=_forget_after_fork)
@@ -252,14 +263,21 @@ def record_decision(decision, client_ip: str | None, user_agent: str) -> None:
 def _flush_memory() -> None:
     from gateway import rollups
 
+    tallies = buffer.take()
     try:
-        rollups.write(buffer.take())
+        rollups.write(tallies)
     except Exception:
-        logger.exception("Usage counted in this process could not be written")
+        logger.exception("Usage counted in this process could not be written; kept for later")
+        buffer.give_back(tallies)
+
+
+# How long an exiting process waits for its push thread's last push.
+EXIT_PUSH_WAIT_SECONDS = 5
 
 
 def flush_at_exit() -> None:
     """Push (Redis) or write (database) what this process still holds; it is exiting."""
+    pusher.stop(wait=EXIT_PUSH_WAIT_SECONDS)  # its push under way, and its last one
     if not buffer:
         return
     try:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from redis import exceptions as redis_exceptions
 
@@ -268,9 +268,9 @@ def test_a_redis_check_counts_in_memory_and_pushes_in_one_round_trip_that_expire
         pipelines.append(original(self, *args, **kwargs))
         return pipelines[-1]
 
-    monkeypatch.setattr(type(redis), "pipeline", recorded_pipeline)
-    assert usage.push(redis) == 3
-    monkeypatch.undo()
+    with monkeypatch.context() as patched:
+        patched.setattr(type(redis), "pipeline", recorded_pipeline)
+        assert usage.push(redis) == 3
 
     assert len(pipelines) == 1  # one round trip for every field of every minute
     (key,) = list(redis.scan_iter(match=f"{usage.KEY_PREFIX}*"))
@@ -300,11 +300,11 @@ def test_the_push_thread_keeps_running_and_logs_once_while_redis_fails(
     def failing(client=None):
         raise ConnectionError("down")
 
-    monkeypatch.setattr(usage, "push", failing)
     pusher = usage.Pusher()
-    pusher.push_now()
-    pusher.push_now()
-    monkeypatch.undo()
+    with monkeypatch.context() as patched:
+        patched.setattr(usage, "push", failing)
+        pusher.push_now()
+        pusher.push_now()
     pusher.push_now()
 
     messages = [record.getMessage() for record in caplog.records]
@@ -492,3 +492,68 @@ def test_a_new_ip_is_emailed_to_the_creator_only_where_the_workspace_opts_in(
     assert email.to == [admin_user.email]
     assert "198.51.100.4" in email.body
     assert reader not in email.body
+
+
+FORK_WITH_THE_START_LOCK_HELD = """
+from gateway import usage
+
+import os
+
+usage._start_lock.acquire()  # as when another thread starts the push thread at the fork
+held = [usage._start_lock]
+os.register_at_fork(after_in_parent=lambda: held and held.pop().release())
+
+def work(arg):
+    return [usage._start_lock.locked(), usage.pusher._pid]
+"""
+
+
+def test_a_forked_child_gets_its_own_push_thread_lock(redis_cache):
+    (answer,) = run_workers(FORK_WITH_THE_START_LOCK_HELD, [[0]], {"REDIS_URL": redis_cache.url})
+    assert answer == [False, None]
+
+
+def test_an_exiting_process_waits_for_its_push_thread(
+    redis_cache, client, reader, monkeypatch, settings
+):
+    settings.KEYWARD_USAGE_PUSH_SECONDS = 1
+    monkeypatch.setattr(usage, "pusher", usage.Pusher())
+    client.get(CHECK, headers=nginx(reader))
+    thread = usage.pusher._thread
+
+    usage.flush_at_exit()
+
+    assert not thread.is_alive()
+    assert not usage.buffer
+    (key,) = list(usage.redis_client().scan_iter(match=f"{usage.KEY_PREFIX}*"))
+    assert sorted(int(value) for value in usage.redis_client().hgetall(key).values()) == [1, 1]
+
+
+def test_with_redis_and_no_push_thread_requests_never_write_the_counts(
+    redis_cache, client, reader, monkeypatch, django_capture_on_commit_callbacks
+):
+    now = [1_800_000_000.0]
+    monkeypatch.setattr(usage, "_clock", lambda: now[0])
+    monkeypatch.setattr(usage, "buffer", usage.MemoryBuffer())
+    client.get(CHECK, headers=nginx(reader))
+    now[0] += 120
+    with django_capture_on_commit_callbacks(execute=True):
+        client.get(CHECK, headers=nginx(reader))
+    assert not UsageCount.objects.exists()  # they wait for the exit's push, not the database
+    assert usage.buffer
+
+
+def test_counts_a_failed_write_took_are_kept_for_the_next(client, reader, monkeypatch):
+    client.get(CHECK, headers=nginx(reader))
+
+    def database_down(tallies):
+        raise DatabaseError("the database is down")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(rollups, "write", database_down)
+        usage._flush_memory()
+    assert usage.buffer
+
+    rollups.flush()
+    token = UsageCount.objects.get(granularity=Granularity.DAY).token
+    assert counts(token, Granularity.DAY) == {("allowed", "Billing"): 1}
