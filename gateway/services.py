@@ -23,7 +23,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.text import slugify
 
-from accounts.audit import audit_record
+from accounts.audit import audit_event, audit_record, audit_record_all
 from accounts.errors import field_error
 from gateway import versions
 from gateway.matching import RuleError, clean_host, clean_method, clean_path_prefix
@@ -185,24 +185,34 @@ def scopes_withdraw(
     """
     names = {scope_name(slug, level) for level in SCOPE_LEVELS}
     holders = scope_holders(workspace_id, slug, lock=True)
+    events = []
     for token in holders:
         removed = [name for name in token.scopes if name in names]
         token.scopes = [name for name in token.scopes if name not in names]
-        token.save(update_fields=["scopes"])
-        audit_record(
-            action="token.scopes_removed",
-            actor=actor,
-            target=token,
-            request=request,
-            details={
-                "name": token.name,
-                "kind": token.kind,
-                "scopes": removed,
-                "service": slug,
-                "reason": reason,
-            },
+        events.append(
+            audit_event(
+                action="token.scopes_removed",
+                actor=actor,
+                target=token,
+                request=request,
+                details={
+                    "name": token.name,
+                    "kind": token.kind,
+                    "scopes": removed,
+                    "service": slug,
+                    "reason": reason,
+                },
+            )
         )
+    _save_scopes(holders, events)
     return holders
+
+
+def _save_scopes(tokens: list[Token], events: list) -> None:
+    """Write the tokens' new scopes and their audit events in a fixed number of queries."""
+    if tokens:
+        Token.objects.bulk_update(tokens, ["scopes"])
+        audit_record_all(events)
 
 
 def scopes_rename(
@@ -221,16 +231,19 @@ def scopes_rename(
     """
     renames = {scope_name(old_slug, level): scope_name(new_slug, level) for level in SCOPE_LEVELS}
     holders = scope_holders(workspace_id, old_slug, lock=True)
+    events = []
     for token in holders:
         token.scopes = [renames.get(name, name) for name in token.scopes]
-        token.save(update_fields=["scopes"])
-        audit_record(
-            action="token.scopes_renamed",
-            actor=actor,
-            target=token,
-            request=request,
-            details={"name": token.name, "kind": token.kind, "from": old_slug, "to": new_slug},
+        events.append(
+            audit_event(
+                action="token.scopes_renamed",
+                actor=actor,
+                target=token,
+                request=request,
+                details={"name": token.name, "kind": token.kind, "from": old_slug, "to": new_slug},
+            )
         )
+    _save_scopes(holders, events)
     return holders
 
 

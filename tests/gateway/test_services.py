@@ -296,3 +296,21 @@ def test_rotation_copies_only_scopes_that_still_exist(admin_actor, admin_user, w
     assert successor.scopes == ["tokens:read"]
     rotated = AuditEvent.objects.get(action="token.rotated")
     assert rotated.details["scopes_dropped"] == ["billing:read"]
+
+
+@pytest.mark.parametrize("holders", [1, 6])
+def test_withdrawing_and_renaming_scopes_costs_the_same_queries_for_any_number_of_holders(
+    holders, admin_actor, admin_user, workspace, billing, django_assert_num_queries
+):
+    for number in range(holders):
+        issue(admin_user, workspace, f"holder-{number}", scopes=["billing:read"])
+    # The holders (locked), one update of their scopes, one insert of their events.
+    with django_assert_num_queries(3):
+        services.scopes_rename(
+            actor=admin_actor, workspace_id=workspace.pk, old_slug="billing", new_slug="invoices"
+        )
+    with django_assert_num_queries(3):
+        services.scopes_withdraw(
+            actor=admin_actor, workspace_id=workspace.pk, slug="invoices", reason="stale_scope"
+        )
+    assert AuditEvent.objects.filter(action="token.scopes_removed").count() == holders
