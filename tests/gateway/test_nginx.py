@@ -10,12 +10,12 @@ only allowed requests, with the headers Keyward set, never the token.
 
 from __future__ import annotations
 
+import socket
 from urllib.parse import urlsplit
 
 import pytest
 
 from gateway import services as gateway_services
-from tests import servers
 from tests.factories import actor_of, issue
 from tests.gateway.harness import SERVER_NAME, GuardedService, guarded_service
 from tokens import services as token_services
@@ -82,12 +82,16 @@ def assert_never_saw_a_token(guarded: GuardedService, *secrets: str) -> None:
 
 
 def test_keyward_unreachable_refuses_with_503_and_the_service_sees_nothing(tmp_path):
-    nowhere = f"http://127.0.0.1:{servers.free_port()}"
-    with guarded_service(tmp_path, nowhere) as service:
-        response = service.request("GET", "/orders/1", token=UNKNOWN)
+    # A port held bound and never listening refuses every connection, and no server the
+    # test starts next can take it (a port merely found free once could be the upstream's).
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{held.getsockname()[1]}"
+        with guarded_service(tmp_path, nowhere) as service:
+            response = service.request("GET", "/orders/1", token=UNKNOWN)
 
-        assert response.status == 503
-        assert service.upstream.requests() == []
+            assert response.status == 503
+            assert service.upstream.requests() == []
 
 
 def test_without_a_token_the_client_gets_401_with_a_challenge(guarded, orders):
