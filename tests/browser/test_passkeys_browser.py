@@ -58,6 +58,8 @@ def test_register_sign_in_passwordless_confirm_a_reveal_and_remove(
     page.goto(f"{live_server.url}/accounts/login/?next=/w/{workspace.slug}/settings/tokens/")
     page.get_by_role("button", name="Sign in with a passkey").click()
     expect(page).to_have_url(f"{live_server.url}/w/{workspace.slug}/settings/tokens/")
+    # The URL changes when the page starts loading: its buttons work once its scripts ran.
+    page.wait_for_load_state()
     assert AuditEvent.objects.filter(action="signin.passkey", actor_user=admin_user).count() == 1
     passkey.refresh_from_db()
     assert passkey.last_used_at is not None
