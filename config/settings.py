@@ -98,6 +98,8 @@ MIDDLEWARE = [
     "ops.middleware.OpenEndpointsMiddleware",
     # The gateway check: answered here, before the Host and HTTPS checks (gateway/middleware.py).
     "gateway.middleware.GatewayCheckMiddleware",
+    # The API's hottest endpoints (whoami, introspect), past the console's middleware.
+    "ops.middleware.ApiLaneMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 from time import perf_counter
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.urls import resolve
+from django.middleware.security import SecurityMiddleware
+from django.urls import Resolver404, resolve
 
 from accounts.http import client_ip
 from ops import metrics, request_ids
@@ -103,3 +106,56 @@ class DatabaseUnavailableMiddleware:
         if isinstance(exception, DATABASE_DOWN):
             return database_down_response(request, exception)
         return None
+
+
+API_PREFIX = "/api/v1/"
+# A JSON answer loads nothing and is framed nowhere.
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+
+@lru_cache(maxsize=256)
+def _lane_route(path: str):
+    """Return the route of a direct() API endpoint (tokens.api) at `path`, or None."""
+    from tokens.api import DIRECT
+
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return None
+    return match if match.url_name in DIRECT else None
+
+
+class ApiLaneMiddleware:
+    """Serve the API's hottest endpoints (tokens.api.direct: whoami, introspect) past the
+    middleware they never use: static files, CSP nonces, sessions, CSRF (Bearer requests
+    carry no cookie), messages, HTMX.
+
+    Kept, as the whole stack gives them: the Host check (400), the HTTPS redirect and
+    security headers (SecurityMiddleware), X-Frame-Options, Content-Length, and the 503
+    of a database that is down. Their CSP forbids everything: a JSON answer loads nothing.
+    Placed after the request log and the gateway check, which still see them.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.security = SecurityMiddleware(get_response)
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        path = request.path_info
+        match = _lane_route(path) if path.startswith(API_PREFIX) else None
+        if match is None:
+            return self.get_response(request)
+        request.get_host()  # ALLOWED_HOSTS: DisallowedHost answers 400
+        redirect = self.security.process_request(request)
+        if redirect is not None:
+            return self.security.process_response(request, redirect)
+        request.resolver_match = match
+        try:
+            response = match.func(request, *match.args, **match.kwargs)
+        except DATABASE_DOWN as error:
+            response = database_down_response(request, error)
+        response.headers.setdefault("Content-Security-Policy", API_CSP)
+        response.headers.setdefault("X-Frame-Options", settings.X_FRAME_OPTIONS)
+        if not response.streaming:
+            response.headers.setdefault("Content-Length", str(len(response.content)))
+        return self.security.process_response(request, response)
