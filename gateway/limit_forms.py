@@ -19,30 +19,35 @@ FORM_FIELDS = {
 }
 
 
-def _count(label: str, help_text: str = "") -> forms.IntegerField:
+QUOTA_REFILLS = [(QuotaPeriod.MONTH, "each month (UTC)"), (QuotaPeriod.TOTAL, "never (in total)")]
+
+
+def count_field(label: str, help_text: str = "", *, placeholder: str = "") -> forms.IntegerField:
+    """Return an optional field for a count a limit names: 1 up to what Redis can count."""
+    attrs = {"inputmode": "numeric", "min": 1}
+    if placeholder:
+        attrs["placeholder"] = placeholder
     return forms.IntegerField(
         label=label,
         required=False,
         min_value=1,
         max_value=MAX_LIMIT,
         help_text=help_text,
-        widget=forms.NumberInput(attrs={"inputmode": "numeric", "min": 1}),
+        widget=forms.NumberInput(attrs=attrs),
     )
 
 
 class TokenLimitsForm(forms.Form):
     """A rate limit (requests per second or minute, a burst) and a quota; empty: none."""
 
-    rate = _count("Requests", "Leave empty for no rate limit.")
+    rate = count_field("Requests", "Leave empty for no rate limit.")
     rate_period = forms.ChoiceField(
         label="Per", choices=RatePeriod.choices, initial=RatePeriod.MINUTE
     )
-    burst = _count("Burst", "Requests allowed at once; at least the rate (default: the rate).")
-    quota = _count("Uses", "Leave empty for no quota.")
+    burst = count_field("Burst", "Requests allowed at once; at least the rate (default: the rate).")
+    quota = count_field("Uses", "Leave empty for no quota.")
     quota_period = forms.ChoiceField(
-        label="Refill",
-        choices=[(QuotaPeriod.MONTH, "each month (UTC)"), (QuotaPeriod.TOTAL, "never (in total)")],
-        initial=QuotaPeriod.MONTH,
+        label="Refill", choices=QUOTA_REFILLS, initial=QuotaPeriod.MONTH
     )
 
     @staticmethod

@@ -4,20 +4,14 @@ from __future__ import annotations
 
 from django import forms
 
-from gateway.limit_models import MAX_LIMIT, LimitPolicy, QuotaPeriod, RatePeriod
+from gateway.limit_forms import QUOTA_REFILLS, count_field
+from gateway.limit_models import LimitPolicy, QuotaPeriod, RatePeriod
 from gateway.limit_policy_services import FIELDS
 from gateway.usage_models import UsageSettings
 
 
 def _count(label: str, help_text: str = "", *, empty: str = "No default") -> forms.IntegerField:
-    return forms.IntegerField(
-        label=label,
-        required=False,
-        min_value=1,
-        max_value=MAX_LIMIT,
-        help_text=help_text,
-        widget=forms.NumberInput(attrs={"inputmode": "numeric", "min": 1, "placeholder": empty}),
-    )
+    return count_field(label, help_text, placeholder=empty)
 
 
 class LimitPolicyForm(forms.Form):
@@ -31,9 +25,7 @@ class LimitPolicyForm(forms.Form):
     default_burst = _count("Burst", "Requests allowed at once; at least the rate (default: it).")
     default_quota = _count("Uses", "Empty: new tokens get no quota by default.")
     default_quota_period = forms.ChoiceField(
-        label="Refill",
-        choices=[(QuotaPeriod.MONTH, "each month (UTC)"), (QuotaPeriod.TOTAL, "never (in total)")],
-        initial=QuotaPeriod.MONTH,
+        label="Refill", choices=QUOTA_REFILLS, initial=QuotaPeriod.MONTH
     )
     max_rate_per_minute = _count(
         "Fastest rate",
