@@ -8,6 +8,7 @@ finished sign-in is checked for a new browser (accounts.signin.browsers).
 
 from __future__ import annotations
 
+import json
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -23,7 +24,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts.forms import AdminLoginForm, LoginForm
-from accounts.signin import browsers, factors, pending
+from accounts.signin import browsers, factors, passkeys, pending
 from accounts.signin.factor_forms import FactorCodeForm
 
 
@@ -46,6 +47,15 @@ class LoginView(TwoFactorLoginMixin, auth_views.LoginView):
 
     authentication_form = LoginForm
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        # The options for the email field's passkey suggestions come with the page: a
+        # request for them as it loads would write the session while the person may
+        # already be starting another sign-in (SSO's state), and the last write wins.
+        return {
+            **super().get_context_data(**kwargs),
+            "passkey_suggestions": json.dumps(passkeys.authentication_options(self.request)),
+        }
 
 
 class AdminLoginView(TwoFactorLoginMixin, auth_views.LoginView):

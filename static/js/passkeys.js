@@ -1,8 +1,8 @@
 // Passkeys (WebAuthn) in the browser: add one (Account → Security → Passkeys),
 // sign in with one (the login page: a button, and the browser's own suggestions
 // in the email field), and confirm it is you with one (sudo prompts).
-// Each ceremony: POST for options, hand them to navigator.credentials, POST the
-// answer back as JSON. The server's refusals are JSON {error, message}; the
+// Each ceremony: POST for options (the login page's suggestions bring theirs with
+// the page), hand them to navigator.credentials, POST the answer back as JSON. The server's refusals are JSON {error, message}; the
 // message is shown next to the button that started the ceremony.
 (() => {
   const supported = Boolean(window.PublicKeyCredential && navigator.credentials);
@@ -183,6 +183,13 @@
   const login = document.querySelector("[data-passkey-login]");
   let conditional = null; // the pending request behind the email field's suggestions
 
+  // The login page brings the suggestions' options with it (no request as it loads);
+  // a page without them (the second-factor step) asks when the button is pressed.
+  function suggestionOptions() {
+    if (!login.dataset.suggestions) throw new Refused("");
+    return JSON.parse(login.dataset.suggestions);
+  }
+
   async function signIn(mediation) {
     const status = login.querySelector("[data-passkey-status]");
     const button = login.querySelector("[data-passkey-login-button]");
@@ -195,7 +202,7 @@
     const controller = new AbortController();
     if (mediation === "conditional") conditional = controller;
     try {
-      const options = await post(login.dataset.optionsUrl);
+      const options = mediation === "conditional" ? suggestionOptions() : await post(login.dataset.optionsUrl);
       const request = { publicKey: requestOptions(options), signal: controller.signal };
       if (mediation) request.mediation = mediation;
       const credential = await navigator.credentials.get(request);

@@ -3,6 +3,10 @@ sign-in and sudo mode with a passkey; every refusal a JSON error with a stable c
 
 from __future__ import annotations
 
+import html
+import json
+import re
+
 import pytest
 from django.conf import settings as django_settings
 from django.test import Client
@@ -259,6 +263,17 @@ def test_the_login_page_offers_passkeys():
     assert "Sign in with a passkey" in page
     assert 'data-next="/w/acme/"' in page
     assert "js/passkeys.js" in page
+
+
+def test_the_login_page_brings_the_suggestions_options_with_it(admins_key, admin_user):
+    """The email field's suggestions sign in with the page's own options: no request for them."""
+    browser = Client()
+    page = browser.get(reverse("accounts:login")).content.decode()
+    options = json.loads(html.unescape(re.search(r'data-suggestions="([^"]*)"', page)[1]))
+    assert options["allowCredentials"] == []  # any passkey this browser holds for the site
+    response = post_json(browser, "accounts:passkey_login", {"credential": admins_key.get(options)})
+    assert response.status_code == 200, response.content
+    assert browser.session["_auth_user_id"] == str(admin_user.pk)
 
 
 # Sudo mode with a passkey.

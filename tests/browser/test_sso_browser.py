@@ -35,6 +35,27 @@ def test_the_sso_button_signs_in_through_the_provider(
     assert errors == []
 
 
+def test_the_login_page_asks_for_passkey_suggestions_without_a_request(
+    oidc_provider, live_server, page: Page, member_user, workspace
+):
+    """Its options come with the page: a request for them as it loads would save the session
+    while the SSO button's click saves its state there, and the last write would win."""
+    page.add_init_script(
+        "const get = navigator.credentials.get.bind(navigator.credentials);"
+        "navigator.credentials.get = (request) => {"
+        " if (request.mediation === 'conditional') window.suggesting = true;"
+        " return get(request); };"
+    )
+    posted = []
+    page.on("request", lambda request: request.method == "POST" and posted.append(request.url))
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.wait_for_function("window.suggesting === true")
+    assert posted == []
+    page.get_by_role("link", name="Sign in with SSO").click()  # at once, as the page loaded
+    expect(page.get_by_label(f"Account menu for {member_user.email}")).to_be_visible()
+    assert AuditEvent.objects.filter(action="signin.sso", actor_user=member_user).exists()
+
+
 def test_signing_out_after_sso_signs_out_at_the_provider_and_comes_back_to_login(
     oidc_provider, live_server, page: Page, member_user, workspace
 ):
