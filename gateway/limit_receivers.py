@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
@@ -35,6 +36,11 @@ def _token_issued(sender, instance: Token, created: bool, raw: bool = False, **k
     # then change them.
     if not created or raw:
         return
+    # Under the lock a ceiling's save holds: issued meanwhile, the token waits and gets the
+    # new policy; issued first, the save waits for it and caps it. (The token's foreign key
+    # to its workspace, checked at commit on PostgreSQL, locks nothing before then.)
+    if transaction.get_connection().in_atomic_block:  # else the token is committed already
+        limit_services.lock_limits_of(instance.workspace_id)
     if instance.rotated_from_id is not None:
         row = TokenLimits.objects.filter(token_id=instance.rotated_from_id).first()
         # Under a ceiling set since, the successor is held to it (an unlimited predecessor's

@@ -81,3 +81,69 @@ def test_limits_set_while_a_ceiling_is_saved_wait_for_it_and_obey_it(
     assert "error" not in outcome, outcome.get("error")
     assert "refused" in outcome
     assert TokenLimits.objects.get(token=token).quota == 100
+
+
+def _in_threads(first, second) -> None:
+    """Run `first` until it holds its transaction open, then `second` until it waits for a
+    lock `first` holds; then let `first` commit and both finish."""
+    holding, commit = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def run(step, *events):
+        try:
+            step(*events)
+        except BaseException as error:  # what the test is about: reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    one = threading.Thread(target=run, args=(first, holding, commit))
+    one.start()
+    assert holding.wait(WAIT)
+    two = threading.Thread(target=run, args=(second,))
+    two.start()
+    for _ in range(WAIT * 100):
+        if _waiting_on_a_lock():
+            break
+        threading.Event().wait(0.01)
+    waited = _waiting_on_a_lock()
+    commit.set()
+    one.join(WAIT)
+    two.join(WAIT)
+    assert errors == []
+    assert waited, "the second writer should have waited for the first"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("first", ["ceiling", "token"])
+def test_a_token_issued_while_a_ceiling_is_saved_ends_within_it(
+    admin_user, manager_user, workspace, first
+):
+    """Whichever comes first, the new token is held to the ceiling: issued after, it gets
+    it as its limit; issued before, the ceiling's save waits for it and caps it."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks between sessions need PostgreSQL (scripts/with-postgres.sh)")
+    issued: list = []
+
+    def save_ceiling(holding=None, commit=None):
+        with transaction.atomic():
+            set_limit_policy(
+                actor=actor_of(admin_user, workspace), workspace=workspace, max_quota=100
+            )
+            if holding:
+                holding.set()
+                commit.wait(WAIT)
+
+    def issue_token(holding=None, commit=None):
+        with transaction.atomic():
+            issued.append(issue(manager_user, workspace, "new")[0])
+            if holding:
+                holding.set()
+                commit.wait(WAIT)
+
+    if first == "ceiling":
+        _in_threads(save_ceiling, issue_token)
+    else:
+        _in_threads(issue_token, save_ceiling)
+    (token,) = issued
+    assert TokenLimits.objects.get(token=token).quota == 100
