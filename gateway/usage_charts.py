@@ -62,6 +62,7 @@ class Chart:
     width: int = WIDTH
     height: int = HEIGHT
     left: int = LEFT
+    plot_width: int = WIDTH - LEFT
     baseline: int = HEIGHT - BOTTOM
 
 

@@ -121,3 +121,73 @@ def test_the_usage_chart_on_a_phone(
     expect(page.get_by_text("Scroll the chart sideways")).to_be_hidden()
     assert box.evaluate("node => node.scrollWidth <= node.clientWidth")
     assert problems == []
+
+
+def screen_y(locator, attribute: str) -> float:
+    """Return where an SVG element's y attribute (`y` or `y1`) lands on screen, in CSS px."""
+    return locator.evaluate(
+        """(node, attribute) => {
+            const point = node.ownerSVGElement.createSVGPoint();
+            point.y = parseFloat(node.getAttribute(attribute));
+            return point.matrixTransform(node.getScreenCTM()).y;
+        }""",
+        attribute,
+    )
+
+
+def assert_y_axis_on_its_grid_lines(page) -> None:
+    """Fail unless each y label is drawn at the height of its horizontal grid line."""
+    labels = page.locator("section.usage-report svg text[text-anchor=end]")
+    expect(labels).to_have_count(3)
+    grid = page.locator("section.usage-report svg line.usage-grid")
+    rows = [grid.nth(i) for i in range(grid.count())]
+    rows = [line for line in rows if line.get_attribute("y1") == line.get_attribute("y2")]
+    label_ys = sorted(screen_y(labels.nth(i), "y") for i in range(3))
+    grid_ys = sorted(screen_y(line, "y1") for line in rows)
+    assert label_ys == pytest.approx(grid_ys, abs=0.5)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_y_axis_stays_in_view_while_the_chart_scrolls(
+    scheme, signed_in_page, live_server, busy_token, admin_user, screenshots_dir
+):
+    page = signed_in_page(admin_user, color_scheme=scheme, viewport=PHONE, device_scale_factor=2)
+    problems = watch_console(page)
+    path = reverse("tokens:activity", kwargs={"slug": "acme", "public_id": busy_token.public_id})
+    page.goto(f"{live_server.url}{path}")
+
+    box = page.get_by_role("region", name="Usage chart")
+    box.scroll_into_view_if_needed()
+    box.evaluate("node => { node.scrollLeft = node.scrollWidth; }")
+    assert box.evaluate("node => node.scrollLeft > 0")
+    assert box.evaluate("node => node.scrollLeft + node.clientWidth >= node.scrollWidth - 1")
+    labels = page.locator("section.usage-report svg text[text-anchor=end]")
+    expect(labels).to_have_count(3)
+    for index in range(3):
+        label = labels.nth(index)
+        expect(label).to_be_visible()
+        bounds = label.bounding_box()
+        assert 0 <= bounds["x"] <= PHONE["width"] - bounds["width"], bounds
+        assert 0 <= bounds["y"] <= PHONE["height"] - bounds["height"], bounds
+        # Nothing (the scrolled bars, the box's edge shadow) is drawn over it.
+        assert label.evaluate(
+            """node => {
+                const box = node.getBoundingClientRect();
+                const hit = document.elementFromPoint(
+                    box.x + box.width / 2, box.y + box.height / 2);
+                return hit === node || node.contains(hit);
+            }"""
+        ), label.text_content()
+    assert_y_axis_on_its_grid_lines(page)
+    assert_axis_readable(page)
+    page.locator("section.usage-report figure").screenshot(
+        path=screenshots_dir / f"usage-phone-end-{scheme}.png"
+    )
+
+    page.set_viewport_size({"width": 1280, "height": 900})
+    assert box.evaluate("node => node.scrollWidth <= node.clientWidth")
+    assert_y_axis_on_its_grid_lines(page)
+    page.locator("section.usage-report figure").screenshot(
+        path=screenshots_dir / f"usage-desktop-{scheme}.png"
+    )
+    assert problems == []

@@ -46,10 +46,11 @@ def used(admin_user, workspace):
 def test_the_activity_page_draws_the_uses_stacked_by_outcome(admin_user, used):
     response = signed_in(admin_user).get(activity_url(used))
     section = parse(response).find("section", class_="usage-report")
-    bars = section.find("svg").find_all("rect")
+    plot = section.find("svg", role="img")
+    bars = plot.find_all("rect")
     assert sorted(bar.attrs["class"] for bar in bars) == ["usage-allowed", "usage-scope"]
     assert all("style" not in bar.attrs for bar in bars)  # strict CSP: attributes only
-    axis = [text.text() for text in section.find("svg").find_all("text")]
+    axis = [text.text() for text in plot.find_all("text")]
     assert len([label for label in axis if label.endswith(":00")]) >= 3  # times under the bars
     assert "Times in UTC." in section.find("figcaption").text()
     rows = numbers(section)
@@ -58,6 +59,23 @@ def test_the_activity_page_draws_the_uses_stacked_by_outcome(admin_user, used):
     assert "Billing" in lists
     assert "192.0.2.9" in lists
     assert "=cmd|evil" in lists  # shown as text, escaped by the template
+
+
+def test_the_y_axis_is_drawn_beside_the_scrolling_plot_not_in_it(admin_user, used):
+    section = parse(signed_in(admin_user).get(activity_url(used))).find(
+        "section", class_="usage-report"
+    )
+    box = section.find("div", role="region")
+    assert (box.attrs["tabindex"], box.attrs["aria-label"]) == ("0", "Usage chart")
+    axis = section.find("svg", class_="usage-y-axis")
+    assert axis.closest(lambda node: node is box) is None
+    assert axis.attrs["aria-hidden"] == "true"  # the plot's title and the table say it all
+    assert [text.text() for text in axis.find_all("text")] == ["0", "2", "4"]  # 4 uses
+    plot = box.find("svg", role="img")
+    assert all(text.text().endswith(":00") for text in plot.find_all("text"))
+    # Side by side the two cover the chart's one coordinate space, at one scale.
+    assert axis.attrs["viewbox"] == "0 0 60 240"
+    assert plot.attrs["viewbox"] == "60 0 900 240"
 
 
 def numbers(section) -> list:
