@@ -535,8 +535,8 @@ def test_a_pair_is_found_in_one_query_and_each_checked_as_alone(
     workspace, admin_user, member_user, django_assert_num_queries
 ):
     db = Resource.objects.create(workspace=workspace, name="db")
-    caller, caller_secret = issue(admin_user, workspace, name="caller")
-    subject, subject_secret = issue(
+    _, caller_secret = issue(admin_user, workspace, name="caller")
+    _, subject_secret = issue(
         member_user,
         workspace,
         kind=TokenKind.PERSONAL,
