@@ -1,4 +1,4 @@
-"""Benchmark the API against the bare view: whoami (one query) and introspect (two)."""
+"""Benchmark the API against the bare view: whoami and introspect (one query each)."""
 
 from __future__ import annotations
 

@@ -33,7 +33,13 @@ from accounts.models import Workspace
 from tokens import lookup_limit, services, signals
 from tokens import scopes as scope_catalogue
 from tokens.actors import Actor
-from tokens.auth import AuthenticationFailed, TokenPrincipal, announce_use, authenticate_token
+from tokens.auth import (
+    AuthenticationFailed,
+    TokenPrincipal,
+    announce_use,
+    authenticate_pair,
+    authenticate_token,
+)
 from tokens.models import Token
 from tokens.schemas import (
     ErrorOut,
@@ -98,8 +104,13 @@ def audit_failure(failure: AuthenticationFailed, request: HttpRequest) -> None:
         )
 
 
-def bearer_auth(request: HttpRequest) -> TokenPrincipal:
-    """Authenticate the request's Bearer token, or raise an ApiError; announce the outcome."""
+def bearer_auth(request: HttpRequest, companion: str | None = None) -> TokenPrincipal:
+    """Authenticate the request's Bearer token, or raise an ApiError; announce the outcome.
+
+    With `companion`, a second token value (introspection's subject), look it up in the
+    same query and leave `(companion, its principal or AuthenticationFailed)` in
+    `request.companion`.
+    """
     header = request.META.get("HTTP_AUTHORIZATION", "")
     if not header:
         _announce(request, "missing_token")
@@ -121,9 +132,15 @@ def bearer_auth(request: HttpRequest) -> TokenPrincipal:
     address = client_ip(request)
     ip = address or "unknown"
     try:
-        principal = authenticate_token(
-            value.strip(), client_ip=address, user_agent=user_agent(request)
-        )
+        if companion is None:
+            principal = authenticate_token(
+                value.strip(), client_ip=address, user_agent=user_agent(request)
+            )
+        else:
+            principal, found = authenticate_pair(
+                value.strip(), companion, client_ip=address, user_agent=user_agent(request)
+            )
+            request.companion = (companion, found)
     except AuthenticationFailed as failure:
         _announce(request, failure.reason)
         if failure.token_id:
@@ -411,27 +428,29 @@ ERRORS = {code: ErrorOut for code in (400, 401, 403, 404, 413, 429)}
 
 
 # Endpoints on every client's hot path, served without ninja (see direct()), by name.
-DIRECT: dict[str, tuple[str, object, object]] = {}
+DIRECT: dict[str, tuple[str, object, object, object]] = {}
 
 
-def direct(method: str, params=None):
+def direct(method: str, params=None, companion=None):
     """Serve an endpoint declared to ninja as a plain Django view for `method` requests.
 
     ninja still describes it in the OpenAPI schema and answers other methods (405),
     but the requests themselves skip its per-operation plumbing: the Bearer check
     runs directly and the endpoint's dict is rendered without pydantic validating
     it again, so the endpoint must build exactly its declared shape (the schema
-    tests check that it does). `params(request)` returns the endpoint's arguments.
+    tests check that it does). `params(request)` returns the endpoint's arguments;
+    `companion(request)` a token value the endpoint looks up, which the Bearer check
+    then finds in its own query (see bearer_auth), or None.
     """
 
     def decorator(endpoint):
-        DIRECT[endpoint.__name__] = (method, endpoint, params)
+        DIRECT[endpoint.__name__] = (method, endpoint, params, companion)
         return endpoint
 
     return decorator
 
 
-def _direct_view(method: str, endpoint, params, ninja_view):
+def _direct_view(method: str, endpoint, params, companion, ninja_view):
     """Return the plain Django view for a direct() endpoint; ninja keeps the other methods."""
 
     @functools.wraps(ninja_view)  # keeps ninja's csrf_exempt: Bearer requests carry no cookie
@@ -439,13 +458,31 @@ def _direct_view(method: str, endpoint, params, ninja_view):
         if request.method != method:
             return ninja_view(request, *args, **kwargs)
         try:
-            request.auth = bearer_auth(request)
+            value, unreadable = _read_companion(companion, request)
+            request.auth = bearer_auth(request, value)
+            if unreadable is not None:  # what params() would raise: after the Bearer check
+                raise unreadable
             body = endpoint(request, **(params(request) if params else {}))
             return api.create_response(request, body, status=200)
         except Exception as exc:  # as ninja does: its exception handlers answer
             return api.on_exception(request, exc)
 
     return view
+
+
+def _read_companion(companion, request) -> tuple[str | None, Exception | None]:
+    """Return the companion value of a request and the error reading its body raised, if any.
+
+    A body that cannot be read is answered only after the Bearer check, as params()
+    would answer it; Django does not parse a faulty multipart body twice, so the
+    error is kept rather than met again.
+    """
+    if companion is None:
+        return None, None
+    try:
+        return companion(request), None
+    except Exception as error:  # raised again by the view, after the Bearer check
+        return None, error
 
 
 def form_field(name: str):
@@ -504,6 +541,25 @@ def _introspect_params(request) -> dict[str, str | None]:
     return params
 
 
+def _introspect_subject(request) -> str | None:
+    """Return the value introspect is asked about (its `token` field), stripped, or None."""
+    value = request.POST.get("token")
+    return None if value is None else value.strip()
+
+
+def _subject(request, value: str) -> TokenPrincipal:
+    """Return the principal of the token introspected, or raise AuthenticationFailed.
+
+    The Bearer check found it in its own query when direct() served the request.
+    """
+    found = getattr(request, "companion", None)
+    if found is None or found[0] != value:
+        return authenticate_token(value, check_ip=False, record_use=False)
+    if isinstance(found[1], AuthenticationFailed):
+        raise found[1]
+    return found[1]
+
+
 def _decision(principal: TokenPrincipal, resource, method, path) -> dict | None:
     """Return whether `principal` may make the request named, or None if no resource is."""
     if resource is None:
@@ -516,7 +572,7 @@ def _decision(principal: TokenPrincipal, resource, method, path) -> dict | None:
     return decision.as_dict()
 
 
-@direct("POST", _introspect_params)
+@direct("POST", _introspect_params, _introspect_subject)
 @api.post(
     "/introspect", response={200: IntrospectionOut, **ERRORS}, tags=["tokens"], exclude_none=True
 )
@@ -547,7 +603,7 @@ def introspect(
     gateway check would decide (`decision`); without `resource`, no decision.
     """
     try:
-        principal = authenticate_token(token.strip(), check_ip=False, record_use=False)
+        principal = _subject(request, token.strip())
     except AuthenticationFailed as failure:
         if failure.token_id is None:  # names no token: a guess, limited like a bad Bearer
             count_failure(limit_key(request))

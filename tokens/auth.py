@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import re
 import sys
 import threading
 from collections.abc import Callable, Mapping
@@ -43,6 +44,7 @@ def register_lookup_column(name: str, expression: Callable[[], str]) -> None:
     """Add a value to the token lookup's row, read in the same query (e.g. a version)."""
     _lookup_columns[name] = expression
     _lookup_sql.cache_clear()
+    _sqlite_driver_sql.cache_clear()
 
 
 # Who hears about each use of a token (DESIGN §1: gateway counts usage; tokens never
@@ -104,17 +106,23 @@ class AuthenticationFailed(Exception):
 
 
 @cache
-def _lookup_sql(vendor: str) -> str:
-    """Return the one query that finds a token by digest, built once per database vendor."""
+def _lookup_sql(vendor: str, pair: bool = False) -> str:
+    """Return the one query that finds a token by digest, built once per database vendor.
+
+    With `pair`, it finds the tokens of two digests (`digest` and `other`), each row led
+    by its token's digest; without, its text is the single lookup's, unchanged.
+    """
     from accounts.models import Membership, User, Workspace
     from tokens.models import Resource, Token
 
     aggregate = "json_agg" if vendor == "postgresql" else "json_group_array"
     link = Token.resources.through._meta.db_table
     extras = "".join(f", ({expression()})" for expression in _lookup_columns.values())
+    lead = "t.digest, " if pair else ""
+    match = "IN (%(digest)s, %(other)s)" if pair else "= %(digest)s"
     # Only table names from the models are interpolated; the digest is a parameter.
     sql = f"""
-        SELECT t.id, t.public_id, t.name, t.kind, t.scopes, t.allowed_ips, t.expires_at,
+        SELECT {lead}t.id, t.public_id, t.name, t.kind, t.scopes, t.allowed_ips, t.expires_at,
                t.revoked_at, t.last_used_at, t.created_at, t.workspace_id, w.slug, w.name,
                t.owner_id, u.email, u.is_active, m.role,
                (SELECT {aggregate}(r.name) FROM {link} tr
@@ -125,7 +133,7 @@ def _lookup_sql(vendor: str) -> str:
           LEFT JOIN {User._meta.db_table} u ON u.id = t.owner_id
           LEFT JOIN {Membership._meta.db_table} m
                  ON m.user_id = t.owner_id AND m.workspace_id = t.workspace_id
-         WHERE t.digest = %(digest)s
+         WHERE t.digest {match}
     """  # noqa: S608
     # One line: the backend rewrites placeholders on every execution, so shorter is faster.
     # A named placeholder: SQLite's backend rewrites those by string formatting, ten times
@@ -139,9 +147,19 @@ LOST_PREPARED_STATEMENT = {"26000", "42P05"}
 
 
 def _lookup_row(digest: str) -> tuple | None:
+    """Return the lookup's row for a digest, or None."""
+    return _lookup({"digest": digest}, False)
+
+
+def _lookup_rows(digest: str, other: str) -> dict[str, tuple]:
+    """Return the lookup's rows for two different digests, found in one query, by digest."""
+    return {row[0]: row[1:] for row in _lookup({"digest": digest, "other": other}, True)}
+
+
+def _lookup(params: dict[str, str], pair: bool):
     """Run the lookup; if the server lost the prepared statement, forget it and run it again."""
     try:
-        return _run_lookup(digest)
+        return _run_lookup(params, pair)
     except DatabaseError as error:
         lost = getattr(error.__cause__, "sqlstate", None) in LOST_PREPARED_STATEMENT
         if not lost or connection.in_atomic_block:
@@ -154,12 +172,17 @@ def _lookup_row(digest: str) -> tuple | None:
     with connection.cursor() as cursor:
         # psycopg forgets every statement it prepared on this connection (only ours).
         cursor.execute("DEALLOCATE ALL")
-        cursor.execute(_lookup_sql(connection.vendor), {"digest": digest})
-        return cursor.fetchone()
+        cursor.execute(_lookup_sql(connection.vendor, pair), params)
+        return _fetch(cursor, pair)
 
 
-def _run_lookup(digest: str) -> tuple | None:
-    """Run the lookup once and return its row, or None.
+def _fetch(cursor, pair: bool):
+    """Return the pair lookup's rows, or the single lookup's row (None if none)."""
+    return cursor.fetchall() if pair else cursor.fetchone()
+
+
+def _run_lookup(params: dict[str, str], pair: bool):
+    """Run the lookup once and return what it found (see _fetch).
 
     While nothing watches queries (no query log, no execute_wrapper: production),
     the driver's own cursor runs it, after the checks Django's cursor makes: Django's
@@ -172,35 +195,35 @@ def _run_lookup(digest: str) -> tuple | None:
     run = _DRIVER_LOOKUPS.get(db.vendor)
     if run is None or db.queries_logged or db.execute_wrappers:
         with _lookup_cursor() as cursor:
-            cursor.execute(_lookup_sql(db.vendor), {"digest": digest})
-            return cursor.fetchone()
+            cursor.execute(_lookup_sql(db.vendor, pair), params)
+            return _fetch(cursor, pair)
     # What Django's cursor checks before and around each query.
     db.close_if_health_check_failed()
     db.ensure_connection()
     db.validate_thread_sharing()
     db.validate_no_broken_transaction()
     with db.wrap_database_errors:
-        return run(db.connection, digest)
+        return run(db.connection, params, pair)
 
 
-def _sqlite_lookup(raw, digest: str) -> tuple | None:
-    return raw.execute(_sqlite_driver_sql(), {"digest": digest}).fetchone()
+def _sqlite_lookup(raw, params: dict[str, str], pair: bool):
+    return _fetch(raw.execute(_sqlite_driver_sql(pair), params), pair)
 
 
 @cache
-def _sqlite_driver_sql() -> str:
-    """Return the lookup with sqlite3's own named placeholder (Django's backend rewrites ours)."""
-    return _lookup_sql("sqlite").replace("%(digest)s", ":digest")
+def _sqlite_driver_sql(pair: bool) -> str:
+    """Return the lookup with sqlite3's own named placeholders (Django's backend rewrites ours)."""
+    return re.sub(r"%\((\w+)\)s", r":\1", _lookup_sql("sqlite", pair))
 
 
-def _postgresql_lookup(raw, digest: str) -> tuple | None:
+def _postgresql_lookup(raw, params: dict[str, str], pair: bool):
     if not settings.KEYWARD_PREPARED_TOKEN_LOOKUP:
         with raw.cursor() as cursor:  # Django's cursor class for the connection: unprepared
-            cursor.execute(_lookup_sql("postgresql"), {"digest": digest})
-            return cursor.fetchone()
+            cursor.execute(_lookup_sql("postgresql", pair), params)
+            return _fetch(cursor, pair)
     cursor = _kept_cursor(raw)
-    cursor.execute(_lookup_sql("postgresql"), {"digest": digest})
-    return cursor.fetchone()
+    cursor.execute(_lookup_sql("postgresql", pair), params)
+    return _fetch(cursor, pair)
 
 
 # This thread's connection and the prepared cursor kept open on it for the lookup.
@@ -312,6 +335,48 @@ def authenticate_token(
     if prefixes.parser().parse(value) is None:
         raise AuthenticationFailed("malformed")
     row = _lookup_row(secrets.digest(value))
+    return _principal(row, timezone.now(), client_ip, user_agent, check_ip, record_use)
+
+
+def authenticate_pair(
+    value: str, companion: str, *, client_ip: str | None = None, user_agent: str = ""
+) -> tuple[TokenPrincipal, TokenPrincipal | AuthenticationFailed]:
+    """Return the principal for a token value and what a second value is, in one query.
+
+    The first is authenticated as authenticate_token does (AuthenticationFailed is
+    raised); the companion (introspection's subject) is checked without its IP
+    allow-list and without recording a use, and its failure is returned, not raised.
+    A malformed companion is not looked up; the caller's own token serves as both.
+    """
+    if prefixes.parser().parse(value) is None:
+        raise AuthenticationFailed("malformed")
+    digest = secrets.digest(value)
+    other = None if prefixes.parser().parse(companion) is None else secrets.digest(companion)
+    if other is None or other == digest:
+        rows = {digest: _lookup_row(digest)}
+    else:
+        rows = _lookup_rows(digest, other)
+    now = timezone.now()
+    principal = _principal(rows.get(digest), now, client_ip, user_agent, True, True)
+    if other is None:
+        return principal, AuthenticationFailed("malformed")
+    if other == digest:  # it passed the stricter checks as the caller
+        return principal, principal
+    try:
+        return principal, _principal(rows.get(other), now, None, "", False, False)
+    except AuthenticationFailed as failure:
+        return principal, failure
+
+
+def _principal(
+    row: tuple | None,
+    now: datetime,
+    client_ip: str | None,
+    user_agent: str,
+    check_ip: bool,
+    record_use: bool,
+) -> TokenPrincipal:
+    """Return the principal of a lookup's row, or raise AuthenticationFailed."""
     if row is None:
         raise AuthenticationFailed("unknown")
     (
@@ -335,7 +400,6 @@ def authenticate_token(
         resources,
         *extras,
     ) = row
-    now = timezone.now()
     expires_at = _moment(expires_at)
     status = lifecycle_status(_moment(revoked_at), expires_at, now)
     if status != TokenStatus.ACTIVE:

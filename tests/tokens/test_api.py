@@ -359,7 +359,7 @@ def test_introspect_names_the_owner_of_a_personal_token(workspace, member_user, 
     assert body["sub"] == body["username"] == "member@example.com"
 
 
-def test_introspect_runs_the_two_lookups_and_nothing_more(
+def test_introspect_runs_one_lookup_for_both_tokens_and_nothing_more(
     workspace, member_user, api, django_assert_num_queries
 ):
     token, secret = issue(
@@ -371,7 +371,7 @@ def test_introspect_runs_the_two_lookups_and_nothing_more(
     )
     api.get("/whoami")  # the caller's last use is written: from now on its lookup is all
 
-    with django_assert_num_queries(2):  # the caller's lookup, then the subject's
+    with django_assert_num_queries(1):  # the caller's token and the subject's, found together
         body = api.form("/introspect", {"token": secret}).json()
 
     assert body == {
@@ -386,6 +386,55 @@ def test_introspect_runs_the_two_lookups_and_nothing_more(
         "workspace": "acme",
         "name": "laptop",
     }
+
+
+def _subject(case, workspace, admin_user, admin_token, foreign) -> tuple[str, bool]:
+    """Return the value to introspect for `case`, and whether it is active for the caller."""
+    if case == "active":  # outside its allow-list: introspection checks no address
+        return issue(admin_user, workspace, name="ci", allowed_ips=["10.0.0.0/8"])[1], True
+    if case == "revoked":
+        token, secret = issue(admin_user, workspace, name="old")
+        services.token_revoke(actor=actor_of(admin_user, workspace), token=token)
+        return secret, False
+    if case == "unknown":
+        return secrets.generate("kw", "workspace"), False
+    if case == "the caller itself":
+        return admin_token[1], True
+    return foreign[1], False  # another workspace's
+
+
+SUBJECTS = ["active", "revoked", "unknown", "the caller itself", "another workspace's"]
+
+
+@pytest.mark.parametrize("subject", SUBJECTS)
+def test_introspect_answers_any_subject_in_one_query(
+    subject, workspace, admin_user, admin_token, foreign, api, django_assert_num_queries
+):
+    value, active = _subject(subject, workspace, admin_user, admin_token, foreign)
+    api.get("/whoami")  # the caller's last use is written: from now on its lookup is all
+
+    with django_assert_num_queries(1):
+        response = api.form("/introspect", {"token": value})
+
+    assert response.status_code == 200
+    assert response.json()["active"] is active
+    if not active:
+        assert response.json() == {"active": False}
+
+
+def test_a_malformed_subject_is_left_out_of_the_query(api):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    api.get("/whoami")
+
+    with CaptureQueriesContext(connection) as queries:
+        response = api.form("/introspect", {"token": "kww_garbage"})
+
+    assert response.json() == {"active": False}
+    assert len(queries) == 1
+    assert secrets.digest("kww_garbage") not in queries[0]["sql"]
+    assert " IN (" not in queries[0]["sql"]  # the caller's lookup alone
 
 
 def test_introspect_says_inactive_for_revoked_or_garbage(workspace, admin_user, api):

@@ -7,6 +7,7 @@ from django.test import Client, override_settings
 
 from tests.factories import issue
 from tests.tokens.test_api import ALL_SCOPES, BASE, Api
+from tokens import secrets
 
 pytestmark = pytest.mark.django_db
 MAX_BODY = 2000
@@ -76,6 +77,25 @@ def test_an_unparsable_request_is_a_json_4xx_in_every_mode(secret, case, debug):
     assert response.json()["error"] == error
     assert response.json()["message"]
     assert b"Traceback" not in response.content
+
+
+INTROSPECT_BODIES = [
+    _multipart_without_boundary,
+    _multipart_with_a_broken_boundary,
+    _too_many_form_fields,
+    _too_large_form,
+]
+
+
+@pytest.mark.parametrize("send", INTROSPECT_BODIES, ids=lambda send: send.__name__.strip("_"))
+def test_an_unreadable_introspect_body_is_answered_after_the_bearer_check(db, send):
+    """Introspect reads its body before the Bearer check (to look both tokens up at once)."""
+    limits = {"DATA_UPLOAD_MAX_MEMORY_SIZE": MAX_BODY, "DATA_UPLOAD_MAX_NUMBER_FIELDS": MAX_FIELDS}
+    with override_settings(**limits):
+        response = send(secrets.generate("kw", "workspace"))
+
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_token"
 
 
 def _no_store(response) -> bool:

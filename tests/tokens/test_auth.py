@@ -526,3 +526,178 @@ def test_the_update_is_conditional_so_a_stale_read_does_not_write(workspace, adm
 
     token.refresh_from_db()
     assert token.last_used_ip == "192.0.2.1"
+
+
+# Two tokens in one lookup (introspection: the caller's and the subject's) ---------
+
+
+def test_a_pair_is_found_in_one_query_and_each_checked_as_alone(
+    workspace, admin_user, member_user, django_assert_num_queries
+):
+    db = Resource.objects.create(workspace=workspace, name="db")
+    _, caller_secret = issue(admin_user, workspace, name="caller")
+    _, subject_secret = issue(
+        member_user,
+        workspace,
+        kind=TokenKind.PERSONAL,
+        name="subject",
+        resource_ids=[db.pk],
+        allowed_ips=["10.0.0.0/8"],  # introspection checks no address
+    )
+    authenticate_token(caller_secret)  # the caller's first use is written
+
+    with django_assert_num_queries(1) as queries:
+        principal, found = auth.authenticate_pair(
+            caller_secret, subject_secret, client_ip="192.0.2.1"
+        )
+
+    assert " IN (" in queries.captured_queries[0]["sql"]
+    assert principal == authenticate_token(caller_secret, record_use=False)
+    assert found == authenticate_token(subject_secret, check_ip=False, record_use=False)
+    assert found.resources == ("db",)
+    assert found.owner_role == Role.MEMBER
+
+
+def test_a_pair_records_the_callers_use_only(workspace, admin_user, clock):
+    caller, caller_secret = issue(admin_user, workspace, name="caller")
+    subject, subject_secret = issue(admin_user, workspace, name="subject")
+
+    auth.authenticate_pair(caller_secret, subject_secret, client_ip="192.0.2.7", user_agent="a")
+
+    caller.refresh_from_db()
+    subject.refresh_from_db()
+    assert caller.last_used_at == clock.now
+    assert caller.last_used_ip == "192.0.2.7"
+    assert subject.last_used_at is None
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [("revoked", "revoked"), ("unknown", "unknown"), ("malformed", "malformed")],
+)
+def test_a_pairs_subject_failure_is_returned_not_raised(workspace, admin_user, case, expected):
+    _, caller_secret = issue(admin_user, workspace, name="caller")
+    token, value = issue(admin_user, workspace, name="subject")
+    if case == "revoked":
+        services.token_revoke(actor=actor_of(admin_user, workspace), token=token)
+    elif case == "unknown":
+        value = secrets.generate("kw", "workspace")
+    else:
+        value = "kww_garbage"
+
+    principal, found = auth.authenticate_pair(caller_secret, value)
+
+    assert principal.name == "caller"
+    assert isinstance(found, AuthenticationFailed)
+    assert found.reason == expected
+    assert found.token_id == (token.public_id if case == "revoked" else None)
+
+
+def test_a_pairs_caller_is_checked_as_alone(workspace, admin_user):
+    caller, caller_secret = issue(admin_user, workspace, name="caller", allowed_ips=["10.0.0.0/8"])
+    _, subject_secret = issue(admin_user, workspace, name="subject")
+    unknown = secrets.generate("kw", "workspace")
+
+    for value, client_ip, expected in [
+        ("kww_garbage", "10.0.0.1", "malformed"),
+        (unknown, "10.0.0.1", "unknown"),
+        (caller_secret, "192.0.2.1", "ip_not_allowed"),
+    ]:
+        with pytest.raises(AuthenticationFailed) as failure:
+            auth.authenticate_pair(value, subject_secret, client_ip=client_ip)
+        assert failure.value.reason == expected
+
+    caller.refresh_from_db()
+    assert caller.last_used_at is None
+
+
+def test_a_malformed_subject_costs_no_more_than_the_callers_lookup(
+    workspace, admin_user, django_assert_num_queries
+):
+    _, caller_secret = issue(admin_user, workspace)
+    authenticate_token(caller_secret)
+
+    with django_assert_num_queries(1) as queries:
+        auth.authenticate_pair(caller_secret, "kww_garbage")
+
+    assert " IN (" not in queries.captured_queries[0]["sql"]
+
+
+def test_the_callers_own_token_as_subject_is_one_row(
+    workspace, admin_user, django_assert_num_queries
+):
+    _, secret = issue(admin_user, workspace)
+    authenticate_token(secret)
+
+    with django_assert_num_queries(1) as queries:
+        principal, found = auth.authenticate_pair(secret, secret)
+
+    assert found is principal
+    assert " IN (" not in queries.captured_queries[0]["sql"]
+
+
+def test_the_single_lookups_statement_is_unchanged():
+    """whoami and the gateway check keep their statement (its text is their prepared plan)."""
+    sql = auth._lookup_sql("sqlite")
+
+    assert sql.startswith("SELECT t.id, t.public_id,")
+    assert sql.endswith("WHERE t.digest = %(digest)s")
+    assert auth._lookup_sql("sqlite", pair=True).startswith("SELECT t.digest, t.id, t.public_id,")
+
+
+def test_a_pair_is_found_alike_whether_django_watches_queries_or_not(workspace, admin_user):
+    _, caller_secret = issue(admin_user, workspace, name="caller")
+    _, subject_secret = issue(admin_user, workspace, name="subject", allowed_ips=["10.0.0.0/8"])
+    authenticate_token(caller_secret)
+    unwatched = auth.authenticate_pair(caller_secret, subject_secret)
+    seen = []
+
+    def record(execute, sql, params, many, context):
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    with CaptureQueriesContext(connection) as queries:
+        logged = auth.authenticate_pair(caller_secret, subject_secret)
+    with connection.execute_wrapper(record):
+        wrapped = auth.authenticate_pair(caller_secret, subject_secret)
+
+    assert unwatched == logged == wrapped
+    assert unwatched[1].name == "subject"
+    assert len(queries) == len(seen) == 1
+
+
+def test_on_postgresql_the_pair_lookup_is_prepared_and_reused(postgresql, workspace, admin_user):
+    _, caller_secret = issue(admin_user, workspace, name="caller")
+    _, subject_secret = issue(admin_user, workspace, name="subject")
+
+    for _ in range(3):
+        assert auth.authenticate_pair(caller_secret, subject_secret)[1].name == "subject"
+
+    assert prepared_pair_lookups() == 1
+
+
+def test_a_prepared_pair_lookup_the_server_lost_is_prepared_again(
+    transactional_db, postgresql, workspace, admin_user, caplog
+):
+    _, caller_secret = issue(admin_user, workspace, name="caller")
+    _, subject_secret = issue(admin_user, workspace, name="subject")
+    auth.authenticate_pair(caller_secret, subject_secret)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM pg_prepared_statements")
+        (name,) = cursor.fetchone()
+        cursor.execute(f'DEALLOCATE "{name}"')  # behind psycopg's back
+
+    assert auth.authenticate_pair(caller_secret, subject_secret)[1].name == "subject"
+    assert "KEYWARD_PREPARED_TOKEN_LOOKUP=0" in caplog.text
+    assert auth.authenticate_pair(caller_secret, subject_secret)[1].name == "subject"
+    assert prepared_pair_lookups() == 1
+
+
+def prepared_pair_lookups() -> int:
+    """Return how many prepared statements of this connection are the pair lookup."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ["%WHERE t.digest IN ($1, $2)%"],
+        )
+        return cursor.fetchone()[0]
