@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from accounts import services
+from accounts.form_errors import add_service_errors
 from accounts.models import AuditEvent, Passkey, RecoveryCode, TotpDevice, User, Workspace
 from accounts.models.sso import JIT_ROLES
 from accounts.models.workspaces import TwoFactorPolicy
@@ -164,8 +165,7 @@ class WorkspacePoliciesForm(forms.ModelForm):
                 workspace=self.instance, actor=self.operator, by_operator=True, **settings
             )
         except ValidationError as error:
-            for field, messages in error.message_dict.items():
-                self.add_error(f"sso_{field}" if field in SSO_FIELDS else None, messages)
+            add_service_errors(self, error, {name: f"sso_{name}" for name in SSO_FIELDS})
         return cleaned
 
     def changed_policies(self) -> tuple[bool, bool]:

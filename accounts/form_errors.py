@@ -19,3 +19,30 @@ def add_service_errors(
     for field, messages in error.message_dict.items():
         target = (rename or {}).get(field, field)
         form.add_error(target if target in form.fields else None, messages)
+
+
+class ServiceCheckedForm(forms.ModelForm):
+    """A Django admin form whose object a service validates and saves (in save_model).
+
+    `clean` runs `service_check`, what the service will check, so that its
+    refusals show on the form (its field names mapped by `rename`); the model's
+    own validation is skipped: the service's is the one that counts.
+    """
+
+    rename: dict[str, str] | None = None
+
+    def service_check(self, data: dict) -> None:
+        """Raise the ValidationError the service would raise for `data`, if any."""
+        raise NotImplementedError
+
+    def clean(self):
+        data = super().clean()
+        try:
+            self.service_check(data)
+        except ValidationError as error:
+            add_service_errors(self, error, self.rename)
+        return data
+
+    def _post_clean(self) -> None:
+        # The model's checks would refuse what the service fills in (a blank slug it makes).
+        pass

@@ -6,13 +6,14 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
+from accounts.form_errors import ServiceCheckedForm
 from gateway import services
 from gateway.limit_policy_services import set_usage_settings
 from gateway.models import Service, UsageSettings
 from tokens.actors import Actor
 
 
-class ServiceForm(forms.ModelForm):
+class ServiceForm(ServiceCheckedForm):
     # ModelAdmin builds this form class; the fields above the model's are declared here.
     rules_text = forms.CharField(
         label="Rules",
@@ -47,26 +48,14 @@ class ServiceForm(forms.ModelForm):
             rules.append((parts[0], parts[1] if len(parts) == 2 else "/"))
         return rules
 
-    def clean(self):
-        """Check what the service will check, so that its refusals show on the form."""
-        data = super().clean()
+    def service_check(self, data: dict) -> None:
         resource = data.get("resource") or getattr(self.instance, "resource", None)
         if resource is None or "rules_text" not in data:
-            return data
-        try:
-            slug = services.clean_slug(data.get("slug") or "", resource)
-            rules = services.clean_rules(data["rules_text"])
-            services.clean_method_scopes(data.get("method_scopes"))
-            services.check_free(resource.workspace_id, slug, rules, self.instance)
-        except ValidationError as error:
-            for field, errors in error.message_dict.items():
-                self.add_error(field if field in self.fields else None, errors)
-        return data
-
-    def _post_clean(self) -> None:
-        # The service validates and saves (save_model); the model's own checks would
-        # refuse a blank slug the service fills in.
-        pass
+            return
+        slug = services.clean_slug(data.get("slug") or "", resource)
+        rules = services.clean_rules(data["rules_text"])
+        services.clean_method_scopes(data.get("method_scopes"))
+        services.check_free(resource.workspace_id, slug, rules, self.instance)
 
 
 @admin.register(Service)

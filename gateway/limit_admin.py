@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
 
+from accounts.form_errors import ServiceCheckedForm
 from gateway import limit_policy_services
 from gateway.limit_forms import FORM_FIELDS
 from gateway.limit_models import LimitPolicy, TokenLimits
@@ -31,28 +30,17 @@ def _limits_of(data: dict) -> tuple[RateLimit | None, Quota | None]:
     return rate, quota
 
 
-class TokenLimitsForm(forms.ModelForm):
+class TokenLimitsForm(ServiceCheckedForm):
+    rename = MODEL_FIELDS
+
     class Meta:
         model = TokenLimits
         fields = ["token", "rate", "rate_period", "burst", "quota", "quota_period"]
 
-    def clean(self):
-        """Check what the service will check, so that its refusals show on the form."""
-        data = super().clean()
+    def service_check(self, data: dict) -> None:
         token = data.get("token") or getattr(self.instance, "token", None)
-        if token is None:
-            return data
-        try:
+        if token is not None:
             clean_limits(*_limits_of(data), limit_policy(token.workspace_id))
-        except ValidationError as error:
-            for field, errors in error.message_dict.items():
-                target = MODEL_FIELDS.get(field, field)
-                self.add_error(target if target in self.fields else None, errors)
-        return data
-
-    def _post_clean(self) -> None:
-        # The service validates and saves (save_model).
-        pass
 
 
 @admin.register(TokenLimits)
@@ -87,24 +75,13 @@ class TokenLimitsAdmin(admin.ModelAdmin):
         return obj is not None and super().has_delete_permission(request, obj)
 
 
-class LimitPolicyForm(forms.ModelForm):
+class LimitPolicyForm(ServiceCheckedForm):
     class Meta:
         model = LimitPolicy
         fields = ["workspace", *limit_policy_services.FIELDS]
 
-    def clean(self):
-        """Check what the service will check, so that its refusals show on the form."""
-        data = super().clean()
-        try:
-            limit_policy_services.clean_limit_policy(data)
-        except ValidationError as error:
-            for field, errors in error.message_dict.items():
-                self.add_error(field if field in self.fields else None, errors)
-        return data
-
-    def _post_clean(self) -> None:
-        # The service validates and saves (save_model).
-        pass
+    def service_check(self, data: dict) -> None:
+        limit_policy_services.clean_limit_policy(data)
 
 
 @admin.register(LimitPolicy)
