@@ -21,7 +21,6 @@ from accounts.form_errors import add_service_errors
 from accounts.models import AuditEvent, Passkey, RecoveryCode, TotpDevice, User, Workspace
 from accounts.models.sso import JIT_ROLES
 from accounts.models.workspaces import TwoFactorPolicy
-from accounts.roles import Role
 from accounts.signin import oidc_config, passkey_services, recovery, sso
 
 NEVER = "never"
@@ -144,9 +143,7 @@ class WorkspacePoliciesForm(forms.ModelForm):
         self.fields["two_factor_policy"].initial = workspace.two_factor_policy
         self.fields["sso_required"].initial = config.required
         self.fields["sso_break_glass_admin"].initial = config.break_glass_admin_id
-        self.fields["sso_break_glass_admin"].queryset = User.objects.filter(
-            memberships__workspace=workspace, memberships__role=Role.ADMIN
-        ).order_by("email")
+        self.fields["sso_break_glass_admin"].queryset = sso.break_glass_candidates(workspace)
         self.fields["sso_jit_enabled"].initial = config.jit_enabled
         self.fields["sso_jit_domains"].initial = "\n".join(config.jit_domains)
         self.fields["sso_jit_role"].initial = config.jit_role

@@ -37,6 +37,13 @@ def sso_settings(workspace: Workspace) -> WorkspaceSingleSignOn:
         return WorkspaceSingleSignOn(workspace=workspace)
 
 
+def break_glass_candidates(workspace: Workspace):
+    """Return the users who may be the workspace's break-glass account: its Admins, by email."""
+    return User.objects.filter(
+        memberships__workspace=workspace, memberships__role=Role.ADMIN
+    ).order_by("email")
+
+
 def _is_break_glass(config: WorkspaceSingleSignOn, membership: Membership) -> bool:
     return config.break_glass_admin_id == membership.user_id and membership.role == Role.ADMIN
 

@@ -14,7 +14,6 @@ from accounts.htmx import render_page
 from accounts.models import User
 from accounts.models.sso import JIT_ROLES
 from accounts.permissions import Perm, has_perm, workspace_view
-from accounts.roles import Role
 from accounts.signin import oidc_config, sso
 
 TEMPLATE = "accounts/sso_settings.html"
@@ -59,9 +58,7 @@ class SsoSettingsForm(forms.Form):
 
     def __init__(self, *args, workspace, editable: bool, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["break_glass_admin"].queryset = User.objects.filter(
-            memberships__workspace=workspace, memberships__role=Role.ADMIN
-        ).order_by("email")
+        self.fields["break_glass_admin"].queryset = sso.break_glass_candidates(workspace)
         self.fields["break_glass_admin"].label_from_instance = lambda user: user.email
         if not oidc_config.is_enabled():
             self.fields["required"].disabled = True
