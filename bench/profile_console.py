@@ -6,16 +6,14 @@
     PROFILE_CALLERS=timesince uv run python -m bench.profile_console  # who calls it
 
 Prints the functions by own time (PROFILE_SORT=tottime, the default) over PROFILE_REQUESTS
-requests (300), and the queries of one request. Profiles, not timings: cProfile slows
-Python calls unevenly; compare CPU per page with `BENCH_ONLY=console uv run python -m bench`.
+requests (300), and the queries of one request (PROFILE_CPU, PROFILE_DUMP: bench/profiling.py).
+Profiles, not timings: cProfile slows Python calls unevenly; compare CPU per page with
+`BENCH_ONLY=console uv run python -m bench`.
 """
 
 from __future__ import annotations
 
-import cProfile
-import io
 import os
-import pstats
 import warnings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings_test")
@@ -28,26 +26,19 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import setup_test_environment  # noqa: E402
 
-from bench.__main__ import log_to_devnull  # noqa: E402
 from bench.fixtures import bench_workspace, bench_workspace_with_tokens  # noqa: E402
+from bench.profiling import profile, throwaway_database  # noqa: E402
 
 settings.ROOT_URLCONF = "bench.urls"
 
 REQUESTS = int(os.environ.get("PROFILE_REQUESTS", "300"))
 PAGE = os.environ.get("PROFILE_PAGE", "full")
-SORT = os.environ.get("PROFILE_SORT", "tottime")
-TOP = int(os.environ.get("PROFILE_TOP", "45"))
-CALLERS = os.environ.get("PROFILE_CALLERS", "")
 
 
 def main() -> None:
     """Create a test database, profile REQUESTS requests of the page, print, drop the database."""
-    log_to_devnull()
-    setup_test_environment()
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    try:
+    with throwaway_database():
         if PAGE == "frame":
             workspace, membership = bench_workspace("empty")
             user = membership.user
@@ -66,21 +57,10 @@ def main() -> None:
 
         with connection.execute_wrapper(record):
             client.get(url)
-        profiler = cProfile.Profile()
-        profiler.enable()
-        for _ in range(REQUESTS):
-            client.get(url)
-        profiler.disable()
-        out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats(SORT).print_stats(TOP)
-        if CALLERS:
-            pstats.Stats(profiler, stream=out).sort_stats(SORT).print_callers(CALLERS)
-        print(out.getvalue())
+        print(profile(REQUESTS, client.get, url))
         print(f"{len(queries)} queries:")
         for sql in queries:
             print(" ", sql[:400])
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 if __name__ == "__main__":

@@ -15,11 +15,7 @@ Profiles, not timings: cProfile slows Python calls unevenly; compare CPU per req
 
 from __future__ import annotations
 
-import cProfile
-import io
 import os
-import pstats
-import time
 import warnings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings_test")
@@ -32,20 +28,16 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import setup_test_environment  # noqa: E402
 
-from bench.__main__ import log_to_devnull  # noqa: E402
 from bench.fixtures import bench_tokens  # noqa: E402
 from bench.gateway import CHECK, bench_gateway_tokens, nginx_headers  # noqa: E402
+from bench.profiling import profile, throwaway_database  # noqa: E402
 from bench.urls import BARE, BARE_QUERY  # noqa: E402
 
 settings.ROOT_URLCONF = "bench.urls"
 
 REQUESTS = int(os.environ.get("PROFILE_REQUESTS", "3000"))
 ROUTE = os.environ.get("PROFILE_ROUTE", "check")
-SORT = os.environ.get("PROFILE_SORT", "tottime")
-TOP = int(os.environ.get("PROFILE_TOP", "45"))
-CALLERS = os.environ.get("PROFILE_CALLERS", "")
 
 
 def _route() -> tuple[str, dict]:
@@ -61,33 +53,14 @@ def _route() -> tuple[str, dict]:
 
 def main() -> None:
     """Create a test database, profile REQUESTS requests of the route, print, drop the database."""
-    log_to_devnull()
-    setup_test_environment()
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    try:
+    with throwaway_database():
         path, kwargs = _route()
         client = Client()
         for _ in range(300):  # warm imports, the URL resolver, compiled rules, statements
             assert client.get(path, **kwargs).status_code == 200
-        profiler = (
-            cProfile.Profile(time.thread_time)
-            if os.environ.get("PROFILE_CPU")
-            else cProfile.Profile()
-        )
-        profiler.enable()
-        for _ in range(REQUESTS):
-            client.get(path, **kwargs)
-        profiler.disable()
-        out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats(SORT).print_stats(TOP)
-        if os.environ.get("PROFILE_DUMP"):
-            profiler.dump_stats(os.environ["PROFILE_DUMP"])
-        if CALLERS:
-            pstats.Stats(profiler, stream=out).sort_stats(SORT).print_callers(CALLERS)
+        stats = profile(REQUESTS, client.get, path, **kwargs)
         print(f"{ROUTE} on {connection.vendor}, {REQUESTS} requests")
-        print(out.getvalue())
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
+        print(stats)
 
 
 if __name__ == "__main__":
