@@ -7,7 +7,7 @@ import io
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from accounts.csv_cells import spreadsheet_safe
@@ -17,6 +17,7 @@ from gateway.usage_models import UsageClient
 from tokens import rules, services
 from tokens.actors import Actor
 from tokens.models import Token
+from tokens.views.tokens import visible_token
 
 OVERVIEW_DAYS = 7
 
@@ -43,11 +44,7 @@ def activity_section(request: HttpRequest, token: Token, actor: Actor) -> dict:
 @workspace_view()
 def usage_csv(request: HttpRequest, public_id: str) -> HttpResponse:
     """Download a token's uses over a period as CSV, one row per step."""
-    actor = Actor.member(request.membership)
-    try:
-        token = services.token_for(actor, request.workspace, public_id)
-    except Token.DoesNotExist:
-        raise Http404("No such token.") from None
+    token = visible_token(request, public_id)
     params = request.GET
     if "range" in params and not params.get("granularity"):
         period = usage_charts.period_for(

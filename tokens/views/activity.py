@@ -6,15 +6,16 @@ from collections.abc import Callable
 
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 
 from accounts import query_params
 from accounts.htmx import render_page
 from accounts.models import AuditEvent
 from accounts.permissions import workspace_view
-from tokens import rules, services
+from tokens import rules
 from tokens.actors import Actor
 from tokens.models import Token
+from tokens.views.tokens import visible_token
 
 PAGE_SIZE = 50
 # Sections other apps add to the page (DESIGN §1: gateway's usage charts; tokens never
@@ -40,10 +41,7 @@ def token_events(token: Token):
 def token_activity(request: HttpRequest, public_id: str) -> HttpResponse:
     """List what happened to a token and what it did, to check it was not misused."""
     actor = Actor.member(request.membership)
-    try:
-        token = services.token_for(actor, request.workspace, public_id)
-    except Token.DoesNotExist:
-        raise Http404("No such token.") from None
+    token = visible_token(request, public_id)
     events_shown = rules.may_see_events(actor, token)
     page = None
     if events_shown:
