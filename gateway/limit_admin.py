@@ -6,11 +6,9 @@ from django.contrib import admin
 
 from accounts.form_errors import ServiceCheckedForm
 from gateway import limit_policy_services
-from gateway.limit_forms import FORM_FIELDS
+from gateway.limit_forms import FORM_FIELDS, limits_of
 from gateway.limit_models import LimitPolicy, TokenLimits
 from gateway.limit_services import (
-    Quota,
-    RateLimit,
     clean_limits,
     limit_policy,
     token_limits_set,
@@ -19,15 +17,6 @@ from tokens.actors import Actor
 
 # The service's field names, as the model's.
 MODEL_FIELDS = {**FORM_FIELDS, "rate_limit.per": "rate_period"}
-
-
-def _limits_of(data: dict) -> tuple[RateLimit | None, Quota | None]:
-    rate = quota = None
-    if data.get("rate") is not None:
-        rate = RateLimit(data["rate"], data.get("rate_period"), data.get("burst"))
-    if data.get("quota") is not None:
-        quota = Quota(data["quota"], data.get("quota_period"))
-    return rate, quota
 
 
 class TokenLimitsForm(ServiceCheckedForm):
@@ -40,7 +29,7 @@ class TokenLimitsForm(ServiceCheckedForm):
     def service_check(self, data: dict) -> None:
         token = data.get("token") or getattr(self.instance, "token", None)
         if token is not None:
-            clean_limits(*_limits_of(data), limit_policy(token.workspace_id))
+            clean_limits(*limits_of(data), limit_policy(token.workspace_id))
 
 
 @admin.register(TokenLimits)
@@ -56,7 +45,7 @@ class TokenLimitsAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change) -> None:
         token = form.cleaned_data.get("token") or obj.token
-        rate, quota = _limits_of(form.cleaned_data)
+        rate, quota = limits_of(form.cleaned_data)
         token_limits_set(
             actor=Actor.operator(request.user), token=token, rate=rate, quota=quota, request=request
         )

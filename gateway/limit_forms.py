@@ -19,6 +19,16 @@ FORM_FIELDS = {
 }
 
 
+def limits_of(data: dict) -> tuple[RateLimit | None, Quota | None]:
+    """Return the rate limit and the quota in a limits form's data (None for one left empty)."""
+    rate = quota = None
+    if data.get("rate") is not None:
+        rate = RateLimit(data["rate"], data.get("rate_period"), data.get("burst"))
+    if data.get("quota") is not None:
+        quota = Quota(data["quota"], data.get("quota_period"))
+    return rate, quota
+
+
 QUOTA_REFILLS = [(QuotaPeriod.MONTH, "each month (UTC)"), (QuotaPeriod.TOTAL, "never (in total)")]
 
 
@@ -70,10 +80,5 @@ class TokenLimitsForm(forms.Form):
 
     def service_arguments(self) -> dict:
         """Return the service's rate and quota (None for an empty one)."""
-        data = self.cleaned_data
-        rate = quota = None
-        if data.get("rate") is not None:
-            rate = RateLimit(data["rate"], data["rate_period"], data.get("burst"))
-        if data.get("quota") is not None:
-            quota = Quota(data["quota"], data["quota_period"])
+        rate, quota = limits_of(self.cleaned_data)
         return {"rate": rate, "quota": quota}
