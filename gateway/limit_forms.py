@@ -47,18 +47,24 @@ def count_field(label: str, help_text: str = "", *, placeholder: str = "") -> fo
     )
 
 
+def rate_period_field() -> forms.ChoiceField:
+    """Return a field for what a rate is counted per: a second or a minute (the default)."""
+    return forms.ChoiceField(label="Per", choices=RatePeriod.choices, initial=RatePeriod.MINUTE)
+
+
+def quota_period_field() -> forms.ChoiceField:
+    """Return a field for when a quota refills: each month (the default) or never."""
+    return forms.ChoiceField(label="Refill", choices=QUOTA_REFILLS, initial=QuotaPeriod.MONTH)
+
+
 class TokenLimitsForm(forms.Form):
     """A rate limit (requests per second or minute, a burst) and a quota; empty: none."""
 
     rate = count_field("Requests", "Leave empty for no rate limit.")
-    rate_period = forms.ChoiceField(
-        label="Per", choices=RatePeriod.choices, initial=RatePeriod.MINUTE
-    )
+    rate_period = rate_period_field()
     burst = count_field("Burst", "Requests allowed at once; at least the rate (default: the rate).")
     quota = count_field("Uses", "Leave empty for no quota.")
-    quota_period = forms.ChoiceField(
-        label="Refill", choices=QUOTA_REFILLS, initial=QuotaPeriod.MONTH
-    )
+    quota_period = quota_period_field()
 
     @staticmethod
     def initial_of(limits: Limits | None) -> dict:

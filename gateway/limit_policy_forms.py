@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django import forms
 
-from gateway.limit_forms import QUOTA_REFILLS, count_field
-from gateway.limit_models import LimitPolicy, QuotaPeriod, RatePeriod
+from gateway.limit_forms import count_field, quota_period_field, rate_period_field
+from gateway.limit_models import LimitPolicy
 from gateway.limit_policy_services import FIELDS
 from gateway.usage_models import UsageSettings
 
@@ -19,14 +19,10 @@ class LimitPolicyForm(forms.Form):
     a token's first use from a new IP is emailed."""
 
     default_rate = _count("Requests", "Empty: new tokens get no rate limit by default.")
-    default_rate_period = forms.ChoiceField(
-        label="Per", choices=RatePeriod.choices, initial=RatePeriod.MINUTE
-    )
+    default_rate_period = rate_period_field()
     default_burst = _count("Burst", "Requests allowed at once; at least the rate (default: it).")
     default_quota = _count("Uses", "Empty: new tokens get no quota by default.")
-    default_quota_period = forms.ChoiceField(
-        label="Refill", choices=QUOTA_REFILLS, initial=QuotaPeriod.MONTH
-    )
+    default_quota_period = quota_period_field()
     max_rate_per_minute = _count(
         "Fastest rate",
         "Requests per minute (a rate per second counts 60 times).",
