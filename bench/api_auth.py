@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-import statistics
-import time
 from contextlib import contextmanager
 
 from django.db import connection
 from django.test import Client
 
 from bench.fixtures import bench_tokens
-from bench.measure import QueryCounter, header, p50_p99, row, timings
+from bench.measure import (
+    QueryCounter,
+    header,
+    p50_p99,
+    round_medians,
+    route_rows,
+    row,
+    spread,
+    timings,
+)
 from bench.urls import BARE, BARE_QUERY
 
 WHOAMI, INTROSPECT = "/api/v1/whoami", "/api/v1/introspect"
@@ -68,14 +75,7 @@ def run(requests: int, counted_requests: int) -> None:
     }
     over_query: dict[str, list[float]] = {"whoami": [], "introspect": []}
     for _ in range(ROUNDS):
-        medians = {}
-        for name, (path, kwargs) in routes.items():
-            with usage_counting(name != "uncounted"):
-                times[name] += timings(client, path, requests // ROUNDS // 2, **kwargs)
-                cpu = timings(
-                    client, path, requests // ROUNDS // 2, clock=time.thread_time, **kwargs
-                )
-            medians[name] = statistics.median(cpu)
+        medians = round_medians(client, routes, requests // ROUNDS // 2, times, usage_counting)
         for name in ratios:
             ratios[name].append(medians[name] / medians["bare"])
         for name in over_query:
@@ -103,31 +103,25 @@ def run(requests: int, counted_requests: int) -> None:
         "interleaved rounds, Django test client, one process, the same middleware and "
         "production logging (a JSON line per request, to /dev/null) for every route"
     )
-    for name, label in (
-        ("bare", f"GET {BARE} (bare Django JSON view)"),
-        ("bare+query", f"GET {BARE_QUERY} (the bare view plus one SELECT 1)"),
-        ("whoami", f"GET {WHOAMI} with a valid token (usage counted)"),
-        ("uncounted", f"GET {WHOAMI}, the same, usage not counted"),
-        ("introspect", f"POST {INTROSPECT} of a valid token"),
-    ):
-        row(f"{label}: req/s", f"{len(times[name]) / sum(times[name]):,.0f}")
-        row("  p50 / p99 wall time (µs)", p50_p99(times[name]))
+    route_rows(
+        times,
+        (
+            ("bare", f"GET {BARE} (bare Django JSON view)"),
+            ("bare+query", f"GET {BARE_QUERY} (the bare view plus one SELECT 1)"),
+            ("whoami", f"GET {WHOAMI} with a valid token (usage counted)"),
+            ("uncounted", f"GET {WHOAMI}, the same, usage not counted"),
+            ("introspect", f"POST {INTROSPECT} of a valid token"),
+        ),
+    )
     for name, target in (
         ("bare+query", ""),
         ("whoami", " (target <= 1.30)"),
         ("uncounted", " (no usage counting)"),
         ("introspect", ""),
     ):
-        per_round = ratios[name]
-        row(
-            f"{name} / bare, CPU time, median of rounds{target}",
-            f"{statistics.median(per_round):.2f} ({min(per_round):.2f}-{max(per_round):.2f})",
-        )
+        row(f"{name} / bare, CPU time, median of rounds{target}", spread(ratios[name]))
     for name, per_round in over_query.items():
-        row(
-            f"{name} / bare+query, CPU time, median of rounds",
-            f"{statistics.median(per_round):.2f} ({min(per_round):.2f}-{max(per_round):.2f})",
-        )
+        row(f"{name} / bare+query, CPU time, median of rounds", spread(per_round))
     row(
         f"SQL queries per whoami ({counted_requests:,} requests)",
         f"{counted.queries / counted_requests:.4f} ({counted.queries:,} in all)",

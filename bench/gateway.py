@@ -11,7 +11,16 @@ from django.db import connection
 from django.test import Client
 
 from bench.fixtures import bench_workspace
-from bench.measure import QueryCounter, header, p50_p99, row, timings
+from bench.measure import (
+    QueryCounter,
+    header,
+    p50_p99,
+    round_medians,
+    route_rows,
+    row,
+    spread,
+    timings,
+)
 from bench.urls import BARE, BARE_DRIVER, BARE_QUERY
 from tokens import services
 from tokens.actors import Actor
@@ -109,15 +118,9 @@ def run(requests: int) -> None:
     over_floor: dict[str, list[float]] = {name: [] for name in COMPARED if name != "bare+query"}
     over_driver: dict[str, list[float]] = {name: [] for name in COMPARED if name[:4] != "bare"}
     for _ in range(ROUNDS):
-        medians = {}
-        for name, (path, kwargs) in routes.items():
-            with counting(name != "uncounted"):
-                times[name] += timings(client, path, requests // ROUNDS // 2, ok=ok, **kwargs)
-                cpu = timings(
-                    client, path, requests // ROUNDS // 2, ok=ok, clock=time.thread_time, **kwargs
-                )
-            medians[name] = statistics.median(cpu)
-            cpu_medians[name].append(medians[name])
+        medians = round_medians(client, routes, requests // ROUNDS // 2, times, counting, ok=ok)
+        for name, median in medians.items():
+            cpu_medians[name].append(median)
         for name in over_bare:
             over_bare[name].append(medians[name] / medians["bare"])
         for name in over_floor:
@@ -138,15 +141,16 @@ def run(requests: int) -> None:
         f"setting (the check is answered by GatewayCheckMiddleware, third in it), "
         f"{SERVICE_RULES + 2} rules in the workspace"
     )
-    for name, label in (
-        ("bare", f"GET {BARE} (bare Django JSON view)"),
-        ("bare+query", f"GET {BARE_QUERY} (the bare view plus one SELECT 1)"),
-        ("check", f"GET {CHECK}, nginx headers, allowed (usage counted)"),
-        ("uncounted", f"GET {CHECK}, the same, usage not counted"),
-        ("whoami", f"GET {WHOAMI}, the same token"),
-    ):
-        row(f"{label}: req/s", f"{len(times[name]) / sum(times[name]):,.0f}")
-        row("  p50 / p99 wall time (µs)", p50_p99(times[name]))
+    route_rows(
+        times,
+        (
+            ("bare", f"GET {BARE} (bare Django JSON view)"),
+            ("bare+query", f"GET {BARE_QUERY} (the bare view plus one SELECT 1)"),
+            ("check", f"GET {CHECK}, nginx headers, allowed (usage counted)"),
+            ("uncounted", f"GET {CHECK}, the same, usage not counted"),
+            ("whoami", f"GET {WHOAMI}, the same token"),
+        ),
+    )
     row("SQL queries per allowed check (1,000 requests)", f"{allowed.queries / 1000:.4f}")
     row(
         "refused (no scope for the service): p50 (µs) / queries",
@@ -158,10 +162,6 @@ def run(requests: int) -> None:
     )
     flush_throughput()
     hot_paths(cpu_medians, over_bare, over_floor, over_driver)
-
-
-def _spread(values: list[float]) -> str:
-    return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
 
 
 def hot_paths(cpu_medians, over_bare, over_floor, over_driver) -> None:
@@ -183,11 +183,11 @@ def hot_paths(cpu_medians, over_bare, over_floor, over_driver) -> None:
     )
     for name, label in COMPARED.items():
         row(f"{label}: CPU µs", f"{statistics.median(cpu_medians[name]) * 1e6:,.0f}")
-        row("  x bare", _spread(over_bare[name]))
+        row("  x bare", spread(over_bare[name]))
         if name in over_floor:
-            row("  x bare+query (floor)", _spread(over_floor[name]))
+            row("  x bare+query (floor)", spread(over_floor[name]))
         if name in over_driver:
-            row("  x bare+driver (the lookup's floor)", _spread(over_driver[name]))
+            row("  x bare+driver (the lookup's floor)", spread(over_driver[name]))
 
 
 def flush_throughput(minutes: int = 500) -> None:

@@ -32,6 +32,23 @@ def timings(
     return out
 
 
+def round_medians(
+    client: Client, routes: dict[str, tuple[str, dict]], n: int, times: dict, counting, **options
+) -> dict[str, float]:
+    """Time one round of `routes`: `n` requests each by the wall clock (added to `times`), then
+    `n` by this thread's CPU; return each route's CPU median.
+
+    `counting(enabled)` counts usage as deployed on every route but "uncounted".
+    """
+    medians = {}
+    for name, (path, kwargs) in routes.items():
+        with counting(name != "uncounted"):
+            times[name] += timings(client, path, n, **options, **kwargs)
+            cpu = timings(client, path, n, clock=time.thread_time, **options, **kwargs)
+        medians[name] = statistics.median(cpu)
+    return medians
+
+
 def pct(values: list[float], q: int) -> float:
     """Return the q-th percentile of `values`, in microseconds."""
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] * 1e6
@@ -43,6 +60,11 @@ def p50_p99(values: list[float], unit: str = "µs") -> str:
     return f"{pct(values, 50) * scale:,.{0 if unit == 'µs' else 1}f} / " + (
         f"{pct(values, 99) * scale:,.{0 if unit == 'µs' else 1}f}"
     )
+
+
+def spread(values: list[float]) -> str:
+    """Return the median of `values` with the lowest and the highest: "1.02 (0.91-1.22)"."""
+    return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
 
 
 class QueryCounter:
@@ -75,3 +97,10 @@ def header(title: str) -> None:
 
 def row(label: str, values: str) -> None:
     print(f"| {label:<62} | {values:>28} |")
+
+
+def route_rows(times: dict[str, list[float]], labels) -> None:
+    """Print the requests per second and the p50 / p99 wall time of each (route, label)."""
+    for name, label in labels:
+        row(f"{label}: req/s", f"{len(times[name]) / sum(times[name]):,.0f}")
+        row("  p50 / p99 wall time (µs)", p50_p99(times[name]))
