@@ -8,11 +8,16 @@ import threading
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models.signals import pre_save
 
 from gateway.limit_models import TokenLimits
 from gateway.limit_policy_services import set_limit_policy
 from gateway.limit_services import Quota, token_limits_set
 from tests.factories import actor_of, issue
+from tokens import services
+from tokens.actors import Actor
+from tokens.auth import authenticate_token
+from tokens.models import Token
 
 WAIT = 30  # seconds: a bound for a stuck thread, not a timing assertion
 
@@ -147,3 +152,43 @@ def test_a_token_issued_while_a_ceiling_is_saved_ends_within_it(
         _in_threads(issue_token, save_ceiling)
     (token,) = issued
     assert TokenLimits.objects.get(token=token).quota == 100
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_token_made_by_a_token_while_a_ceiling_caps_its_maker_does_not_deadlock(
+    admin_user, workspace
+):
+    """The issuer locks the maker token; the ceiling's save caps that same maker. Both lock
+    the workspace's row first, so the save waits for the issuer instead of deadlocking."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks between sessions need PostgreSQL (scripts/with-postgres.sh)")
+    _, secret = issue(admin_user, workspace, "maker", scopes=["tokens:read", "tokens:write"])
+    maker = Actor.token(authenticate_token(secret))
+    issued: list = []
+
+    def issue_token(holding, commit):
+        issuer = threading.current_thread()
+
+        def pause_before_the_insert(sender, instance, **kwargs):
+            # The issuer holds its first locks (the maker's among them) and has not yet
+            # inserted the token: the ceiling's save is let in here.
+            if threading.current_thread() is issuer and instance.pk is None:
+                holding.set()
+                commit.wait(WAIT)
+
+        pre_save.connect(pause_before_the_insert, sender=Token, weak=False)
+        try:
+            token, _ = services.token_create(
+                actor=maker, workspace=workspace, name="made", scopes=["tokens:read"]
+            )
+        finally:
+            pre_save.disconnect(pause_before_the_insert, sender=Token)
+        issued.append(token)
+
+    def save_ceiling():
+        set_limit_policy(actor=actor_of(admin_user, workspace), workspace=workspace, max_quota=100)
+
+    _in_threads(issue_token, save_ceiling)
+    (token,) = issued
+    assert TokenLimits.objects.get(token=token).quota == 100
+    assert TokenLimits.objects.get(token__name="maker").quota == 100

@@ -101,14 +101,17 @@ def _duplicate_name(name: str) -> ValidationError:
     )
 
 
-def _lock_reveal_policy(workspace_id: int) -> bool:
-    """Lock the workspace's policy row; return whether new tokens keep an encrypted copy.
+def _lock_for_issuing(workspace_id: int) -> bool:
+    """Lock the workspace's row, then its policy row; return whether new tokens keep an
+    encrypted copy.
 
     Called first in a transaction that issues a token, so that a switch to "show
     once" either waits for the new token (and erases its copy) or is seen by it.
-    policy_update also locks the policy before any token row: the same order, so
-    the two cannot deadlock.
+    Every writer locks in this order, workspace, then policies, then tokens (policy_update,
+    a limits ceiling's save), so none can deadlock with another; the workspace's row first,
+    since the maker token locked next is one a ceiling's save may cap.
     """
+    list(Workspace.objects.select_for_update().filter(pk=workspace_id).values_list("pk"))
     policy = WorkspacePolicy.objects.select_for_update().filter(workspace_id=workspace_id).first()
     return (
         policy is not None
@@ -145,7 +148,7 @@ def _maker(token_pk: int | None, *, lock: bool = False) -> Token | None:
 def _issue(token: Token, *, resources: list, keep_copy: bool) -> tuple[Token, str]:
     """Give the unsaved `token` a fresh secret and insert it; return it with the secret.
 
-    With `keep_copy` (see _lock_reveal_policy) an encrypted copy of the secret is kept.
+    With `keep_copy` (see _lock_for_issuing) an encrypted copy of the secret is kept.
     """
     value = secrets.generate(settings.KEYWARD_TOKEN_PREFIX, token.kind)
     token.prefix = secrets.kind_prefix(settings.KEYWARD_TOKEN_PREFIX, token.kind)
@@ -197,7 +200,7 @@ def token_create(
     owner_id = actor.user_id if kind == TokenKind.PERSONAL else None
     try:
         with transaction.atomic():
-            keep_copy = _lock_reveal_policy(workspace.pk)
+            keep_copy = _lock_for_issuing(workspace.pk)
             _maker(_acting_token_id(actor), lock=True)
             if _name_conflict(workspace, name):
                 raise _duplicate_name(name)
@@ -325,7 +328,7 @@ def token_rotate(
         grace = GRACE_PERIODS[grace]
     now = timezone.now()
     with transaction.atomic():
-        keep_copy = _lock_reveal_policy(token.workspace_id)
+        keep_copy = _lock_for_issuing(token.workspace_id)
         # The new token's maker: the token rotating it, else the old one's (never changes).
         # Locked before the token, in the order revocation locks makers and what they made.
         maker_id = _acting_token_id(actor) or token.created_by_token_id
