@@ -115,13 +115,14 @@ def passkey_remove(
             RecoveryCode.objects.filter(user=user).delete()
 
 
-def passkey_sign_in(*, request: HttpRequest, credential: Any) -> User:
+def passkey_sign_in(*, request: HttpRequest, credential: Any, ticket: Any = None) -> User:
     """Sign in whoever the browser's discoverable passkey names, without a password.
 
+    `ticket`: the login page's suggestions answered (passkeys.suggestion_options).
     Rotates the session (Django's `login`) and audits `signin.passkey`. Raise
     PasskeyRefused (counted by the sign-in limits, audited by verify_assertion).
     """
-    passkey = passkeys.verify_assertion(request, credential)
+    passkey = passkeys.verify_assertion(request, credential, ticket=ticket)
     login(request, passkey.user, backend=SESSION_BACKEND)
     audit_record(
         action="signin.passkey",

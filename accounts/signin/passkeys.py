@@ -3,9 +3,11 @@
 The browser half lives in static/js/passkeys.js. Each ceremony starts with
 options made here, whose random challenge is kept in the session: single use
 (taken out before the answer is checked, whatever the outcome) and valid for
-CHALLENGE_SECONDS. The relying party (the site the passkeys belong to) is
-KEYWARD_WEBAUTHN_RP_ID and KEYWARD_WEBAUTHN_ORIGIN; unset, it is the request's
-own host in DEBUG, else KEYWARD_BASE_URL's.
+CHALLENGE_SECONDS. The login page's suggestions carry theirs in a signed ticket
+instead, claimed once in the shared cache (suggestion_options). The relying
+party (the site the passkeys belong to) is KEYWARD_WEBAUTHN_RP_ID and
+KEYWARD_WEBAUTHN_ORIGIN; unset, it is the request's own host in DEBUG, else
+KEYWARD_BASE_URL's.
 
 Checking an assertion is under the sign-in limits (accounts/signin_limit.py):
 refused while the account or the address is over its limit, and each failure
@@ -25,6 +27,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
+from django.core import signing
 from django.http import HttpRequest
 from django.utils import timezone
 from webauthn import (
@@ -47,7 +50,7 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from accounts import signin_limit
+from accounts import shared_cache, signin_limit
 from accounts.audit import audit_record
 from accounts.models import Passkey, User
 from accounts.shared_cache import SharedCacheUnavailable
@@ -56,6 +59,7 @@ logger = logging.getLogger("keyward.accounts.passkeys")
 
 SESSION_KEY = "keyward_webauthn"
 CHALLENGE_SECONDS = 5 * 60
+TICKET_SALT = "keyward.passkeys.suggestion"
 RP_NAME = "Keyward"
 TRANSPORTS = frozenset(transport.value for transport in AuthenticatorTransport)
 
@@ -229,6 +233,42 @@ def authentication_options(request: HttpRequest, *, user: User | None = None) ->
     return json.loads(options_to_json(options))
 
 
+def suggestion_options(request: HttpRequest) -> tuple[dict[str, Any], str]:
+    """Return the options of the login page's passkey suggestions and their ticket.
+
+    Nothing is stored as the page renders (no session for every visitor): the
+    ticket is the challenge, signed and dated, and the sign-in claims it once in
+    the shared cache (see _claim_ticket). A session written as the page loads
+    would also race a sign-in started at once, whose state the session holds.
+    """
+    options = generate_authentication_options(
+        rp_id=relying_party(request).id,
+        timeout=CHALLENGE_SECONDS * 1000,
+        user_verification=UserVerificationRequirement.PREFERRED,
+    )
+    ticket = signing.dumps(options.challenge.hex(), salt=TICKET_SALT)
+    return json.loads(options_to_json(options)), ticket
+
+
+def _claim_ticket(ticket: Any) -> bytes:
+    """Return the challenge a suggestion's ticket carries, once; refuse a forged or stale one."""
+    if not isinstance(ticket, str):
+        raise PasskeyRefused("no_challenge")
+    try:
+        challenge = signing.loads(ticket, salt=TICKET_SALT, max_age=CHALLENGE_SECONDS)
+    except signing.BadSignature:  # forged, or older than CHALLENGE_SECONDS
+        raise PasskeyRefused("no_challenge") from None
+    try:
+        claimed = shared_cache.use(
+            lambda cache: cache.add(f"passkey-ticket:{challenge}", 1, CHALLENGE_SECONDS + 60)
+        )
+    except SharedCacheUnavailable:
+        raise PasskeyRefused("unavailable") from None
+    if not claimed:  # used already
+        raise PasskeyRefused("no_challenge")
+    return bytes.fromhex(challenge)
+
+
 def _check_limit(request: HttpRequest, user: User | None) -> None:
     try:
         if signin_limit.retry_after(request, user.get_username() if user else None):
@@ -243,8 +283,11 @@ def _count_failure(request: HttpRequest, user: User | None) -> None:
     user_login_failed.send(sender=__name__, credentials=credentials, request=request)
 
 
-def verify_assertion(request: HttpRequest, data: Any, *, user: User | None = None) -> Passkey:
-    """Check the browser's answer to authentication_options; return the passkey that signed it.
+def verify_assertion(
+    request: HttpRequest, data: Any, *, user: User | None = None, ticket: Any = None
+) -> Passkey:
+    """Check the browser's answer to authentication_options (or, with the `ticket` of
+    suggestion_options, to those); return the passkey that signed it.
 
     With `user` (a second factor, sudo mode) the passkey must be theirs. Without
     (passwordless sign-in) the passkey names its user, and the authenticator must
@@ -256,7 +299,10 @@ def verify_assertion(request: HttpRequest, data: Any, *, user: User | None = Non
     _check_limit(request, user)
     passkey = None
     try:
-        challenge = _take_challenge(request, "authenticate", user)
+        if ticket is not None and user is None:
+            challenge = _claim_ticket(ticket)
+        else:
+            challenge = _take_challenge(request, "authenticate", user)
         passkey = _known_passkey(data, user)
         _check_limit(request, passkey.user)
         rp = relying_party(request)

@@ -192,7 +192,9 @@ def passkey_login(request: HttpRequest) -> JsonResponse:
     if body is None:
         return _refusal(*BAD_BODY)
     try:
-        passkey_services.passkey_sign_in(request=request, credential=body.get("credential"))
+        passkey_services.passkey_sign_in(
+            request=request, credential=body.get("credential"), ticket=body.get("ticket")
+        )
     except PasskeyRefused as refused:
         return _refused(refused)
     response = JsonResponse({"redirect": _safe_next(request, body.get("next"))})

@@ -52,9 +52,11 @@ class LoginView(TwoFactorLoginMixin, auth_views.LoginView):
         # The options for the email field's passkey suggestions come with the page: a
         # request for them as it loads would write the session while the person may
         # already be starting another sign-in (SSO's state), and the last write wins.
+        options, ticket = passkeys.suggestion_options(self.request)
         return {
             **super().get_context_data(**kwargs),
-            "passkey_suggestions": json.dumps(passkeys.authentication_options(self.request)),
+            "passkey_suggestions": json.dumps(options),
+            "passkey_ticket": ticket,
         }
 
 

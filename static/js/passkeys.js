@@ -209,6 +209,7 @@
       const done = await post(login.dataset.url, {
         credential: credentialJSON(credential),
         next: login.dataset.next || "",
+        ...(mediation === "conditional" ? { ticket: login.dataset.ticket } : {}),
       });
       window.location.assign(done.redirect);
     } catch (error) {

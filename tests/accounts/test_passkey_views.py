@@ -9,11 +9,13 @@ import re
 
 import pytest
 from django.conf import settings as django_settings
+from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
 
 from accounts import sudo
 from accounts.models import AuditEvent, Passkey
+from accounts.signin import passkeys
 from tests.authenticator import SoftAuthenticator
 from tests.conftest import PASSWORD
 from tests.factories import (
@@ -265,15 +267,57 @@ def test_the_login_page_offers_passkeys():
     assert "js/passkeys.js" in page
 
 
+def suggestions_of(page) -> tuple[dict, str]:
+    """Return the options and the ticket the login page brings for the email field."""
+    text = page.content.decode()
+    options = json.loads(html.unescape(re.search(r'data-suggestions="([^"]*)"', text)[1]))
+    return options, re.search(r'data-ticket="([^"]*)"', text)[1]
+
+
 def test_the_login_page_brings_the_suggestions_options_with_it(admins_key, admin_user):
-    """The email field's suggestions sign in with the page's own options: no request for them."""
+    """The email field's suggestions sign in with the page's own options and ticket: no
+    request for them, and no session for a visitor who only looks at the page."""
     browser = Client()
-    page = browser.get(reverse("accounts:login")).content.decode()
-    options = json.loads(html.unescape(re.search(r'data-suggestions="([^"]*)"', page)[1]))
+    sessions = Session.objects.count()
+    page = browser.get(reverse("accounts:login"))
+    assert django_settings.SESSION_COOKIE_NAME not in page.cookies
+    assert Session.objects.count() == sessions
+    options, ticket = suggestions_of(page)
     assert options["allowCredentials"] == []  # any passkey this browser holds for the site
-    response = post_json(browser, "accounts:passkey_login", {"credential": admins_key.get(options)})
+    body = {"credential": admins_key.get(options), "ticket": ticket}
+    response = post_json(browser, "accounts:passkey_login", body)
     assert response.status_code == 200, response.content
     assert browser.session["_auth_user_id"] == str(admin_user.pk)
+
+
+def test_a_suggestion_ticket_signs_in_once(admins_key):
+    options, ticket = suggestions_of(Client().get(reverse("accounts:login")))
+    answer = admins_key.get(options)
+    assert post_json(Client(), "accounts:passkey_login", {"credential": answer, "ticket": ticket})
+    again = Client()
+    response = post_json(again, "accounts:passkey_login", {"credential": answer, "ticket": ticket})
+    refused_sign_in(again, response, "no_challenge")
+
+
+@pytest.mark.parametrize("spoil", ["forged", "stale", "not a string", "another page's"])
+def test_a_bad_suggestion_ticket_is_refused(admins_key, monkeypatch, spoil):
+    options, ticket = suggestions_of(Client().get(reverse("accounts:login")))
+    _, other = suggestions_of(Client().get(reverse("accounts:login")))
+    ticket = {
+        "forged": ticket[:-2] + ("AA" if not ticket.endswith("AA") else "BB"),
+        "stale": ticket,
+        "not a string": ["x"],
+        "another page's": other,  # signed, but for another challenge
+    }[spoil]
+    if spoil == "stale":
+        monkeypatch.setattr(passkeys, "CHALLENGE_SECONDS", -1)
+    browser = Client()
+    body = {"credential": admins_key.get(options), "ticket": ticket}
+    refused_sign_in(
+        browser,
+        post_json(browser, "accounts:passkey_login", body),
+        *(("invalid",) if spoil == "another page's" else ("no_challenge",)),
+    )
 
 
 # Sudo mode with a passkey.
