@@ -542,7 +542,17 @@ def _introspect_params(request) -> dict[str, str | None]:
 
 
 def _introspect_subject(request) -> str | None:
-    """Return the value introspect is asked about (its `token` field), stripped, or None."""
+    """Return the value introspect is asked about (its `token` field), stripped, or None.
+
+    Only RFC 7662's form-encoded body sent with credentials is read before the Bearer
+    check: any other body (a multipart one may spill to temporary files) is read after
+    it, and the subject then costs a second lookup.
+    """
+    if (
+        request.content_type != "application/x-www-form-urlencoded"
+        or "HTTP_AUTHORIZATION" not in request.META
+    ):
+        return None
     value = request.POST.get("token")
     return None if value is None else value.strip()
 

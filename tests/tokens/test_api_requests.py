@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client, override_settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client, RequestFactory, override_settings
+from django.urls import resolve
 
 from tests.factories import issue
 from tests.tokens.test_api import ALL_SCOPES, BASE, Api
@@ -96,6 +98,26 @@ def test_an_unreadable_introspect_body_is_answered_after_the_bearer_check(db, se
 
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_token"
+
+
+def test_only_a_form_encoded_introspect_body_is_read_before_the_bearer_check(db):
+    """A multipart body (which may spill to temporary files) waits for a valid caller."""
+    view = resolve(BASE + "/introspect").func
+    refused = RequestFactory().post(
+        BASE + "/introspect",
+        {"token": "x", "file": SimpleUploadedFile("a.txt", b"x" * 10)},
+        HTTP_AUTHORIZATION=f"Bearer {secrets.generate('kw', 'workspace')}",
+    )
+    assert view(refused).status_code == 401
+    assert not hasattr(refused, "_files")  # never parsed
+    form = RequestFactory().post(
+        BASE + "/introspect",
+        "token=x",
+        content_type="application/x-www-form-urlencoded",
+        HTTP_AUTHORIZATION=f"Bearer {secrets.generate('kw', 'workspace')}",
+    )
+    assert view(form).status_code == 401
+    assert hasattr(form, "_post")  # read first: both tokens in one lookup
 
 
 def _no_store(response) -> bool:
