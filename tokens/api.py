@@ -541,17 +541,25 @@ def _introspect_params(request) -> dict[str, str | None]:
     return params
 
 
+# Bytes of an introspection body read before its caller is known (RFC 7662's are ~100).
+EARLY_BODY_LIMIT = 4096
+
+
+def _small_body(request) -> bool:
+    try:
+        return 0 <= int(request.META.get("CONTENT_LENGTH") or 0) <= EARLY_BODY_LIMIT
+    except ValueError:
+        return False
+
+
 def _introspect_subject(request) -> str | None:
     """Return the value introspect is asked about (its `token` field), stripped, or None.
 
-    Only RFC 7662's form-encoded body sent with credentials is read before the Bearer
-    check: any other body (a multipart one may spill to temporary files) is read after
-    it, and the subject then costs a second lookup.
+    Only a small body sent with credentials is read before the Bearer check: a larger
+    one (a multipart one may spill to temporary files) is read after it, and the
+    subject then costs a second lookup.
     """
-    if (
-        request.content_type != "application/x-www-form-urlencoded"
-        or "HTTP_AUTHORIZATION" not in request.META
-    ):
+    if "HTTP_AUTHORIZATION" not in request.META or not _small_body(request):
         return None
     value = request.POST.get("token")
     return None if value is None else value.strip()
