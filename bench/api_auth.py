@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from urllib.parse import urlencode
 
 from django.db import connection
 from django.test import Client
@@ -55,7 +56,10 @@ def run(requests: int, counted_requests: int) -> None:
             INTROSPECT,
             {
                 "method": "post",
-                "data": {"token": token},
+                # RFC 7662's form body, encoded once: a dict would be multipart, encoded
+                # by the test client on every request, in this process's CPU time.
+                "data": urlencode({"token": token}),
+                "content_type": "application/x-www-form-urlencoded",
                 "headers": {"Authorization": f"Bearer {introspector}"},
             },
         ),
