@@ -166,10 +166,14 @@ def token_limits(token: Token) -> Limits | None:
 
 def lock_limits_of(workspace_id: int) -> None:
     """Lock the workspace's row until the transaction ends: its limits policy and the
-    limits of its tokens change one writer at a time."""
+    limits of its tokens change one writer at a time.
+
+    FOR NO KEY UPDATE, as when issuing (tokens.services.tokens._lock_for_issuing): it
+    serialises these writers without blocking the foreign key checks of others' inserts.
+    """
     from accounts.models import Workspace
 
-    list(Workspace.objects.select_for_update().filter(pk=workspace_id).values_list("pk"))
+    list(Workspace.objects.select_for_update(no_key=True).filter(pk=workspace_id).values_list("pk"))
 
 
 def token_limits_set(

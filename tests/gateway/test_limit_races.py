@@ -14,22 +14,11 @@ from gateway.limit_models import TokenLimits
 from gateway.limit_policy_services import set_limit_policy
 from gateway.limit_services import Quota, token_limits_set
 from tests.factories import actor_of, issue
+from tests.row_locks import WAIT, race, waiting_on_a_lock
 from tokens import services
 from tokens.actors import Actor
 from tokens.auth import authenticate_token
 from tokens.models import Token
-
-WAIT = 30  # seconds: a bound for a stuck thread, not a timing assertion
-
-
-def _waiting_on_a_lock() -> int:
-    """Return how many other sessions of this database wait for a lock."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )
-        return cursor.fetchone()[0]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -76,7 +65,7 @@ def test_limits_set_while_a_ceiling_is_saved_wait_for_it_and_obey_it(
     manager.start()
     # Until the manager's request waits for a lock the admin's transaction holds.
     for _ in range(WAIT * 100):
-        if _waiting_on_a_lock():
+        if waiting_on_a_lock():
             break
         threading.Event().wait(0.01)
     commit.set()
@@ -89,32 +78,8 @@ def test_limits_set_while_a_ceiling_is_saved_wait_for_it_and_obey_it(
 
 
 def _in_threads(first, second) -> None:
-    """Run `first` until it holds its transaction open, then `second` until it waits for a
-    lock `first` holds; then let `first` commit and both finish."""
-    holding, commit = threading.Event(), threading.Event()
-    errors: list[BaseException] = []
-
-    def run(step, *events):
-        try:
-            step(*events)
-        except BaseException as error:  # what the test is about: reported below
-            errors.append(error)
-        finally:
-            connection.close()
-
-    one = threading.Thread(target=run, args=(first, holding, commit))
-    one.start()
-    assert holding.wait(WAIT)
-    two = threading.Thread(target=run, args=(second,))
-    two.start()
-    for _ in range(WAIT * 100):
-        if _waiting_on_a_lock():
-            break
-        threading.Event().wait(0.01)
-    waited = _waiting_on_a_lock()
-    commit.set()
-    one.join(WAIT)
-    two.join(WAIT)
+    """Race `first` and `second` (tests.row_locks.race): neither fails, the second waits."""
+    errors, waited = race(first, second)
     assert errors == []
     assert waited, "the second writer should have waited for the first"
 

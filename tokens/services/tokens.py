@@ -109,9 +109,13 @@ def _lock_for_issuing(workspace_id: int) -> bool:
     once" either waits for the new token (and erases its copy) or is seen by it.
     Every writer locks in this order, workspace, then policies, then tokens (policy_update,
     a limits ceiling's save), so none can deadlock with another; the workspace's row first,
-    since the maker token locked next is one a ceiling's save may cap.
+    since the maker token locked next is one a ceiling's save may cap. That lock is FOR NO
+    KEY UPDATE: a FOR UPDATE would also block the key-share lock PostgreSQL's foreign key
+    check takes on the workspace at commit, so a revocation or a policy change (holding a
+    token or the policy row, then inserting its audit event) and this issuer (holding the
+    workspace, then waiting for that row) would wait for each other.
     """
-    list(Workspace.objects.select_for_update().filter(pk=workspace_id).values_list("pk"))
+    list(Workspace.objects.select_for_update(no_key=True).filter(pk=workspace_id).values_list("pk"))
     policy = WorkspacePolicy.objects.select_for_update().filter(workspace_id=workspace_id).first()
     return (
         policy is not None

@@ -1,0 +1,111 @@
+"""Writers that lock a token, a policy or the workspace, racing the ones that issue tokens
+or save limit ceilings (PostgreSQL only): each waits for the other, none deadlocks.
+
+Issuing and a ceiling's save lock the workspace's row first. PostgreSQL's foreign key
+check also locks that row (FOR KEY SHARE) when a revocation or a policy change commits
+its audit event, so the workspace lock must leave it free (FOR NO KEY UPDATE): with FOR
+UPDATE every test here ended in "deadlock detected", a 500 for whoever lost.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection, transaction
+
+from gateway.limit_models import TokenLimits
+from gateway.limit_policy_services import set_limit_policy
+from tests.factories import actor_of, issue
+from tests.row_locks import WAIT, race
+from tokens import services
+from tokens.actors import Actor
+from tokens.auth import authenticate_token
+from tokens.models import Token
+from tokens.services.policies import policy_update, workspace_policy
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _postgresql_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks between sessions need PostgreSQL (scripts/with-postgres.sh)")
+
+
+def revoking(actor, token):
+    """Return a first writer that revokes `token` and holds its transaction open."""
+
+    def revoke(holding, commit):
+        with transaction.atomic():
+            services.token_revoke(actor=actor, token=token)
+            holding.set()
+            commit.wait(WAIT)
+
+    return revoke
+
+
+def test_a_token_made_by_a_token_being_revoked_is_refused(admin_user, workspace):
+    maker, secret = issue(admin_user, workspace, "maker", scopes=["tokens:read", "tokens:write"])
+    acting_maker = Actor.token(authenticate_token(secret))
+
+    def create_by_the_maker():
+        services.token_create(
+            actor=acting_maker, workspace=workspace, name="made", scopes=["tokens:read"]
+        )
+
+    errors, waited = race(revoking(actor_of(admin_user, workspace), maker), create_by_the_maker)
+
+    assert waited
+    assert [getattr(error, "code", error) for error in errors] == ["maker_inactive"]
+    assert not Token.objects.filter(name="made").exists()
+
+
+def test_a_token_rotated_while_it_is_revoked_is_refused(admin_user, workspace):
+    token, _ = issue(admin_user, workspace, "ci")
+    admin = actor_of(admin_user, workspace)
+
+    errors, waited = race(
+        revoking(admin, token), lambda: services.token_rotate(actor=admin, token=token)
+    )
+
+    assert waited
+    assert [getattr(error, "code", error) for error in errors] == ["not_rotatable"]
+    assert Token.objects.filter(workspace=workspace).count() == 1
+
+
+def test_a_token_issued_while_the_policies_change_waits_for_them(admin_user, workspace):
+    admin = actor_of(admin_user, workspace)
+    workspace_policy(workspace)  # the row exists: the issuer locks it rather than inserting it
+
+    def change_policies(holding, commit):
+        with transaction.atomic():
+            policy_update(
+                actor=admin,
+                workspace=workspace,
+                max_lifetime_days=30,
+                allow_never_expiring=False,
+                members_may_create_personal=True,
+                reveal_policy="show_once",
+            )
+            holding.set()
+            commit.wait(WAIT)
+
+    errors, waited = race(change_policies, lambda: issue(admin_user, workspace, "new"))
+
+    assert waited
+    assert errors == []
+    assert Token.objects.filter(name="new").exists()
+
+
+def test_a_ceiling_saved_while_a_token_is_revoked_waits_for_it(admin_user, workspace):
+    revoked, _ = issue(admin_user, workspace, "old")
+    kept, _ = issue(admin_user, workspace, "kept")
+    admin = actor_of(admin_user, workspace)
+
+    errors, waited = race(
+        revoking(admin, revoked),
+        lambda: set_limit_policy(actor=admin, workspace=workspace, max_quota=100),
+    )
+
+    assert waited
+    assert errors == []
+    assert TokenLimits.objects.get(token=kept).quota == 100
