@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import NoReturn
 
 from django.core.exceptions import (
+    BadRequest,
     PermissionDenied,
     RequestDataTooBig,
     SuspiciousOperation,
@@ -331,6 +332,12 @@ def _suspicious(request, exc: SuspiciousOperation) -> HttpResponse:
     )
     if isinstance(exc, RequestDataTooBig):
         return _error(request, 413, "too_large", "The request body is too large.")
+    return _error(request, 400, "invalid_request", f"The request cannot be read: {exc}")
+
+
+@api.exception_handler(BadRequest)
+def _bad_request(request, exc: BadRequest) -> HttpResponse:
+    # Django's refusal of a body it will not decode (a form in a charset other than UTF-8).
     return _error(request, 400, "invalid_request", f"The request cannot be read: {exc}")
 
 

@@ -35,6 +35,13 @@ def _multipart_with_a_broken_boundary(secret):
     return _post(secret, "/introspect", b"token=x", "multipart/form-data; boundary=\x00")
 
 
+def _form_in_another_charset(secret):
+    # Django reads form bodies in UTF-8 only; another charset is its BadRequest.
+    return _post(
+        secret, "/introspect", b"token=x", "application/x-www-form-urlencoded; charset=latin-1"
+    )
+
+
 def _too_many_form_fields(secret):
     body = "&".join(f"f{i}=1" for i in range(MAX_FIELDS + 1)) + "&token=x"
     return _post(secret, "/introspect", body, "application/x-www-form-urlencoded")
@@ -58,6 +65,7 @@ def _too_large_form(secret):
 BAD_REQUESTS = {
     "multipart without a boundary": (_multipart_without_boundary, 400, "invalid_request"),
     "multipart with a broken boundary": (_multipart_with_a_broken_boundary, 400, "invalid_request"),
+    "a form body in another charset": (_form_in_another_charset, 400, "invalid_request"),
     "too many form fields": (_too_many_form_fields, 400, "invalid_request"),
     "too many query parameters": (_too_many_query_parameters, 400, "invalid_request"),
     "a JSON body over the size limit": (_too_large_json, 413, "too_large"),
@@ -84,6 +92,7 @@ def test_an_unparsable_request_is_a_json_4xx_in_every_mode(secret, case, debug):
 INTROSPECT_BODIES = [
     _multipart_without_boundary,
     _multipart_with_a_broken_boundary,
+    _form_in_another_charset,
     _too_many_form_fields,
     _too_large_form,
 ]
