@@ -47,7 +47,9 @@ class UserQuerySet(models.QuerySet["User"]):
         if kwargs.get("is_active", True) is not False:
             return super().update(**kwargs)
         with transaction.atomic():
-            deactivated = list(self.filter(is_active=True).select_for_update())
+            # NO KEY: a revocation committing an audit event by one of these users takes a
+            # key-share lock on them, while this waits for that revocation's token.
+            deactivated = list(self.filter(is_active=True).select_for_update(no_key=True))
             count = super().update(**kwargs)
             for user in deactivated:
                 user.is_active = False

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection, transaction
 
+from accounts.models import User
 from gateway.limit_models import TokenLimits
 from gateway.limit_policy_services import set_limit_policy
 from tests.factories import actor_of, issue
@@ -19,7 +20,7 @@ from tests.row_locks import WAIT, race
 from tokens import services
 from tokens.actors import Actor
 from tokens.auth import authenticate_token
-from tokens.models import Token
+from tokens.models import Token, TokenKind
 from tokens.services.policies import policy_update, workspace_policy
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -109,3 +110,29 @@ def test_a_ceiling_saved_while_a_token_is_revoked_waits_for_it(admin_user, works
     assert waited
     assert errors == []
     assert TokenLimits.objects.get(token=kept).quota == 100
+
+
+@pytest.mark.parametrize("how", ["queryset", "save"])
+def test_a_user_deactivated_while_revoking_a_token_of_theirs_waits_for_it(
+    manager_user, workspace, how
+):
+    """Deactivation locks the user and then revokes their tokens; the revocation holds one
+    of those tokens and, committing its audit event, the key-share lock on its actor."""
+    token, _ = issue(manager_user, workspace, "mine", kind=TokenKind.PERSONAL)
+    other, _ = issue(manager_user, workspace, "also mine", kind=TokenKind.PERSONAL)
+
+    def deactivate():
+        if how == "queryset":  # the admin's bulk action
+            User.objects.filter(pk=manager_user.pk).update(is_active=False)
+        else:
+            user = User.objects.get(pk=manager_user.pk)
+            user.is_active = False
+            user.save()
+
+    errors, waited = race(revoking(actor_of(manager_user, workspace), token), deactivate)
+
+    assert waited
+    assert errors == []
+    assert not User.objects.get(pk=manager_user.pk).is_active
+    assert Token.objects.get(pk=other.pk).revoked_at is not None
+    assert Token.objects.get(pk=token.pk).revoke_reason == "user"
