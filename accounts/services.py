@@ -230,8 +230,11 @@ def membership_add(
 def _lock_admins(workspace: Workspace) -> list[int]:
     """Lock the workspace's Admin memberships and return their ids."""
     return list(
-        Membership.objects.select_for_update()
+        # Only these rows, in one order: Membership's default ordering joins the workspace
+        # and the users, whose rows FOR UPDATE would lock too (see accounts.locks).
+        Membership.objects.select_for_update(of=("self",))
         .filter(workspace=workspace, role=Role.ADMIN)
+        .order_by("pk")
         .values_list("pk", flat=True)
     )
 
@@ -252,7 +255,9 @@ def membership_change_role(
     with transaction.atomic():
         admin_ids = _lock_admins(membership.workspace)
         membership = (
-            Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
+            Membership.objects.select_for_update(of=("self",))
+            .select_related("user")
+            .get(pk=membership.pk)
         )
         old_role = membership.role
         if old_role == new_role:
@@ -285,7 +290,9 @@ def membership_remove(
     with transaction.atomic():
         admin_ids = _lock_admins(membership.workspace)
         membership = (
-            Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
+            Membership.objects.select_for_update(of=("self",))
+            .select_related("user")
+            .get(pk=membership.pk)
         )
         _refuse_last_admin(membership, admin_ids, "remove")
         _audit_member("member.removed", membership, actor, request)

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.http import HttpRequest
 
 from accounts.audit import audit_record
+from accounts.locks import lock_workspace
 from accounts.models import Workspace
 from gateway.limit_ceilings import ceilings_apply
 from gateway.limit_models import LimitPolicy
@@ -25,7 +26,6 @@ from gateway.limit_services import (
     Quota,
     RateLimit,
     clean_limits,
-    lock_limits_of,
     over_ceilings,
 )
 from gateway.usage_models import UsageSettings
@@ -149,7 +149,7 @@ def set_limit_policy(
     _may_change(actor)
     cleaned = clean_limit_policy({name: values.get(name) for name in FIELDS})
     with transaction.atomic():
-        lock_limits_of(workspace.pk)
+        lock_workspace(workspace.pk)
         policy, _ = LimitPolicy.objects.select_for_update().get_or_create(workspace=workspace)
         changed = {
             name: {"from": getattr(policy, name), "to": value}

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
+from accounts.locks import lock_workspace
 from gateway import (
     limit_api,
     limit_ceilings,
@@ -40,7 +41,7 @@ def _token_issued(sender, instance: Token, created: bool, raw: bool = False, **k
     # new policy; issued first, the save waits for it and caps it. (The token's foreign key
     # to its workspace, checked at commit on PostgreSQL, locks nothing before then.)
     if transaction.get_connection().in_atomic_block:  # else the token is committed already
-        limit_services.lock_limits_of(instance.workspace_id)
+        lock_workspace(instance.workspace_id)
     if instance.rotated_from_id is not None:
         row = TokenLimits.objects.filter(token_id=instance.rotated_from_id).first()
         # Under a ceiling set since, the successor is held to it (an unlimited predecessor's

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.http import HttpRequest
 
 from accounts.audit import audit_record
+from accounts.locks import lock_workspace
 from gateway import limit_spec
 from gateway.limit_models import (
     MAX_LIMIT,
@@ -164,18 +165,6 @@ def token_limits(token: Token) -> Limits | None:
         return None
 
 
-def lock_limits_of(workspace_id: int) -> None:
-    """Lock the workspace's row until the transaction ends: its limits policy and the
-    limits of its tokens change one writer at a time.
-
-    FOR NO KEY UPDATE, as when issuing (tokens.services.tokens._lock_for_issuing): it
-    serialises these writers without blocking the foreign key checks of others' inserts.
-    """
-    from accounts.models import Workspace
-
-    list(Workspace.objects.select_for_update(no_key=True).filter(pk=workspace_id).values_list("pk"))
-
-
 def token_limits_set(
     *,
     actor: Actor,
@@ -190,7 +179,7 @@ def token_limits_set(
     with transaction.atomic():
         # The policy is read under the lock set_limit_policy takes too: a ceiling saved
         # meanwhile is waited for and obeyed, and two writers of one token's limits queue.
-        lock_limits_of(token.workspace_id)
+        lock_workspace(token.workspace_id)
         limits = clean_limits(rate, quota, limit_policy(token.workspace_id))
         row = TokenLimits.objects.select_for_update().filter(token=token).first()
         before = limit_spec.of_row(row)

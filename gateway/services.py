@@ -25,6 +25,7 @@ from django.utils.text import slugify
 
 from accounts.audit import audit_event, audit_record, audit_record_all
 from accounts.errors import field_error
+from accounts.locks import lock_workspace
 from gateway import versions
 from gateway.matching import RuleError, clean_host, clean_method, clean_path_prefix
 from gateway.models import (
@@ -158,12 +159,14 @@ def check_free(
 def scope_holders(workspace_id: int, slug: str, *, lock: bool = False) -> list[Token]:
     """Return the workspace's tokens, ended ones too, holding <slug>:read or <slug>:write.
 
-    With `lock` (inside the transaction that changes the service) their rows are locked.
+    With `lock` (inside the transaction that changes the service) their rows are locked,
+    after the workspace's (accounts.locks).
     """
     names = {scope_name(slug, level) for level in SCOPE_LEVELS}
     # No "JSON list contains" lookup works on SQLite: narrow by the JSON text, then check.
     candidates = Token.objects.filter(workspace_id=workspace_id, scopes__icontains=f'"{slug}:')
     if lock:
+        lock_workspace(workspace_id)  # before any token: the order every writer keeps
         candidates = candidates.select_for_update(of=("self",))
     candidates = candidates.select_related("workspace").order_by("pk")
     return [token for token in candidates if names & set(token.scopes)]

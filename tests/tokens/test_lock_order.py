@@ -12,9 +12,11 @@ from __future__ import annotations
 import pytest
 from django.db import connection, transaction
 
-from accounts.models import User
+from accounts.models import Membership, User
+from accounts.services import membership_remove
 from gateway.limit_models import TokenLimits
 from gateway.limit_policy_services import set_limit_policy
+from gateway.services import service_create
 from tests.factories import actor_of, issue
 from tests.row_locks import WAIT, race
 from tokens import services
@@ -22,6 +24,7 @@ from tokens.actors import Actor
 from tokens.auth import authenticate_token
 from tokens.models import Token, TokenKind
 from tokens.services.policies import policy_update, workspace_policy
+from tokens.services.resources import resource_create, resource_delete
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -136,3 +139,100 @@ def test_a_user_deactivated_while_revoking_a_token_of_theirs_waits_for_it(
     assert not User.objects.get(pk=manager_user.pk).is_active
     assert Token.objects.get(pk=other.pk).revoked_at is not None
     assert Token.objects.get(pk=token.pk).revoke_reason == "user"
+
+
+def deleting(actor, resource):
+    """Return a first writer that deletes `resource` and holds its transaction open."""
+
+    def delete(holding, commit):
+        with transaction.atomic():
+            resource_delete(actor=actor, resource=resource)
+            holding.set()
+            commit.wait(WAIT)
+
+    return delete
+
+
+def test_a_token_created_for_a_resource_being_deleted_is_told_it_is_gone(admin_user, workspace):
+    admin = actor_of(admin_user, workspace)
+    going = resource_create(actor=admin, workspace=workspace, name="Going")
+    staying = resource_create(actor=admin, workspace=workspace, name="Staying")
+    workspace_policy(workspace)  # the row exists: the issuer reads it without waiting
+
+    def create():
+        issue(admin_user, workspace, "new", resource_ids=[going.pk, staying.pk])
+
+    errors, waited = race(deleting(admin, going), create)
+
+    assert waited
+    assert [getattr(error, "message_dict", error) for error in errors] == [
+        {"resources": ["Unknown resource."]}
+    ]
+    assert not Token.objects.filter(name="new").exists()
+
+
+def test_a_token_rotated_while_its_services_resource_is_deleted_loses_the_scope_after(
+    admin_user, workspace
+):
+    admin = actor_of(admin_user, workspace)
+    going = resource_create(actor=admin, workspace=workspace, name="Billing")
+    staying = resource_create(actor=admin, workspace=workspace, name="Staying")
+    service_create(actor=admin, resource=going, slug="billing", rules=[("api.example.com", "/")])
+    token, _ = issue(
+        admin_user,
+        workspace,
+        "sync",
+        scopes=["tokens:read", "billing:read"],
+        resource_ids=[going.pk, staying.pk],
+    )
+
+    def rotate(holding, commit):
+        with transaction.atomic():
+            services.token_rotate(actor=admin, token=token)
+            holding.set()
+            commit.wait(WAIT)
+
+    errors, waited = race(rotate, lambda: resource_delete(actor=admin, resource=going))
+
+    assert waited
+    assert errors == []
+    successor = Token.objects.get(rotated_from=token)
+    assert successor.scopes == ["tokens:read"]
+    assert [resource.name for resource in successor.resources.all()] == ["Staying"]
+
+
+def test_a_services_resource_deleted_while_a_token_holding_its_scope_is_revoked_waits(
+    admin_user, workspace
+):
+    admin = actor_of(admin_user, workspace)
+    going = resource_create(actor=admin, workspace=workspace, name="Billing")
+    service_create(actor=admin, resource=going, slug="billing", rules=[("api.example.com", "/")])
+    token, _ = issue(admin_user, workspace, "sync", scopes=["billing:read"])
+
+    errors, waited = race(
+        revoking(admin, token), lambda: resource_delete(actor=admin, resource=going)
+    )
+
+    assert waited
+    assert errors == []
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    assert token.scopes == []
+
+
+def test_a_member_removed_while_revoking_a_token_of_theirs_waits_for_it(
+    admin_user, manager_user, workspace
+):
+    token, _ = issue(manager_user, workspace, "mine", kind=TokenKind.PERSONAL)
+    other, _ = issue(manager_user, workspace, "also mine", kind=TokenKind.PERSONAL)
+    membership = Membership.objects.get(user=manager_user, workspace=workspace)
+
+    def remove():
+        membership_remove(membership=membership, actor=admin_user)
+
+    errors, waited = race(revoking(actor_of(manager_user, workspace), token), remove)
+
+    assert waited
+    assert errors == []
+    assert not Membership.objects.filter(pk=membership.pk).exists()
+    assert Token.objects.get(pk=other.pk).revoked_at is not None

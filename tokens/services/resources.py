@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.errors import field_error
+from accounts.locks import lock_workspace
 from accounts.models import Workspace
 from accounts.text import clean_text
 from tokens import rules
@@ -178,9 +179,13 @@ def resource_delete(
     """
     _require_manager(actor, "delete")
     with transaction.atomic():
-        # The row lock makes a token created meanwhile with this resource wait for us.
+        # A token issued or rotated meanwhile waits for us (accounts.locks), then finds the
+        # resource gone; one issued first is seen below.
+        lock_workspace(resource.workspace_id)
         resource = (
-            Resource.objects.select_for_update().select_related("workspace").get(pk=resource.pk)
+            Resource.objects.select_for_update(of=("self",))
+            .select_related("workspace")
+            .get(pk=resource.pk)
         )
         blocking = list(tokens_limited_only_to(resource).values_list("name", flat=True))
         if blocking:

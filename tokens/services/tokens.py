@@ -24,6 +24,7 @@ from django.utils import timezone
 from accounts.audit import audit_record
 from accounts.errors import field_error
 from accounts.http import limit_key
+from accounts.locks import lock_workspace
 from accounts.models import Workspace
 from accounts.permissions import JOINED
 from tokens import (
@@ -102,20 +103,16 @@ def _duplicate_name(name: str) -> ValidationError:
 
 
 def _lock_for_issuing(workspace_id: int) -> bool:
-    """Lock the workspace's row, then its policy row; return whether new tokens keep an
-    encrypted copy.
+    """Lock the workspace (accounts.locks.lock_workspace), then its policy row; return
+    whether new tokens keep an encrypted copy.
 
     Called first in a transaction that issues a token, so that a switch to "show
     once" either waits for the new token (and erases its copy) or is seen by it.
     Every writer locks in this order, workspace, then policies, then tokens (policy_update,
     a limits ceiling's save), so none can deadlock with another; the workspace's row first,
-    since the maker token locked next is one a ceiling's save may cap. That lock is FOR NO
-    KEY UPDATE: a FOR UPDATE would also block the key-share lock PostgreSQL's foreign key
-    check takes on the workspace at commit, so a revocation or a policy change (holding a
-    token or the policy row, then inserting its audit event) and this issuer (holding the
-    workspace, then waiting for that row) would wait for each other.
+    since the maker token locked next is one a ceiling's save may cap.
     """
-    list(Workspace.objects.select_for_update(no_key=True).filter(pk=workspace_id).values_list("pk"))
+    lock_workspace(workspace_id)
     policy = WorkspacePolicy.objects.select_for_update().filter(workspace_id=workspace_id).first()
     return (
         policy is not None
@@ -206,6 +203,8 @@ def token_create(
         with transaction.atomic():
             keep_copy = _lock_for_issuing(workspace.pk)
             _maker(_acting_token_id(actor), lock=True)
+            if resources:  # again, under the lock a resource's deletion takes first
+                resources = validation.clean_resources(workspace, [r.pk for r in resources])
             if _name_conflict(workspace, name):
                 raise _duplicate_name(name)
             token, value = _issue(
@@ -337,7 +336,11 @@ def token_rotate(
         # Locked before the token, in the order revocation locks makers and what they made.
         maker_id = _acting_token_id(actor) or token.created_by_token_id
         maker = _maker(maker_id, lock=True)
-        token = Token.objects.select_for_update().select_related("workspace").get(pk=token.pk)
+        token = (
+            Token.objects.select_for_update(of=("self",))
+            .select_related("workspace")
+            .get(pk=token.pk)
+        )
         if not token.is_active or token.in_grace(now):
             raise ValidationError(
                 "Only an active token that was not rotated already can be rotated.",

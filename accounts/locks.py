@@ -1,0 +1,19 @@
+"""The row lock that queues a workspace's writers."""
+
+from __future__ import annotations
+
+from accounts.models import Workspace
+
+
+def lock_workspace(workspace_id: int) -> None:
+    """Lock the workspace's row until the transaction ends.
+
+    Taken first by every writer that then locks the workspace's tokens or resources:
+    issuing and rotating tokens, limits and their ceilings, a service's scopes renamed or
+    withdrawn, a resource deleted. They queue here instead of each holding a row the other
+    waits for. FOR NO KEY UPDATE, not FOR UPDATE: PostgreSQL's foreign key check takes a
+    key-share lock on the workspace when a transaction commits a row naming it (an audit
+    event), and a revocation holding a token must not wait at its commit for a writer that
+    waits for that token.
+    """
+    list(Workspace.objects.select_for_update(no_key=True).filter(pk=workspace_id).values("pk"))
