@@ -304,12 +304,13 @@ def test_withdrawing_and_renaming_scopes_costs_the_same_queries_for_any_number_o
 ):
     for number in range(holders):
         issue(admin_user, workspace, f"holder-{number}", scopes=["billing:read"])
-    # The holders (locked), one update of their scopes, one insert of their events.
-    with django_assert_num_queries(3):
+    # The workspace lock, the holders (locked), one update of their scopes, one
+    # insert of their events.
+    with django_assert_num_queries(4):
         services.scopes_rename(
             actor=admin_actor, workspace_id=workspace.pk, old_slug="billing", new_slug="invoices"
         )
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         services.scopes_withdraw(
             actor=admin_actor, workspace_id=workspace.pk, slug="invoices", reason="stale_scope"
         )
