@@ -17,6 +17,7 @@ from accounts import signals, tasks
 from accounts.audit import audit_record
 from accounts.emails import site_url
 from accounts.flood_limit import refuse_email_flood, refuse_signup_flood
+from accounts.locks import lock_workspace
 from accounts.models import Invitation, Membership, TwoFactorPolicy, User, Workspace
 from accounts.models.invitations import new_invitation_key
 from accounts.models.users import clean_email, normalize_email
@@ -228,7 +229,12 @@ def membership_add(
 
 
 def _lock_admins(workspace: Workspace) -> list[int]:
-    """Lock the workspace's Admin memberships and return their ids."""
+    """Lock the workspace, then its Admin memberships; return their ids.
+
+    The workspace first, as every writer (accounts.locks): a removal or a demotion goes on
+    to revoke the member's tokens.
+    """
+    lock_workspace(workspace.pk)
     return list(
         # Only these rows, in one order: Membership's default ordering joins the workspace
         # and the users, whose rows FOR UPDATE would lock too (see accounts.locks).
@@ -328,7 +334,8 @@ def workspace_two_factor_policy_update(
             }
         ) from None
     with transaction.atomic():
-        workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
+        # The lock of accounts.locks.lock_workspace, keeping the row it returns.
+        workspace = Workspace.objects.select_for_update(no_key=True).get(pk=workspace.pk)
         if by_operator:
             if not (actor.is_active and actor.is_staff):
                 raise PermissionDenied("Only operators may change policies from the admin.")

@@ -1,5 +1,7 @@
-"""Writers that lock a token, a policy or the workspace, racing the ones that issue tokens
-or save limit ceilings (PostgreSQL only): each waits for the other, none deadlocks.
+"""Writers that lock a token, a policy, a resource or the workspace, racing each other
+(PostgreSQL only): one waits for the other, none deadlocks. Every writer locks the
+workspace first (accounts.locks); tests pause a writer half-way where it once held a token
+another wanted.
 
 Issuing and a ceiling's save lock the workspace's row first. PostgreSQL's foreign key
 check also locks that row (FOR KEY SHARE) when a revocation or a policy change commits
@@ -16,6 +18,7 @@ from accounts.models import Membership, User
 from accounts.services import membership_remove
 from gateway.limit_models import TokenLimits
 from gateway.limit_policy_services import set_limit_policy
+from gateway.limit_services import Quota, token_limits_set
 from gateway.services import service_create
 from tests.factories import actor_of, issue
 from tests.row_locks import WAIT, race
@@ -23,6 +26,7 @@ from tokens import services
 from tokens.actors import Actor
 from tokens.auth import authenticate_token
 from tokens.models import Token, TokenKind
+from tokens.services import tokens as token_services
 from tokens.services.policies import policy_update, workspace_policy
 from tokens.services.resources import resource_create, resource_delete
 
@@ -236,3 +240,98 @@ def test_a_member_removed_while_revoking_a_token_of_theirs_waits_for_it(
     assert errors == []
     assert not Membership.objects.filter(pk=membership.pk).exists()
     assert Token.objects.get(pk=other.pk).revoked_at is not None
+
+
+def test_a_token_renamed_and_limited_in_one_change_while_it_is_rotated_waits(admin_user, workspace):
+    """The API's PATCH renames a token and sets its limits in one transaction."""
+    token, _ = issue(admin_user, workspace, "ci")
+    admin = actor_of(admin_user, workspace)
+
+    def rename_and_limit(holding, commit):
+        with transaction.atomic():
+            services.token_rename(actor=admin, token=token, name="ci-renamed")
+            holding.set()
+            commit.wait(WAIT)
+            token_limits_set(actor=admin, token=token, rate=None, quota=Quota(100))
+
+    errors, waited = race(
+        rename_and_limit,
+        lambda: services.token_rotate(actor=admin, token=Token.objects.get(pk=token.pk)),
+    )
+
+    assert waited
+    assert errors == []
+    successor = Token.objects.get(rotated_from=token)
+    assert successor.name == "ci-renamed"
+
+
+def pausing_after_the_first_revocation(monkeypatch) -> dict:
+    """Make the next revocation stop, its token locked, until the race lets it go on;
+    return where the race puts its events (holding, commit)."""
+    original = token_services._revoke_made_by
+    pause: dict = {}
+
+    def paused(parent, **kwargs):
+        if "holding" in pause:
+            pause.pop("holding").set()
+            pause.pop("commit").wait(WAIT)
+        return original(parent, **kwargs)
+
+    monkeypatch.setattr(token_services, "_revoke_made_by", paused)
+    return pause
+
+
+def test_a_ceiling_saved_while_a_member_is_removed_waits_for_the_removal(
+    admin_user, manager_user, workspace, monkeypatch
+):
+    """The removal revokes the member's tokens one by one; the ceiling locks every token
+    beyond it at once."""
+    older, _ = issue(manager_user, workspace, "older", kind=TokenKind.PERSONAL)
+    newer, _ = issue(manager_user, workspace, "newer", kind=TokenKind.PERSONAL)
+    membership = Membership.objects.get(user=manager_user, workspace=workspace)
+    pause = pausing_after_the_first_revocation(monkeypatch)
+
+    def remove(holding, commit):
+        pause.update(holding=holding, commit=commit)
+        membership_remove(membership=membership, actor=admin_user)
+
+    errors, waited = race(
+        remove,
+        lambda: set_limit_policy(
+            actor=actor_of(admin_user, workspace), workspace=workspace, max_quota=100
+        ),
+    )
+
+    assert waited
+    assert errors == []
+    assert Token.objects.filter(pk__in=[older.pk, newer.pk], revoked_at=None).count() == 0
+
+
+def test_a_leak_report_naming_a_maker_and_its_token_while_the_maker_is_revoked(
+    admin_user, workspace, monkeypatch
+):
+    """The report revokes each token it names; revoking the maker revokes what it made."""
+    maker, maker_secret = issue(
+        admin_user, workspace, "maker", scopes=["tokens:read", "tokens:write"]
+    )
+    made, made_secret = services.token_create(
+        actor=Actor.token(authenticate_token(maker_secret)),
+        workspace=workspace,
+        name="made",
+        scopes=["tokens:read"],
+    )
+    pause = pausing_after_the_first_revocation(monkeypatch)
+
+    def report(holding, commit):
+        pause.update(holding=holding, commit=commit)
+        with transaction.atomic():
+            services.tokens_revoke_leaked([(made_secret, {}), (maker_secret, {})])
+
+    errors, waited = race(
+        report,
+        lambda: services.token_revoke(actor=actor_of(admin_user, workspace), token=maker),
+    )
+
+    assert waited
+    assert errors == []
+    assert Token.objects.filter(pk__in=[maker.pk, made.pk], revoked_at=None).count() == 0

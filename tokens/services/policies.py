@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.errors import field_error
+from accounts.locks import lock_workspace
 from accounts.models import Workspace
 from tokens import rules, vault
 from tokens.actors import Actor
@@ -105,6 +106,7 @@ def policy_update(
         raise PermissionDenied("Your role may not change the workspace's policies.")
     cleaned = _clean({field: values.get(field) for field in FIELDS})
     with transaction.atomic():
+        lock_workspace(workspace.pk)  # before the policy and the tokens whose copies it erases
         policy = WorkspacePolicy.objects.select_for_update().get(pk=workspace_policy(workspace).pk)
         _refuse_retrievable_without_keys(policy, cleaned["reveal_policy"])
         changed = {

@@ -109,8 +109,7 @@ def _lock_for_issuing(workspace_id: int) -> bool:
     Called first in a transaction that issues a token, so that a switch to "show
     once" either waits for the new token (and erases its copy) or is seen by it.
     Every writer locks in this order, workspace, then policies, then tokens (policy_update,
-    a limits ceiling's save), so none can deadlock with another; the workspace's row first,
-    since the maker token locked next is one a ceiling's save may cap.
+    a limits ceiling's save, a revocation), so none can deadlock with another.
     """
     lock_workspace(workspace_id)
     policy = WorkspacePolicy.objects.select_for_update().filter(workspace_id=workspace_id).first()
@@ -261,6 +260,8 @@ def token_rename(
     old_name, old_description = token.name, token.description
     try:
         with transaction.atomic():
+            # Before the tokens _name_conflict and save lock: the order of every writer.
+            lock_workspace(token.workspace_id)
             if (
                 token.revoked_at is None
                 and name != old_name
@@ -424,17 +425,29 @@ def token_revoke(
 
 
 def _revoke(
-    *, actor: Actor, token: Token, reason: str, request: HttpRequest | None, details: dict | None
+    *,
+    actor: Actor,
+    token: Token,
+    reason: str,
+    request: HttpRequest | None,
+    details: dict | None,
+    workspace_locked: bool = False,
 ) -> tuple[Token, bool]:
     """Revoke a token under a row lock; return it and whether this call revoked it.
 
     It takes no savepoint: inside a caller's transaction, an error here must end
-    that transaction, not be caught and worked around.
+    that transaction, not be caught and worked around. `workspace_locked`: the caller
+    holds the token's workspace lock already.
     """
     if not rules.may_revoke(actor, token):
         raise PermissionDenied("You may not revoke this token.")
     now = timezone.now()
     with transaction.atomic(savepoint=False):
+        # The workspace first, as every writer (accounts.locks): a revocation that goes on
+        # to the tokens this one made, or to another of an owner's, queues behind an issuer
+        # or a ceiling's save instead of holding a token one of them waits for.
+        if not workspace_locked:
+            lock_workspace(token.workspace_id)
         token = (
             Token.objects.select_for_update(of=("self",))
             .select_related("workspace", "owner", "created_by")  # for the emails that follow
@@ -490,6 +503,7 @@ def _revoke_made_by(parent: Token, *, actor: Actor, request: HttpRequest | None)
             reason=RevokeReason.PARENT_REVOKED,
             request=request,
             details={"parent": parent.public_id},
+            workspace_locked=True,  # a token's makings are in its workspace
         )
 
 
@@ -531,7 +545,8 @@ def personal_tokens_revoke(
     if workspace_id is not None:
         candidates = candidates.filter(workspace_id=workspace_id)
     revoked = 0
-    for token in candidates.select_related("workspace"):
+    # In the order every writer of several workspaces locks them (accounts.locks).
+    for token in candidates.select_related("workspace").order_by("workspace_id", "pk"):
         if keep_scopes is not None and set(token.scopes) <= keep_scopes:
             continue
         _, revoked_now = _revoke(
@@ -623,22 +638,32 @@ def tokens_revoke_leaked(
     actor = Actor.system("GitHub secret scanning")
     tokens = Token.objects.select_related("workspace")
     # Chunks keep each query under the databases' parameter limits (SQLite: 32,766).
-    for start in range(0, len(digests), LOOKUP_CHUNK):
-        for token in tokens.filter(digest__in=digests[start : start + LOOKUP_CHUNK]):
-            value, found = by_digest[token.digest]
-            revoked_now = False
-            if token.is_active:
-                leak = {"url": found.get("url", ""), "source": found.get("source", "")}
-                token, revoked_now = _revoke(
-                    actor=actor,
-                    token=token,
-                    reason=RevokeReason.LEAK,
-                    request=request,
-                    details={"found_by": "github", "type": found.get("type", ""), **leak},
-                )
-                if revoked_now:  # a concurrent delivery may have revoked it first
-                    revoked.append((token, leak))
-            known[value] = LeakMatch(token, revoked_now=revoked_now)
+    found_tokens = [
+        token
+        for start in range(0, len(digests), LOOKUP_CHUNK)
+        for token in tokens.filter(digest__in=digests[start : start + LOOKUP_CHUNK])
+    ]
+    locked: set[int] = set()
+    # Revoked in the order every writer of several workspaces locks them (accounts.locks).
+    for token in sorted(found_tokens, key=lambda token: (token.workspace_id, token.pk)):
+        value, found = by_digest[token.digest]
+        revoked_now = False
+        if token.is_active:
+            if token.workspace_id not in locked:
+                lock_workspace(token.workspace_id)
+                locked.add(token.workspace_id)
+            leak = {"url": found.get("url", ""), "source": found.get("source", "")}
+            token, revoked_now = _revoke(
+                workspace_locked=True,
+                actor=actor,
+                token=token,
+                reason=RevokeReason.LEAK,
+                request=request,
+                details={"found_by": "github", "type": found.get("type", ""), **leak},
+            )
+            if revoked_now:  # a concurrent delivery may have revoked it first
+                revoked.append((token, leak))
+        known[value] = LeakMatch(token, revoked_now=revoked_now)
     notifications.notify_tokens_leaked(revoked)
     return known
 

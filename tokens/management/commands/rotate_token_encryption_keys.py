@@ -7,6 +7,7 @@ import logging
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from accounts.locks import lock_workspace
 from tokens import vault
 from tokens.models import Token
 from tokens.services import ended_copies_erase
@@ -27,19 +28,30 @@ class Command(BaseCommand):
             return
         erased = ended_copies_erase()  # no point re-encrypting what can never be revealed
         count = lost = 0
-        tokens = Token.objects.with_stored_copy().only("pk", "public_id", "encrypted_secret")
-        with transaction.atomic():
-            for token in tokens.select_for_update().iterator(chunk_size=500):
-                try:
-                    token.encrypted_secret = vault.reencrypt(token.encrypted_secret)
-                except vault.SecretUnavailable:
-                    logger.warning(
-                        "No configured key decrypts the copy of token %s.", token.public_id
-                    )
-                    lost += 1
-                    continue
-                token.save(update_fields=["encrypted_secret"])
-                count += 1
+        copies = Token.objects.with_stored_copy()
+        workspace_ids = copies.values_list("workspace_id", flat=True).distinct().order_by()
+        for workspace_id in sorted(workspace_ids):
+            # One workspace at a time, locked before its tokens like every writer
+            # (accounts.locks), so the command never holds one team's tokens for another's.
+            with transaction.atomic():
+                lock_workspace(workspace_id)
+                tokens = (
+                    copies.filter(workspace_id=workspace_id)
+                    .only("pk", "public_id", "encrypted_secret")
+                    .order_by("pk")
+                    .select_for_update(of=("self",))
+                )
+                for token in tokens.iterator(chunk_size=500):
+                    try:
+                        token.encrypted_secret = vault.reencrypt(token.encrypted_secret)
+                    except vault.SecretUnavailable:
+                        logger.warning(
+                            "No configured key decrypts the copy of token %s.", token.public_id
+                        )
+                        lost += 1
+                        continue
+                    token.save(update_fields=["encrypted_secret"])
+                    count += 1
         self.stdout.write(self.style.SUCCESS(f"Re-encrypted {count} stored token copies."))
         if erased:
             self.stdout.write(f"Erased the copies of {erased} tokens that no longer work.")
