@@ -643,27 +643,28 @@ def tokens_revoke_leaked(
         for start in range(0, len(digests), LOOKUP_CHUNK)
         for token in tokens.filter(digest__in=digests[start : start + LOOKUP_CHUNK])
     ]
-    locked: set[int] = set()
-    # Revoked in the order every writer of several workspaces locks them (accounts.locks).
-    for token in sorted(found_tokens, key=lambda token: (token.workspace_id, token.pk)):
-        value, found = by_digest[token.digest]
-        revoked_now = False
-        if token.is_active:
-            if token.workspace_id not in locked:
-                lock_workspace(token.workspace_id)
-                locked.add(token.workspace_id)
-            leak = {"url": found.get("url", ""), "source": found.get("source", "")}
-            token, revoked_now = _revoke(
-                workspace_locked=True,
-                actor=actor,
-                token=token,
-                reason=RevokeReason.LEAK,
-                request=request,
-                details={"found_by": "github", "type": found.get("type", ""), **leak},
-            )
-            if revoked_now:  # a concurrent delivery may have revoked it first
-                revoked.append((token, leak))
-        known[value] = LeakMatch(token, revoked_now=revoked_now)
+    with transaction.atomic():  # the workspace locks hold until every token is revoked
+        locked: set[int] = set()
+        # Revoked in the order every writer of several workspaces locks them (accounts.locks).
+        for token in sorted(found_tokens, key=lambda token: (token.workspace_id, token.pk)):
+            value, found = by_digest[token.digest]
+            revoked_now = False
+            if token.is_active:
+                if token.workspace_id not in locked:
+                    lock_workspace(token.workspace_id)
+                    locked.add(token.workspace_id)
+                leak = {"url": found.get("url", ""), "source": found.get("source", "")}
+                token, revoked_now = _revoke(
+                    workspace_locked=True,
+                    actor=actor,
+                    token=token,
+                    reason=RevokeReason.LEAK,
+                    request=request,
+                    details={"found_by": "github", "type": found.get("type", ""), **leak},
+                )
+                if revoked_now:  # a concurrent delivery may have revoked it first
+                    revoked.append((token, leak))
+            known[value] = LeakMatch(token, revoked_now=revoked_now)
     notifications.notify_tokens_leaked(revoked)
     return known
 
