@@ -655,12 +655,12 @@ def tokens_revoke_leaked(
                     locked.add(token.workspace_id)
                 leak = {"url": found.get("url", ""), "source": found.get("source", "")}
                 token, revoked_now = _revoke(
-                    workspace_locked=True,
                     actor=actor,
                     token=token,
                     reason=RevokeReason.LEAK,
                     request=request,
                     details={"found_by": "github", "type": found.get("type", ""), **leak},
+                    workspace_locked=True,
                 )
                 if revoked_now:  # a concurrent delivery may have revoked it first
                     revoked.append((token, leak))

@@ -31,27 +31,8 @@ class Command(BaseCommand):
         copies = Token.objects.with_stored_copy()
         workspace_ids = copies.values_list("workspace_id", flat=True).distinct().order_by()
         for workspace_id in sorted(workspace_ids):
-            # One workspace at a time, locked before its tokens like every writer
-            # (accounts.locks), so the command never holds one team's tokens for another's.
-            with transaction.atomic():
-                lock_workspace(workspace_id)
-                tokens = (
-                    copies.filter(workspace_id=workspace_id)
-                    .only("pk", "public_id", "encrypted_secret")
-                    .order_by("pk")
-                    .select_for_update(of=("self",))
-                )
-                for token in tokens.iterator(chunk_size=500):
-                    try:
-                        token.encrypted_secret = vault.reencrypt(token.encrypted_secret)
-                    except vault.SecretUnavailable:
-                        logger.warning(
-                            "No configured key decrypts the copy of token %s.", token.public_id
-                        )
-                        lost += 1
-                        continue
-                    token.save(update_fields=["encrypted_secret"])
-                    count += 1
+            done, failed = _reencrypt_copies_of(workspace_id, copies)
+            count, lost = count + done, lost + failed
         self.stdout.write(self.style.SUCCESS(f"Re-encrypted {count} stored token copies."))
         if erased:
             self.stdout.write(f"Erased the copies of {erased} tokens that no longer work.")
@@ -61,3 +42,30 @@ class Command(BaseCommand):
                 f"{lost} copies were encrypted with a key that is no longer configured; "
                 "they cannot be revealed. Put the old key back (after the new one) and run again."
             )
+
+
+def _reencrypt_copies_of(workspace_id: int, copies) -> tuple[int, int]:
+    """Re-encrypt one workspace's stored copies; return how many were, and how many could not be.
+
+    One workspace per transaction, locked before its tokens like every writer
+    (accounts.locks), so the command never holds one team's tokens while waiting for another's.
+    """
+    count = lost = 0
+    with transaction.atomic():
+        lock_workspace(workspace_id)
+        tokens = (
+            copies.filter(workspace_id=workspace_id)
+            .only("pk", "public_id", "encrypted_secret")
+            .order_by("pk")
+            .select_for_update(of=("self",))
+        )
+        for token in tokens.iterator(chunk_size=500):
+            try:
+                token.encrypted_secret = vault.reencrypt(token.encrypted_secret)
+            except vault.SecretUnavailable:
+                logger.warning("No configured key decrypts the copy of token %s.", token.public_id)
+                lost += 1
+                continue
+            token.save(update_fields=["encrypted_secret"])
+            count += 1
+    return count, lost
