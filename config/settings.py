@@ -63,10 +63,11 @@ def env_days(name: str, default: list[int]) -> list[int]:
 DEBUG = env_bool("DEBUG", False)
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("Set SECRET_KEY (or DEBUG=1 for local development).")
+if not SECRET_KEY and DEBUG:
     SECRET_KEY = "django-insecure-local-development-only"  # noqa: S105
+# Left empty, Django refuses whatever would sign with it (sessions, links), and the web and
+# worker processes refuse to start (config.secret_key); commands that sign nothing
+# (migrate, makemigrations --check) still run.
 
 # Earlier keys whose signatures (sessions, links) stay valid while a new SECRET_KEY rolls out.
 SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])

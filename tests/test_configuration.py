@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
 import runpy
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -209,3 +211,31 @@ def test_templates_are_compiled_once_per_process(monkeypatch, debug):
         **templates["OPTIONS"],
     )
     assert [type(loader) for loader in engine.template_loaders] == [CachedLoader]
+
+
+def without_secret_key(tmp_path, *command: str) -> subprocess.CompletedProcess:
+    """Run `python *command` in the project with production settings and no SECRET_KEY."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "KEYWARD_TASKS": "database",
+    }
+    return subprocess.run(  # noqa: S603 fixed commands
+        [sys.executable, *command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_commands_that_sign_nothing_run_without_a_secret_key(tmp_path):
+    ran = without_secret_key(tmp_path, "manage.py", "makemigrations", "--check", "--dry-run")
+    assert (ran.returncode, ran.stdout) == (0, "No changes detected\n"), ran.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("-c", "import config.wsgi"), ("-c", "import config.asgi"), ("manage.py", "run_worker")],
+    ids=["wsgi", "asgi", "worker"],
+)
+def test_the_web_and_worker_processes_refuse_to_start_without_a_secret_key(tmp_path, command):
+    ran = without_secret_key(tmp_path, *command)
+    assert ran.returncode != 0
+    assert "Set SECRET_KEY (or DEBUG=1 for local development)." in ran.stderr

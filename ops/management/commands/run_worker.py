@@ -10,6 +10,7 @@ from django.conf import settings
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 from django_tasks_db.management.commands import db_worker
 
+from config.secret_key import require_secret_key
 from ops.worker import Heartbeat, worker_name
 
 logger = logging.getLogger("keyward.ops.worker")
@@ -44,6 +45,7 @@ class Command(db_worker.Command):
         parser.set_defaults(worker_id=worker_name()[-64:], reload=False)
 
     def handle(self, *args, **options) -> None:
+        require_secret_key()  # its emails carry signed links
         if options["reload"] and os.environ.get(DJANGO_AUTORELOAD_ENV) != "true":
             # The reloader's parent only restarts the worker; the child it runs beats.
             return super().handle(*args, **options)
